@@ -1,0 +1,24 @@
+//! The email worker Lambda: email jobs from SQS, sent through SES v2 as raw MIME.
+
+use std::sync::Arc;
+
+use gatehouse::app::{lambda, templates, AwsClients};
+use gatehouse::config::Config;
+use gatehouse::mail::SesMailer;
+use gatehouse::pipeline::EmailWorker;
+use gatehouse::store::DynamoStore;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    gatehouse::telemetry::init();
+    let config = Config::from_env()?;
+    let clients = AwsClients::load(None).await;
+    let worker = EmailWorker::new(
+        Arc::new(DynamoStore::new(clients.dynamodb, &config.table_name)),
+        Arc::new(SesMailer::new(clients.ses, config.ses_configuration_set.clone())),
+        templates(&config)?,
+        config.from_email.clone(),
+        config.from_name.clone(),
+    );
+    lambda::run_queue(worker).await
+}

@@ -1,0 +1,33 @@
+//! The local runner: the whole of Gatehouse in one process on 127.0.0.1:$PORT (3000).
+//! Embedded by default (memory store, in-process queues, `.eml` files in $OUTBOX_DIR); with
+//! `AWS_ENDPOINT_URL` set, the AWS-shaped pipeline against that endpoint (e.g. the local emulator).
+
+use anyhow::Context;
+use gatehouse::app::{Local, Mode};
+use gatehouse::config::Config;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    gatehouse::telemetry::init();
+    let config = Config::from_env()?;
+    if config.uses_development_keys() {
+        tracing::warn!(
+            root_key = gatehouse::config::DEV_ROOT_KEY,
+            "using the development root key; set GATEHOUSE_ROOT_KEY and GATEHOUSE_SECRET_KEY for anything shared"
+        );
+    }
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], config.port));
+    let local = Local::start(config).await.context("starting Gatehouse")?;
+    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("binding {address}"))?;
+    match local.mode {
+        Mode::Embedded => tracing::info!(outbox = %local.services.config.outbox_dir.display(), "embedded mode"),
+        Mode::Emulated => tracing::info!(endpoint = ?local.services.config.aws_endpoint_url, "AWS endpoint mode"),
+    }
+    tracing::info!("Gatehouse listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, local.services.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

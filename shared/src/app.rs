@@ -1,0 +1,252 @@
+//! Wiring: the clients and adapters each way of running needs, built once.
+//!
+//! - In Lambda each function's `main` builds only its own piece ([`AwsClients`] plus one handler) and
+//!   hands it to [`lambda`].
+//! - Locally, [`Local::start`] runs everything in one process: embedded (memory store, in-process
+//!   queues, `.eml` outbox) by default, or against an AWS endpoint such as the local emulator
+//!   (`AWS_ENDPOINT_URL`), with pollers standing in for Lambda's event source mappings.
+
+use anyhow::Context;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::http::AppState;
+use crate::mail::{Mailer, OutboxMailer, SesMailer};
+use crate::pipeline::{
+    poll_queue, poll_stream, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
+    StreamHandler, StreamSource, WebhookWorker,
+};
+use crate::queue::{MemoryQueue, Queue, QueueSpec, SqsQueue};
+use crate::store::{DynamoStore, MemoryStore, Store, TableSpec};
+use crate::templates::Templates;
+use crate::webhook::{NetworkPolicy, WebhookClient};
+
+/// The AWS SDK clients, from one shared configuration.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ses: aws_sdk_sesv2::Client,
+}
+
+impl AwsClients {
+    /// From the environment's region and credentials; with `endpoint` (a local emulator), from that
+    /// endpoint with test credentials unless the environment has some.
+    pub async fn load(endpoint: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint);
+            if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+                loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                    "test", "test", None, None, "gatehouse-local",
+                ));
+            }
+            if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+                loader = loader.region(aws_config::Region::new("us-east-1"));
+            }
+        }
+        let shared = loader.load().await;
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
+            streams: aws_sdk_dynamodbstreams::Client::new(&shared),
+            sqs: aws_sdk_sqs::Client::new(&shared),
+            ses: aws_sdk_sesv2::Client::new(&shared),
+        }
+    }
+}
+
+/// Every piece of the system, for running it in one process.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub email_queue: Arc<dyn Queue>,
+    pub webhook_queue: Arc<dyn Queue>,
+    pub mailer: Arc<dyn Mailer>,
+    pub templates: Arc<Templates>,
+    pub secrets: SecretBox,
+}
+
+impl Services {
+    pub fn http_state(&self) -> AppState {
+        AppState { store: self.store.clone(), config: self.config.clone(), secrets: self.secrets.clone() }
+    }
+
+    pub fn router(&self) -> axum::Router {
+        crate::http::router(self.http_state())
+    }
+
+    pub fn event_router(&self) -> EventRouter {
+        EventRouter::new(
+            self.store.clone(),
+            self.email_queue.clone(),
+            self.webhook_queue.clone(),
+            self.config.portal_url.clone(),
+        )
+    }
+
+    pub fn email_worker(&self) -> EmailWorker {
+        EmailWorker::new(
+            self.store.clone(),
+            self.mailer.clone(),
+            self.templates.clone(),
+            self.config.from_email.clone(),
+            self.config.from_name.clone(),
+        )
+    }
+
+    pub fn webhook_worker(&self) -> WebhookWorker {
+        webhook_worker(&self.config, self.store.clone(), self.secrets.clone())
+    }
+}
+
+pub fn secret_box(config: &Config) -> anyhow::Result<SecretBox> {
+    SecretBox::from_base64(&config.secret_key).context("GATEHOUSE_SECRET_KEY")
+}
+
+pub fn templates(config: &Config) -> anyhow::Result<Arc<Templates>> {
+    Ok(Arc::new(Templates::load(config.email_templates_dir.as_deref()).context("loading email templates")?))
+}
+
+pub fn webhook_worker(config: &Config, store: Arc<dyn Store>, secrets: SecretBox) -> WebhookWorker {
+    let policy = NetworkPolicy::new(config.webhook_allowed_networks.clone());
+    WebhookWorker::new(store, WebhookClient::new(policy, config.webhook_timeout), secrets)
+}
+
+/// How the local runner is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Embedded,
+    Emulated,
+}
+
+/// The whole system in one process, with its pollers running; dropping it stops them.
+pub struct Local {
+    pub mode: Mode,
+    pub services: Services,
+    pub email_dead_letters: Arc<dyn Queue>,
+    pub webhook_dead_letters: Arc<dyn Queue>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Local {
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let secrets = secret_box(&config)?;
+        let templates = templates(&config)?;
+        let (store, email, webhook, mailer, stream): (Arc<dyn Store>, _, _, Arc<dyn Mailer>, Box<dyn StreamSource>) =
+            match &config.aws_endpoint_url {
+                None => {
+                    let store = Arc::new(MemoryStore::new());
+                    let queue = |name: &str| {
+                        let dlq = Arc::new(MemoryQueue::dead_letter(&format!("{name}-dlq")));
+                        let main = MemoryQueue::new(
+                            name,
+                            config.queue_visibility_timeout,
+                            config.queue_max_receive_count,
+                            Some(dlq.clone()),
+                        );
+                        (Arc::new(main) as Arc<dyn Queue>, dlq as Arc<dyn Queue>)
+                    };
+                    (
+                        store.clone(),
+                        queue(&config.email_queue),
+                        queue(&config.webhook_queue),
+                        Arc::new(OutboxMailer::new(&config.outbox_dir)),
+                        Box::new(MemoryStreamSource::new(store)),
+                    )
+                }
+                Some(endpoint) => {
+                    let clients = AwsClients::load(Some(endpoint)).await;
+                    let stream_arn = TableSpec::ensure(&clients.dynamodb, &config.table_name).await?;
+                    ensure_sender_identity(&clients.ses, &config).await?;
+                    let spec = |name| QueueSpec {
+                        name,
+                        visibility_timeout: config.queue_visibility_timeout,
+                        max_receive_count: config.queue_max_receive_count,
+                    };
+                    let (email, email_dlq) = spec(config.email_queue.as_str()).ensure(&clients.sqs).await?;
+                    let (webhook, webhook_dlq) = spec(config.webhook_queue.as_str()).ensure(&clients.sqs).await?;
+                    let arc = |q: SqsQueue| Arc::new(q) as Arc<dyn Queue>;
+                    (
+                        Arc::new(DynamoStore::new(clients.dynamodb.clone(), &config.table_name)),
+                        (arc(email), arc(email_dlq)),
+                        (arc(webhook), arc(webhook_dlq)),
+                        Arc::new(SesMailer::new(clients.ses.clone(), config.ses_configuration_set.clone())),
+                        Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn)),
+                    )
+                }
+            };
+        let mode = if config.aws_endpoint_url.is_some() { Mode::Emulated } else { Mode::Embedded };
+        let services = Services {
+            config,
+            store,
+            email_queue: email.0,
+            webhook_queue: webhook.0,
+            mailer,
+            templates,
+            secrets,
+        };
+        let router: Arc<dyn StreamHandler> = Arc::new(services.event_router());
+        let email_worker: Arc<dyn QueueHandler> = Arc::new(services.email_worker());
+        let webhook_worker: Arc<dyn QueueHandler> = Arc::new(services.webhook_worker());
+        let tasks = vec![
+            tokio::spawn(poll_stream(stream, router)),
+            tokio::spawn(poll_queue(services.email_queue.clone(), email_worker)),
+            tokio::spawn(poll_queue(services.webhook_queue.clone(), webhook_worker)),
+        ];
+        Ok(Self { mode, services, email_dead_letters: email.1, webhook_dead_letters: webhook.1, tasks })
+    }
+}
+
+/// An emulator's SES refuses unverified senders, as SES does; locally the runner registers its own
+/// sender. In AWS the identity is set up once, outside Gatehouse.
+async fn ensure_sender_identity(ses: &aws_sdk_sesv2::Client, config: &Config) -> anyhow::Result<()> {
+    let sender = config.from_email.as_str();
+    match ses.create_email_identity().email_identity(sender).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("registering the sender identity {sender}"))),
+    }
+}
+
+/// The Lambda entry points: each function's `main` builds its handler and calls one of these.
+pub mod lambda {
+    use aws_lambda_events::dynamodb::Event as StreamEvent;
+    use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+    use aws_lambda_events::streams::DynamoDbEventResponse;
+    use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+    use crate::pipeline::{QueueHandler, StreamHandler};
+
+    pub async fn run_http(router: axum::Router) -> Result<(), Error> {
+        lambda_http::run(router).await
+    }
+
+    pub async fn run_stream(handler: impl StreamHandler) -> Result<(), Error> {
+        let handler = &handler;
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| async move {
+            Ok::<DynamoDbEventResponse, Error>(handler.handle(event.payload).await)
+        }))
+        .await
+    }
+
+    pub async fn run_queue(handler: impl QueueHandler) -> Result<(), Error> {
+        let handler = &handler;
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+            Ok::<SqsBatchResponse, Error>(handler.handle(event.payload).await)
+        }))
+        .await
+    }
+}

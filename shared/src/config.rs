@@ -1,0 +1,213 @@
+//! Configuration, read once at start from the environment into typed values and checked there, so a
+//! bad setting stops the process with a message naming it instead of failing a request later.
+
+use base64::Engine;
+use ipnet::IpNet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::domain::Email;
+use crate::secret::Secret;
+use crate::webhook::NetworkPolicy;
+
+/// A fixed development key so local runs survive restarts; never accepted in Lambda.
+pub const DEV_ROOT_KEY: &str = "gh_root_local_development_only";
+const DEV_SECRET_KEY: [u8; 32] = *b"gatehouse-local-dev-key-32-bytes";
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {name} {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { name, problem: problem.into() }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The operator's key for `POST /orgs` (`GATEHOUSE_ROOT_KEY`).
+    pub root_key: Secret,
+    /// Base64 of 32 bytes sealing webhook secrets at rest (`GATEHOUSE_SECRET_KEY`).
+    pub secret_key: Secret,
+    /// The DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// Queue URLs in AWS (`EMAIL_QUEUE_URL`, `WEBHOOK_QUEUE_URL`); queue names locally.
+    pub email_queue: String,
+    pub webhook_queue: String,
+    /// Sender of every email (`FROM_EMAIL`, `FROM_NAME`).
+    pub from_email: Email,
+    pub from_name: Option<String>,
+    /// The portal's public address, used in email links (`PORTAL_URL`); never taken from a request.
+    pub portal_url: String,
+    /// Where the embedded runner writes `.eml` files (`OUTBOX_DIR`).
+    pub outbox_dir: PathBuf,
+    /// Folder whose templates replace the built-in ones (`EMAIL_TEMPLATES_DIR`).
+    pub email_templates_dir: Option<PathBuf>,
+    /// Networks webhooks may reach despite being private or loopback (`WEBHOOK_ALLOWED_NETWORKS`).
+    pub webhook_allowed_networks: Vec<IpNet>,
+    pub webhook_timeout: Duration,
+    /// SES configuration set for event publishing (`SES_CONFIGURATION_SET`).
+    pub ses_configuration_set: Option<String>,
+    /// The AWS endpoint of the local emulator (`AWS_ENDPOINT_URL`); unset in AWS and embedded runs.
+    pub aws_endpoint_url: Option<String>,
+    /// Local queues: visibility timeout and receives before the dead-letter queue
+    /// (`QUEUE_VISIBILITY_TIMEOUT_SECS`, `QUEUE_MAX_RECEIVE_COUNT`). In AWS the template sets these.
+    pub queue_visibility_timeout: Duration,
+    pub queue_max_receive_count: u32,
+    /// The local HTTP port (`PORT`).
+    pub port: u16,
+}
+
+impl Config {
+    /// Settings for local runs and tests: development keys, local names.
+    pub fn local_defaults() -> Self {
+        Self {
+            root_key: Secret::new(DEV_ROOT_KEY),
+            secret_key: Secret::new(base64::engine::general_purpose::STANDARD.encode(DEV_SECRET_KEY)),
+            table_name: "gatehouse".into(),
+            email_queue: "gatehouse-email".into(),
+            webhook_queue: "gatehouse-webhook".into(),
+            from_email: Email::parse("portal@gatehouse.local").expect("valid default sender"),
+            from_name: Some("Gatehouse".into()),
+            portal_url: "http://127.0.0.1:3000".into(),
+            outbox_dir: PathBuf::from("outbox"),
+            email_templates_dir: None,
+            webhook_allowed_networks: Vec::new(),
+            webhook_timeout: Duration::from_secs(15),
+            ses_configuration_set: None,
+            aws_endpoint_url: None,
+            queue_visibility_timeout: Duration::from_secs(60),
+            queue_max_receive_count: 5,
+            port: 3000,
+        }
+    }
+
+    /// Reads the process environment. In Lambda (`AWS_LAMBDA_FUNCTION_NAME` set) the keys must be
+    /// given; locally the development defaults stand in.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let mut c = Self::local_defaults();
+        let required_in_lambda = |name: &'static str, local: &Secret| match get(name) {
+            Some(v) => Ok(Secret::new(v)),
+            None if in_lambda => Err(bad(name, "must be set in Lambda")),
+            None => Ok(local.clone()),
+        };
+        c.root_key = required_in_lambda("GATEHOUSE_ROOT_KEY", &c.root_key)?;
+        if c.root_key.expose().len() < 24 {
+            return Err(bad("GATEHOUSE_ROOT_KEY", "must be at least 24 characters"));
+        }
+        c.secret_key = required_in_lambda("GATEHOUSE_SECRET_KEY", &c.secret_key)?;
+        crate::crypto::SecretBox::from_base64(&c.secret_key).map_err(|e| bad("GATEHOUSE_SECRET_KEY", e.to_string()))?;
+        if let Some(v) = get("TABLE_NAME") {
+            c.table_name = v;
+        }
+        if let Some(v) = get("EMAIL_QUEUE_URL").or_else(|| get("EMAIL_QUEUE")) {
+            c.email_queue = v;
+        }
+        if let Some(v) = get("WEBHOOK_QUEUE_URL").or_else(|| get("WEBHOOK_QUEUE")) {
+            c.webhook_queue = v;
+        }
+        if let Some(v) = get("FROM_EMAIL") {
+            c.from_email = Email::parse(&v).map_err(|e| bad("FROM_EMAIL", e.message))?;
+        }
+        if let Some(v) = get("FROM_NAME") {
+            if v.contains(['\r', '\n']) {
+                return Err(bad("FROM_NAME", "must be one line"));
+            }
+            c.from_name = Some(v);
+        }
+        if let Some(v) = get("PORTAL_URL") {
+            let url = url::Url::parse(&v).map_err(|_| bad("PORTAL_URL", "must be an absolute URL"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(bad("PORTAL_URL", "must be an http or https URL"));
+            }
+            c.portal_url = v.trim_end_matches('/').to_string();
+        }
+        if let Some(v) = get("OUTBOX_DIR") {
+            c.outbox_dir = PathBuf::from(v);
+        }
+        c.email_templates_dir = get("EMAIL_TEMPLATES_DIR").map(PathBuf::from);
+        if let Some(v) = get("WEBHOOK_ALLOWED_NETWORKS") {
+            c.webhook_allowed_networks = NetworkPolicy::parse_allowed(&v).map_err(|e| bad("WEBHOOK_ALLOWED_NETWORKS", e))?;
+        }
+        if let Some(v) = get("WEBHOOK_TIMEOUT_SECS") {
+            c.webhook_timeout = Duration::from_secs(parse_number("WEBHOOK_TIMEOUT_SECS", &v, 1, 60)?);
+        }
+        c.ses_configuration_set = get("SES_CONFIGURATION_SET");
+        c.aws_endpoint_url = get("AWS_ENDPOINT_URL");
+        if let Some(v) = get("QUEUE_VISIBILITY_TIMEOUT_SECS") {
+            c.queue_visibility_timeout =
+                Duration::from_secs(parse_number("QUEUE_VISIBILITY_TIMEOUT_SECS", &v, 0, 43_200)?);
+        }
+        if let Some(v) = get("QUEUE_MAX_RECEIVE_COUNT") {
+            c.queue_max_receive_count = parse_number("QUEUE_MAX_RECEIVE_COUNT", &v, 1, 1000)? as u32;
+        }
+        if let Some(v) = get("PORT") {
+            c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
+        }
+        Ok(c)
+    }
+
+    /// True when the development keys are in use, so the local runner can say so loudly.
+    pub fn uses_development_keys(&self) -> bool {
+        self.root_key.expose() == DEV_ROOT_KEY
+    }
+}
+
+fn parse_number(name: &'static str, v: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| bad(name, format!("must be a whole number from {min} to {max}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn local_runs_get_development_defaults() {
+        let c = from(&[]).unwrap();
+        assert!(c.uses_development_keys());
+        assert_eq!(c.port, 3000);
+    }
+
+    #[test]
+    fn lambda_requires_real_keys() {
+        let err = from(&[("AWS_LAMBDA_FUNCTION_NAME", "api")]).unwrap_err();
+        assert_eq!(err.name, "GATEHOUSE_ROOT_KEY");
+    }
+
+    #[test]
+    fn bad_settings_name_themselves() {
+        for (name, value) in [
+            ("WEBHOOK_ALLOWED_NETWORKS", "localhost"),
+            ("FROM_EMAIL", "nope"),
+            ("PORT", "70000"),
+            ("PORTAL_URL", "ftp://x"),
+            ("GATEHOUSE_SECRET_KEY", "c2hvcnQ="),
+            ("GATEHOUSE_ROOT_KEY", "short"),
+            ("QUEUE_MAX_RECEIVE_COUNT", "0"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+            assert!(err.to_string().contains(name));
+            if name.starts_with("GATEHOUSE_") {
+                assert!(!err.to_string().contains(value), "a secret is not echoed: {err}");
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+use serde::{Deserialize, Serialize};
+
+use super::{Email, FieldError, OrgId, ValidationErrors};
+
+/// An organisation: one portal, its developers, its settings and where its events go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub name: String,
+    pub settings: OrgSettings,
+    pub event_options: EventOptions,
+    /// The Standard Webhooks signing secret (`whsec_…`), sealed with the deployment's secret key.
+    pub webhook_secret_sealed: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Portal behaviour switches, named as in Tyk where Tyk has the setting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSettings {
+    /// Tyk's `disable_signup`: the portal refuses new sign-ups.
+    #[serde(default)]
+    pub disable_signup: bool,
+}
+
+/// Where each family of events goes, as in Tyk's organisation `event_options` (`api_event`,
+/// `key_event`, `key_request_event`), plus Gatehouse's `developer_event` (sign-ups and account changes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_event: Option<EventTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_event: Option<EventTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_request_event: Option<EventTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub developer_event: Option<EventTarget>,
+}
+
+/// One family's destinations: a webhook URL and/or an email address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+}
+
+/// An absolute `http` or `https` URL with a host and no credentials. Whether its address may be
+/// reached is decided at delivery time (DNS can change), by the webhook client's network policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let bad = |m: &str| Err(FieldError::new("webhook", m));
+        if s.len() > 2048 {
+            return bad("must be at most 2048 characters");
+        }
+        let Ok(url) = url::Url::parse(s) else {
+            return bad("must be an absolute http or https URL");
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return bad("must be an absolute http or https URL");
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return bad("must not carry credentials; deliveries are signed instead");
+        }
+        Ok(Self(url.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for WebhookUrl {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        WebhookUrl::parse(&s).map_err(|e| e.message)
+    }
+}
+
+impl From<WebhookUrl> for String {
+    fn from(u: WebhookUrl) -> String {
+        u.0
+    }
+}
+
+/// What `POST /orgs` asks for, validated.
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    pub id: OrgId,
+    pub name: String,
+    pub settings: OrgSettings,
+    pub event_options: EventOptions,
+}
+
+/// What `PATCH /orgs/{org}` may change; absent fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct OrgPatch {
+    pub name: Option<String>,
+    pub settings: Option<OrgSettings>,
+    pub event_options: Option<EventOptions>,
+}
+
+impl Organisation {
+    pub fn apply(&mut self, patch: OrgPatch, now: String) {
+        if let Some(name) = patch.name {
+            self.name = name;
+        }
+        if let Some(settings) = patch.settings {
+            self.settings = settings;
+        }
+        if let Some(options) = patch.event_options {
+            self.event_options = options;
+        }
+        self.updated_at = now;
+    }
+}
+
+/// An organisation's display name: 1 to 200 characters, no control characters (it goes into
+/// email subjects).
+pub fn parse_org_name(s: &str) -> Result<String, FieldError> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
+        return Err(FieldError::new("name", "must be 1 to 200 characters without control characters"));
+    }
+    Ok(s.to_string())
+}
+
+/// Parses `settings` from JSON, naming the offending field.
+pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) -> Option<OrgSettings> {
+    match serde_json::from_value::<OrgSettings>(value.clone()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            errors.push("settings", e.to_string());
+            None
+        }
+    }
+}
+
+/// Parses `event_options` from JSON, with a field path for each bad entry.
+pub fn parse_event_options(value: &serde_json::Value, errors: &mut ValidationErrors) -> Option<EventOptions> {
+    let Some(map) = value.as_object() else {
+        errors.push("event_options", "must be an object");
+        return None;
+    };
+    let before = errors.0.len();
+    let mut options = EventOptions::default();
+    for (key, target) in map {
+        let path = format!("event_options.{key}");
+        let slot = match key.as_str() {
+            "api_event" => &mut options.api_event,
+            "key_event" => &mut options.key_event,
+            "key_request_event" => &mut options.key_request_event,
+            "developer_event" => &mut options.developer_event,
+            _ => {
+                errors.push(path, "is not an event family (api_event, key_event, key_request_event, developer_event)");
+                continue;
+            }
+        };
+        if target.is_null() {
+            continue;
+        }
+        let Some(fields) = target.as_object() else {
+            errors.push(path, "must be an object with `webhook` and/or `email`");
+            continue;
+        };
+        let mut parsed = EventTarget::default();
+        for (name, v) in fields {
+            let field_path = format!("{path}.{name}");
+            let text = match v {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) if s.is_empty() => continue,
+                serde_json::Value::String(s) => s.as_str(),
+                _ => {
+                    errors.push(field_path, "must be a string");
+                    continue;
+                }
+            };
+            match name.as_str() {
+                "webhook" => parsed.webhook = errors.check(&field_path, WebhookUrl::parse(text)),
+                "email" => parsed.email = errors.check(&field_path, Email::parse(text)),
+                _ => errors.push(field_path, "is not a destination (webhook, email)"),
+            }
+        }
+        if parsed.webhook.is_some() || parsed.email.is_some() {
+            *slot = Some(parsed);
+        }
+    }
+    (errors.0.len() == before).then_some(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn event_options_parse_with_field_paths() {
+        let mut errors = ValidationErrors::default();
+        let parsed = parse_event_options(
+            &json!({"key_event": {"webhook": "https://hooks.example.com/x", "email": "ops@example.com"}}),
+            &mut errors,
+        )
+        .unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(parsed.key_event.unwrap().webhook.unwrap().as_str(), "https://hooks.example.com/x");
+
+        let mut errors = ValidationErrors::default();
+        let parsed = parse_event_options(
+            &json!({"api_event": {"webhook": "ftp://x"}, "bogus": {}, "key_event": {"email": "nope"}}),
+            &mut errors,
+        );
+        assert!(parsed.is_none());
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"event_options.api_event.webhook"));
+        assert!(fields.contains(&"event_options.bogus"));
+        assert!(fields.contains(&"event_options.key_event.email"));
+    }
+
+    #[test]
+    fn webhook_urls_must_be_http_without_credentials() {
+        assert!(WebhookUrl::parse("http://127.0.0.1:9000/hook").is_ok());
+        for bad in ["/relative", "javascript:alert(1)", "https://user:pw@example.com/", "http://"] {
+            assert!(WebhookUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let mut errors = ValidationErrors::default();
+        assert!(parse_settings(&json!({"disable_signup": true}), &mut errors).unwrap().disable_signup);
+        assert!(parse_settings(&json!({"disable_sign_up": true}), &mut errors).is_none());
+        assert_eq!(errors.0[0].field, "settings");
+    }
+}

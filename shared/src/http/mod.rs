@@ -1,0 +1,60 @@
+//! The HTTP API: one axum router, served by `lambda_http` in Lambda and by `axum::serve` locally.
+//! One module per area; errors are `application/problem+json` (see [`problem`]).
+
+mod auth;
+mod json;
+mod orgs;
+mod portal;
+pub mod problem;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::store::Store;
+
+/// What every handler may use, built once at start.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub secrets: SecretBox,
+}
+
+/// Request bodies are small JSON documents; anything larger is refused before it is read.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .merge(orgs::routes())
+        .merge(portal::routes())
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// One line per request: method, route template (never the raw path or query, which may hold
+/// tokens), status and duration.
+async fn access_log(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method, %route, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request"
+    );
+    response
+}

@@ -1,0 +1,48 @@
+//! The messages on the email and webhook queues. Each carries the whole event, so a worker needs no
+//! read to render or sign it, and a delivery id that is the same every time the job is made, so a
+//! job routed twice is still delivered once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Email, Event, WebhookUrl};
+use crate::secret::token_hash;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailJob {
+    pub delivery_id: String,
+    pub event: Event,
+    pub to: Email,
+    pub template: String,
+    /// Template data besides the event: the organisation's name, the portal URL, …
+    pub context: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookJob {
+    pub delivery_id: String,
+    pub event: Event,
+    pub url: WebhookUrl,
+}
+
+/// `<event id>.<channel>.<hash of target>`: stable across re-routing, and no address in a key.
+pub fn delivery_id(event: &Event, channel: &str, target: &str) -> String {
+    format!("{}.{channel}.{}", event.id, &token_hash(target)[..16])
+}
+
+impl EmailJob {
+    pub fn new(event: &Event, to: Email, template: &str, context: serde_json::Value) -> Self {
+        Self {
+            delivery_id: delivery_id(event, "email", &to.normalized()),
+            event: event.clone(),
+            to,
+            template: template.to_string(),
+            context,
+        }
+    }
+}
+
+impl WebhookJob {
+    pub fn new(event: &Event, url: WebhookUrl) -> Self {
+        Self { delivery_id: delivery_id(event, "webhook", url.as_str()), event: event.clone(), url }
+    }
+}

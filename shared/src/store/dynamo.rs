@@ -1,0 +1,290 @@
+//! The store on one DynamoDB table (`PK`/`SK` strings, stream NEW_AND_OLD_IMAGES, TTL on `expires_at`).
+//! A single write goes out as PutItem / DeleteItem (half the cost of a one-item transaction); more
+//! than one as TransactWriteItems.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+use super::{validate_transaction, Condition, Key, Page, Record, Store, StoreError, Write, EXPIRES_AT, PK, SK, VERSION};
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+fn to_item(record: &Record) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(record).map_err(|e| StoreError::Invalid(format!("record does not map to an item: {e}")))
+}
+
+fn from_item(item: Item) -> Result<Record, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Invalid(format!("item does not map to a record: {e}")))
+}
+
+fn key_item(key: &Key) -> Item {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(key.pk.clone())),
+        (SK.to_string(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+/// A condition as DynamoDB's expression, names and values.
+struct Expr {
+    expression: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<Item>,
+}
+
+fn expr(condition: &Condition) -> Expr {
+    let plain = |e: &str| Expr { expression: Some(e.to_string()), names: None, values: None };
+    match condition {
+        Condition::None => Expr { expression: None, names: None, values: None },
+        Condition::NotExists => plain("attribute_not_exists(PK)"),
+        Condition::Exists => plain("attribute_exists(PK)"),
+        Condition::Version(v) => Expr {
+            expression: Some("#version = :version".into()),
+            names: Some(HashMap::from([("#version".to_string(), VERSION.to_string())])),
+            values: Some(HashMap::from([(":version".to_string(), AttributeValue::N(v.to_string()))])),
+        },
+    }
+}
+
+/// The index of the write whose condition failed, from a cancelled transaction's reasons.
+fn failed_index(err: &TransactWriteItemsError) -> Option<Option<usize>> {
+    let TransactWriteItemsError::TransactionCanceledException(e) = err else {
+        return None;
+    };
+    let reasons = e.cancellation_reasons();
+    let index = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed"));
+    // A cancellation with no condition failure (a conflict with another transaction) is transient.
+    if index.is_none() && !reasons.is_empty() {
+        return None;
+    }
+    Some(index)
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.into()))
+            .consistent_read(true)
+            // One more than asked, so "is there a next page" is known without an empty last page.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        if let Some(after) = after {
+            request = request.set_exclusive_start_key(Some(key_item(&Key::new(pk, after))));
+        }
+        let out = request.send().await.map_err(StoreError::unavailable)?;
+        let mut records = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        let more = records.len() > limit;
+        records.truncate(limit);
+        let next = if more { records.last().and_then(Key::of).map(|k| k.sk) } else { None };
+        Ok(Page { records, next })
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        validate_transaction(&writes)?;
+        if writes.len() == 1 {
+            return self.write_one(writes.into_iter().next().expect("one write")).await;
+        }
+        let mut items = Vec::with_capacity(writes.len());
+        for w in &writes {
+            let item = match w {
+                Write::Put { record, condition } => {
+                    let e = expr(condition);
+                    TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(to_item(record)?))
+                                .set_condition_expression(e.expression)
+                                .set_expression_attribute_names(e.names)
+                                .set_expression_attribute_values(e.values)
+                                .build()
+                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        )
+                        .build()
+                }
+                Write::Delete { key, condition } => {
+                    let e = expr(condition);
+                    TransactWriteItem::builder()
+                        .delete(
+                            Delete::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key_item(key)))
+                                .set_condition_expression(e.expression)
+                                .set_expression_attribute_names(e.names)
+                                .set_expression_attribute_values(e.values)
+                                .build()
+                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        )
+                        .build()
+                }
+            };
+            items.push(item);
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) => match failed_index(e.err()) {
+                Some(index) => Err(StoreError::ConditionFailed { index }),
+                None => Err(StoreError::unavailable(e.into_err())),
+            },
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+}
+
+impl DynamoStore {
+    async fn write_one(&self, write: Write) -> Result<(), StoreError> {
+        match write {
+            Write::Put { record, condition } => {
+                let e = expr(&condition);
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(&record)?))
+                    .set_condition_expression(e.expression)
+                    .set_expression_attribute_names(e.names)
+                    .set_expression_attribute_values(e.values)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(single_write_error)
+            }
+            Write::Delete { key, condition } => {
+                let e = expr(&condition);
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(&key)))
+                    .set_condition_expression(e.expression)
+                    .set_expression_attribute_names(e.names)
+                    .set_expression_attribute_values(e.values)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(single_write_error)
+            }
+        }
+    }
+}
+
+fn single_write_error<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if e.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException") {
+        StoreError::ConditionFailed { index: Some(0) }
+    } else {
+        StoreError::unavailable(e)
+    }
+}
+
+/// The table's shape, for creating it where nothing else does (the local emulator, tests). In AWS
+/// `template.yaml` creates the same table.
+pub struct TableSpec;
+
+impl TableSpec {
+    pub const GSI1: &'static str = "GSI1";
+
+    /// Creates the table (with its stream, GSI1 and TTL) unless it exists; returns its stream ARN.
+    pub async fn ensure(client: &Client, table: &str) -> anyhow::Result<String> {
+        use anyhow::Context;
+        let existing = client.describe_table().table_name(table).send().await;
+        let description = match existing {
+            Ok(out) => out.table.context("DescribeTable returned no table")?,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+                let attr = |name: &str| {
+                    AttributeDefinition::builder()
+                        .attribute_name(name)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .expect("attribute definition has name and type")
+                };
+                let key = |name: &str, kind: KeyType| {
+                    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key has name and type")
+                };
+                let out = client
+                    .create_table()
+                    .table_name(table)
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .set_attribute_definitions(Some(vec![attr(PK), attr(SK), attr("GSI1PK"), attr("GSI1SK")]))
+                    .set_key_schema(Some(vec![key(PK, KeyType::Hash), key(SK, KeyType::Range)]))
+                    .global_secondary_indexes(
+                        GlobalSecondaryIndex::builder()
+                            .index_name(Self::GSI1)
+                            .key_schema(key("GSI1PK", KeyType::Hash))
+                            .key_schema(key("GSI1SK", KeyType::Range))
+                            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                            .build()
+                            .expect("GSI has name, keys and projection"),
+                    )
+                    .stream_specification(
+                        StreamSpecification::builder()
+                            .stream_enabled(true)
+                            .stream_view_type(StreamViewType::NewAndOldImages)
+                            .build()
+                            .expect("stream spec has enabled"),
+                    )
+                    .send()
+                    .await
+                    .with_context(|| format!("creating table {table}"))?;
+                client
+                    .update_time_to_live()
+                    .table_name(table)
+                    .time_to_live_specification(
+                        TimeToLiveSpecification::builder()
+                            .enabled(true)
+                            .attribute_name(EXPIRES_AT)
+                            .build()
+                            .expect("TTL spec has name and flag"),
+                    )
+                    .send()
+                    .await
+                    .with_context(|| format!("enabling TTL on {table}"))?;
+                out.table_description.context("CreateTable returned no description")?
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("describing table {table}"))),
+        };
+        description.latest_stream_arn.context("the table has no stream; enable NEW_AND_OLD_IMAGES")
+    }
+}

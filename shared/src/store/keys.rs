@@ -1,0 +1,38 @@
+//! Every key of the table, built in one place. Partition keys start with the organisation.
+
+use super::Key;
+use crate::domain::{DeveloperId, EventId, OrgId};
+
+pub fn org_pk(org: &OrgId) -> String {
+    format!("ORG#{org}")
+}
+
+pub fn org(org: &OrgId) -> Key {
+    Key::new(org_pk(org), "ORG")
+}
+
+/// An admin API key, addressed by the SHA-256 of the key.
+pub fn admin_key(org: &OrgId, key_hash: &str) -> Key {
+    Key::new(org_pk(org), format!("ADMINKEY#{key_hash}"))
+}
+
+pub fn developer(org: &OrgId, id: &DeveloperId) -> Key {
+    Key::new(org_pk(org), format!("DEV#{id}"))
+}
+
+/// The guard that keeps one account per (lower-cased) email in an organisation.
+pub fn developer_email(org: &OrgId, normalized_email: &str) -> Key {
+    Key::new(org_pk(org), format!("DEVEMAIL#{normalized_email}"))
+}
+
+pub const EVENT_PREFIX: &str = "EVENT#";
+
+/// An outbox event; its insertion is what the stream carries to the event router.
+pub fn event(org: &OrgId, id: &EventId) -> Key {
+    Key::new(org_pk(org), format!("{EVENT_PREFIX}{id}"))
+}
+
+/// The record that makes one delivery (an event to one recipient or endpoint) happen once.
+pub fn delivery(org: &OrgId, delivery_id: &str) -> Key {
+    Key::new(org_pk(org), format!("DELIVERY#{delivery_id}"))
+}

@@ -1,0 +1,129 @@
+//! The in-process store of the embedded runner: a sorted map behind a mutex, with a change log that
+//! plays the part of the DynamoDB stream (NEW_AND_OLD_IMAGES).
+
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+use super::{validate_transaction, version_of, Condition, Key, Page, Record, Store, StoreError, Write};
+
+/// One change, as a stream record would describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRecord {
+    /// Position in the log, increasing from 1: the stream's sequence number.
+    pub sequence: u64,
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    pub event_name: &'static str,
+    pub key: Key,
+    pub new_image: Option<Record>,
+    pub old_image: Option<Record>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct Inner {
+    records: BTreeMap<Key, Record>,
+    log: Vec<ChangeRecord>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Changes after `sequence`, at most `limit`; waits up to `wait` for one if there are none.
+    pub async fn changes_after(&self, sequence: u64, limit: usize, wait: std::time::Duration) -> Vec<ChangeRecord> {
+        let notified = self.changed.notified();
+        let batch = self.read_changes(sequence, limit);
+        if !batch.is_empty() {
+            return batch;
+        }
+        let _ = tokio::time::timeout(wait, notified).await;
+        self.read_changes(sequence, limit)
+    }
+
+    fn read_changes(&self, sequence: u64, limit: usize) -> Vec<ChangeRecord> {
+        let inner = self.inner.lock().expect("memory store lock");
+        // Sequence numbers are positions, so the change after `sequence` sits at index `sequence`.
+        inner.log.iter().skip(sequence as usize).take(limit).cloned().collect()
+    }
+}
+
+fn holds(condition: &Condition, current: Option<&Record>) -> bool {
+    match condition {
+        Condition::None => true,
+        Condition::NotExists => current.is_none(),
+        Condition::Exists => current.is_some(),
+        Condition::Version(v) => current.is_some_and(|r| version_of(r) == *v),
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+        Ok(self.inner.lock().expect("memory store lock").records.get(key).cloned())
+    }
+
+    async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+        let inner = self.inner.lock().expect("memory store lock");
+        let start = Key::new(pk, after.unwrap_or(sk_prefix));
+        let mut records = Vec::new();
+        let mut more = false;
+        for (key, record) in inner.records.range(start..) {
+            if key.pk != pk || !key.sk.starts_with(sk_prefix) {
+                break;
+            }
+            if after == Some(key.sk.as_str()) {
+                continue;
+            }
+            if records.len() == limit {
+                more = true;
+                break;
+            }
+            records.push(record.clone());
+        }
+        let next = if more { records.last().and_then(Key::of).map(|k| k.sk) } else { None };
+        Ok(Page { records, next })
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        validate_transaction(&writes)?;
+        let mut inner = self.inner.lock().expect("memory store lock");
+        for (index, w) in writes.iter().enumerate() {
+            let (key, condition) = match w {
+                Write::Put { record, condition } => (Key::of(record).expect("validated"), condition),
+                Write::Delete { key, condition } => (key.clone(), condition),
+            };
+            if !holds(condition, inner.records.get(&key)) {
+                return Err(StoreError::ConditionFailed { index: Some(index) });
+            }
+        }
+        for w in writes {
+            let (key, new_image) = match w {
+                Write::Put { record, .. } => (Key::of(&record).expect("validated"), Some(record)),
+                Write::Delete { key, .. } => (key, None),
+            };
+            let old_image = match &new_image {
+                Some(r) => inner.records.insert(key.clone(), r.clone()),
+                None => inner.records.remove(&key),
+            };
+            let event_name = match (&old_image, &new_image) {
+                (None, Some(_)) => "INSERT",
+                (Some(_), Some(_)) => "MODIFY",
+                (Some(_), None) => "REMOVE",
+                (None, None) => continue,
+            };
+            let sequence = inner.log.len() as u64 + 1;
+            inner.log.push(ChangeRecord { sequence, event_name, key, new_image, old_image });
+        }
+        drop(inner);
+        self.changed.notify_waiters();
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! The store port: one table of records addressed by a partition key (`PK`) and a sort key (`SK`),
+//! read one at a time or by key prefix, and written in all-or-nothing transactions with conditions.
+//! The entity modules (`orgs`, `developers`, `deliveries`) map domain types to records; the adapters
+//! (`dynamo`, `memory`) know nothing of the domain. Every key starts with the organisation, so no
+//! query can cross two organisations.
+
+pub mod deliveries;
+pub mod developers;
+mod dynamo;
+pub mod keys;
+mod memory;
+pub mod orgs;
+
+pub use dynamo::{DynamoStore, TableSpec};
+pub use memory::{ChangeRecord, MemoryStore};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+/// A stored record: a JSON object holding `PK`, `SK` and the entity's attributes. Numbers, strings,
+/// booleans, lists and maps survive a round trip through every adapter.
+pub type Record = Map<String, Value>;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+/// Epoch seconds after which a record is dead; DynamoDB's TTL attribute. Code checks it too,
+/// because TTL deletion is lazy.
+pub const EXPIRES_AT: &str = "expires_at";
+/// Optimistic concurrency counter written by [`Condition::Version`] updates.
+pub const VERSION: &str = "version";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self { pk: pk.into(), sk: sk.into() }
+    }
+
+    /// This key with `attrs`: the record to put.
+    pub fn record(&self, mut attrs: Record) -> Record {
+        attrs.insert(PK.into(), Value::String(self.pk.clone()));
+        attrs.insert(SK.into(), Value::String(self.sk.clone()));
+        attrs
+    }
+
+    pub fn of(record: &Record) -> Option<Key> {
+        Some(Key::new(record.get(PK)?.as_str()?, record.get(SK)?.as_str()?))
+    }
+}
+
+/// What must hold for a write to happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    None,
+    /// No record with this key exists (create, uniqueness guards).
+    NotExists,
+    /// A record with this key exists.
+    Exists,
+    /// The record exists and its `version` attribute is this number (optimistic update).
+    Version(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Put { record: Record, condition: Condition },
+    Delete { key: Key, condition: Condition },
+}
+
+impl Write {
+    pub fn put(record: Record, condition: Condition) -> Self {
+        Write::Put { record, condition }
+    }
+
+    /// A put that bumps `version` from `expected` (0 = create) and is refused if someone else got there
+    /// first.
+    pub fn put_versioned(mut record: Record, expected: u64) -> Self {
+        record.insert(VERSION.into(), Value::from(expected + 1));
+        let condition = if expected == 0 { Condition::NotExists } else { Condition::Version(expected) };
+        Write::Put { record, condition }
+    }
+
+    pub fn key(&self) -> Option<Key> {
+        match self {
+            Write::Put { record, .. } => Key::of(record),
+            Write::Delete { key, .. } => Some(key.clone()),
+        }
+    }
+}
+
+/// A page of records in sort-key order, and where the next page starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub records: Vec<Record>,
+    /// The last sort key of this page when more may follow; pass it as `after`.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition failed; `index` is the failing write's position in the transaction when known.
+    #[error("condition failed on write {index:?}")]
+    ConditionFailed { index: Option<usize> },
+    #[error("invalid write: {0}")]
+    Invalid(String),
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unavailable(Box::new(e))
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A strongly consistent read of one record.
+    async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError>;
+
+    /// Records of partition `pk` whose sort key starts with `sk_prefix`, in order, after `after`.
+    async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError>;
+
+    /// All writes happen or none does (at most 100, each key once).
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+/// The version a record carries (0 when it has none).
+pub fn version_of(record: &Record) -> u64 {
+    record.get(VERSION).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// True when a record's `expires_at` has passed: expiring records are dead from then on, whatever
+/// TTL clean-up has or has not done yet.
+pub fn is_expired(record: &Record, now_epoch: i64) -> bool {
+    record.get(EXPIRES_AT).and_then(Value::as_i64).is_some_and(|t| t <= now_epoch)
+}
+
+/// Reads an entity out of a record, dropping the key attributes.
+pub fn from_record<T: serde::de::DeserializeOwned>(record: Record) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(record)).map_err(|e| StoreError::Invalid(format!("stored record does not decode: {e}")))
+}
+
+/// Turns an entity into record attributes.
+pub fn to_attrs<T: serde::Serialize>(entity: &T) -> Record {
+    match serde_json::to_value(entity).expect("domain entities serialize to JSON") {
+        Value::Object(map) => map,
+        other => panic!("entities serialize to JSON objects, got {other}"),
+    }
+}
+
+/// Checks a transaction before any adapter runs it, so both adapters refuse the same things.
+pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
+    if writes.is_empty() || writes.len() > 100 {
+        return Err(StoreError::Invalid(format!("a transaction holds 1 to 100 writes, not {}", writes.len())));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for w in writes {
+        let key = w.key().ok_or_else(|| StoreError::Invalid("a record lacks PK or SK".into()))?;
+        if !seen.insert(key.clone()) {
+            return Err(StoreError::Invalid(format!("key {}/{} written twice in one transaction", key.pk, key.sk)));
+        }
+    }
+    Ok(())
+}

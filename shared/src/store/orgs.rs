@@ -1,0 +1,68 @@
+//! Organisations and their admin keys, as records.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{from_record, keys, to_attrs, version_of, Condition, Store, StoreError, Write};
+use crate::domain::{Event, OrgId, Organisation};
+
+/// How long an outbox event record lives; deliveries read what they need from their job.
+const EVENT_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// An admin API key as stored: its hash is the sort key; only a short prefix is kept for display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminKey {
+    pub org_id: OrgId,
+    pub prefix: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// An organisation as read, with the version an update must match.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+pub async fn create_org(
+    store: &dyn Store,
+    org: &Organisation,
+    admin_key_hash: &str,
+    admin_key: &AdminKey,
+) -> Result<(), StoreError> {
+    let org_record = keys::org(&org.id).record(to_attrs(org));
+    let key_record = keys::admin_key(&org.id, admin_key_hash).record(to_attrs(admin_key));
+    store
+        .transact(vec![Write::put_versioned(org_record, 0), Write::put(key_record, Condition::NotExists)])
+        .await
+}
+
+pub async fn get_org(store: &dyn Store, id: &OrgId) -> Result<Option<Versioned<Organisation>>, StoreError> {
+    match store.get(&keys::org(id)).await? {
+        None => Ok(None),
+        Some(record) => {
+            let version = version_of(&record);
+            Ok(Some(Versioned { value: from_record(record)?, version }))
+        }
+    }
+}
+
+/// Saves a changed organisation if nobody changed it since it was read at `version`, with the
+/// events the change raises.
+pub async fn update_org(store: &dyn Store, org: &Organisation, version: u64, events: &[Event]) -> Result<(), StoreError> {
+    let mut writes = vec![Write::put_versioned(keys::org(&org.id).record(to_attrs(org)), version)];
+    writes.extend(events.iter().map(event_write));
+    store.transact(writes).await
+}
+
+pub async fn find_admin_key(store: &dyn Store, org: &OrgId, key_hash: &str) -> Result<Option<AdminKey>, StoreError> {
+    store.get(&keys::admin_key(org, key_hash)).await?.map(from_record).transpose()
+}
+
+/// The outbox write for an event: it goes in the same transaction as the change that raised it.
+pub fn event_write(event: &Event) -> Write {
+    let mut attrs = to_attrs(event);
+    attrs.insert(super::EXPIRES_AT.into(), Value::from(crate::domain::now_epoch() + EVENT_TTL_SECS));
+    Write::put(keys::event(&event.org_id, &event.id).record(attrs), Condition::NotExists)
+}

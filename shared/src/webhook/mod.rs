@@ -1,0 +1,10 @@
+//! Outgoing webhooks: Standard Webhooks signatures and an HTTP client that only connects to
+//! addresses its network policy allows.
+
+mod client;
+mod network;
+mod signing;
+
+pub use client::{WebhookClient, WebhookError, WebhookResponse};
+pub use network::NetworkPolicy;
+pub use signing::{SigningSecret, SIGNATURE_HEADER, ID_HEADER, TIMESTAMP_HEADER};

@@ -1,0 +1,293 @@
+//! The test harness: a running Gatehouse per test (embedded, or on the AWS emulator with its own
+//! table and queues), a real webhook receiver, and readers for the emails each backend sent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use gatehouse::app::Local;
+use gatehouse::config::Config;
+use serde_json::{json, Value};
+
+pub use gatehouse;
+
+/// The emulator's address, exported by `scripts/test`.
+pub fn emulator_endpoint() -> String {
+    std::env::var("GATEHOUSE_TEST_AWS_ENDPOINT").expect(
+        "GATEHOUSE_TEST_AWS_ENDPOINT is not set: run the suite with scripts/test, which starts the AWS emulator",
+    )
+}
+
+/// A fresh name, so tests sharing one emulator never see each other's tables or queues.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// An email address no other test uses.
+pub fn unique_email() -> String {
+    format!("dev-{}@example.com", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Emulator,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub local: Local,
+    pub http: reqwest::Client,
+    pub outbox: PathBuf,
+    pub backend: Backend,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        let _ = std::fs::remove_dir_all(&self.outbox);
+    }
+}
+
+/// Settings for one test: its own names, short queue timings so retries happen in seconds, and
+/// loopback webhooks allowed.
+pub fn test_config(backend: Backend) -> Config {
+    let mut c = Config::local_defaults();
+    c.table_name = unique("gh-table");
+    c.email_queue = unique("gh-email");
+    c.webhook_queue = unique("gh-webhook");
+    c.outbox_dir = std::env::temp_dir().join(unique("gh-outbox"));
+    c.webhook_allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
+    c.queue_visibility_timeout = Duration::from_secs(1);
+    c.queue_max_receive_count = 3;
+    c.portal_url = "https://portal.example.com".into();
+    if backend == Backend::Emulator {
+        c.aws_endpoint_url = Some(emulator_endpoint());
+    }
+    c
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(test_config(backend)).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    let backend = if config.aws_endpoint_url.is_some() { Backend::Emulator } else { Backend::Embedded };
+    let outbox = config.outbox_dir.clone();
+    let local = Local::start(config).await.expect("Gatehouse starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = local.services.router();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    TestApp { base: format!("http://{address}"), local, http: reqwest::Client::new(), outbox, backend, server }
+}
+
+/// An organisation as `POST /orgs` returned it.
+pub struct TestOrg {
+    pub id: String,
+    pub admin_key: String,
+    pub webhook_secret: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn root_key(&self) -> String {
+        self.local.services.config.root_key.expose().to_string()
+    }
+
+    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn create_org(&self, body: Value) -> TestOrg {
+        let response = self.post_json("/orgs", Some(&self.root_key()), &body).await;
+        assert_eq!(response.status(), 201, "creating an organisation");
+        let body: Value = response.json().await.unwrap();
+        TestOrg {
+            id: body["id"].as_str().unwrap().to_string(),
+            admin_key: body["admin_key"].as_str().unwrap().to_string(),
+            webhook_secret: body["webhook_secret"].as_str().unwrap().to_string(),
+            body,
+        }
+    }
+
+    pub async fn sign_up(&self, org: &str, email: &str) -> reqwest::Response {
+        self.post_json(
+            &format!("/portal/{org}/signup"),
+            None,
+            &json!({"email": email, "password": "a long enough password", "fields": {"name": "Ada"}}),
+        )
+        .await
+    }
+
+    /// Every email sent to `to` so far, as raw MIME: from the emulator's SES store or the outbox.
+    pub async fn emails_to(&self, to: &str) -> Vec<String> {
+        match self.backend {
+            Backend::Emulator => ses_raw_messages(&emulator_endpoint())
+                .await
+                .into_iter()
+                .filter(|(destinations, _)| destinations.iter().any(|d| d.eq_ignore_ascii_case(to)))
+                .map(|(_, raw)| raw)
+                .collect(),
+            Backend::Embedded => outbox_messages(&self.outbox)
+                .into_iter()
+                .filter(|m| m.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {to}"))))
+                .collect(),
+        }
+    }
+
+    /// The organisation's delivery records (emails and webhook attempts).
+    pub async fn deliveries(&self, org: &str) -> Vec<gatehouse::store::deliveries::Delivery> {
+        let pk = gatehouse::store::keys::org_pk(&gatehouse::domain::OrgId::parse(org).unwrap());
+        let page = self.local.services.store.query(&pk, "DELIVERY#", None, 100).await.unwrap();
+        page.records.into_iter().map(|r| gatehouse::store::from_record(r).unwrap()).collect()
+    }
+
+    /// Messages sitting in a dead-letter queue (received, so invisible for a while afterwards).
+    pub async fn dead_letters(&self, webhook: bool) -> Vec<String> {
+        let queue = if webhook { &self.local.webhook_dead_letters } else { &self.local.email_dead_letters };
+        queue.receive(10, Duration::from_secs(1)).await.unwrap().into_iter().map(|m| m.body).collect()
+    }
+}
+
+/// `(destinations, raw MIME)` of every message the emulator's SES has accepted.
+pub async fn ses_raw_messages(endpoint: &str) -> Vec<(Vec<String>, String)> {
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            let destinations = m["destinations"].as_array().cloned().unwrap_or_default();
+            (
+                destinations.iter().filter_map(|d| d.as_str().map(str::to_string)).collect(),
+                m["raw_data"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+pub fn outbox_messages(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect()
+}
+
+/// Polls `check` until it gives a value or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct ReceivedWebhook {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl ReceivedWebhook {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+}
+
+/// A real HTTP server on loopback that records every request and answers with a scripted status
+/// sequence (the last status repeats).
+pub struct WebhookReceiver {
+    pub address: SocketAddr,
+    received: Arc<Mutex<Vec<ReceivedWebhook>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl WebhookReceiver {
+    pub async fn start(statuses: Vec<u16>) -> Self {
+        assert!(!statuses.is_empty());
+        let received: Arc<Mutex<Vec<ReceivedWebhook>>> = Arc::default();
+        let answers = Arc::new(Mutex::new(statuses));
+        let log = received.clone();
+        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let log = log.clone();
+            let answers = answers.clone();
+            async move {
+                log.lock().unwrap().push(ReceivedWebhook { headers, body: body.to_vec() });
+                let mut answers = answers.lock().unwrap();
+                let status = if answers.len() > 1 { answers.remove(0) } else { answers[0] };
+                StatusCode::from_u16(status).unwrap()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { address, received, server }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/hooks/gatehouse", self.address)
+    }
+
+    pub fn received(&self) -> Vec<ReceivedWebhook> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Verifies a Standard Webhooks signature from first principles (HMAC-SHA256 over
+/// `id.timestamp.body`, keyed with the base64 after `whsec_`), independently of Gatehouse's signer.
+pub fn verify_standard_webhook(secret: &str, hook: &ReceivedWebhook) -> bool {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").expect("whsec_ prefix"))
+        .expect("base64 secret");
+    let signed = format!(
+        "{}.{}.{}",
+        hook.header("webhook-id"),
+        hook.header("webhook-timestamp"),
+        String::from_utf8_lossy(&hook.body)
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(signed.as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    hook.header("webhook-signature").split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+}

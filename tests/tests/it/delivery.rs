@@ -1,0 +1,114 @@
+//! Retries and dead letters: a failing endpoint is retried, a dead one ends in the DLQ with its
+//! attempts logged, and neither holds back the rest of the batch.
+
+use gatehouse::store::deliveries::DeliveryStatus;
+use gatehouse_tests::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn retried_until_delivered_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let receiver = WebhookReceiver::start(vec![500, 200]).await;
+    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 201);
+
+    let hooks = eventually(Duration::from_secs(30), || async {
+        let r = receiver.received();
+        (r.len() >= 2).then_some(r)
+    })
+    .await
+    .expect("the webhook was retried after the 500");
+    // Both attempts carry the same message id, so a receiver could de-duplicate too.
+    assert_eq!(hooks[0].header("webhook-id"), hooks[1].header("webhook-id"));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(receiver.received().len(), 2, "delivered once: no attempt after the 200");
+
+    let webhooks: Vec<_> = app.deliveries(&org.id).await.into_iter().filter(|d| d.channel == "webhook").collect();
+    assert_eq!(webhooks.len(), 1);
+    let delivery = &webhooks[0];
+    assert_eq!(delivery.status, DeliveryStatus::Sent);
+    assert_eq!(delivery.attempts, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_until_delivered_once_on_the_emulator() {
+    retried_until_delivered_once(Backend::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_until_delivered_once_embedded() {
+    retried_until_delivered_once(Backend::Embedded).await;
+}
+
+async fn dead_endpoint_goes_to_the_dlq_without_holding_back_others(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dead = WebhookReceiver::start(vec![500]).await;
+    let healthy = WebhookReceiver::start(vec![200]).await;
+    let failing = app.create_org(json!({"name": "Failing", "event_options": {"developer_event": {"webhook": dead.url()}}})).await;
+    let working = app.create_org(json!({"name": "Working", "event_options": {"developer_event": {"webhook": healthy.url()}}})).await;
+    // Sign-ups in both organisations at once, so their jobs share batches.
+    let emails: Vec<String> = (0..3).map(|_| unique_email()).collect();
+    let (a, b, c) = tokio::join!(
+        app.sign_up(&failing.id, &emails[0]),
+        app.sign_up(&working.id, &emails[1]),
+        app.sign_up(&working.id, &emails[2]),
+    );
+    assert_eq!([a.status(), b.status(), c.status()].map(|s| s.as_u16()), [201, 201, 201]);
+
+    let delivered = eventually(Duration::from_secs(20), || async {
+        let r = healthy.received();
+        (r.len() == 2).then_some(r)
+    })
+    .await;
+    assert!(delivered.is_some(), "the healthy endpoint got both of its webhooks");
+
+    let dead_letters = eventually(Duration::from_secs(40), || async {
+        let d = app.dead_letters(true).await;
+        (!d.is_empty()).then_some(d)
+    })
+    .await
+    .expect("the dead endpoint's job reached the dead-letter queue");
+    assert_eq!(dead_letters.len(), 1);
+    let job: Value = serde_json::from_str(&dead_letters[0]).unwrap();
+    assert_eq!(job["event"]["org_id"], failing.id.as_str());
+    assert_eq!(job["event"]["data"]["email"], emails[0].as_str());
+    // maxReceiveCount is 3 in tests: three attempts, each logged.
+    assert_eq!(dead.received().len(), 3);
+    let delivery = app
+        .deliveries(&failing.id)
+        .await
+        .into_iter()
+        .find(|d| d.delivery_id == job["delivery_id"].as_str().unwrap())
+        .expect("the failed delivery is logged");
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
+    assert_eq!(delivery.attempts, 3);
+    assert_eq!(delivery.last_error.as_deref(), Some("the endpoint answered 500"));
+    assert_eq!(healthy.received().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_endpoint_goes_to_the_dlq_on_the_emulator() {
+    dead_endpoint_goes_to_the_dlq_without_holding_back_others(Backend::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_endpoint_goes_to_the_dlq_embedded() {
+    dead_endpoint_goes_to_the_dlq_without_holding_back_others(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_to_private_addresses_are_refused_without_the_allow_list() {
+    let mut config = test_config(Backend::Embedded);
+    config.webhook_allowed_networks.clear();
+    let app = spawn_app_with(config).await;
+    let receiver = WebhookReceiver::start(vec![200]).await;
+    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 201);
+    // The welcome email proves the event went through the pipeline; the webhook must not have.
+    eventually(Duration::from_secs(20), || async { app.emails_to(&email).await.into_iter().next() })
+        .await
+        .expect("the event was routed");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(receiver.received().is_empty(), "no request reached the loopback receiver");
+}

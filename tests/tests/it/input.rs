@@ -1,0 +1,154 @@
+//! Bad input is refused with problem+json naming the field, and changes nothing.
+
+use gatehouse::domain::OrgId;
+use gatehouse::store::keys;
+use gatehouse_tests::*;
+use serde_json::{json, Value};
+
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["title"].is_string() && body["type"].is_string() && body["detail"].is_string());
+    body
+}
+
+fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect()
+}
+
+/// How many records of `prefix` the organisation's partition holds.
+async fn count(app: &TestApp, org: &str, prefix: &str) -> usize {
+    let pk = keys::org_pk(&OrgId::parse(org).unwrap());
+    app.local.services.store.query(&pk, prefix, None, 100).await.unwrap().records.len()
+}
+
+async fn duplicate_and_bad_sign_ups(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 201);
+
+    let shouted = email.to_uppercase();
+    let body = problem(app.sign_up(&org.id, &shouted).await, 409).await;
+    assert_eq!(fields(&body), ["email"]);
+    assert_eq!(count(&app, &org.id, "DEV#").await, 1, "the duplicate wrote no developer");
+    assert_eq!(count(&app, &org.id, "EVENT#").await, 1, "and no event");
+
+    let path = format!("/portal/{}/signup", org.id);
+    let raw = app
+        .http
+        .post(app.url(&path))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    problem(raw, 400).await;
+
+    let body = problem(app.post_json(&path, None, &json!({"email": "not-an-email", "password": "a long enough password"})).await, 422).await;
+    assert_eq!(fields(&body), ["email"]);
+    let body = problem(app.post_json(&path, None, &json!({"email": unique_email(), "password": "short"})).await, 422).await;
+    assert_eq!(fields(&body), ["password"]);
+    let body = problem(app.post_json(&path, None, &json!({"email": 5, "password": "a long enough password"})).await, 422).await;
+    assert_eq!(fields(&body), ["email"]);
+    let body = problem(app.post_json(&path, None, &json!({"email": unique_email(), "password": "a long enough password", "fields": {"team": ["a"]}})).await, 422).await;
+    assert_eq!(fields(&body), ["fields.team"]);
+    problem(app.sign_up("no-such-org", &unique_email()).await, 404).await;
+    let text = app.http.post(app.url(&path)).body("email=x").send().await.unwrap();
+    problem(text, 415).await;
+
+    assert_eq!(count(&app, &org.id, "DEV#").await, 1, "no bad request wrote anything");
+    assert_eq!(count(&app, &org.id, "EVENT#").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_and_bad_sign_ups_on_the_emulator() {
+    duplicate_and_bad_sign_ups(Backend::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_and_bad_sign_ups_embedded() {
+    duplicate_and_bad_sign_ups(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organisations_need_the_right_key_and_valid_settings() {
+    let app = spawn_app(Backend::Emulator).await;
+    problem(app.post_json("/orgs", None, &json!({"name": "x"})).await, 401).await;
+    problem(app.post_json("/orgs", Some("gh_root_wrong_wrong_wrong_wrong"), &json!({"name": "x"})).await, 401).await;
+    let body = problem(
+        app.post_json(
+            "/orgs",
+            Some(&app.root_key()),
+            &json!({"id": "Bad Id", "event_options": {"key_event": {"webhook": "ftp://x"}, "nope": {}}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let mut got = fields(&body);
+    got.sort();
+    assert_eq!(got, ["event_options.key_event.webhook", "event_options.nope", "id", "name"]);
+
+    let id = unique("acme");
+    let a = app.create_org(json!({"id": id, "name": "Acme"})).await;
+    assert_eq!(a.id, id);
+    assert!(a.admin_key.starts_with(&format!("gh_admin_{id}.")));
+    assert!(a.webhook_secret.starts_with("whsec_"));
+    problem(app.post_json("/orgs", Some(&app.root_key()), &json!({"id": id, "name": "Again"})).await, 409).await;
+    let b = app.create_org(json!({"name": "Beta"})).await;
+
+    // Read and change settings with the org's own admin key.
+    let read = app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(&a.admin_key).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    let read: Value = read.json().await.unwrap();
+    assert_eq!(read["name"], "Acme");
+    assert!(read.get("webhook_secret").is_none() && read.get("webhook_secret_sealed").is_none());
+    let patched = app
+        .http
+        .patch(app.url(&format!("/orgs/{}", a.id)))
+        .bearer_auth(&a.admin_key)
+        .json(&json!({"settings": {"disable_signup": true}, "event_options": {"api_event": {"email": "ops@example.com"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let patched: Value = patched.json().await.unwrap();
+    assert_eq!(patched["settings"]["disable_signup"], true);
+    assert_eq!(patched["event_options"]["api_event"]["email"], "ops@example.com");
+    problem(app.sign_up(&a.id, &unique_email()).await, 403).await;
+    let bad_patch = app
+        .http
+        .patch(app.url(&format!("/orgs/{}", a.id)))
+        .bearer_auth(&a.admin_key)
+        .json(&json!({"settings": {"disable_sign_up": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fields(&problem(bad_patch, 422).await), ["settings"]);
+
+    // Another organisation's admin gets 404, and a made-up key 401; nothing of A changes.
+    let other = app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(&b.admin_key).send().await.unwrap();
+    problem(other, 404).await;
+    let other_patch = app
+        .http
+        .patch(app.url(&format!("/orgs/{}", a.id)))
+        .bearer_auth(&b.admin_key)
+        .json(&json!({"name": "Taken over"}))
+        .send()
+        .await
+        .unwrap();
+    problem(other_patch, 404).await;
+    let forged = format!("gh_admin_{}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", a.id);
+    let forged = app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(forged).send().await.unwrap();
+    problem(forged, 401).await;
+    let again: Value =
+        app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(&a.admin_key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["name"], "Acme");
+
+    let health = app.http.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    problem(app.http.get(app.url("/nowhere")).send().await.unwrap(), 404).await;
+}

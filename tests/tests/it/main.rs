@@ -1,0 +1,7 @@
+//! One integration binary (one link of the heavy SDK stack) holding every suite.
+
+mod contracts;
+mod delivery;
+mod end_to_end;
+mod input;
+mod template;
