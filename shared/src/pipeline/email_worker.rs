@@ -76,7 +76,7 @@ impl EmailWorker {
                     Ok(())
                 }
                 Err(MailError::Rejected(reason)) => Err((format!("rejected: {reason}"), false)),
-                Err(e @ MailError::Unavailable(_)) => Err((format!("{e}: {:?}", e), true)),
+                Err(e @ MailError::Unavailable(_)) => Err((error_chain(&e), true)),
             },
         };
         let record = outcome.as_ref().map(|_| ()).map_err(|(m, _)| m.clone());
@@ -90,6 +90,18 @@ impl EmailWorker {
             }
         }
     }
+}
+
+/// An error with its causes, one line, for the delivery log.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[async_trait]

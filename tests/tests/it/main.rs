@@ -4,4 +4,6 @@ mod contracts;
 mod delivery;
 mod end_to_end;
 mod input;
+mod openapi;
+mod payloads;
 mod template;
