@@ -1,5 +1,4 @@
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 use super::FieldError;
 
@@ -43,34 +42,13 @@ impl Email {
         Ok(Self(s.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The form compared for uniqueness: `Dev@Example.com` and `dev@example.com` are one account.
     pub fn normalized(&self) -> String {
         self.0.to_lowercase()
     }
 }
 
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Email::parse(&s).map_err(|e| e.message)
-    }
-}
-
-impl From<Email> for String {
-    fn from(e: Email) -> String {
-        e.0
-    }
-}
+super::validated_string!(Email);
 
 #[cfg(test)]
 mod tests {

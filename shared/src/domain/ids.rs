@@ -29,10 +29,6 @@ impl OrgId {
     pub fn generate() -> Self {
         Self(format!("org-{}", ulid::Ulid::new().to_string().to_lowercase()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// Time-ordered, unique ids with a type prefix, so an id in a log says what it names.
@@ -69,24 +65,7 @@ macro_rules! prefixed_id {
 prefixed_id!(DeveloperId, "dev_");
 prefixed_id!(EventId, "evt_");
 
-impl fmt::Display for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for OrgId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        OrgId::parse(&s).map_err(|e| e.message)
-    }
-}
-
-impl From<OrgId> for String {
-    fn from(o: OrgId) -> String {
-        o.0
-    }
-}
+super::validated_string!(OrgId);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,38 @@
 //! Validated domain types. Nothing here knows about AWS, HTTP or storage.
 
+/// The conversions every validated string type shares: `as_str`, `Display`, and serde through
+/// `parse` (`#[serde(try_from = "String", into = "String")]`), so stored and received values are
+/// checked the same way.
+macro_rules! validated_string {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                $name::parse(&s).map_err(|e| e.message)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+    };
+}
+pub(crate) use validated_string;
+
 mod developer;
 mod email;
 mod event;

@@ -71,23 +71,9 @@ impl WebhookUrl {
         Ok(Self(url.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for WebhookUrl {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        WebhookUrl::parse(&s).map_err(|e| e.message)
-    }
-}
-
-impl From<WebhookUrl> for String {
-    fn from(u: WebhookUrl) -> String {
-        u.0
-    }
-}
+super::validated_string!(WebhookUrl);
 
 /// What `POST /orgs` asks for, validated.
 #[derive(Debug, Clone)]

@@ -56,7 +56,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::Validation(errors) => problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::BAD_REQUEST,
                 "validation",
                 "Invalid input",
                 &errors.to_string(),

@@ -3,6 +3,50 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
 
+use super::DELIVERY_LOCK_SECS;
+use crate::store::deliveries::{self, Claim, DeliveryTarget};
+use crate::store::Store;
+
+/// How one attempt at a delivery ended.
+pub enum Attempt {
+    Delivered,
+    /// Will not get better by retrying (a refused address, a broken template): recorded, acknowledged.
+    FailedForGood(String),
+    /// May work later: recorded, and the job is left to the queue.
+    FailedForNow(String),
+}
+
+/// Runs `attempt` unless this delivery was already made or another attempt holds it, and records
+/// how it ended. This is what makes a job handed over twice deliver once.
+pub async fn deliver_once<F, Fut>(store: &dyn Store, target: &DeliveryTarget<'_>, attempt: F) -> Result<(), Retry>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Attempt>,
+{
+    let (delivery, version) = match deliveries::claim(store, target, DELIVERY_LOCK_SECS).await? {
+        Claim::AlreadySent => {
+            tracing::info!(delivery_id = %target.delivery_id, "already delivered; acknowledged");
+            return Ok(());
+        }
+        Claim::Busy => return Err(Retry::Busy),
+        Claim::Proceed { delivery, version } => (delivery, version),
+    };
+    let outcome = attempt().await;
+    let record = match &outcome {
+        Attempt::Delivered => Ok(()),
+        Attempt::FailedForGood(problem) | Attempt::FailedForNow(problem) => Err(problem.clone()),
+    };
+    deliveries::finish(store, target.org, delivery, version, record).await?;
+    match outcome {
+        Attempt::Delivered => Ok(()),
+        Attempt::FailedForNow(problem) => Err(Retry::Send(problem)),
+        Attempt::FailedForGood(problem) => {
+            tracing::error!(delivery_id = %target.delivery_id, channel = target.channel, %problem, "delivery failed for good; see the delivery log");
+            Ok(())
+        }
+    }
+}
+
 /// Why a job was not acknowledged: SQS will hand it over again, and dead-letter it in the end.
 #[derive(Debug, thiserror::Error)]
 pub enum Retry {

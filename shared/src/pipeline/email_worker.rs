@@ -7,12 +7,12 @@ use futures::future::join_all;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use super::batch::{job_span, report, Retry};
+use super::batch::{deliver_once, job_span, report, Attempt, Retry};
 use super::jobs::EmailJob;
-use super::{QueueHandler, DELIVERY_LOCK_SECS};
+use super::QueueHandler;
 use crate::domain::Email;
 use crate::mail::{EmailMessage, MailError, Mailer};
-use crate::store::deliveries::{self, Claim, DeliveryTarget};
+use crate::store::deliveries::DeliveryTarget;
 use crate::store::Store;
 use crate::templates::Templates;
 
@@ -59,36 +59,22 @@ impl EmailWorker {
             channel: "email",
             target: job.to.as_str(),
         };
-        let (delivery, version) = match deliveries::claim(self.store.as_ref(), &target, DELIVERY_LOCK_SECS).await? {
-            Claim::AlreadySent => {
-                tracing::info!(delivery_id = %job.delivery_id, "already sent; acknowledged");
-                return Ok(());
-            }
-            Claim::Busy => return Err(Retry::Busy),
-            Claim::Proceed { delivery, version } => (delivery, version),
-        };
-        let outcome = match self.compose(&job) {
-            // A template or header problem will not fix itself: recorded as failed, not retried.
-            Err(problem) => Err((problem, false)),
-            Ok(mime) => match self.mailer.send(&self.from, &job.to, &mime).await {
+        deliver_once(self.store.as_ref(), &target, || async {
+            let mime = match self.compose(&job) {
+                Ok(mime) => mime,
+                // A template or header problem will not fix itself.
+                Err(problem) => return Attempt::FailedForGood(problem),
+            };
+            match self.mailer.send(&self.from, &job.to, &mime).await {
                 Ok(message_id) => {
                     tracing::info!(delivery_id = %job.delivery_id, template = %job.template, %message_id, "email sent");
-                    Ok(())
+                    Attempt::Delivered
                 }
-                Err(MailError::Rejected(reason)) => Err((format!("rejected: {reason}"), false)),
-                Err(e @ MailError::Unavailable(_)) => Err((error_chain(&e), true)),
-            },
-        };
-        let record = outcome.as_ref().map(|_| ()).map_err(|(m, _)| m.clone());
-        deliveries::finish(self.store.as_ref(), &job.event.org_id, delivery, version, record).await?;
-        match outcome {
-            Ok(()) => Ok(()),
-            Err((problem, true)) => Err(Retry::Send(problem)),
-            Err((problem, false)) => {
-                tracing::error!(delivery_id = %job.delivery_id, %problem, "email failed for good; see the delivery log");
-                Ok(())
+                Err(MailError::Rejected(reason)) => Attempt::FailedForGood(format!("rejected: {reason}")),
+                Err(e @ MailError::Unavailable(_)) => Attempt::FailedForNow(error_chain(&e)),
             }
-        }
+        })
+        .await
     }
 }
 

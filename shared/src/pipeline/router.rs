@@ -103,6 +103,8 @@ impl StreamHandler for EventRouter {
         let Some(first) = event.records.first() else {
             return DynamoDbEventResponse::default();
         };
+        // Where to resume when a record cannot be routed now; the records before it are still sent.
+        let mut retry_from = None;
         for record in &event.records {
             let decoded = match outbox_event(record) {
                 None => continue,
@@ -120,8 +122,9 @@ impl StreamHandler for EventRouter {
                     continue;
                 }
                 Err(e) => {
-                    tracing::error!(error = ?e, "reading the organisation failed; the batch will be retried");
-                    return failure(record);
+                    tracing::error!(error = ?e, "reading the organisation failed; the rest of the batch will be retried");
+                    retry_from = Some(record);
+                    break;
                 }
             };
             let plan = self.plan(&decoded, &org);
@@ -140,7 +143,7 @@ impl StreamHandler for EventRouter {
             self.webhook_queue.send(webhook_messages).await
         };
         match sent.await {
-            Ok(()) => DynamoDbEventResponse::default(),
+            Ok(()) => retry_from.map(failure).unwrap_or_default(),
             Err(e) => {
                 // Jobs carry stable delivery ids, so re-routing the whole batch delivers nothing twice.
                 tracing::error!(error = ?e, "sending jobs failed; the batch will be retried");

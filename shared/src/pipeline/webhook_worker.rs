@@ -7,12 +7,12 @@ use futures::future::join_all;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use super::batch::{job_span, report, Retry};
+use super::batch::{deliver_once, job_span, report, Attempt, Retry};
 use super::jobs::WebhookJob;
-use super::{QueueHandler, DELIVERY_LOCK_SECS};
+use super::QueueHandler;
 use crate::crypto::SecretBox;
 use crate::domain::now_epoch;
-use crate::store::deliveries::{self, Claim, DeliveryTarget};
+use crate::store::deliveries::DeliveryTarget;
 use crate::store::{orgs, Store};
 use crate::webhook::{SigningSecret, WebhookClient, WebhookError, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
@@ -27,19 +27,16 @@ impl WebhookWorker {
         Self { store, client, secrets }
     }
 
-    /// POSTs the job; `Ok(Err(..))` is a failure not worth retrying.
-    async fn attempt(&self, job: &WebhookJob) -> Result<Result<(), String>, String> {
-        let org = orgs::get_org(self.store.as_ref(), &job.event.org_id)
-            .await
-            .map_err(|e| format!("reading the organisation: {e}"))?
-            .ok_or_else(|| "the organisation no longer exists".to_string())?
-            .value;
-        let secret = self
-            .secrets
-            .open(&org.webhook_secret_sealed)
-            .ok()
-            .and_then(|s| SigningSecret::parse(&s).ok())
-            .ok_or_else(|| "the organisation's signing secret cannot be read".to_string())?;
+    async fn attempt(&self, job: &WebhookJob) -> Attempt {
+        let org = match orgs::get_org(self.store.as_ref(), &job.event.org_id).await {
+            Ok(Some(org)) => org.value,
+            Ok(None) => return Attempt::FailedForGood("the organisation no longer exists".into()),
+            Err(e) => return Attempt::FailedForNow(format!("reading the organisation: {e}")),
+        };
+        let Some(secret) = self.secrets.open(&org.webhook_secret_sealed).ok().and_then(|s| SigningSecret::parse(&s).ok())
+        else {
+            return Attempt::FailedForGood("the organisation's signing secret cannot be read".into());
+        };
         let body = serde_json::to_vec(&job.event.webhook_payload()).expect("payload serializes");
         let timestamp = now_epoch();
         // The event id is the message id, so a receiver can de-duplicate retries.
@@ -52,11 +49,13 @@ impl WebhookWorker {
         match self.client.post(job.url.as_str(), &headers, body).await {
             Ok(r) if (200..300).contains(&r.status) => {
                 tracing::info!(delivery_id = %job.delivery_id, status = r.status, ms = r.duration.as_millis() as u64, "webhook delivered");
-                Ok(Ok(()))
+                Attempt::Delivered
             }
-            Ok(r) => Err(format!("the endpoint answered {}", r.status)),
-            Err(e @ WebhookError::BlockedAddress(_)) | Err(e @ WebhookError::InvalidUrl(_)) => Ok(Err(e.to_string())),
-            Err(e) => Err(e.to_string()),
+            Ok(r) => Attempt::FailedForNow(format!("the endpoint answered {}", r.status)),
+            Err(e @ WebhookError::BlockedAddress(_)) | Err(e @ WebhookError::InvalidUrl(_)) => {
+                Attempt::FailedForGood(e.to_string())
+            }
+            Err(e) => Attempt::FailedForNow(e.to_string()),
         }
     }
 
@@ -70,25 +69,7 @@ impl WebhookWorker {
             channel: "webhook",
             target: job.url.as_str(),
         };
-        let (delivery, version) = match deliveries::claim(self.store.as_ref(), &target, DELIVERY_LOCK_SECS).await? {
-            Claim::AlreadySent => return Ok(()),
-            Claim::Busy => return Err(Retry::Busy),
-            Claim::Proceed { delivery, version } => (delivery, version),
-        };
-        let outcome = self.attempt(&job).await;
-        let record = match &outcome {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(m)) | Err(m) => Err(m.clone()),
-        };
-        deliveries::finish(self.store.as_ref(), &job.event.org_id, delivery, version, record).await?;
-        match outcome {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(problem)) => {
-                tracing::error!(delivery_id = %job.delivery_id, %problem, "webhook failed for good; see the delivery log");
-                Ok(())
-            }
-            Err(problem) => Err(Retry::Send(problem)),
-        }
+        deliver_once(self.store.as_ref(), &target, || self.attempt(&job)).await
     }
 }
 

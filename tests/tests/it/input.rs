@@ -47,13 +47,13 @@ async fn duplicate_and_bad_sign_ups(backend: Backend) {
         .unwrap();
     problem(raw, 400).await;
 
-    let body = problem(app.post_json(&path, None, &json!({"email": "not-an-email", "password": "a long enough password"})).await, 422).await;
+    let body = problem(app.post_json(&path, None, &json!({"email": "not-an-email", "password": "a long enough password"})).await, 400).await;
     assert_eq!(fields(&body), ["email"]);
-    let body = problem(app.post_json(&path, None, &json!({"email": unique_email(), "password": "short"})).await, 422).await;
+    let body = problem(app.post_json(&path, None, &json!({"email": unique_email(), "password": "short"})).await, 400).await;
     assert_eq!(fields(&body), ["password"]);
-    let body = problem(app.post_json(&path, None, &json!({"email": 5, "password": "a long enough password"})).await, 422).await;
+    let body = problem(app.post_json(&path, None, &json!({"email": 5, "password": "a long enough password"})).await, 400).await;
     assert_eq!(fields(&body), ["email"]);
-    let body = problem(app.post_json(&path, None, &json!({"email": unique_email(), "password": "a long enough password", "fields": {"team": ["a"]}})).await, 422).await;
+    let body = problem(app.post_json(&path, None, &json!({"email": unique_email(), "password": "a long enough password", "fields": {"team": ["a"]}})).await, 400).await;
     assert_eq!(fields(&body), ["fields.team"]);
     problem(app.sign_up("no-such-org", &unique_email()).await, 404).await;
     let text = app.http.post(app.url(&path)).body("email=x").send().await.unwrap();
@@ -85,7 +85,7 @@ async fn organisations_need_the_right_key_and_valid_settings() {
             &json!({"id": "Bad Id", "event_options": {"key_event": {"webhook": "ftp://x"}, "nope": {}}}),
         )
         .await,
-        422,
+        400,
     )
     .await;
     let mut got = fields(&body);
@@ -127,7 +127,7 @@ async fn organisations_need_the_right_key_and_valid_settings() {
         .send()
         .await
         .unwrap();
-    assert_eq!(fields(&problem(bad_patch, 422).await), ["settings"]);
+    assert_eq!(fields(&problem(bad_patch, 400).await), ["settings"]);
 
     // Another organisation's admin gets 404, and a made-up key 401; nothing of A changes.
     let other = app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(&b.admin_key).send().await.unwrap();

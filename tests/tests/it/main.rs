@@ -6,4 +6,5 @@ mod end_to_end;
 mod input;
 mod openapi;
 mod payloads;
+mod pollers;
 mod template;

@@ -1,0 +1,74 @@
+//! The local stand-ins for Lambda's event source mappings honour batch item failures: a stream record
+//! reported as failed comes again, with every record after it, in order (as Lambda retries a stream
+//! batch from the failed sequence number).
+
+use async_trait::async_trait;
+use aws_lambda_events::dynamodb::Event as StreamEvent;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use gatehouse::app::AwsClients;
+use gatehouse::pipeline::{poll_stream, DynamoStreamSource, MemoryStreamSource, StreamHandler, StreamSource};
+use gatehouse::store::{Condition, DynamoStore, Key, MemoryStore, Store, TableSpec, Write};
+use gatehouse_tests::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Records the sort keys it is handed; fails once on `fail_on`.
+struct FailsOnce {
+    seen: Mutex<Vec<String>>,
+    fail_on: &'static str,
+    failed: AtomicBool,
+}
+
+#[async_trait]
+impl StreamHandler for FailsOnce {
+    async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
+        for record in event.records {
+            let sk = match record.change.keys.get("SK") {
+                Some(serde_dynamo::AttributeValue::S(s)) => s.clone(),
+                other => panic!("a stream record without SK: {other:?}"),
+            };
+            self.seen.lock().unwrap().push(sk.clone());
+            if sk == self.fail_on && !self.failed.swap(true, Ordering::SeqCst) {
+                let mut response = DynamoDbEventResponse::default();
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+                return response;
+            }
+        }
+        DynamoDbEventResponse::default()
+    }
+}
+
+async fn failed_records_come_again(store: Arc<dyn Store>, source: Box<dyn StreamSource>) {
+    let handler = Arc::new(FailsOnce { seen: Mutex::default(), fail_on: "B", failed: AtomicBool::new(false) });
+    let poller = tokio::spawn(poll_stream(source, handler.clone()));
+    let writes = ["A", "B", "C"]
+        .iter()
+        .map(|sk| Write::put(Key::new("ORG#poller", *sk).record(Default::default()), Condition::NotExists))
+        .collect();
+    store.transact(writes).await.unwrap();
+    let seen = eventually(Duration::from_secs(20), || async {
+        let seen = handler.seen.lock().unwrap().clone();
+        (seen.len() >= 4).then_some(seen)
+    })
+    .await;
+    poller.abort();
+    assert_eq!(seen.expect("the stream was read"), ["A", "B", "B", "C"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_stream_retries_from_the_failed_record() {
+    let store = Arc::new(MemoryStore::new());
+    failed_records_come_again(store.clone(), Box::new(MemoryStreamSource::new(store))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_stream_retries_from_the_failed_record() {
+    let clients = AwsClients::load(Some(&emulator_endpoint())).await;
+    let table = unique("gh-poller");
+    let stream_arn = TableSpec::ensure(&clients.dynamodb, &table).await.unwrap();
+    let store = Arc::new(DynamoStore::new(clients.dynamodb.clone(), table));
+    failed_records_come_again(store, Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn))).await;
+}
