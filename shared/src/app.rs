@@ -91,6 +91,7 @@ impl Services {
     pub fn email_worker(&self) -> EmailWorker {
         EmailWorker::new(
             self.store.clone(),
+            self.secrets.clone(),
             self.mailer.clone(),
             self.templates.clone(),
             self.config.from_email.clone(),

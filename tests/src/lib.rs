@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 
 pub use gatehouse;
 
+/// The password every test account signs up with.
+pub const PASSWORD: &str = "a long enough password";
+
 /// The emulator's address, exported by `scripts/test`.
 pub fn emulator_endpoint() -> String {
     std::env::var("GATEHOUSE_TEST_AWS_ENDPOINT").expect(
@@ -75,12 +78,13 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    capture_logs();
     let backend = if config.aws_endpoint_url.is_some() { Backend::Emulator } else { Backend::Embedded };
     let outbox = config.outbox_dir.clone();
     let local = Local::start(config).await.expect("Gatehouse starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let router = local.services.router();
+    let router = local.services.router().into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });
@@ -128,7 +132,7 @@ impl TestApp {
         self.post_json(
             &format!("/portal/{org}/signup"),
             None,
-            &json!({"email": email, "password": "a long enough password", "fields": {"name": "Ada"}}),
+            &json!({"email": email, "password": PASSWORD}),
         )
         .await
     }
@@ -290,4 +294,47 @@ pub fn verify_standard_webhook(secret: &str, hook: &ReceivedWebhook) -> bool {
     mac.update(signed.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     hook.header("webhook-signature").split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+}
+
+/// Everything the process logs (at the production level, `info`), for tests that check no secret is
+/// ever written to a log line. One subscriber for the whole test process.
+static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let writer = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .try_init();
+        buffer
+    });
+}
+
+/// What has been logged so far.
+pub fn logged() -> String {
+    String::from_utf8_lossy(&LOGS.get().expect("capture_logs ran").lock().unwrap()).into_owned()
+}
+
+/// The first URL in a MIME message starting with `prefix`, with quoted-printable soft breaks and
+/// escapes undone.
+pub fn find_link(mime: &str, prefix: &str) -> Option<String> {
+    let text = mime.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let start = text.find(prefix)?;
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<').collect();
+    Some(link)
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use gatehouse::app::{lambda, templates, AwsClients};
+use gatehouse::app::{lambda, secret_box, templates, AwsClients};
 use gatehouse::config::Config;
 use gatehouse::mail::SesMailer;
 use gatehouse::pipeline::EmailWorker;
@@ -15,6 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let clients = AwsClients::load(None).await;
     let worker = EmailWorker::new(
         Arc::new(DynamoStore::new(clients.dynamodb, &config.table_name)),
+        secret_box(&config)?,
         Arc::new(SesMailer::new(clients.ses, config.ses_configuration_set.clone())),
         templates(&config)?,
         config.from_email.clone(),

@@ -24,7 +24,8 @@ async fn main() -> anyhow::Result<()> {
         Mode::Emulated => tracing::info!(endpoint = ?local.services.config.aws_endpoint_url, "AWS endpoint mode"),
     }
     tracing::info!("Gatehouse listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, local.services.router())
+    let app = local.services.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -1,7 +1,8 @@
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
+use super::fields::{check_values, Completeness, FieldSpec};
 use super::{DeveloperId, Email, FieldError, OrgId, ValidationErrors};
 use crate::secret::Secret;
 
@@ -16,13 +17,53 @@ pub struct Developer {
     pub fields: serde_json::Map<String, serde_json::Value>,
     pub status: DeveloperStatus,
     pub created_at: String,
+    #[serde(default)]
+    pub updated_at: String,
+    /// Hashes of the source addresses of recent successful logins, newest last.
+    #[serde(default)]
+    pub known_addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeveloperStatus {
     Active,
+    /// Waiting for an admin (sign-up mode `admin_approval`).
     Pending,
+    Rejected,
+}
+
+impl Developer {
+    /// How many login addresses an account remembers.
+    pub const KNOWN_ADDRESSES: usize = 10;
+
+    /// The Gravatar image of the email (Gravatar takes SHA-256 of the trimmed, lower-cased address).
+    pub fn gravatar_url(&self) -> String {
+        format!("https://www.gravatar.com/avatar/{}?d=identicon", crate::secret::token_hash(&self.email.normalized()))
+    }
+
+    /// Remembers a login address; true when it was new.
+    pub fn remember_address(&mut self, address_hash: String) -> bool {
+        let known = self.known_addresses.contains(&address_hash);
+        self.known_addresses.retain(|a| a != &address_hash);
+        self.known_addresses.push(address_hash);
+        let excess = self.known_addresses.len().saturating_sub(Self::KNOWN_ADDRESSES);
+        self.known_addresses.drain(..excess);
+        !known
+    }
+
+    /// The profile as the developer and admins see it (no hash, no address list).
+    pub fn profile(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "email": self.email,
+            "fields": self.fields,
+            "status": self.status,
+            "gravatar_url": self.gravatar_url(),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
 }
 
 /// A password as typed: 12 to 256 characters. Never printed (see [`Secret`]).
@@ -44,6 +85,20 @@ impl Password {
         Ok(Self(Secret::new(s)))
     }
 
+    /// True when `phc` (an argon2 PHC string) is this password's hash. CPU-bound, like [`Self::hash`].
+    pub fn verify(&self, phc: &str) -> bool {
+        argon2::password_hash::PasswordHash::new(phc)
+            .is_ok_and(|parsed| Argon2::default().verify_password(self.0.expose().as_bytes(), &parsed).is_ok())
+    }
+
+    /// Verifies against a fixed hash of the same cost, so a login for an unknown account takes as
+    /// long as one for a known account.
+    pub fn verify_against_nothing(&self) {
+        static DUMMY: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| Password(Secret::new("gatehouse-no-such-account")).hash());
+        let _ = self.verify(&DUMMY);
+    }
+
     /// argon2id with OWASP's first recommended parameters (m = 19 MiB, t = 2, p = 1). CPU-bound for
     /// tens of milliseconds: call it off the async executor.
     pub fn hash(&self) -> String {
@@ -56,7 +111,8 @@ impl Password {
     }
 }
 
-/// A validated sign-up: `{email, password, fields}`.
+/// A validated sign-up: `{email, password, fields}`, the fields checked against the organisation's
+/// `signup_fields`.
 #[derive(Debug, Clone)]
 pub struct SignUp {
     pub email: Email,
@@ -65,73 +121,44 @@ pub struct SignUp {
 }
 
 impl SignUp {
-    const MAX_FIELDS: usize = 32;
-
     pub fn parse(
         email: Option<&str>,
         password: Option<&str>,
         fields: Option<&serde_json::Value>,
+        specs: &[FieldSpec],
     ) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let email = match email {
-            Some(e) => errors.check("email", Email::parse(e)),
-            None => {
-                errors.push("email", "is required");
-                None
-            }
-        };
-        let password = match password {
-            Some(p) => errors.check("password", Password::parse(p)),
-            None => {
-                errors.push("password", "is required");
-                None
-            }
-        };
-        let fields = match fields {
-            None | Some(serde_json::Value::Null) => Some(serde_json::Map::new()),
-            Some(serde_json::Value::Object(map)) => {
-                let before = errors.0.len();
-                if map.len() > Self::MAX_FIELDS {
-                    errors.push("fields", format!("must have at most {} entries", Self::MAX_FIELDS));
-                }
-                for (k, v) in map {
-                    let ok_value = match v {
-                        serde_json::Value::String(s) => s.chars().count() <= 2000,
-                        serde_json::Value::Bool(_) | serde_json::Value::Number(_) => true,
-                        _ => false,
-                    };
-                    if k.is_empty() || k.len() > 64 || !ok_value {
-                        errors.push(
-                            format!("fields.{k}"),
-                            "must be a string (at most 2000 characters), number or boolean under a name of 1 to 64 characters",
-                        );
-                    }
-                }
-                (errors.0.len() == before).then(|| map.clone())
-            }
-            Some(_) => {
-                errors.push("fields", "must be an object");
-                None
-            }
-        };
-        match (email, password, fields) {
-            (Some(email), Some(password), Some(fields)) if errors.is_empty() => Ok(Self { email, password, fields }),
+        let email = required(&mut errors, "email", email).and_then(|e| errors.check("email", Email::parse(e)));
+        let password = required(&mut errors, "password", password).and_then(|p| errors.check("password", Password::parse(p)));
+        let fields = check_values(specs, fields, Completeness::Whole, &mut errors);
+        match (email, password) {
+            (Some(email), Some(password)) if errors.is_empty() => Ok(Self { email, password, fields }),
             _ => Err(errors),
         }
     }
 
     /// The account this sign-up creates (hashes the password: CPU-bound).
-    pub fn into_developer(self, org_id: OrgId, now: String) -> Developer {
+    pub fn into_developer(self, org_id: OrgId, status: DeveloperStatus, now: String) -> Developer {
         Developer {
             id: DeveloperId::generate(),
             org_id,
             password_hash: self.password.hash(),
             email: self.email,
             fields: self.fields,
-            status: DeveloperStatus::Active,
-            created_at: now,
+            status,
+            created_at: now.clone(),
+            updated_at: now,
+            known_addresses: Vec::new(),
         }
     }
+}
+
+/// A present value, or an `is required` error for `field`.
+pub fn required<'a>(errors: &mut ValidationErrors, field: &str, value: Option<&'a str>) -> Option<&'a str> {
+    if value.is_none() {
+        errors.push(field, "is required");
+    }
+    value
 }
 
 #[cfg(test)]
@@ -141,11 +168,25 @@ mod tests {
 
     #[test]
     fn sign_up_reports_every_bad_field() {
-        let err = SignUp::parse(Some("nope"), Some("short"), Some(&json!({"team": ["x"]}))).unwrap_err();
+        let err = SignUp::parse(Some("nope"), Some("short"), Some(&json!({"team": ["x"]})), &[]).unwrap_err();
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["email", "password", "fields.team"]);
-        let err = SignUp::parse(None, None, None).unwrap_err();
+        let err = SignUp::parse(None, None, None, &[]).unwrap_err();
         assert_eq!(err.0.len(), 2);
+    }
+
+    #[test]
+    fn addresses_are_remembered_newest_last_and_capped() {
+        let sign_up = SignUp::parse(Some("a@example.com"), Some("long enough password"), None, &[]).unwrap();
+        let mut d = sign_up.into_developer(OrgId::parse("acme").unwrap(), DeveloperStatus::Active, "t".into());
+        assert!(d.remember_address("a".into()));
+        assert!(!d.remember_address("a".into()));
+        for i in 0..20 {
+            d.remember_address(format!("x{i}"));
+        }
+        assert_eq!(d.known_addresses.len(), Developer::KNOWN_ADDRESSES);
+        assert_eq!(d.known_addresses.last().unwrap(), "x19");
+        assert!(d.gravatar_url().starts_with("https://www.gravatar.com/avatar/"));
     }
 
     #[test]
@@ -155,5 +196,8 @@ mod tests {
         let h = p.hash();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(!h.contains("horse"));
+        assert!(p.verify(&h));
+        assert!(!Password::parse("correct horse battery!").unwrap().verify(&h));
+        assert!(!p.verify("not a hash"));
     }
 }

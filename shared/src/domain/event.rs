@@ -13,6 +13,10 @@ pub struct Event {
     pub occurred_at: String,
     /// The event's payload, as webhooks receive it under `data`.
     pub data: serde_json::Value,
+    /// What only the person concerned may see (a reset link, a login address), sealed with the
+    /// deployment's secret key; it reaches their email and never a webhook or an admin notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_sealed: Option<String>,
 }
 
 /// The family an event belongs to: the key of the organisation's `event_options` that routes it.
@@ -51,6 +55,23 @@ impl EventCategory {
 pub enum EventKind {
     #[serde(rename = "developer_event.signed_up")]
     DeveloperSignedUp,
+    #[serde(rename = "developer_event.approved")]
+    DeveloperApproved,
+    #[serde(rename = "developer_event.rejected")]
+    DeveloperRejected,
+    #[serde(rename = "developer_event.updated")]
+    DeveloperUpdated,
+    #[serde(rename = "developer_event.deleted")]
+    DeveloperDeleted,
+    /// Someone tried to sign up with an email that has an account; its owner is told.
+    #[serde(rename = "developer_event.signup_with_existing_email")]
+    SignUpWithExistingEmail,
+    #[serde(rename = "developer_event.password_reset_requested")]
+    PasswordResetRequested,
+    #[serde(rename = "developer_event.password_changed")]
+    PasswordChanged,
+    #[serde(rename = "developer_event.suspicious_login")]
+    SuspiciousLogin,
 }
 
 /// The email an event sends to the person it concerns (besides `event_options` destinations).
@@ -64,13 +85,19 @@ impl EventKind {
     pub fn name(self) -> &'static str {
         match self {
             Self::DeveloperSignedUp => "developer_event.signed_up",
+            Self::DeveloperApproved => "developer_event.approved",
+            Self::DeveloperRejected => "developer_event.rejected",
+            Self::DeveloperUpdated => "developer_event.updated",
+            Self::DeveloperDeleted => "developer_event.deleted",
+            Self::SignUpWithExistingEmail => "developer_event.signup_with_existing_email",
+            Self::PasswordResetRequested => "developer_event.password_reset_requested",
+            Self::PasswordChanged => "developer_event.password_changed",
+            Self::SuspiciousLogin => "developer_event.suspicious_login",
         }
     }
 
     pub fn category(self) -> EventCategory {
-        match self {
-            Self::DeveloperSignedUp => EventCategory::DeveloperEvent,
-        }
+        EventCategory::DeveloperEvent
     }
 
     /// The template used when an `event_options` email address is told of this event.
@@ -79,20 +106,28 @@ impl EventKind {
 
 impl Event {
     pub fn new(org_id: OrgId, kind: EventKind, occurred_at: String, data: serde_json::Value) -> Self {
-        Self { id: EventId::generate(), org_id, kind, occurred_at, data }
+        Self { id: EventId::generate(), org_id, kind, occurred_at, data, private_sealed: None }
     }
 
-    /// The email to the person the event concerns, if this kind sends one.
+    /// The email to the person the event concerns (`data.email`), if this kind sends one.
     pub fn personal_email(&self) -> Option<PersonalEmail> {
-        let address = |field: &str| self.data.get(field).and_then(|v| v.as_str()).and_then(|s| Email::parse(s).ok());
-        match self.kind {
-            EventKind::DeveloperSignedUp => {
-                address("email").map(|to| PersonalEmail { template: "developer_welcome", to })
-            }
-        }
+        let to = self.data.get("email").and_then(|v| v.as_str()).and_then(|s| Email::parse(s).ok())?;
+        let pending = self.data.get("status").and_then(|v| v.as_str()) == Some("pending");
+        let template = match self.kind {
+            EventKind::DeveloperSignedUp if pending => "signup_received",
+            EventKind::DeveloperSignedUp => "developer_welcome",
+            EventKind::DeveloperApproved => "signup_approved",
+            EventKind::DeveloperRejected => "signup_rejected",
+            EventKind::SignUpWithExistingEmail => "signup_existing_account",
+            EventKind::PasswordResetRequested => "password_reset",
+            EventKind::PasswordChanged => "password_changed",
+            EventKind::SuspiciousLogin => "suspicious_login",
+            EventKind::DeveloperUpdated | EventKind::DeveloperDeleted => return None,
+        };
+        Some(PersonalEmail { template, to })
     }
 
-    /// The body webhooks receive: Tyk's envelope with Gatehouse's ids.
+    /// The body webhooks receive: Tyk's envelope with Gatehouse's ids. Never the private part.
     pub fn webhook_payload(&self) -> serde_json::Value {
         serde_json::json!({
             "event": self.kind.name(),
@@ -117,19 +152,31 @@ mod tests {
 
     #[test]
     fn kinds_serialize_with_their_wire_names() {
-        assert_eq!(serde_json::to_value(EventKind::DeveloperSignedUp).unwrap(), json!("developer_event.signed_up"));
-        assert_eq!(EventKind::DeveloperSignedUp.category().as_str(), "developer_event");
+        for kind in [
+            EventKind::DeveloperSignedUp,
+            EventKind::DeveloperApproved,
+            EventKind::PasswordResetRequested,
+            EventKind::SuspiciousLogin,
+            EventKind::SignUpWithExistingEmail,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.name()));
+            assert!(kind.name().starts_with(kind.category().as_str()));
+        }
     }
 
     #[test]
     fn sign_up_mails_the_developer_and_has_the_tyk_envelope() {
         let org = OrgId::parse("acme").unwrap();
-        let e = Event::new(org, EventKind::DeveloperSignedUp, "2026-01-01T00:00:00Z".into(), json!({"email": "d@example.com"}));
+        let mut e = Event::new(org, EventKind::DeveloperSignedUp, "2026-01-01T00:00:00Z".into(), json!({"email": "d@example.com"}));
+        e.private_sealed = Some("enc:v1:secret".into());
         let mail = e.personal_email().unwrap();
         assert_eq!((mail.template, mail.to.as_str()), ("developer_welcome", "d@example.com"));
         let body = e.webhook_payload();
         assert_eq!(body["event"], "developer_event.signed_up");
         assert_eq!(body["org_id"], "acme");
         assert_eq!(body["data"]["email"], "d@example.com");
+        assert!(!body.to_string().contains("enc:v1"), "the private part never reaches a webhook");
+        e.data["status"] = json!("pending");
+        assert_eq!(e.personal_email().unwrap().template, "signup_received");
     }
 }

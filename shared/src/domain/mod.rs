@@ -36,15 +36,16 @@ pub(crate) use validated_string;
 mod developer;
 mod email;
 mod event;
+pub mod fields;
 mod ids;
 mod org;
 mod validation;
 
-pub use developer::{Developer, DeveloperStatus, Password, SignUp};
+pub use developer::{required, Developer, DeveloperStatus, Password, SignUp};
 pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
 pub use ids::{DeveloperId, EventId, OrgId};
-pub use org::{parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget, NewOrganisation, OrgPatch, OrgSettings, Organisation, WebhookUrl};
+pub use org::{parse_event_options, parse_org_name, parse_settings, EventOptions, SignupMode, EventTarget, NewOrganisation, OrgPatch, OrgSettings, Organisation, WebhookUrl};
 pub use validation::{FieldError, ValidationErrors};
 
 /// Seconds since the Unix epoch, the unit of every stored expiry (`expires_at`, DynamoDB TTL).

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::fields::{check_specs, FieldSpec};
 use super::{Email, FieldError, OrgId, ValidationErrors};
 
 /// An organisation: one portal, its developers, its settings and where its events go.
@@ -16,12 +17,64 @@ pub struct Organisation {
 }
 
 /// Portal behaviour switches, named as in Tyk where Tyk has the setting.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrgSettings {
     /// Tyk's `disable_signup`: the portal refuses new sign-ups.
     #[serde(default)]
     pub disable_signup: bool,
+    /// Tyk's `disable_login`: the portal refuses logins.
+    #[serde(default)]
+    pub disable_login: bool,
+    #[serde(default)]
+    pub signup_mode: SignupMode,
+    /// The profile fields developers fill in at sign-up and may edit later.
+    #[serde(default)]
+    pub signup_fields: Vec<FieldSpec>,
+    /// The portal's public address for links in emails; the deployment's `PORTAL_URL` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_url: Option<String>,
+    /// How long a password reset link works (5 minutes to 24 hours).
+    #[serde(default = "default_reset_ttl")]
+    pub password_reset_ttl_secs: i64,
+    /// How long a login session lasts (5 minutes to 30 days).
+    #[serde(default = "default_session_ttl")]
+    pub session_ttl_secs: i64,
+}
+
+fn default_reset_ttl() -> i64 {
+    3600
+}
+
+fn default_session_ttl() -> i64 {
+    24 * 3600
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        Self {
+            disable_signup: false,
+            disable_login: false,
+            signup_mode: SignupMode::default(),
+            signup_fields: Vec::new(),
+            portal_url: None,
+            password_reset_ttl_secs: default_reset_ttl(),
+            session_ttl_secs: default_session_ttl(),
+        }
+    }
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupMode {
+    /// Accounts are active at once.
+    #[default]
+    Open,
+    /// Accounts wait for an admin to approve them.
+    AdminApproval,
+    /// The portal takes no sign-ups; admins create accounts.
+    InviteOnly,
 }
 
 /// Where each family of events goes, as in Tyk's organisation `event_options` (`api_event`,
@@ -119,12 +172,36 @@ pub fn parse_org_name(s: &str) -> Result<String, FieldError> {
 
 /// Parses `settings` from JSON, naming the offending field.
 pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) -> Option<OrgSettings> {
-    match serde_json::from_value::<OrgSettings>(value.clone()) {
-        Ok(s) => Some(s),
+    let settings = match serde_path_to_error::deserialize::<_, OrgSettings>(value.clone()) {
+        Ok(s) => s,
         Err(e) => {
-            errors.push("settings", e.to_string());
-            None
+            let path = e.path().to_string();
+            let field = if path == "." { "settings".to_string() } else { format!("settings.{path}") };
+            errors.push(field, e.into_inner().to_string());
+            return None;
         }
+    };
+    let before = errors.0.len();
+    check_specs(&settings.signup_fields, "settings.signup_fields", errors);
+    if let Some(url) = &settings.portal_url {
+        let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if !ok {
+            errors.push("settings.portal_url", "must be an absolute http or https URL");
+        }
+    }
+    if !(300..=86_400).contains(&settings.password_reset_ttl_secs) {
+        errors.push("settings.password_reset_ttl_secs", "must be from 300 to 86400 seconds");
+    }
+    if !(300..=30 * 86_400).contains(&settings.session_ttl_secs) {
+        errors.push("settings.session_ttl_secs", "must be from 300 to 2592000 seconds");
+    }
+    (errors.0.len() == before).then_some(settings)
+}
+
+impl OrgSettings {
+    /// The base of links in this organisation's emails.
+    pub fn portal_url<'a>(&'a self, deployment_default: &'a str) -> &'a str {
+        self.portal_url.as_deref().unwrap_or(deployment_default).trim_end_matches('/')
     }
 }
 
@@ -221,6 +298,14 @@ mod tests {
         let mut errors = ValidationErrors::default();
         assert!(parse_settings(&json!({"disable_signup": true}), &mut errors).unwrap().disable_signup);
         assert!(parse_settings(&json!({"disable_sign_up": true}), &mut errors).is_none());
-        assert_eq!(errors.0[0].field, "settings");
+        assert_eq!(errors.0[0].field, "settings.disable_sign_up");
+        let mut errors = ValidationErrors::default();
+        let bad = json!({"signup_mode": "sometimes", "password_reset_ttl_secs": 5});
+        assert!(parse_settings(&bad, &mut errors).is_none());
+        assert_eq!(errors.0[0].field, "settings.signup_mode");
+        let mut errors = ValidationErrors::default();
+        assert!(parse_settings(&json!({"password_reset_ttl_secs": 5, "portal_url": "nope"}), &mut errors).is_none());
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["settings.portal_url", "settings.password_reset_ttl_secs"]);
     }
 }

@@ -2,6 +2,7 @@
 //! One module per area; errors are `application/problem+json` (see [`problem`]).
 
 mod auth;
+mod developers;
 mod json;
 mod orgs;
 mod portal;
@@ -15,7 +16,13 @@ use axum::{Json, Router};
 use std::sync::Arc;
 use std::time::Instant;
 
+use serde_json::Value;
+
 use crate::config::Config;
+use crate::domain::{now_rfc3339, Event, EventKind, OrgId, Organisation};
+use crate::secret::Secret;
+use crate::store::orgs as org_store;
+use problem::ApiError;
 use crate::crypto::SecretBox;
 use crate::store::Store;
 
@@ -35,11 +42,25 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(orgs::routes())
         .merge(portal::routes())
+        .merge(developers::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// The organisation of a path, or 404.
+pub(crate) async fn load_org(state: &AppState, org: &str) -> Result<Organisation, ApiError> {
+    let id = OrgId::parse(org).map_err(|_| ApiError::NotFound("organisation"))?;
+    Ok(org_store::get_org(state.store.as_ref(), &id).await?.ok_or(ApiError::NotFound("organisation"))?.value)
+}
+
+/// A new event of `org`, its private part (if any) sealed for the person it concerns.
+pub(crate) fn raise(state: &AppState, org: &Organisation, kind: EventKind, data: Value, private: Option<Value>) -> Event {
+    let mut event = Event::new(org.id.clone(), kind, now_rfc3339(), data);
+    event.private_sealed = private.map(|p| state.secrets.seal(&Secret::new(p.to_string())));
+    event
 }
 
 async fn health() -> Json<serde_json::Value> {

@@ -63,6 +63,10 @@ async fn create(_: Operator, State(state): State<AppState>, JsonBody(body): Json
         return Err(errors.into());
     };
 
+    // Checked before the transaction, so a taken id costs a read rather than a cancelled transaction.
+    if orgs::get_org(state.store.as_ref(), &id).await?.is_some() {
+        return Err(ApiError::Conflict(FieldError::new("id", "an organisation with this id exists")));
+    }
     let signing = SigningSecret::generate();
     let now = now_rfc3339();
     let org = Organisation {

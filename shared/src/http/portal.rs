@@ -1,21 +1,50 @@
-//! The developer portal: sign-up.
+//! The developer portal: sign-up, login and logout, the developer's own profile, password reset.
+//!
+//! Answers never tell whether an email has an account: sign-up and reset requests get the same
+//! answer and take about as long either way (both hash a password or write a token either way), and a
+//! failed login says only that the email or password is wrong.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::post;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::{new_session_token, ClientAddress, DeveloperSession};
 use super::json::JsonBody;
 use super::problem::ApiError;
-use super::AppState;
-use crate::domain::{now_rfc3339, Event, EventKind, FieldError, OrgId, SignUp};
-use crate::store::developers::{self, SignUpOutcome};
-use crate::store::orgs;
+use super::{load_org, raise, AppState};
+use crate::domain::fields::{check_values, merge, Completeness};
+use crate::domain::{
+    now_epoch, now_rfc3339, required, DeveloperStatus, Email, EventKind, FieldError, Organisation, Password, SignUp,
+    SignupMode, ValidationErrors,
+};
+use crate::secret::{new_token, token_hash};
+use crate::store::developers::{self, SaveError, SignUpOutcome};
+use crate::store::orgs::event_write;
+use crate::store::sessions::{self, ResetToken, Session};
+
+/// Failed logins allowed per email, and per source address, in one window.
+const MAX_FAILURES_PER_EMAIL: u32 = 5;
+const MAX_FAILURES_PER_ADDRESS: u32 = 20;
+const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/portal/{org}/signup", post(sign_up))
+    Router::new()
+        .route("/portal/{org}/signup", post(sign_up))
+        .route("/portal/{org}/login", post(login))
+        .route("/portal/{org}/logout", post(logout))
+        .route("/portal/{org}/me", get(me).patch(edit_me))
+        .route("/portal/{org}/password-reset", post(request_reset))
+        .route("/portal/{org}/password-reset/complete", post(complete_reset))
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("password hashing task")))
 }
 
 #[derive(Deserialize)]
@@ -26,51 +55,312 @@ struct SignUpBody {
     fields: Option<Value>,
 }
 
+/// The one answer every accepted sign-up gets, whether or not the email had an account.
+fn sign_up_received() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "received", "detail": "Check your email to continue."})),
+    )
+}
+
 async fn sign_up(
     Path(org): Path<String>,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SignUpBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let org_id = OrgId::parse(&org).map_err(|_| ApiError::NotFound("organisation"))?;
-    let org = orgs::get_org(state.store.as_ref(), &org_id).await?.ok_or(ApiError::NotFound("organisation"))?.value;
-    if org.settings.disable_signup {
+    let org = load_org(&state, &org).await?;
+    if org.settings.disable_signup || org.settings.signup_mode == SignupMode::InviteOnly {
         return Err(ApiError::Forbidden("this portal does not take sign-ups".into()));
     }
-    let sign_up = SignUp::parse(body.email.as_deref(), body.password.as_deref(), body.fields.as_ref())?;
+    let sign_up = SignUp::parse(
+        body.email.as_deref(),
+        body.password.as_deref(),
+        body.fields.as_ref(),
+        &org.settings.signup_fields,
+    )?;
+    let status = match org.settings.signup_mode {
+        SignupMode::AdminApproval => DeveloperStatus::Pending,
+        _ => DeveloperStatus::Active,
+    };
     let now = now_rfc3339();
     let developer = {
-        let (org_id, now) = (org_id.clone(), now.clone());
-        // argon2id takes tens of milliseconds of CPU: keep it off the async workers.
-        tokio::task::spawn_blocking(move || sign_up.into_developer(org_id, now))
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("hashing the password")))?
+        let (org_id, now) = (org.id.clone(), now.clone());
+        blocking(move || sign_up.into_developer(org_id, status, now)).await?
     };
-    let event = Event::new(
-        org_id,
+    let event = raise(
+        &state,
+        &org,
         EventKind::DeveloperSignedUp,
-        now,
-        json!({
-            "developer_id": developer.id,
-            "email": developer.email,
-            "fields": developer.fields,
-            "status": developer.status,
-        }),
+        json!({"developer_id": developer.id, "email": developer.email, "fields": developer.fields, "status": developer.status}),
+        None,
     );
-    match developers::create_developer(state.store.as_ref(), &developer, &event).await? {
-        SignUpOutcome::Created => {}
+    match developers::create(state.store.as_ref(), &developer, &event).await? {
+        SignUpOutcome::Created => {
+            tracing::info!(org = %org.id, developer = %developer.id, event_id = %event.id, "developer signed up");
+        }
         SignUpOutcome::EmailTaken => {
-            return Err(ApiError::Conflict(FieldError::new("email", "an account with this email exists")));
+            // The owner of the address is told someone tried; the caller learns nothing.
+            if let Some(existing) = developers::find_by_email(state.store.as_ref(), &org.id, &developer.email).await? {
+                let notice = raise(
+                    &state,
+                    &org,
+                    EventKind::SignUpWithExistingEmail,
+                    json!({"developer_id": existing.value.id, "email": existing.value.email}),
+                    None,
+                );
+                state.store.transact(vec![event_write(&notice)]).await?;
+            }
+            tracing::info!(org = %org.id, "sign-up with an email that has an account");
         }
     }
-    tracing::info!(org = %developer.org_id, developer = %developer.id, event_id = %event.id, "developer signed up");
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "id": developer.id,
-            "email": developer.email,
-            "fields": developer.fields,
-            "status": developer.status,
-            "created_at": developer.created_at,
-        })),
-    ))
+    Ok(sign_up_received())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+fn too_many(retry_after: i64) -> ApiError {
+    ApiError::TooManyRequests { retry_after_secs: retry_after.max(1) }
+}
+
+async fn login(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Response, ApiError> {
+    let org = load_org(&state, &org).await?;
+    if org.settings.disable_login {
+        return Err(ApiError::Forbidden("this portal does not take logins".into()));
+    }
+    let mut errors = ValidationErrors::default();
+    let email = required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let password = required(&mut errors, "password", body.password.as_deref()).map(str::to_string);
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(errors.into());
+    };
+
+    let store = state.store.as_ref();
+    // Counters are keyed by hashes: of the email (known or not, so a lock-out reveals nothing) and of
+    // the source address.
+    let email_key = token_hash(&email.normalized());
+    let address_key = token_hash(&address.to_string());
+    let by_email = sessions::login_failures(store, &org.id, "email", &email_key).await?;
+    let by_address = sessions::login_failures(store, &org.id, "address", &address_key).await?;
+    let now = now_epoch();
+    if by_email.failures >= MAX_FAILURES_PER_EMAIL {
+        return Err(too_many(by_email.window_start + FAILURE_WINDOW_SECS - now));
+    }
+    if by_address.failures >= MAX_FAILURES_PER_ADDRESS {
+        return Err(too_many(by_address.window_start + FAILURE_WINDOW_SECS - now));
+    }
+
+    let found = developers::find_by_email(store, &org.id, &email).await?;
+    let hash = found.as_ref().map(|d| d.value.password_hash.clone());
+    let verified = blocking(move || match (Password::parse(&password), hash) {
+        (Ok(p), Some(h)) => p.verify(&h),
+        (Ok(p), None) => {
+            p.verify_against_nothing();
+            false
+        }
+        (Err(_), _) => {
+            Password::parse("the same work either way").expect("long enough").verify_against_nothing();
+            false
+        }
+    })
+    .await?;
+    let Some(found) = found.filter(|_| verified) else {
+        sessions::count_login_failure(store, &org.id, "email", &email_key, FAILURE_WINDOW_SECS).await?;
+        sessions::count_login_failure(store, &org.id, "address", &address_key, FAILURE_WINDOW_SECS).await?;
+        tracing::info!(org = %org.id, "login failed");
+        return Err(ApiError::InvalidCredentials);
+    };
+    let mut developer = found.value;
+    if developer.status != DeveloperStatus::Active {
+        return Err(ApiError::Forbidden(match developer.status {
+            DeveloperStatus::Pending => "this account is waiting for approval".into(),
+            _ => "this account is not active".into(),
+        }));
+    }
+
+    let previous_email = developer.email.clone();
+    let new_address = developer.remember_address(address_key);
+    let mut events = Vec::new();
+    if new_address && by_email.failures > 0 {
+        events.push(raise(
+            &state,
+            &org,
+            EventKind::SuspiciousLogin,
+            json!({"developer_id": developer.id, "email": developer.email, "failed_attempts": by_email.failures}),
+            Some(json!({"address": address.to_string()})),
+        ));
+    }
+    let (token, token_hash) = new_session_token(&org.id, &developer.id);
+    let expires_at = now + org.settings.session_ttl_secs;
+    let session = Session { developer_id: developer.id.clone(), created_at: now_rfc3339(), expires_at };
+    let writes = vec![
+        sessions::start(&org.id, &token_hash, &session),
+        sessions::clear_login_failures(&org.id, "email", &email_key),
+    ];
+    developers::save(store, &developer, found.version, &previous_email, writes, &events)
+        .await
+        .map_err(save_error)?;
+    tracing::info!(org = %org.id, developer = %developer.id, suspicious = !events.is_empty(), "developer logged in");
+    let body = json!({"token": token.expose(), "expires_at": expires_at, "developer": developer.profile()});
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn save_error(e: SaveError) -> ApiError {
+    match e {
+        SaveError::EmailTaken => ApiError::Conflict(FieldError::new("email", "another account has this email")),
+        SaveError::Conflict => ApiError::Conflict(FieldError::new("developer", "changed by someone else meanwhile; try again")),
+        SaveError::Store(e) => e.into(),
+    }
+}
+
+async fn logout(session: DeveloperSession, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .transact(vec![sessions::end(&session.org, &session.developer, &session.token_hash)])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let developer = developers::get(state.store.as_ref(), &session.org, &session.developer)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Json(developer.value.profile()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditMeBody {
+    fields: Option<Value>,
+}
+
+async fn edit_me(session: DeveloperSession, State(state): State<AppState>, JsonBody(body): JsonBody<EditMeBody>) -> Result<Json<Value>, ApiError> {
+    let org = load_org(&state, session.org.as_str()).await?;
+    let mut errors = ValidationErrors::default();
+    let changes = check_values(&org.settings.signup_fields, body.fields.as_ref(), Completeness::Partial, &mut errors);
+    errors.into_result()?;
+    let found = developers::get(state.store.as_ref(), &org.id, &session.developer).await?.ok_or(ApiError::Unauthorized)?;
+    let mut developer = found.value;
+    developer.fields = merge(developer.fields, changes);
+    developer.updated_at = now_rfc3339();
+    let event = raise(
+        &state,
+        &org,
+        EventKind::DeveloperUpdated,
+        json!({"developer_id": developer.id, "email": developer.email, "fields": developer.fields, "by": "developer"}),
+        None,
+    );
+    let email = developer.email.clone();
+    developers::save(state.store.as_ref(), &developer, found.version, &email, vec![], &[event])
+        .await
+        .map_err(save_error)?;
+    Ok(Json(developer.profile()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequestBody {
+    email: Option<String>,
+}
+
+/// The one answer every reset request gets.
+fn reset_requested() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "accepted", "detail": "If an account has this email, a reset link is on its way."})),
+    )
+}
+
+async fn request_reset(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ResetRequestBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let org = load_org(&state, &org).await?;
+    let mut errors = ValidationErrors::default();
+    let email = required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let Some(email) = email else {
+        return Err(errors.into());
+    };
+    let found = developers::find_by_email(state.store.as_ref(), &org.id, &email).await?;
+    // The token is made either way, so both paths do the same work up to the write.
+    let token = new_token("gh_reset_");
+    let hash = token_hash(token.expose());
+    let Some(developer) = found.map(|f| f.value).filter(|d| d.status == DeveloperStatus::Active) else {
+        return Ok(reset_requested());
+    };
+    let expires_at = now_epoch() + org.settings.password_reset_ttl_secs;
+    let reset_url = format!("{}/reset-password?token={}", portal_url(&state, &org), token.expose());
+    let event = raise(
+        &state,
+        &org,
+        EventKind::PasswordResetRequested,
+        json!({"developer_id": developer.id, "email": developer.email, "expires_at": expires_at}),
+        Some(json!({"reset_url": reset_url, "expires_in_minutes": org.settings.password_reset_ttl_secs / 60})),
+    );
+    let reset = ResetToken { developer_id: developer.id.clone(), expires_at };
+    state
+        .store
+        .transact(vec![sessions::issue_reset(&org.id, &hash, &reset), event_write(&event)])
+        .await?;
+    tracing::info!(org = %org.id, developer = %developer.id, "password reset requested");
+    Ok(reset_requested())
+}
+
+fn portal_url<'a>(state: &'a AppState, org: &'a Organisation) -> &'a str {
+    org.settings.portal_url(&state.config.portal_url)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetCompleteBody {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+async fn complete_reset(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ResetCompleteBody>,
+) -> Result<Json<Value>, ApiError> {
+    let org = load_org(&state, &org).await?;
+    let mut errors = ValidationErrors::default();
+    let token = required(&mut errors, "token", body.token.as_deref()).map(str::to_string);
+    let password = required(&mut errors, "password", body.password.as_deref()).and_then(|p| errors.check("password", Password::parse(p)));
+    let (Some(token), Some(password)) = (token, password) else {
+        return Err(errors.into());
+    };
+    let invalid = || ApiError::from(ValidationErrors::from(FieldError::new("token", "is invalid, used or expired")));
+    let store = state.store.as_ref();
+    let hash = token_hash(&token);
+    let reset = sessions::find_reset(store, &org.id, &hash).await?.ok_or_else(invalid)?;
+    let found = developers::get(store, &org.id, &reset.developer_id).await?.ok_or_else(invalid)?;
+    let mut developer = found.value;
+    developer.password_hash = blocking(move || password.hash()).await?;
+    developer.updated_at = now_rfc3339();
+    // One transaction: the token is used up (only once, even under a race), every session ends, the
+    // failed-login count for the email is cleared, and the owner is told.
+    let mut writes = vec![sessions::use_reset(&org.id, &hash)];
+    writes.extend(sessions::end_all(store, &org.id, &developer.id).await?);
+    writes.push(sessions::clear_login_failures(&org.id, "email", &token_hash(&developer.email.normalized())));
+    let event = raise(&state, &org, EventKind::PasswordChanged, json!({"developer_id": developer.id, "email": developer.email}), None);
+    let email = developer.email.clone();
+    match developers::save(store, &developer, found.version, &email, writes, &[event]).await {
+        Ok(()) => {}
+        Err(SaveError::Conflict) => return Err(invalid()),
+        Err(e) => return Err(save_error(e)),
+    }
+    tracing::info!(org = %org.id, developer = %developer.id, "password changed by reset");
+    Ok(Json(json!({"status": "password_changed"})))
 }

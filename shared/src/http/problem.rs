@@ -17,6 +17,11 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("unauthorized")]
     Unauthorized,
+    /// A failed login: the same answer for an unknown email and a wrong password.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: i64 },
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -79,6 +84,24 @@ impl IntoResponse for ApiError {
                     None,
                 );
                 r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                r
+            }
+            ApiError::InvalidCredentials => problem(
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Invalid credentials",
+                "the email or the password is wrong",
+                None,
+            ),
+            ApiError::TooManyRequests { retry_after_secs } => {
+                let mut r = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-requests",
+                    "Too many requests",
+                    "too many failed attempts; try again later",
+                    None,
+                );
+                r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
                 r
             }
             ApiError::Forbidden(detail) => problem(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail, None),

@@ -10,7 +10,8 @@ use tracing::Instrument;
 use super::batch::{deliver_once, job_span, report, Attempt, Retry};
 use super::jobs::EmailJob;
 use super::QueueHandler;
-use crate::domain::Email;
+use crate::crypto::SecretBox;
+use crate::domain::{Email, EventKind};
 use crate::mail::{EmailMessage, MailError, Mailer};
 use crate::store::deliveries::DeliveryTarget;
 use crate::store::Store;
@@ -18,6 +19,7 @@ use crate::templates::Templates;
 
 pub struct EmailWorker {
     store: Arc<dyn Store>,
+    secrets: SecretBox,
     mailer: Arc<dyn Mailer>,
     templates: Arc<Templates>,
     from: Email,
@@ -25,14 +27,26 @@ pub struct EmailWorker {
 }
 
 impl EmailWorker {
-    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, templates: Arc<Templates>, from: Email, from_name: Option<String>) -> Self {
-        Self { store, mailer, templates, from, from_name }
+    pub fn new(
+        store: Arc<dyn Store>,
+        secrets: SecretBox,
+        mailer: Arc<dyn Mailer>,
+        templates: Arc<Templates>,
+        from: Email,
+        from_name: Option<String>,
+    ) -> Self {
+        Self { store, secrets, mailer, templates, from, from_name }
     }
 
     fn compose(&self, job: &EmailJob) -> Result<Vec<u8>, String> {
         let mut data = job.context.clone();
         data["event"] = job.event.webhook_payload();
         data["data"] = job.event.data.clone();
+        // The private part goes only into the email to the person the event concerns.
+        if let (Some(sealed), false) = (&job.event.private_sealed, job.template == EventKind::ADMIN_NOTICE_TEMPLATE) {
+            let opened = self.secrets.open(sealed).map_err(|e| e.to_string())?;
+            data["private"] = serde_json::from_str(opened.expose()).map_err(|e| e.to_string())?;
+        }
         let rendered = self.templates.render(&job.template, &data).map_err(|e| e.to_string())?;
         let message = EmailMessage {
             from: self.from.clone(),

@@ -1,10 +1,13 @@
-//! Developer accounts, with the guard item that keeps emails unique per organisation.
+//! Developer accounts, with the guard item that keeps emails unique per organisation and the GSI1
+//! attributes that make them searchable by email prefix.
 
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
 
-use super::orgs::event_write;
-use super::{keys, to_attrs, Condition, Store, StoreError, Write};
-use crate::domain::{Developer, Event};
+use super::orgs::{event_write, Versioned};
+use super::{
+    from_record, keys, sessions, to_attrs, version_of, Condition, Key, Store, StoreError, Write, GSI1PK, GSI1SK,
+};
+use crate::domain::{Developer, DeveloperId, Email, Event, OrgId};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum SignUpOutcome {
@@ -13,14 +16,38 @@ pub enum SignUpOutcome {
     EmailTaken,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("another account has this email")]
+    EmailTaken,
+    #[error("changed by someone else meanwhile")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn record(developer: &Developer) -> super::Record {
+    let mut attrs = to_attrs(developer);
+    attrs.insert(GSI1PK.into(), json!(keys::developer_search_pk(&developer.org_id)));
+    attrs.insert(GSI1SK.into(), json!(keys::developer_search_sk(&developer.email.normalized(), &developer.id)));
+    keys::developer(&developer.org_id, &developer.id).record(attrs)
+}
+
+fn guard(developer: &Developer) -> super::Record {
+    keys::developer_email(&developer.org_id, &developer.email.normalized())
+        .record(Map::from_iter([("developer_id".to_string(), json!(developer.id))]))
+}
+
 /// Writes the developer, its email guard and the sign-up event in one transaction.
-pub async fn create_developer(store: &dyn Store, developer: &Developer, event: &Event) -> Result<SignUpOutcome, StoreError> {
-    let guard = keys::developer_email(&developer.org_id, &developer.email.normalized())
-        .record(Map::from_iter([("developer_id".to_string(), json!(developer.id))]));
-    let record = keys::developer(&developer.org_id, &developer.id).record(to_attrs(developer));
+pub async fn create(store: &dyn Store, developer: &Developer, event: &Event) -> Result<SignUpOutcome, StoreError> {
+    // A read first: a duplicate is then refused without a cancelled transaction, which DynamoDB
+    // bills as a full write of every item. The guard's condition still settles a race.
+    if store.get(&keys::developer_email(&developer.org_id, &developer.email.normalized())).await?.is_some() {
+        return Ok(SignUpOutcome::EmailTaken);
+    }
     let writes = vec![
-        Write::put(guard, Condition::NotExists),
-        Write::put_versioned(record, 0),
+        Write::put(guard(developer), Condition::NotExists),
+        Write::put_versioned(record(developer), 0),
         event_write(event),
     ];
     match store.transact(writes).await {
@@ -28,4 +55,89 @@ pub async fn create_developer(store: &dyn Store, developer: &Developer, event: &
         Err(StoreError::ConditionFailed { index: Some(0) }) => Ok(SignUpOutcome::EmailTaken),
         Err(e) => Err(e),
     }
+}
+
+pub async fn get(store: &dyn Store, org: &OrgId, id: &DeveloperId) -> Result<Option<Versioned<Developer>>, StoreError> {
+    match store.get(&keys::developer(org, id)).await? {
+        None => Ok(None),
+        Some(r) => {
+            let version = version_of(&r);
+            Ok(Some(Versioned { value: from_record(r)?, version }))
+        }
+    }
+}
+
+pub async fn find_by_email(store: &dyn Store, org: &OrgId, email: &Email) -> Result<Option<Versioned<Developer>>, StoreError> {
+    let Some(guard) = store.get(&keys::developer_email(org, &email.normalized())).await? else {
+        return Ok(None);
+    };
+    let Some(id) = guard.get("developer_id").and_then(Value::as_str).and_then(DeveloperId::parse) else {
+        return Err(StoreError::Invalid("an email guard without a developer id".into()));
+    };
+    get(store, org, &id).await
+}
+
+/// Saves a changed developer read at `version`, moving the email guard when the email changed, with
+/// `extra` writes (sessions ended, tokens used) and the events the change raises, all or nothing.
+pub async fn save(
+    store: &dyn Store,
+    developer: &Developer,
+    version: u64,
+    previous_email: &Email,
+    extra: Vec<Write>,
+    events: &[Event],
+) -> Result<(), SaveError> {
+    let mut writes = vec![Write::put_versioned(record(developer), version)];
+    let email_changed = previous_email.normalized() != developer.email.normalized();
+    if email_changed {
+        writes.push(Write::put(guard(developer), Condition::NotExists));
+        writes.push(Write::Delete {
+            key: keys::developer_email(&developer.org_id, &previous_email.normalized()),
+            condition: Condition::None,
+        });
+    }
+    writes.extend(extra);
+    writes.extend(events.iter().map(event_write));
+    match store.transact(writes).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::ConditionFailed { index: Some(1) }) if email_changed => Err(SaveError::EmailTaken),
+        Err(StoreError::ConditionFailed { .. }) => Err(SaveError::Conflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes the developer, its email guard and every session, with the event.
+pub async fn delete(store: &dyn Store, developer: &Developer, version: u64, event: &Event) -> Result<(), SaveError> {
+    let mut writes = vec![
+        Write::Delete { key: keys::developer(&developer.org_id, &developer.id), condition: Condition::Version(version) },
+        Write::Delete {
+            key: keys::developer_email(&developer.org_id, &developer.email.normalized()),
+            condition: Condition::None,
+        },
+    ];
+    writes.extend(sessions::end_all(store, &developer.org_id, &developer.id).await?);
+    writes.push(event_write(event));
+    match store.transact(writes).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::ConditionFailed { .. }) => Err(SaveError::Conflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Developers whose email starts with `prefix` (any case), in email order, a page at a time.
+pub async fn search(
+    store: &dyn Store,
+    org: &OrgId,
+    prefix: &str,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Developer>, Option<String>), StoreError> {
+    let page = store.query_gsi1(&keys::developer_search_pk(org), &prefix.to_lowercase(), cursor, limit).await?;
+    let developers = page.records.into_iter().map(from_record).collect::<Result<Vec<Developer>, _>>()?;
+    Ok((developers, page.next))
+}
+
+/// The key of a developer, for callers composing their own writes.
+pub fn key(developer: &Developer) -> Key {
+    keys::developer(&developer.org_id, &developer.id)
 }

@@ -13,7 +13,10 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
-use super::{validate_transaction, Condition, Key, Page, Record, Store, StoreError, Write, EXPIRES_AT, PK, SK, VERSION};
+use super::{
+    gsi1_cursor, parse_gsi1_cursor, validate_transaction, Condition, Key, Page, Record, Store, StoreError, Write,
+    EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, VERSION,
+};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -46,6 +49,24 @@ fn key_item(key: &Key) -> Item {
         (PK.to_string(), AttributeValue::S(key.pk.clone())),
         (SK.to_string(), AttributeValue::S(key.sk.clone())),
     ])
+}
+
+/// `pk = :pk`, with `begins_with` on the sort key unless the prefix is empty (DynamoDB refuses an
+/// empty key value).
+fn key_condition(pk: &str, sk: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        format!("{pk} = :pk")
+    } else {
+        format!("{pk} = :pk AND begins_with({sk}, :prefix)")
+    }
+}
+
+fn key_values(pk: &str, prefix: &str) -> Item {
+    let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(pk.into()))]);
+    if !prefix.is_empty() {
+        values.insert(":prefix".to_string(), AttributeValue::S(prefix.into()));
+    }
+    values
 }
 
 /// A condition as DynamoDB's expression, names and values.
@@ -103,9 +124,8 @@ impl Store for DynamoStore {
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
-            .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.into()))
+            .key_condition_expression(key_condition(PK, SK, sk_prefix))
+            .set_expression_attribute_values(Some(key_values(pk, sk_prefix)))
             .consistent_read(true)
             // One more than asked, so "is there a next page" is known without an empty last page.
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
@@ -117,6 +137,30 @@ impl Store for DynamoStore {
         let more = records.len() > limit;
         records.truncate(limit);
         let next = if more { records.last().and_then(Key::of).map(|k| k.sk) } else { None };
+        Ok(Page { records, next })
+    }
+
+    async fn query_gsi1(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TableSpec::GSI1)
+            .key_condition_expression(key_condition(GSI1PK, GSI1SK, sk_prefix))
+            .set_expression_attribute_values(Some(key_values(pk, sk_prefix)))
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        if let Some(after) = after {
+            let (gsi_sk, table_pk, table_sk) = parse_gsi1_cursor(after)?;
+            let mut start = key_item(&Key::new(table_pk, table_sk));
+            start.insert(GSI1PK.into(), AttributeValue::S(pk.into()));
+            start.insert(GSI1SK.into(), AttributeValue::S(gsi_sk));
+            request = request.set_exclusive_start_key(Some(start));
+        }
+        let out = request.send().await.map_err(StoreError::unavailable)?;
+        let mut records = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        let more = records.len() > limit;
+        records.truncate(limit);
+        let next = if more { records.last().and_then(gsi1_cursor) } else { None };
         Ok(Page { records, next })
     }
 
@@ -247,13 +291,13 @@ impl TableSpec {
                     .create_table()
                     .table_name(table)
                     .billing_mode(BillingMode::PayPerRequest)
-                    .set_attribute_definitions(Some(vec![attr(PK), attr(SK), attr("GSI1PK"), attr("GSI1SK")]))
+                    .set_attribute_definitions(Some(vec![attr(PK), attr(SK), attr(GSI1PK), attr(GSI1SK)]))
                     .set_key_schema(Some(vec![key(PK, KeyType::Hash), key(SK, KeyType::Range)]))
                     .global_secondary_indexes(
                         GlobalSecondaryIndex::builder()
                             .index_name(Self::GSI1)
-                            .key_schema(key("GSI1PK", KeyType::Hash))
-                            .key_schema(key("GSI1SK", KeyType::Range))
+                            .key_schema(key(GSI1PK, KeyType::Hash))
+                            .key_schema(key(GSI1SK, KeyType::Range))
                             .projection(Projection::builder().projection_type(ProjectionType::All).build())
                             .build()
                             .expect("GSI has name, keys and projection"),

@@ -36,3 +36,30 @@ pub fn event(org: &OrgId, id: &EventId) -> Key {
 pub fn delivery(org: &OrgId, delivery_id: &str) -> Key {
     Key::new(org_pk(org), format!("DELIVERY#{delivery_id}"))
 }
+
+/// GSI1 partition of an organisation's developers, sorted by `<lower-cased email>#<id>`.
+pub fn developer_search_pk(org: &OrgId) -> String {
+    format!("ORG#{org}#DEVEMAIL")
+}
+
+pub fn developer_search_sk(normalized_email: &str, id: &DeveloperId) -> String {
+    format!("{normalized_email}#{id}")
+}
+
+/// Sessions sort under their developer, so all of one developer's sessions can be found and ended.
+pub fn session_prefix(id: &DeveloperId) -> String {
+    format!("SESSION#{id}#")
+}
+
+pub fn session(org: &OrgId, id: &DeveloperId, token_hash: &str) -> Key {
+    Key::new(org_pk(org), format!("{}{token_hash}", session_prefix(id)))
+}
+
+pub fn password_reset(org: &OrgId, token_hash: &str) -> Key {
+    Key::new(org_pk(org), format!("RESET#{token_hash}"))
+}
+
+/// Failed-login counters: `kind` is `email` or `address`, `subject_hash` the SHA-256 of either.
+pub fn login_throttle(org: &OrgId, kind: &str, subject_hash: &str) -> Key {
+    Key::new(org_pk(org), format!("THROTTLE#{kind}#{subject_hash}"))
+}

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
-use super::{validate_transaction, version_of, Condition, Key, Page, Record, Store, StoreError, Write};
+use super::{
+    gsi1_cursor, parse_gsi1_cursor, validate_transaction, version_of, Condition, Key, Page, Record, Store, StoreError,
+    Write, GSI1PK, GSI1SK, PK, SK,
+};
 
 /// One change, as a stream record would describe it.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +92,29 @@ impl Store for MemoryStore {
             records.push(record.clone());
         }
         let next = if more { records.last().and_then(Key::of).map(|k| k.sk) } else { None };
+        Ok(Page { records, next })
+    }
+
+    async fn query_gsi1(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+        let after = after.map(parse_gsi1_cursor).transpose()?;
+        let inner = self.inner.lock().expect("memory store lock");
+        let text = |r: &Record, name: &str| r.get(name).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+        let mut matching: Vec<(String, String, String, &Record)> = inner
+            .records
+            .values()
+            .filter(|r| text(r, GSI1PK) == pk && r.contains_key(GSI1SK) && text(r, GSI1SK).starts_with(sk_prefix))
+            .map(|r| (text(r, GSI1SK), text(r, PK), text(r, SK), r))
+            .collect();
+        matching.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+        let mut records: Vec<Record> = matching
+            .into_iter()
+            .filter(|(g, p, s, _)| after.as_ref().is_none_or(|(ag, ap, as_)| (g, p, s) > (ag, ap, as_)))
+            .take(limit + 1)
+            .map(|(_, _, _, r)| r.clone())
+            .collect();
+        let more = records.len() > limit;
+        records.truncate(limit);
+        let next = if more { records.last().and_then(gsi1_cursor) } else { None };
         Ok(Page { records, next })
     }
 

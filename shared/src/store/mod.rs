@@ -10,6 +10,7 @@ mod dynamo;
 pub mod keys;
 mod memory;
 pub mod orgs;
+pub mod sessions;
 
 pub use dynamo::{DynamoStore, TableSpec};
 pub use memory::{ChangeRecord, MemoryStore};
@@ -26,6 +27,22 @@ pub const SK: &str = "SK";
 /// Epoch seconds after which a record is dead; DynamoDB's TTL attribute. Code checks it too,
 /// because TTL deletion is lazy.
 pub const EXPIRES_AT: &str = "expires_at";
+/// The attributes of the one global secondary index, `GSI1`.
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+
+/// Where a GSI1 page ends: the index key and the table key of its last record, as an opaque string.
+pub(crate) fn gsi1_cursor(record: &Record) -> Option<String> {
+    let field = |name: &str| record.get(name).and_then(Value::as_str).map(str::to_string);
+    Some(serde_json::to_string(&[field(GSI1SK)?, field(PK)?, field(SK)?]).expect("strings serialize"))
+}
+
+/// `(GSI1SK, PK, SK)` from a cursor made by [`gsi1_cursor`].
+pub(crate) fn parse_gsi1_cursor(cursor: &str) -> Result<(String, String, String), StoreError> {
+    let [a, b, c]: [String; 3] = serde_json::from_str(cursor).map_err(|_| StoreError::Invalid("bad page cursor".into()))?;
+    Ok((a, b, c))
+}
+
 /// Optimistic concurrency counter written by [`Condition::Version`] updates.
 pub const VERSION: &str = "version";
 
@@ -123,6 +140,10 @@ pub trait Store: Send + Sync {
 
     /// Records of partition `pk` whose sort key starts with `sk_prefix`, in order, after `after`.
     async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError>;
+
+    /// Records whose `GSI1PK` is `pk` and whose `GSI1SK` starts with `sk_prefix`, in `GSI1SK` order,
+    /// after the cursor `after` (a previous page's `next`). Eventually consistent in DynamoDB.
+    async fn query_gsi1(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError>;
 
     /// All writes happen or none does (at most 100, each key once).
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;

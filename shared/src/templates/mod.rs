@@ -7,15 +7,32 @@ use handlebars::Handlebars;
 use serde::Serialize;
 use std::path::Path;
 
-/// `(notification, part, source)` for every built-in template.
-const BUILT_IN: &[(&str, Part, &str)] = &[
-    ("developer_welcome", Part::Subject, include_str!("../../../email_templates/developer_welcome.subject.hbs")),
-    ("developer_welcome", Part::Text, include_str!("../../../email_templates/developer_welcome.txt.hbs")),
-    ("developer_welcome", Part::Html, include_str!("../../../email_templates/developer_welcome.html.hbs")),
-    ("event_notice", Part::Subject, include_str!("../../../email_templates/event_notice.subject.hbs")),
-    ("event_notice", Part::Text, include_str!("../../../email_templates/event_notice.txt.hbs")),
-    ("event_notice", Part::Html, include_str!("../../../email_templates/event_notice.html.hbs")),
+/// `(notification, subject, text, html)` for every built-in notification.
+macro_rules! built_in {
+    ($($name:literal),* $(,)?) => {
+        &[$((
+            $name,
+            include_str!(concat!("../../../email_templates/", $name, ".subject.hbs")),
+            include_str!(concat!("../../../email_templates/", $name, ".txt.hbs")),
+            include_str!(concat!("../../../email_templates/", $name, ".html.hbs")),
+        )),*]
+    };
+}
+
+pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
+    "developer_welcome",
+    "event_notice",
+    "signup_received",
+    "signup_approved",
+    "signup_rejected",
+    "signup_existing_account",
+    "password_reset",
+    "password_changed",
+    "suspicious_login",
 ];
+
+/// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).
+const LAYOUT: (&str, &str) = ("layout.html.hbs", include_str!("../../../email_templates/layout.html.hbs"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -64,18 +81,24 @@ impl Templates {
         plain.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
-        for (name, part, source) in BUILT_IN {
-            let file_name = format!("{name}.{}", part.suffix());
-            let overridden = override_dir.map(|d| d.join(&file_name)).filter(|p| p.is_file());
-            let source = match overridden {
+        let source = |file_name: &str, built_in: &str| -> Result<String, TemplateError> {
+            match override_dir.map(|d| d.join(file_name)).filter(|p| p.is_file()) {
                 Some(path) => std::fs::read_to_string(&path)
-                    .map_err(|e| TemplateError::Invalid { name: file_name.clone(), message: e.to_string() })?,
-                None => source.to_string(),
-            };
-            let registry = if *part == Part::Html { &mut html } else { &mut plain };
-            registry
-                .register_template_string(&file_name, source)
-                .map_err(|e| TemplateError::Invalid { name: file_name.clone(), message: e.to_string() })?;
+                    .map_err(|e| TemplateError::Invalid { name: file_name.to_string(), message: e.to_string() }),
+                None => Ok(built_in.to_string()),
+            }
+        };
+        let invalid = |name: &str| {
+            let name = name.to_string();
+            move |e: handlebars::TemplateError| TemplateError::Invalid { name, message: e.to_string() }
+        };
+        html.register_partial("layout", source(LAYOUT.0, LAYOUT.1)?).map_err(invalid(LAYOUT.0))?;
+        for (name, subject, text, body) in NOTIFICATIONS {
+            for (part, built_in) in [(Part::Subject, subject), (Part::Text, text), (Part::Html, body)] {
+                let file_name = format!("{name}.{}", part.suffix());
+                let registry = if part == Part::Html { &mut html } else { &mut plain };
+                registry.register_template_string(&file_name, source(&file_name, built_in)?).map_err(invalid(&file_name))?;
+            }
         }
         Ok(Self { plain, html })
     }
@@ -125,6 +148,28 @@ mod tests {
         let err = t.render("developer_welcome", &json!({"org": {"name": "x"}})).unwrap_err();
         assert!(matches!(err, TemplateError::Render { .. }), "{err}");
         assert!(matches!(t.render("nope", &json!({})), Err(TemplateError::Unknown(_))));
+    }
+
+    #[test]
+    fn every_notification_renders_with_a_full_context() {
+        let t = Templates::load(None).unwrap();
+        let context = json!({
+            "org": {"id": "acme", "name": "Acme"},
+            "portal_url": "https://portal.example.com",
+            "event": {"event": "developer_event.signed_up", "id": "evt_1", "occurred_at": "2026-01-01T00:00:00Z"},
+            "data": {"email": "d@example.com", "failed_attempts": 3},
+            "private": {"reset_url": "https://portal.example.com/reset-password?token=t", "expires_in_minutes": 60, "address": "192.0.2.1"},
+            "category": "developer_event", "recipient": "ops@example.com", "data_json": "{}",
+        });
+        for (name, ..) in NOTIFICATIONS {
+            let r = t.render(name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name}");
+            assert!(r.html.contains("Acme developer portal"), "{name} uses the layout");
+            assert!(r.html.starts_with("<!doctype html>"), "{name}");
+        }
+        let reset = t.render("password_reset", &context).unwrap();
+        assert!(reset.text.contains("https://portal.example.com/reset-password?token=t"));
+        assert!(reset.html.contains("https://portal.example.com/reset-password?token&#x3D;t"));
     }
 
     #[test]

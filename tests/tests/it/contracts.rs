@@ -69,6 +69,34 @@ async fn store_contract(store: &dyn Store) {
     assert_eq!(third.records[0]["i"], 4);
     assert_eq!(third.next, None, "no next page after the last");
 
+    // The secondary index: by GSI1SK prefix, in order, across pages, only records that carry it.
+    let mut writes: Vec<Write> = ["bob@x.io", "ann@x.io", "anna@y.io", "amy@x.io"]
+        .iter()
+        .enumerate()
+        .map(|(i, email)| {
+            let attrs = json!({"GSI1PK": "ORG#contract#EMAIL", "GSI1SK": format!("{email}#{i}"), "email": email});
+            Write::put(record(pk, &format!("G#{i}"), attrs), Condition::None)
+        })
+        .collect();
+    writes.push(Write::put(record(pk, "G#other", json!({"GSI1PK": "ORG#other#EMAIL", "GSI1SK": "ann@z.io#9"})), Condition::None));
+    store.transact(writes).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.query_gsi1("ORG#contract#EMAIL", "an", cursor.as_deref(), 1).await.unwrap();
+        seen.extend(page.records.iter().map(|r| r["email"].as_str().unwrap().to_string()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["ann@x.io", "anna@y.io"]);
+    let all = store.query_gsi1("ORG#contract#EMAIL", "", None, 10).await.unwrap();
+    let emails: Vec<&str> = all.records.iter().map(|r| r["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["amy@x.io", "ann@x.io", "anna@y.io", "bob@x.io"]);
+    assert!(all.next.is_none());
+    assert!(store.query_gsi1("ORG#contract#EMAIL", "zed", None, 10).await.unwrap().records.is_empty());
+
     // Refused before reaching the table: the same key twice, or no writes.
     let twice = vec![
         Write::put(record(pk, "D#1", json!({})), Condition::None),

@@ -10,7 +10,7 @@ async fn retried_until_delivered_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let receiver = WebhookReceiver::start(vec![500, 200]).await;
     let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
-    assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 201);
+    assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
 
     let hooks = eventually(Duration::from_secs(30), || async {
         let r = receiver.received();
@@ -53,7 +53,7 @@ async fn dead_endpoint_goes_to_the_dlq_without_holding_back_others(backend: Back
         app.sign_up(&working.id, &emails[1]),
         app.sign_up(&working.id, &emails[2]),
     );
-    assert_eq!([a.status(), b.status(), c.status()].map(|s| s.as_u16()), [201, 201, 201]);
+    assert_eq!([a.status(), b.status(), c.status()].map(|s| s.as_u16()), [202, 202, 202]);
 
     let delivered = eventually(Duration::from_secs(20), || async {
         let r = healthy.received();
@@ -104,7 +104,7 @@ async fn webhooks_to_private_addresses_are_refused_without_the_allow_list() {
     let receiver = WebhookReceiver::start(vec![200]).await;
     let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
     let email = unique_email();
-    assert_eq!(app.sign_up(&org.id, &email).await.status(), 201);
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
     // The welcome email proves the event went through the pipeline; the webhook must not have.
     eventually(Duration::from_secs(20), || async { app.emails_to(&email).await.into_iter().next() })
         .await

@@ -4,6 +4,7 @@ use gatehouse::domain::OrgId;
 use gatehouse::store::keys;
 use gatehouse_tests::*;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status(), status);
@@ -28,13 +29,22 @@ async fn duplicate_and_bad_sign_ups(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
     let email = unique_email();
-    assert_eq!(app.sign_up(&org.id, &email).await.status(), 201);
+    let first = app.sign_up(&org.id, &email).await;
+    let first = (first.status(), first.text().await.unwrap());
+    assert_eq!(first.0, 202);
 
+    // A duplicate (in any case) gets the very answer a new sign-up gets, so the answer tells nobody
+    // whether the email has an account; no second account is made, and the owner is told instead.
     let shouted = email.to_uppercase();
-    let body = problem(app.sign_up(&org.id, &shouted).await, 409).await;
-    assert_eq!(fields(&body), ["email"]);
+    let again = app.sign_up(&org.id, &shouted).await;
+    assert_eq!((again.status(), again.text().await.unwrap()), first);
     assert_eq!(count(&app, &org.id, "DEV#").await, 1, "the duplicate wrote no developer");
-    assert_eq!(count(&app, &org.id, "EVENT#").await, 1, "and no event");
+    assert_eq!(count(&app, &org.id, "DEVEMAIL#").await, 1);
+    let notice = eventually(Duration::from_secs(20), || async {
+        app.emails_to(&email).await.into_iter().find(|m| m.contains("Someone tried to sign up"))
+    })
+    .await;
+    assert!(notice.is_some(), "the account's owner was told of the attempt; logs:\n{}", logged());
 
     let path = format!("/portal/{}/signup", org.id);
     let raw = app
@@ -60,7 +70,7 @@ async fn duplicate_and_bad_sign_ups(backend: Backend) {
     problem(text, 415).await;
 
     assert_eq!(count(&app, &org.id, "DEV#").await, 1, "no bad request wrote anything");
-    assert_eq!(count(&app, &org.id, "EVENT#").await, 1);
+    assert_eq!(count(&app, &org.id, "EVENT#").await, 2, "the sign-up and the owner's notice, nothing more");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +137,7 @@ async fn organisations_need_the_right_key_and_valid_settings() {
         .send()
         .await
         .unwrap();
-    assert_eq!(fields(&problem(bad_patch, 400).await), ["settings"]);
+    assert_eq!(fields(&problem(bad_patch, 400).await), ["settings.disable_sign_up"]);
 
     // Another organisation's admin gets 404, and a made-up key 401; nothing of A changes.
     let other = app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(&b.admin_key).send().await.unwrap();

@@ -1,5 +1,6 @@
 //! One integration binary (one link of the heavy SDK stack) holding every suite.
 
+mod accounts;
 mod contracts;
 mod delivery;
 mod end_to_end;

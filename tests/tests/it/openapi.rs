@@ -15,7 +15,7 @@ async fn every_documented_operation_is_routed_and_no_other() {
     let paths = spec["paths"].as_object().unwrap();
     assert!(paths.len() >= 4);
     for (template, item) in paths {
-        let path = template.replace("{org}", "no-such-org");
+        let path = template.replace("{org}", "no-such-org").replace("{id}", "dev_x");
         for method in METHODS {
             let response = app
                 .http

@@ -1,0 +1,110 @@
+//! Login sessions and password reset tokens: stored under the SHA-256 of the token, expiring (checked
+//! in code, since TTL deletion is lazy), and ended all at once when a password changes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{from_record, is_expired, keys, to_attrs, Condition, Store, StoreError, Write, EXPIRES_AT};
+use crate::domain::{now_epoch, DeveloperId, OrgId};
+
+/// At most this many sessions are ended in one transaction with the change that ends them.
+const MAX_ENDED: usize = 90;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub developer_id: DeveloperId,
+    pub created_at: String,
+    pub expires_at: i64,
+}
+
+pub fn start(org: &OrgId, token_hash: &str, session: &Session) -> Write {
+    let record = keys::session(org, &session.developer_id, token_hash).record(to_attrs(session));
+    Write::put(record, Condition::NotExists)
+}
+
+/// The live session of this token, if any.
+pub async fn find(store: &dyn Store, org: &OrgId, developer: &DeveloperId, token_hash: &str) -> Result<Option<Session>, StoreError> {
+    match store.get(&keys::session(org, developer, token_hash)).await? {
+        Some(r) if !is_expired(&r, now_epoch()) => Ok(Some(from_record(r)?)),
+        _ => Ok(None),
+    }
+}
+
+pub fn end(org: &OrgId, developer: &DeveloperId, token_hash: &str) -> Write {
+    Write::Delete { key: keys::session(org, developer, token_hash), condition: Condition::None }
+}
+
+/// Deletes for every session of the developer (the newest [`MAX_ENDED`]; older ones expire).
+pub async fn end_all(store: &dyn Store, org: &OrgId, developer: &DeveloperId) -> Result<Vec<Write>, StoreError> {
+    let page = store.query(&keys::org_pk(org), &keys::session_prefix(developer), None, MAX_ENDED).await?;
+    Ok(page
+        .records
+        .iter()
+        .filter_map(super::Key::of)
+        .map(|key| Write::Delete { key, condition: Condition::None })
+        .collect())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResetToken {
+    pub developer_id: DeveloperId,
+    pub expires_at: i64,
+}
+
+pub fn issue_reset(org: &OrgId, token_hash: &str, token: &ResetToken) -> Write {
+    Write::put(keys::password_reset(org, token_hash).record(to_attrs(token)), Condition::NotExists)
+}
+
+/// The live reset token with this hash, if any.
+pub async fn find_reset(store: &dyn Store, org: &OrgId, token_hash: &str) -> Result<Option<ResetToken>, StoreError> {
+    match store.get(&keys::password_reset(org, token_hash)).await? {
+        Some(r) if !is_expired(&r, now_epoch()) => Ok(Some(from_record(r)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Uses up a reset token: the delete fails if another request used it first.
+pub fn use_reset(org: &OrgId, token_hash: &str) -> Write {
+    Write::Delete { key: keys::password_reset(org, token_hash), condition: Condition::Exists }
+}
+
+/// Failed logins counted in a window, per email and per source address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoginFailures {
+    pub failures: u32,
+    pub window_start: i64,
+}
+
+pub async fn login_failures(store: &dyn Store, org: &OrgId, kind: &str, subject_hash: &str) -> Result<LoginFailures, StoreError> {
+    match store.get(&keys::login_throttle(org, kind, subject_hash)).await? {
+        Some(r) if !is_expired(&r, now_epoch()) => from_record(r),
+        _ => Ok(LoginFailures::default()),
+    }
+}
+
+/// Counts one more failure in the window of `window_secs` (a new window when the last one ended).
+pub async fn count_login_failure(
+    store: &dyn Store,
+    org: &OrgId,
+    kind: &str,
+    subject_hash: &str,
+    window_secs: i64,
+) -> Result<LoginFailures, StoreError> {
+    let now = now_epoch();
+    let mut current = login_failures(store, org, kind, subject_hash).await?;
+    if current.failures == 0 {
+        current.window_start = now;
+    }
+    current.failures += 1;
+    let mut attrs = to_attrs(&current);
+    attrs.insert(EXPIRES_AT.into(), json!(current.window_start + window_secs));
+    let record = keys::login_throttle(org, kind, subject_hash).record(attrs);
+    // Last writer wins: two failures at the same instant may count as one, which only loosens the
+    // throttle by one attempt.
+    store.transact(vec![Write::put(record, Condition::None)]).await?;
+    Ok(current)
+}
+
+pub fn clear_login_failures(org: &OrgId, kind: &str, subject_hash: &str) -> Write {
+    Write::Delete { key: keys::login_throttle(org, kind, subject_hash), condition: Condition::None }
+}
