@@ -61,6 +61,9 @@ pub enum EventKind {
     DeveloperRejected,
     #[serde(rename = "developer_event.updated")]
     DeveloperUpdated,
+    /// An admin created the account; the developer chooses a password through the emailed link.
+    #[serde(rename = "developer_event.invited")]
+    DeveloperInvited,
     #[serde(rename = "developer_event.deleted")]
     DeveloperDeleted,
     /// Someone tried to sign up with an email that has an account; its owner is told.
@@ -88,6 +91,7 @@ impl EventKind {
             Self::DeveloperApproved => "developer_event.approved",
             Self::DeveloperRejected => "developer_event.rejected",
             Self::DeveloperUpdated => "developer_event.updated",
+            Self::DeveloperInvited => "developer_event.invited",
             Self::DeveloperDeleted => "developer_event.deleted",
             Self::SignUpWithExistingEmail => "developer_event.signup_with_existing_email",
             Self::PasswordResetRequested => "developer_event.password_reset_requested",
@@ -117,6 +121,7 @@ impl Event {
             EventKind::DeveloperSignedUp if pending => "signup_received",
             EventKind::DeveloperSignedUp => "developer_welcome",
             EventKind::DeveloperApproved => "signup_approved",
+            EventKind::DeveloperInvited => "developer_invited",
             EventKind::DeveloperRejected => "signup_rejected",
             EventKind::SignUpWithExistingEmail => "signup_existing_account",
             EventKind::PasswordResetRequested => "password_reset",

@@ -13,15 +13,18 @@ use serde_json::{json, Value};
 use super::auth::OrgAdmin;
 use super::json::JsonBody;
 use super::problem::ApiError;
+use super::portal::PasswordLink;
 use super::{load_org, raise, AppState};
 use crate::domain::fields::{check_values, merge, Completeness};
-use crate::domain::{now_rfc3339, DeveloperId, DeveloperStatus, Email, EventKind, FieldError, ValidationErrors};
+use crate::domain::{
+    now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, EventKind, FieldError, ValidationErrors,
+};
 use crate::store::developers::{self, SaveError};
 use crate::store::orgs::Versioned;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/orgs/{org}/developers", get(search))
+        .route("/orgs/{org}/developers", get(search).post(invite))
         .route("/orgs/{org}/developers/{id}", get(read).patch(edit).delete(remove))
 }
 
@@ -59,6 +62,51 @@ async fn search(admin: OrgAdmin, State(state): State<AppState>, Query(query): Qu
         "items": found.iter().map(|d| d.profile()).collect::<Vec<_>>(),
         "next_cursor": next.map(|n| URL_SAFE_NO_PAD.encode(n)),
     })))
+}
+
+/// How long an invitation's set-password link works.
+const INVITATION_TTL_SECS: i64 = 7 * 24 * 3600;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    email: Option<String>,
+    fields: Option<Value>,
+}
+
+/// Creates an account (the way in for `invite_only` portals) and emails the developer a link to
+/// choose their password; until then no password works.
+async fn invite(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): JsonBody<InviteBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let org = load_org(&state, admin.org.as_str()).await?;
+    let mut errors = ValidationErrors::default();
+    let email = required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let fields = check_values(&org.settings.signup_fields, body.fields.as_ref(), Completeness::Whole, &mut errors);
+    let Some(email) = email else {
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+    let now = now_rfc3339();
+    let developer = Developer {
+        id: DeveloperId::generate(),
+        org_id: org.id.clone(),
+        email,
+        password_hash: String::new(),
+        fields,
+        status: DeveloperStatus::Active,
+        created_at: now.clone(),
+        updated_at: now,
+        known_addresses: Vec::new(),
+    };
+    let link = PasswordLink::new(&state, &org, INVITATION_TTL_SECS);
+    let (token, event) = link.issue(&state, &org, &developer, EventKind::DeveloperInvited);
+    match developers::create(state.store.as_ref(), &developer, &event, vec![token]).await? {
+        developers::SignUpOutcome::Created => {}
+        developers::SignUpOutcome::EmailTaken => {
+            return Err(ApiError::Conflict(FieldError::new("email", "an account with this email exists")));
+        }
+    }
+    tracing::info!(org = %org.id, developer = %developer.id, "developer invited");
+    Ok((StatusCode::CREATED, Json(developer.profile())))
 }
 
 async fn find(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Versioned<crate::domain::Developer>, ApiError> {

@@ -18,12 +18,13 @@ use super::problem::ApiError;
 use super::{load_org, raise, AppState};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::{
-    now_epoch, now_rfc3339, required, DeveloperStatus, Email, EventKind, FieldError, Organisation, Password, SignUp,
+    now_epoch, now_rfc3339, required, Developer, DeveloperStatus, Event, Email, EventKind, FieldError, Organisation, Password, SignUp,
     SignupMode, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash};
 use crate::store::developers::{self, SaveError, SignUpOutcome};
 use crate::store::orgs::event_write;
+use crate::store::Write;
 use crate::store::sessions::{self, ResetToken, Session};
 
 /// Failed logins allowed per email, and per source address, in one window.
@@ -94,7 +95,7 @@ async fn sign_up(
         json!({"developer_id": developer.id, "email": developer.email, "fields": developer.fields, "status": developer.status}),
         None,
     );
-    match developers::create(state.store.as_ref(), &developer, &event).await? {
+    match developers::create(state.store.as_ref(), &developer, &event, vec![]).await? {
         SignUpOutcome::Created => {
             tracing::info!(org = %org.id, developer = %developer.id, event_id = %event.id, "developer signed up");
         }
@@ -295,31 +296,69 @@ async fn request_reset(
     };
     let found = developers::find_by_email(state.store.as_ref(), &org.id, &email).await?;
     // The token is made either way, so both paths do the same work up to the write.
-    let token = new_token("gh_reset_");
-    let hash = token_hash(token.expose());
+    let link = PasswordLink::new(&state, &org, org.settings.password_reset_ttl_secs);
     let Some(developer) = found.map(|f| f.value).filter(|d| d.status == DeveloperStatus::Active) else {
         return Ok(reset_requested());
     };
-    let expires_at = now_epoch() + org.settings.password_reset_ttl_secs;
-    let reset_url = format!("{}/reset-password?token={}", portal_url(&state, &org), token.expose());
-    let event = raise(
-        &state,
-        &org,
-        EventKind::PasswordResetRequested,
-        json!({"developer_id": developer.id, "email": developer.email, "expires_at": expires_at}),
-        Some(json!({"reset_url": reset_url, "expires_in_minutes": org.settings.password_reset_ttl_secs / 60})),
-    );
-    let reset = ResetToken { developer_id: developer.id.clone(), expires_at };
-    state
-        .store
-        .transact(vec![sessions::issue_reset(&org.id, &hash, &reset), event_write(&event)])
-        .await?;
+    let (token, event) = link.issue(&state, &org, &developer, EventKind::PasswordResetRequested);
+    state.store.transact(vec![token, event_write(&event)]).await?;
     tracing::info!(org = %org.id, developer = %developer.id, "password reset requested");
     Ok(reset_requested())
 }
 
+/// A one-use link to choose a password (a reset, or an invitation's first password): 256 random
+/// bits, stored only as a hash, expiring; the link itself travels sealed inside the event that mails it.
+pub(crate) struct PasswordLink {
+    token: crate::secret::Secret,
+    url: String,
+    expires_at: i64,
+    ttl_secs: i64,
+}
+
+impl PasswordLink {
+    pub(crate) fn new(state: &AppState, org: &Organisation, ttl_secs: i64) -> Self {
+        let token = new_token("gh_reset_");
+        let url = format!("{}/reset-password?token={}", portal_url(state, org), token.expose());
+        Self { token, url, expires_at: now_epoch() + ttl_secs, ttl_secs }
+    }
+
+    /// The token record, and the event that mails the link to `developer`.
+    pub(crate) fn issue(&self, state: &AppState, org: &Organisation, developer: &Developer, kind: EventKind) -> (Write, Event) {
+        let event = raise(
+            state,
+            org,
+            kind,
+            json!({"developer_id": developer.id, "email": developer.email, "expires_at": self.expires_at}),
+            Some(json!({"reset_url": self.url, "expires_in": human_duration(self.ttl_secs)})),
+        );
+        let reset = ResetToken { developer_id: developer.id.clone(), expires_at: self.expires_at };
+        (sessions::issue_reset(&org.id, &token_hash(self.token.expose()), &reset), event)
+    }
+}
+
+/// "45 minutes", "1 hour", "7 days": how long a link works, for people.
+fn human_duration(secs: i64) -> String {
+    let (n, unit) = match secs {
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3_600 == 0 => (s / 3_600, "hour"),
+        s => ((s + 59) / 60, "minute"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 fn portal_url<'a>(state: &'a AppState, org: &'a Organisation) -> &'a str {
     org.settings.portal_url(&state.config.portal_url)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(super::human_duration(3600), "1 hour");
+        assert_eq!(super::human_duration(7 * 86_400), "7 days");
+        assert_eq!(super::human_duration(300), "5 minutes");
+        assert_eq!(super::human_duration(5400), "90 minutes");
+    }
 }
 
 #[derive(Deserialize)]

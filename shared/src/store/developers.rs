@@ -38,8 +38,8 @@ fn guard(developer: &Developer) -> super::Record {
         .record(Map::from_iter([("developer_id".to_string(), json!(developer.id))]))
 }
 
-/// Writes the developer, its email guard and the sign-up event in one transaction.
-pub async fn create(store: &dyn Store, developer: &Developer, event: &Event) -> Result<SignUpOutcome, StoreError> {
+/// Writes the developer, its email guard, the event and `extra` writes in one transaction.
+pub async fn create(store: &dyn Store, developer: &Developer, event: &Event, extra: Vec<Write>) -> Result<SignUpOutcome, StoreError> {
     // A read first: a duplicate is then refused without a cancelled transaction, which DynamoDB
     // bills as a full write of every item. The guard's condition still settles a race.
     if store.get(&keys::developer_email(&developer.org_id, &developer.email.normalized())).await?.is_some() {
@@ -49,7 +49,10 @@ pub async fn create(store: &dyn Store, developer: &Developer, event: &Event) -> 
         Write::put(guard(developer), Condition::NotExists),
         Write::put_versioned(record(developer), 0),
         event_write(event),
-    ];
+    ]
+    .into_iter()
+    .chain(extra)
+    .collect();
     match store.transact(writes).await {
         Ok(()) => Ok(SignUpOutcome::Created),
         Err(StoreError::ConditionFailed { index: Some(0) }) => Ok(SignUpOutcome::EmailTaken),

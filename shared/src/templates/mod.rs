@@ -29,6 +29,7 @@ pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
     "password_reset",
     "password_changed",
     "suspicious_login",
+    "developer_invited",
 ];
 
 /// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).
@@ -158,7 +159,7 @@ mod tests {
             "portal_url": "https://portal.example.com",
             "event": {"event": "developer_event.signed_up", "id": "evt_1", "occurred_at": "2026-01-01T00:00:00Z"},
             "data": {"email": "d@example.com", "failed_attempts": 3},
-            "private": {"reset_url": "https://portal.example.com/reset-password?token=t", "expires_in_minutes": 60, "address": "192.0.2.1"},
+            "private": {"reset_url": "https://portal.example.com/reset-password?token=t", "expires_in": "1 hour", "address": "192.0.2.1"},
             "category": "developer_event", "recipient": "ops@example.com", "data_json": "{}",
         });
         for (name, ..) in NOTIFICATIONS {

@@ -353,3 +353,51 @@ async fn no_secret_reaches_a_log_line() {
         assert!(!logs.contains(&token_hash(secret)), "a secret's hash reached the logs");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_only_portals_take_accounts_from_admins() {
+    let app = spawn_app(Backend::Emulator).await;
+    let org = app.create_org(json!({"name": "Acme", "settings": {"signup_mode": "invite_only"}})).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 403);
+
+    let invite = |body: Value| {
+        let app = &app;
+        let path = format!("/orgs/{}/developers", org.id);
+        let key = org.admin_key.clone();
+        async move { app.post_json(&path, Some(&key), &body).await }
+    };
+    let created = invite(json!({"email": email})).await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.json::<Value>().await.unwrap()["email"], email.as_str());
+    assert_eq!(invite(json!({"email": email.to_uppercase()})).await.status(), 409);
+    assert_eq!(invite(json!({"email": "nope"})).await.status(), 400);
+
+    // No password works until the developer chooses one through the emailed link.
+    assert_eq!(login(&app, &org.id, &email, PASSWORD).await.status(), 401);
+    let mail = email_with(&app, &email, "You are invited").await;
+    assert!(mail.contains("within 7 days"));
+    let link = find_link(&mail, "http://127.0.0.1:3000/reset-password?token=").or_else(|| find_link(&mail, "https://portal.example.com/reset-password?token="));
+    let token = link.expect("a set-password link").split("token=").nth(1).unwrap().to_string();
+    let chosen = app
+        .post_json(&format!("/portal/{}/password-reset/complete", org.id), None, &json!({"token": token, "password": NEW_PASSWORD}))
+        .await;
+    assert_eq!(chosen.status(), 200);
+    session(&app, &org.id, &email, NEW_PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_email_in_two_organisations_is_two_accounts() {
+    let app = spawn_app(Backend::Emulator).await;
+    let a = app.create_org(json!({"name": "A"})).await;
+    let b = app.create_org(json!({"name": "B"})).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&a.id, &email).await.status(), 202);
+    let other_password = "the password for B only";
+    let signed = app.post_json(&format!("/portal/{}/signup", b.id), None, &json!({"email": email, "password": other_password})).await;
+    assert_eq!(signed.status(), 202);
+    let in_a: Value = me(&app, &a.id, &session(&app, &a.id, &email, PASSWORD).await).await.json().await.unwrap();
+    let in_b: Value = me(&app, &b.id, &session(&app, &b.id, &email, other_password).await).await.json().await.unwrap();
+    assert_ne!(in_a["id"], in_b["id"]);
+    assert_eq!(login(&app, &a.id, &email, other_password).await.status(), 401, "B's password is not A's");
+}
