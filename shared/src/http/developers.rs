@@ -19,7 +19,7 @@ use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::{
     now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, EventKind, FieldError, ValidationErrors,
 };
-use crate::store::developers::{self, SaveError};
+use crate::store::developers;
 use crate::store::orgs::Versioned;
 
 pub fn routes() -> Router<AppState> {
@@ -162,13 +162,7 @@ async fn edit(
         }
         _ => {}
     }
-    developers::save(state.store.as_ref(), &developer, found.version, &previous_email, vec![], &events)
-        .await
-        .map_err(|e| match e {
-            SaveError::EmailTaken => ApiError::Conflict(FieldError::new("email", "another account has this email")),
-            SaveError::Conflict => ApiError::Conflict(FieldError::new("developer", "changed by someone else meanwhile; try again")),
-            SaveError::Store(e) => e.into(),
-        })?;
+    developers::save(state.store.as_ref(), &developer, found.version, &previous_email, vec![], &events).await?;
     Ok(Json(developer.profile()))
 }
 
@@ -182,10 +176,7 @@ async fn remove(admin: OrgAdmin, State(state): State<AppState>, Path((_, id)): P
         json!({"developer_id": found.value.id, "email": found.value.email}),
         None,
     );
-    developers::delete(state.store.as_ref(), &found.value, found.version, &event).await.map_err(|e| match e {
-        SaveError::Store(e) => ApiError::from(e),
-        _ => ApiError::Conflict(FieldError::new("developer", "changed by someone else meanwhile; try again")),
-    })?;
+    developers::delete(state.store.as_ref(), &found.value, found.version, &event).await?;
     tracing::info!(org = %org.id, developer = %found.value.id, "developer removed");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -208,21 +208,12 @@ async fn login(
         sessions::clear_login_failures(&org.id, "email", &email_key),
     ];
     developers::save(store, &developer, found.version, &previous_email, writes, &events)
-        .await
-        .map_err(save_error)?;
+        .await?;
     tracing::info!(org = %org.id, developer = %developer.id, suspicious = !events.is_empty(), "developer logged in");
     let body = json!({"token": token.expose(), "expires_at": expires_at, "developer": developer.profile()});
     let mut response = Json(body).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
-}
-
-fn save_error(e: SaveError) -> ApiError {
-    match e {
-        SaveError::EmailTaken => ApiError::Conflict(FieldError::new("email", "another account has this email")),
-        SaveError::Conflict => ApiError::Conflict(FieldError::new("developer", "changed by someone else meanwhile; try again")),
-        SaveError::Store(e) => e.into(),
-    }
 }
 
 async fn logout(session: DeveloperSession, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
@@ -264,8 +255,7 @@ async fn edit_me(session: DeveloperSession, State(state): State<AppState>, JsonB
     );
     let email = developer.email.clone();
     developers::save(state.store.as_ref(), &developer, found.version, &email, vec![], &[event])
-        .await
-        .map_err(save_error)?;
+        .await?;
     Ok(Json(developer.profile()))
 }
 
@@ -398,7 +388,7 @@ async fn complete_reset(
     match developers::save(store, &developer, found.version, &email, writes, &[event]).await {
         Ok(()) => {}
         Err(SaveError::Conflict) => return Err(invalid()),
-        Err(e) => return Err(save_error(e)),
+        Err(e) => return Err(e.into()),
     }
     tracing::info!(org = %org.id, developer = %developer.id, "password changed by reset");
     Ok(Json(json!({"status": "password_changed"})))

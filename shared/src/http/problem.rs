@@ -38,6 +38,19 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
+impl From<crate::store::developers::SaveError> for ApiError {
+    fn from(e: crate::store::developers::SaveError) -> Self {
+        use crate::store::developers::SaveError;
+        match e {
+            SaveError::EmailTaken => ApiError::Conflict(FieldError::new("email", "another account has this email")),
+            SaveError::Conflict => {
+                ApiError::Conflict(FieldError::new("developer", "changed by someone else meanwhile; try again"))
+            }
+            SaveError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         ApiError::Internal(anyhow::Error::new(e).context("store"))

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
 use super::{
-    gsi1_cursor, parse_gsi1_cursor, validate_transaction, Condition, Key, Page, Record, Store, StoreError, Write,
+    gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, Condition, Key, Page, Record, Store, StoreError, Write,
     EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, VERSION,
 };
 
@@ -133,11 +133,8 @@ impl Store for DynamoStore {
             request = request.set_exclusive_start_key(Some(key_item(&Key::new(pk, after))));
         }
         let out = request.send().await.map_err(StoreError::unavailable)?;
-        let mut records = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
-        let more = records.len() > limit;
-        records.truncate(limit);
-        let next = if more { records.last().and_then(Key::of).map(|k| k.sk) } else { None };
-        Ok(Page { records, next })
+        let records = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(records, limit, sk_cursor))
     }
 
     async fn query_gsi1(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
@@ -157,11 +154,8 @@ impl Store for DynamoStore {
             request = request.set_exclusive_start_key(Some(start));
         }
         let out = request.send().await.map_err(StoreError::unavailable)?;
-        let mut records = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
-        let more = records.len() > limit;
-        records.truncate(limit);
-        let next = if more { records.last().and_then(gsi1_cursor) } else { None };
-        Ok(Page { records, next })
+        let records = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(records, limit, gsi1_cursor))
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {

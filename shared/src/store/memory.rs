@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use super::{
-    gsi1_cursor, parse_gsi1_cursor, validate_transaction, version_of, Condition, Key, Page, Record, Store, StoreError,
+    gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, version_of, Condition, Key, Page, Record, Store, StoreError,
     Write, GSI1PK, GSI1SK, PK, SK,
 };
 
@@ -76,23 +76,15 @@ impl Store for MemoryStore {
     async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
         let inner = self.inner.lock().expect("memory store lock");
         let start = Key::new(pk, after.unwrap_or(sk_prefix));
-        let mut records = Vec::new();
-        let mut more = false;
-        for (key, record) in inner.records.range(start..) {
-            if key.pk != pk || !key.sk.starts_with(sk_prefix) {
-                break;
-            }
-            if after == Some(key.sk.as_str()) {
-                continue;
-            }
-            if records.len() == limit {
-                more = true;
-                break;
-            }
-            records.push(record.clone());
-        }
-        let next = if more { records.last().and_then(Key::of).map(|k| k.sk) } else { None };
-        Ok(Page { records, next })
+        let records = inner
+            .records
+            .range(start..)
+            .take_while(|(key, _)| key.pk == pk && key.sk.starts_with(sk_prefix))
+            .filter(|(key, _)| after != Some(key.sk.as_str()))
+            .take(limit + 1)
+            .map(|(_, record)| record.clone())
+            .collect();
+        Ok(Page::from_overfetch(records, limit, sk_cursor))
     }
 
     async fn query_gsi1(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
@@ -106,16 +98,13 @@ impl Store for MemoryStore {
             .map(|r| (text(r, GSI1SK), text(r, PK), text(r, SK), r))
             .collect();
         matching.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
-        let mut records: Vec<Record> = matching
+        let records: Vec<Record> = matching
             .into_iter()
             .filter(|(g, p, s, _)| after.as_ref().is_none_or(|(ag, ap, as_)| (g, p, s) > (ag, ap, as_)))
             .take(limit + 1)
             .map(|(_, _, _, r)| r.clone())
             .collect();
-        let more = records.len() > limit;
-        records.truncate(limit);
-        let next = if more { records.last().and_then(gsi1_cursor) } else { None };
-        Ok(Page { records, next })
+        Ok(Page::from_overfetch(records, limit, gsi1_cursor))
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {

@@ -116,6 +116,22 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+impl Page {
+    /// A page from up to `limit + 1` records read in order: the extra one only says that more follow,
+    /// and `cursor` gives the position of the page's last record.
+    pub(crate) fn from_overfetch(mut records: Vec<Record>, limit: usize, cursor: impl Fn(&Record) -> Option<String>) -> Self {
+        let more = records.len() > limit;
+        records.truncate(limit);
+        let next = if more { records.last().and_then(cursor) } else { None };
+        Page { records, next }
+    }
+}
+
+/// The cursor of a table query: the last sort key.
+pub(crate) fn sk_cursor(record: &Record) -> Option<String> {
+    Key::of(record).map(|k| k.sk)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A condition failed; `index` is the failing write's position in the transaction when known.
