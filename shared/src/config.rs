@@ -58,6 +58,9 @@ pub struct Config {
     pub queue_max_receive_count: u32,
     /// The local HTTP port (`PORT`).
     pub port: u16,
+    /// Sign-up and password-reset requests answer no sooner than this (`ACCOUNT_RESPONSE_FLOOR_MS`),
+    /// so their timing does not tell whether an email has an account.
+    pub account_response_floor: Duration,
 }
 
 impl Config {
@@ -81,6 +84,7 @@ impl Config {
             queue_visibility_timeout: Duration::from_secs(60),
             queue_max_receive_count: 5,
             port: 3000,
+            account_response_floor: Duration::from_millis(250),
         }
     }
 
@@ -147,6 +151,9 @@ impl Config {
         }
         if let Some(v) = get("QUEUE_MAX_RECEIVE_COUNT") {
             c.queue_max_receive_count = parse_number("QUEUE_MAX_RECEIVE_COUNT", &v, 1, 1000)? as u32;
+        }
+        if let Some(v) = get("ACCOUNT_RESPONSE_FLOOR_MS") {
+            c.account_response_floor = Duration::from_millis(parse_number("ACCOUNT_RESPONSE_FLOOR_MS", &v, 0, 5_000)?);
         }
         if let Some(v) = get("PORT") {
             c.port = parse_number("PORT", &v, 0, 65_535)? as u16;

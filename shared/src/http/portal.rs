@@ -64,11 +64,30 @@ fn sign_up_received() -> (StatusCode, Json<Value>) {
     )
 }
 
+/// Holds an answer back until a fixed time after the request began, so the work done for an email
+/// with an account and for one without cannot be told apart by timing.
+struct ResponseFloor(tokio::time::Instant);
+
+impl ResponseFloor {
+    fn start(state: &AppState) -> Self {
+        Self(tokio::time::Instant::now() + state.config.account_response_floor)
+    }
+
+    async fn wait<T>(self, answer: T) -> T {
+        if tokio::time::Instant::now() > self.0 {
+            tracing::warn!("an account request took longer than ACCOUNT_RESPONSE_FLOOR_MS; raise it to keep timing uniform");
+        }
+        tokio::time::sleep_until(self.0).await;
+        answer
+    }
+}
+
 async fn sign_up(
     Path(org): Path<String>,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SignUpBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let floor = ResponseFloor::start(&state);
     let org = load_org(&state, &org).await?;
     if org.settings.disable_signup || org.settings.signup_mode == SignupMode::InviteOnly {
         return Err(ApiError::Forbidden("this portal does not take sign-ups".into()));
@@ -114,7 +133,7 @@ async fn sign_up(
             tracing::info!(org = %org.id, "sign-up with an email that has an account");
         }
     }
-    Ok(sign_up_received())
+    Ok(floor.wait(sign_up_received()).await)
 }
 
 #[derive(Deserialize)]
@@ -278,6 +297,7 @@ async fn request_reset(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<ResetRequestBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let floor = ResponseFloor::start(&state);
     let org = load_org(&state, &org).await?;
     let mut errors = ValidationErrors::default();
     let email = required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
@@ -288,12 +308,12 @@ async fn request_reset(
     // The token is made either way, so both paths do the same work up to the write.
     let link = PasswordLink::new(&state, &org, org.settings.password_reset_ttl_secs);
     let Some(developer) = found.map(|f| f.value).filter(|d| d.status == DeveloperStatus::Active) else {
-        return Ok(reset_requested());
+        return Ok(floor.wait(reset_requested()).await);
     };
     let (token, event) = link.issue(&state, &org, &developer, EventKind::PasswordResetRequested);
     state.store.transact(vec![token, event_write(&event)]).await?;
     tracing::info!(org = %org.id, developer = %developer.id, "password reset requested");
-    Ok(reset_requested())
+    Ok(floor.wait(reset_requested()).await)
 }
 
 /// A one-use link to choose a password (a reset, or an invitation's first password): 256 random
