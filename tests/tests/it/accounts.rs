@@ -338,6 +338,13 @@ async fn no_secret_reaches_a_log_line() {
     assert_eq!(app.post_json(&path, None, &json!({"token": reset, "password": NEW_PASSWORD})).await.status(), 200);
     eventually(Duration::from_secs(20), || async { (receiver.received().len() >= 3).then_some(()) }).await;
 
+    let hooks = receiver.received();
+    assert!(hooks.iter().any(|h| h.json()["event"] == "developer_event.password_reset_requested"));
+    for hook in &hooks {
+        let body = String::from_utf8_lossy(&hook.body);
+        assert!(!body.contains(&reset) && !body.contains("enc:v1:"), "a webhook carried the reset link: {body}");
+    }
+
     let logs = logged();
     assert!(logs.contains("developer logged in"), "the capture works");
     let stored = app
@@ -400,4 +407,35 @@ async fn one_email_in_two_organisations_is_two_accounts() {
     let in_b: Value = me(&app, &b.id, &session(&app, &b.id, &email, other_password).await).await.json().await.unwrap();
     assert_ne!(in_a["id"], in_b["id"]);
     assert_eq!(login(&app, &a.id, &email, other_password).await.status(), 401, "B's password is not A's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_change_emails_and_remove_developers_with_their_sessions() {
+    let app = spawn_app(Backend::Emulator).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let email = signed_up(&app, &org.id).await;
+    let other = signed_up(&app, &org.id).await;
+    let token = session(&app, &org.id, &email, PASSWORD).await;
+    let id = me(&app, &org.id, &token).await.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let path = format!("/orgs/{}/developers/{id}", org.id);
+    let patch = |body: Value| {
+        let (app, path, key) = (&app, path.clone(), org.admin_key.clone());
+        async move { app.http.patch(app.url(&path)).bearer_auth(key).json(&body).send().await.unwrap() }
+    };
+
+    assert_eq!(patch(json!({"email": other.to_uppercase()})).await.status(), 409, "another account has it");
+    let moved = unique_email();
+    assert_eq!(patch(json!({"email": moved})).await.status(), 200);
+    assert_eq!(login(&app, &org.id, &email, PASSWORD).await.status(), 401, "the old email no longer signs in");
+    let token = session(&app, &org.id, &moved, PASSWORD).await;
+    let viewed: Value = app.http.get(app.url(&path)).bearer_auth(&org.admin_key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(viewed["email"], moved.as_str());
+
+    let removed = app.http.delete(app.url(&path)).bearer_auth(&org.admin_key).send().await.unwrap();
+    assert_eq!(removed.status(), 204);
+    assert_eq!(me(&app, &org.id, &token).await.status(), 401, "the removed developer's sessions ended");
+    assert_eq!(app.http.get(app.url(&path)).bearer_auth(&org.admin_key).send().await.unwrap().status(), 404);
+    // The address is free again: a new sign-up makes a new account.
+    assert_eq!(app.sign_up(&org.id, &moved).await.status(), 202);
+    session(&app, &org.id, &moved, PASSWORD).await;
 }
