@@ -141,61 +141,72 @@ impl Drop for Local {
     }
 }
 
+/// The adapters of one way of running locally.
+struct Backends {
+    store: Arc<dyn Store>,
+    /// Each queue with its dead-letter queue.
+    email: (Arc<dyn Queue>, Arc<dyn Queue>),
+    webhook: (Arc<dyn Queue>, Arc<dyn Queue>),
+    mailer: Arc<dyn Mailer>,
+    stream: Box<dyn StreamSource>,
+}
+
+impl Backends {
+    /// Memory store, in-process queues with SQS's semantics, `.eml` files.
+    fn embedded(config: &Config) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let queue = |name: &str| {
+            let dlq = Arc::new(MemoryQueue::dead_letter(&format!("{name}-dlq")));
+            let main = MemoryQueue::new(name, config.queue_visibility_timeout, config.queue_max_receive_count, Some(dlq.clone()));
+            (Arc::new(main) as Arc<dyn Queue>, dlq as Arc<dyn Queue>)
+        };
+        Self {
+            store: store.clone(),
+            email: queue(&config.email_queue),
+            webhook: queue(&config.webhook_queue),
+            mailer: Arc::new(OutboxMailer::new(&config.outbox_dir)),
+            stream: Box::new(MemoryStreamSource::new(store)),
+        }
+    }
+
+    /// The real table, stream, queues and SES at `endpoint`, created if missing.
+    async fn aws(config: &Config, endpoint: &str) -> anyhow::Result<Self> {
+        let clients = AwsClients::load(Some(endpoint)).await;
+        let stream_arn = TableSpec::ensure(&clients.dynamodb, &config.table_name).await?;
+        ensure_sender_identity(&clients.ses, config).await?;
+        let spec = |name| QueueSpec {
+            name,
+            visibility_timeout: config.queue_visibility_timeout,
+            max_receive_count: config.queue_max_receive_count,
+        };
+        let (email, email_dlq) = spec(config.email_queue.as_str()).ensure(&clients.sqs).await?;
+        let (webhook, webhook_dlq) = spec(config.webhook_queue.as_str()).ensure(&clients.sqs).await?;
+        let arc = |q: SqsQueue| Arc::new(q) as Arc<dyn Queue>;
+        Ok(Self {
+            store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &config.table_name)),
+            email: (arc(email), arc(email_dlq)),
+            webhook: (arc(webhook), arc(webhook_dlq)),
+            mailer: Arc::new(SesMailer::new(clients.ses.clone(), config.ses_configuration_set.clone())),
+            stream: Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn)),
+        })
+    }
+}
+
 impl Local {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let config = Arc::new(config);
         let secrets = secret_box(&config)?;
         let templates = templates(&config)?;
-        let (store, email, webhook, mailer, stream): (Arc<dyn Store>, _, _, Arc<dyn Mailer>, Box<dyn StreamSource>) =
-            match &config.aws_endpoint_url {
-                None => {
-                    let store = Arc::new(MemoryStore::new());
-                    let queue = |name: &str| {
-                        let dlq = Arc::new(MemoryQueue::dead_letter(&format!("{name}-dlq")));
-                        let main = MemoryQueue::new(
-                            name,
-                            config.queue_visibility_timeout,
-                            config.queue_max_receive_count,
-                            Some(dlq.clone()),
-                        );
-                        (Arc::new(main) as Arc<dyn Queue>, dlq as Arc<dyn Queue>)
-                    };
-                    (
-                        store.clone(),
-                        queue(&config.email_queue),
-                        queue(&config.webhook_queue),
-                        Arc::new(OutboxMailer::new(&config.outbox_dir)),
-                        Box::new(MemoryStreamSource::new(store)),
-                    )
-                }
-                Some(endpoint) => {
-                    let clients = AwsClients::load(Some(endpoint)).await;
-                    let stream_arn = TableSpec::ensure(&clients.dynamodb, &config.table_name).await?;
-                    ensure_sender_identity(&clients.ses, &config).await?;
-                    let spec = |name| QueueSpec {
-                        name,
-                        visibility_timeout: config.queue_visibility_timeout,
-                        max_receive_count: config.queue_max_receive_count,
-                    };
-                    let (email, email_dlq) = spec(config.email_queue.as_str()).ensure(&clients.sqs).await?;
-                    let (webhook, webhook_dlq) = spec(config.webhook_queue.as_str()).ensure(&clients.sqs).await?;
-                    let arc = |q: SqsQueue| Arc::new(q) as Arc<dyn Queue>;
-                    (
-                        Arc::new(DynamoStore::new(clients.dynamodb.clone(), &config.table_name)),
-                        (arc(email), arc(email_dlq)),
-                        (arc(webhook), arc(webhook_dlq)),
-                        Arc::new(SesMailer::new(clients.ses.clone(), config.ses_configuration_set.clone())),
-                        Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn)),
-                    )
-                }
-            };
-        let mode = if config.aws_endpoint_url.is_some() { Mode::Emulated } else { Mode::Embedded };
+        let (mode, backends) = match &config.aws_endpoint_url {
+            None => (Mode::Embedded, Backends::embedded(&config)),
+            Some(endpoint) => (Mode::Emulated, Backends::aws(&config, endpoint).await?),
+        };
         let services = Services {
             config,
-            store,
-            email_queue: email.0,
-            webhook_queue: webhook.0,
-            mailer,
+            store: backends.store,
+            email_queue: backends.email.0,
+            webhook_queue: backends.webhook.0,
+            mailer: backends.mailer,
             templates,
             secrets,
         };
@@ -203,11 +214,17 @@ impl Local {
         let email_worker: Arc<dyn QueueHandler> = Arc::new(services.email_worker());
         let webhook_worker: Arc<dyn QueueHandler> = Arc::new(services.webhook_worker());
         let tasks = vec![
-            tokio::spawn(poll_stream(stream, router)),
+            tokio::spawn(poll_stream(backends.stream, router)),
             tokio::spawn(poll_queue(services.email_queue.clone(), email_worker)),
             tokio::spawn(poll_queue(services.webhook_queue.clone(), webhook_worker)),
         ];
-        Ok(Self { mode, services, email_dead_letters: email.1, webhook_dead_letters: webhook.1, tasks })
+        Ok(Self {
+            mode,
+            services,
+            email_dead_letters: backends.email.1,
+            webhook_dead_letters: backends.webhook.1,
+            tasks,
+        })
     }
 }
 

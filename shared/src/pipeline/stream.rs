@@ -154,7 +154,7 @@ fn from_sdk(record: aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) ->
 impl StreamSource for DynamoStreamSource {
     async fn next_batch(&mut self) -> anyhow::Result<Vec<EventRecord>> {
         // New shards appear as the table grows or shards roll over; look again now and then.
-        if self.iterators.is_empty() || self.polls % 20 == 0 {
+        if self.iterators.is_empty() || self.polls.is_multiple_of(20) {
             self.discover_shards().await?;
         }
         self.polls += 1;
