@@ -53,6 +53,12 @@ impl EventCategory {
 /// Every kind of event, named `<family>.<what happened>` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventKind {
+    #[serde(rename = "api_event.created")]
+    ApiCreated,
+    #[serde(rename = "api_event.updated")]
+    ApiUpdated,
+    #[serde(rename = "api_event.deleted")]
+    ApiDeleted,
     #[serde(rename = "developer_event.signed_up")]
     DeveloperSignedUp,
     #[serde(rename = "developer_event.approved")]
@@ -87,6 +93,9 @@ pub struct PersonalEmail {
 impl EventKind {
     pub fn name(self) -> &'static str {
         match self {
+            Self::ApiCreated => "api_event.created",
+            Self::ApiUpdated => "api_event.updated",
+            Self::ApiDeleted => "api_event.deleted",
             Self::DeveloperSignedUp => "developer_event.signed_up",
             Self::DeveloperApproved => "developer_event.approved",
             Self::DeveloperRejected => "developer_event.rejected",
@@ -101,7 +110,10 @@ impl EventKind {
     }
 
     pub fn category(self) -> EventCategory {
-        EventCategory::DeveloperEvent
+        match self {
+            Self::ApiCreated | Self::ApiUpdated | Self::ApiDeleted => EventCategory::ApiEvent,
+            _ => EventCategory::DeveloperEvent,
+        }
     }
 
     /// The template used when an `event_options` email address is told of this event.
@@ -127,7 +139,11 @@ impl Event {
             EventKind::PasswordResetRequested => "password_reset",
             EventKind::PasswordChanged => "password_changed",
             EventKind::SuspiciousLogin => "suspicious_login",
-            EventKind::DeveloperUpdated | EventKind::DeveloperDeleted => return None,
+            EventKind::DeveloperUpdated
+            | EventKind::DeveloperDeleted
+            | EventKind::ApiCreated
+            | EventKind::ApiUpdated
+            | EventKind::ApiDeleted => return None,
         };
         Some(PersonalEmail { template, to })
     }
@@ -163,6 +179,8 @@ mod tests {
             EventKind::PasswordResetRequested,
             EventKind::SuspiciousLogin,
             EventKind::SignUpWithExistingEmail,
+            EventKind::ApiCreated,
+            EventKind::ApiDeleted,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.name()));
             assert!(kind.name().starts_with(kind.category().as_str()));

@@ -64,6 +64,9 @@ macro_rules! prefixed_id {
 
 prefixed_id!(DeveloperId, "dev_");
 prefixed_id!(EventId, "evt_");
+prefixed_id!(ApiId, "api_");
+prefixed_id!(PolicyId, "pol_");
+prefixed_id!(CatalogId, "cat_");
 
 super::validated_string!(OrgId);
 

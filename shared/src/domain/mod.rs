@@ -33,6 +33,7 @@ macro_rules! validated_string {
 }
 pub(crate) use validated_string;
 
+pub mod catalog;
 mod developer;
 mod email;
 mod event;
@@ -44,7 +45,7 @@ mod validation;
 pub use developer::{required, Developer, DeveloperStatus, Password, SignUp};
 pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
-pub use ids::{DeveloperId, EventId, OrgId};
+pub use ids::{ApiId, CatalogId, DeveloperId, EventId, OrgId, PolicyId};
 pub use org::{parse_event_options, parse_org_name, parse_settings, EventOptions, SignupMode, EventTarget, NewOrganisation, OrgPatch, OrgSettings, Organisation, WebhookUrl};
 pub use validation::{FieldError, ValidationErrors};
 

@@ -2,6 +2,7 @@
 //! One module per area; errors are `application/problem+json` (see [`problem`]).
 
 mod auth;
+mod catalog;
 mod developers;
 mod json;
 mod orgs;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(orgs::routes())
         .merge(portal::routes())
         .merge(developers::routes())
+        .merge(catalog::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

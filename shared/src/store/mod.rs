@@ -10,6 +10,7 @@ mod dynamo;
 pub mod keys;
 mod memory;
 pub mod orgs;
+pub mod resources;
 pub mod sessions;
 
 pub use dynamo::{DynamoStore, TableSpec};

@@ -1,6 +1,7 @@
 //! One integration binary (one link of the heavy SDK stack) holding every suite.
 
 mod accounts;
+mod catalog;
 mod contracts;
 mod delivery;
 mod end_to_end;
