@@ -59,6 +59,17 @@ pub enum EventKind {
     ApiUpdated,
     #[serde(rename = "api_event.deleted")]
     ApiDeleted,
+    #[serde(rename = "key_request_event.created")]
+    KeyRequestCreated,
+    /// Approved (`data.status: approved`) or declined (`declined`, the request is gone).
+    #[serde(rename = "key_request_event.updated")]
+    KeyRequestUpdated,
+    #[serde(rename = "key_event.created")]
+    KeyCreated,
+    #[serde(rename = "key_event.updated")]
+    KeyUpdated,
+    #[serde(rename = "key_event.deleted")]
+    KeyDeleted,
     #[serde(rename = "developer_event.signed_up")]
     DeveloperSignedUp,
     #[serde(rename = "developer_event.approved")]
@@ -96,6 +107,11 @@ impl EventKind {
             Self::ApiCreated => "api_event.created",
             Self::ApiUpdated => "api_event.updated",
             Self::ApiDeleted => "api_event.deleted",
+            Self::KeyRequestCreated => "key_request_event.created",
+            Self::KeyRequestUpdated => "key_request_event.updated",
+            Self::KeyCreated => "key_event.created",
+            Self::KeyUpdated => "key_event.updated",
+            Self::KeyDeleted => "key_event.deleted",
             Self::DeveloperSignedUp => "developer_event.signed_up",
             Self::DeveloperApproved => "developer_event.approved",
             Self::DeveloperRejected => "developer_event.rejected",
@@ -112,6 +128,8 @@ impl EventKind {
     pub fn category(self) -> EventCategory {
         match self {
             Self::ApiCreated | Self::ApiUpdated | Self::ApiDeleted => EventCategory::ApiEvent,
+            Self::KeyRequestCreated | Self::KeyRequestUpdated => EventCategory::KeyRequestEvent,
+            Self::KeyCreated | Self::KeyUpdated | Self::KeyDeleted => EventCategory::KeyEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -128,7 +146,9 @@ impl Event {
     /// The email to the person the event concerns (`data.email`), if this kind sends one.
     pub fn personal_email(&self) -> Option<PersonalEmail> {
         let to = self.data.get("email").and_then(|v| v.as_str()).and_then(|s| Email::parse(s).ok())?;
-        let pending = self.data.get("status").and_then(|v| v.as_str()) == Some("pending");
+        let status = self.data.get("status").and_then(|v| v.as_str());
+        let pending = status == Some("pending");
+        let by_link = self.data.get("delivery").and_then(|v| v.as_str()) == Some("link");
         let template = match self.kind {
             EventKind::DeveloperSignedUp if pending => "signup_received",
             EventKind::DeveloperSignedUp => "developer_welcome",
@@ -139,7 +159,14 @@ impl Event {
             EventKind::PasswordResetRequested => "password_reset",
             EventKind::PasswordChanged => "password_changed",
             EventKind::SuspiciousLogin => "suspicious_login",
-            EventKind::DeveloperUpdated
+            EventKind::KeyRequestUpdated if status == Some("declined") => "key_request_declined",
+            EventKind::KeyRequestUpdated if by_link => "key_approved_link",
+            EventKind::KeyRequestUpdated => "key_approved",
+            EventKind::KeyUpdated => "key_updated",
+            EventKind::KeyDeleted => "key_revoked",
+            EventKind::KeyRequestCreated
+            | EventKind::KeyCreated
+            | EventKind::DeveloperUpdated
             | EventKind::DeveloperDeleted
             | EventKind::ApiCreated
             | EventKind::ApiUpdated

@@ -67,6 +67,8 @@ prefixed_id!(EventId, "evt_");
 prefixed_id!(ApiId, "api_");
 prefixed_id!(PolicyId, "pol_");
 prefixed_id!(CatalogId, "cat_");
+prefixed_id!(KeyRequestId, "kr_");
+prefixed_id!(KeyId, "key_");
 
 super::validated_string!(OrgId);
 

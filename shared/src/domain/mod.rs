@@ -38,6 +38,7 @@ mod developer;
 mod email;
 mod event;
 pub mod fields;
+pub mod keys;
 mod ids;
 mod org;
 mod validation;
@@ -45,7 +46,7 @@ mod validation;
 pub use developer::{required, Developer, DeveloperStatus, Password, SignUp};
 pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
-pub use ids::{ApiId, CatalogId, DeveloperId, EventId, OrgId, PolicyId};
+pub use ids::{ApiId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
 pub use org::{parse_event_options, parse_org_name, parse_settings, EventOptions, SignupMode, EventTarget, NewOrganisation, OrgPatch, OrgSettings, Organisation, WebhookUrl};
 pub use validation::{FieldError, ValidationErrors};
 

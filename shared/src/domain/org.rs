@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::catalog::ApprovalMode;
 use super::fields::{check_specs, FieldSpec};
 use super::{Email, FieldError, OrgId, ValidationErrors};
 
@@ -40,6 +41,37 @@ pub struct OrgSettings {
     /// How long a login session lasts (5 minutes to 30 days).
     #[serde(default = "default_session_ttl")]
     pub session_ttl_secs: i64,
+    /// The fields a developer fills in when requesting a key (reason, use case, …).
+    #[serde(default)]
+    pub key_request_fields: Vec<FieldSpec>,
+    /// The approval mode of catalog entries that set none.
+    #[serde(default = "default_approval")]
+    pub default_approval: ApprovalMode,
+    /// Tyk's secure key approval: an approval emails a one-use Generate Key link, not the key.
+    #[serde(default)]
+    pub secure_key_approval: bool,
+    /// Tyk's `hide_token_data`: approval emails never contain the key.
+    #[serde(default)]
+    pub hide_token_data: bool,
+    /// Tyk's `redirect_on_key_request` and `redirect_to`: key requests send the developer elsewhere.
+    #[serde(default)]
+    pub redirect_on_key_request: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_to: Option<String>,
+    /// Where key requests of `webhook`-approval entries are handed off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_request_webhook: Option<WebhookUrl>,
+    /// How long a Generate Key link works (default 72 hours).
+    #[serde(default = "default_key_link_ttl")]
+    pub key_link_ttl_secs: i64,
+}
+
+fn default_approval() -> ApprovalMode {
+    ApprovalMode::Admin
+}
+
+fn default_key_link_ttl() -> i64 {
+    72 * 3600
 }
 
 fn default_reset_ttl() -> i64 {
@@ -60,6 +92,14 @@ impl Default for OrgSettings {
             portal_url: None,
             password_reset_ttl_secs: default_reset_ttl(),
             session_ttl_secs: default_session_ttl(),
+            key_request_fields: Vec::new(),
+            default_approval: default_approval(),
+            secure_key_approval: false,
+            hide_token_data: false,
+            redirect_on_key_request: false,
+            redirect_to: None,
+            key_request_webhook: None,
+            key_link_ttl_secs: default_key_link_ttl(),
         }
     }
 }
@@ -183,6 +223,18 @@ pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) 
     };
     let before = errors.0.len();
     check_specs(&settings.signup_fields, "settings.signup_fields", errors);
+    check_specs(&settings.key_request_fields, "settings.key_request_fields", errors);
+    if let Some(url) = &settings.redirect_to {
+        if let Err(e) = crate::domain::catalog::check_url("settings.redirect_to", url) {
+            errors.0.push(e);
+        }
+    }
+    if settings.redirect_on_key_request && settings.redirect_to.is_none() {
+        errors.push("settings.redirect_to", "is required when redirect_on_key_request is on");
+    }
+    if !(3600..=30 * 86_400).contains(&settings.key_link_ttl_secs) {
+        errors.push("settings.key_link_ttl_secs", "must be from 3600 to 2592000 seconds");
+    }
     if let Some(url) = &settings.portal_url {
         let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
         if !ok {

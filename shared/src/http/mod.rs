@@ -5,6 +5,7 @@ mod auth;
 mod catalog;
 mod developers;
 mod json;
+mod keys;
 mod orgs;
 mod portal;
 pub mod problem;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::routes())
         .merge(developers::routes())
         .merge(catalog::routes())
+        .merge(keys::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -44,6 +44,13 @@ impl EventRouter {
         if let Some(personal) = event.personal_email() {
             plan.emails.push(EmailJob::new(event, personal.to, personal.template, context.clone()));
         }
+        // Key requests of `webhook`-approval entries go to the organisation's hand-off endpoint,
+        // whose owner approves or declines them through the admin API.
+        let hand_off = event.kind == EventKind::KeyRequestCreated
+            && event.data.get("approval").and_then(|a| a.as_str()) == Some("webhook");
+        if let (true, Some(url)) = (hand_off, &org.settings.key_request_webhook) {
+            plan.webhooks.push(WebhookJob::new(event, url.clone()));
+        }
         let category = event.kind.category();
         if let Some(target) = category.target(&org.event_options) {
             if let Some(url) = &target.webhook {

@@ -63,3 +63,7 @@ pub fn password_reset(org: &OrgId, token_hash: &str) -> Key {
 pub fn login_throttle(org: &OrgId, kind: &str, subject_hash: &str) -> Key {
     Key::new(org_pk(org), format!("THROTTLE#{kind}#{subject_hash}"))
 }
+
+pub fn key_link(org: &OrgId, token_hash: &str) -> Key {
+    Key::new(org_pk(org), format!("KEYLINK#{token_hash}"))
+}

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::orgs::{event_write, Versioned};
 use super::{from_record, keys, to_attrs, version_of, Condition, Key, Store, StoreError, Write};
 use crate::domain::catalog::{Api, CatalogEntry, Policy};
+use crate::domain::keys::{ApiKey, KeyRequest};
 use crate::domain::{Event, OrgId};
 
 pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
@@ -46,6 +47,45 @@ impl Resource for CatalogEntry {
     }
 }
 
+impl Resource for KeyRequest {
+    const PREFIX: &'static str = "KEYREQ#";
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn org(&self) -> &OrgId {
+        &self.org_id
+    }
+}
+
+impl Resource for ApiKey {
+    const PREFIX: &'static str = "KEY#";
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn org(&self) -> &OrgId {
+        &self.org_id
+    }
+}
+
+/// Every resource of this kind in the organisation, read a page of 100 at a time.
+pub async fn all<R: Resource>(store: &dyn Store, org: &OrgId) -> Result<Vec<R>, StoreError> {
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, next) = list::<R>(store, org, after.as_deref(), 100).await?;
+        items.extend(page);
+        match next {
+            Some(n) => after = Some(n),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The write that stores `resource` at `version` (0 creates), for callers composing a transaction.
+pub fn write<R: Resource>(resource: &R, version: u64) -> Write {
+    Write::put_versioned(key::<R>(resource.org(), resource.id()).record(to_attrs(resource)), version)
+}
+
 pub fn key<R: Resource>(org: &OrgId, id: &str) -> Key {
     Key::new(keys::org_pk(org), format!("{}{id}", R::PREFIX))
 }
@@ -53,8 +93,7 @@ pub fn key<R: Resource>(org: &OrgId, id: &str) -> Key {
 /// Writes `resource` at `version` (0 creates) with `events`; `Err(ConditionFailed)` when someone
 /// else changed it first.
 pub async fn save<R: Resource>(store: &dyn Store, resource: &R, version: u64, events: &[Event]) -> Result<(), StoreError> {
-    let record = key::<R>(resource.org(), resource.id()).record(to_attrs(resource));
-    let mut writes = vec![Write::put_versioned(record, version)];
+    let mut writes = vec![write(resource, version)];
     writes.extend(events.iter().map(event_write));
     store.transact(writes).await
 }

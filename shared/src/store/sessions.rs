@@ -1,4 +1,4 @@
-//! Login sessions and password reset tokens: stored under the SHA-256 of the token, expiring (checked
+//! Login sessions, password reset tokens and Generate Key links: stored under the SHA-256 of the token, expiring (checked
 //! in code, since TTL deletion is lazy), and ended all at once when a password changes.
 
 use serde::{Deserialize, Serialize};
@@ -107,4 +107,28 @@ pub async fn count_login_failure(
 
 pub fn clear_login_failures(org: &OrgId, kind: &str, subject_hash: &str) -> Write {
     Write::Delete { key: keys::login_throttle(org, kind, subject_hash), condition: Condition::None }
+}
+
+/// A Generate Key link of secure key approval: one use, by one developer, for one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyLink {
+    pub developer_id: DeveloperId,
+    pub request_id: crate::domain::KeyRequestId,
+    pub expires_at: i64,
+}
+
+pub fn issue_key_link(org: &OrgId, token_hash: &str, link: &KeyLink) -> Write {
+    Write::put(keys::key_link(org, token_hash).record(to_attrs(link)), Condition::NotExists)
+}
+
+pub async fn find_key_link(store: &dyn Store, org: &OrgId, token_hash: &str) -> Result<Option<KeyLink>, StoreError> {
+    match store.get(&keys::key_link(org, token_hash)).await? {
+        Some(r) if !is_expired(&r, now_epoch()) => Ok(Some(from_record(r)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Uses up a Generate Key link: fails if it was used meanwhile.
+pub fn use_key_link(org: &OrgId, token_hash: &str) -> Write {
+    Write::Delete { key: keys::key_link(org, token_hash), condition: Condition::Exists }
 }

@@ -30,6 +30,11 @@ pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
     "password_changed",
     "suspicious_login",
     "developer_invited",
+    "key_approved",
+    "key_approved_link",
+    "key_request_declined",
+    "key_updated",
+    "key_revoked",
 ];
 
 /// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).
@@ -158,8 +163,8 @@ mod tests {
             "org": {"id": "acme", "name": "Acme"},
             "portal_url": "https://portal.example.com",
             "event": {"event": "developer_event.signed_up", "id": "evt_1", "occurred_at": "2026-01-01T00:00:00Z"},
-            "data": {"email": "d@example.com", "failed_attempts": 3},
-            "private": {"reset_url": "https://portal.example.com/reset-password?token=t", "expires_in": "1 hour", "address": "192.0.2.1"},
+            "data": {"email": "d@example.com", "failed_attempts": 3, "catalog_name": "Payments", "key_prefix": "gh_live_ab12…", "policy_names": "Gold"},
+            "private": {"reset_url": "https://portal.example.com/reset-password?token=t", "expires_in": "1 hour", "address": "192.0.2.1", "key": "gh_live_x", "generate_url": "https://portal.example.com/keys/generate?token=t"},
             "category": "developer_event", "recipient": "ops@example.com", "data_json": "{}",
         });
         for (name, ..) in NOTIFICATIONS {

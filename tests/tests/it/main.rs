@@ -6,6 +6,7 @@ mod contracts;
 mod delivery;
 mod end_to_end;
 mod input;
+mod keys;
 mod openapi;
 mod payloads;
 mod pollers;
