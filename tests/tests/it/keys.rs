@@ -106,12 +106,24 @@ async fn auto_approval_issues_the_key_at_once_and_mails_it() {
     assert!(key.starts_with(listed["prefix"].as_str().unwrap().trim_end_matches('…')));
     assert!(!keys.to_string().contains(&key), "listings never show the key");
     assert!(listed.get("key_hash").is_none());
+
+    // The table holds the key's hash and prefix only, the outbox event included (its part for the
+    // developer is sealed).
+    let pk = gatehouse::store::keys::org_pk(&gatehouse::domain::OrgId::parse(&p.org.id).unwrap());
+    let everything = p.app.local.services.store.query(&pk, "", None, 1000).await.unwrap();
+    assert!(everything.records.len() > 5);
+    assert!(!serde_json::to_string(&everything.records).unwrap().contains(&key), "a plaintext key is stored");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_approval_and_decline() {
     let ops = unique_email();
-    let p = Portal::new(json!({"key_request_fields": [{"name": "reason", "required": true}]}), json!({"key_request_event": {"email": ops}})).await;
+    let hooks = WebhookReceiver::start(vec![200]).await;
+    let p = Portal::new(
+        json!({"key_request_fields": [{"name": "reason", "required": true}]}),
+        json!({"key_request_event": {"email": ops, "webhook": hooks.url()}}),
+    )
+    .await;
     let entry = p.entry(None, json!({})).await; // the organisation's default: admin
     let (email, token) = p.developer().await;
     let (status, problem) = p.request(&token, &entry).await;
@@ -150,6 +162,15 @@ async fn admin_approval_and_decline() {
     .expect("key_request_event notices");
     assert!(notices.iter().all(|m| !m.contains(&key)));
     assert!(notices.iter().any(|m| m.contains("[Acme] key_request_event.updated")));
+    let received = eventually(Duration::from_secs(20), || async {
+        let r = hooks.received();
+        (r.len() >= 4).then_some(r)
+    })
+    .await
+    .expect("key_request_event webhooks");
+    let statuses: Vec<Value> = received.iter().map(|h| h.json()).filter(|b| b["event"] == "key_request_event.updated").map(|b| b["data"]["status"].clone()).collect();
+    assert!(statuses.contains(&json!("approved")) && statuses.contains(&json!("declined")));
+    assert!(received.iter().all(|h| verify_standard_webhook(&p.org.webhook_secret, h) && !String::from_utf8_lossy(&h.body).contains(&key)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,7 +279,8 @@ async fn two_admins_approving_at_once_issue_one_key_and_one_email() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_subscribe_change_and_revoke_keys_with_tyk_shaped_events() {
     let hooks = WebhookReceiver::start(vec![200]).await;
-    let p = Portal::new(json!({}), json!({"key_event": {"webhook": hooks.url()}})).await;
+    let ops = unique_email();
+    let p = Portal::new(json!({}), json!({"key_event": {"webhook": hooks.url(), "email": ops}})).await;
     let (email, token) = p.developer().await;
     let (_, me) = p.portal("GET", "/me", &token, None).await;
     let developer = me["id"].as_str().unwrap();
@@ -297,4 +319,11 @@ async fn admins_subscribe_change_and_revoke_keys_with_tyk_shaped_events() {
         assert!(!String::from_utf8_lossy(&hook.body).contains("gh_live_") || body["data"]["key_prefix"].is_string());
         assert!(body["data"].get("key").is_none() && body["data"].get("key_hash").is_none());
     }
+    let notices = eventually(Duration::from_secs(20), || async {
+        let m = p.app.emails_to(&ops).await;
+        (m.len() >= 3).then_some(m)
+    })
+    .await
+    .expect("key_event notices by email");
+    assert!(notices.iter().any(|m| m.contains("[Acme] key_event.deleted")));
 }
