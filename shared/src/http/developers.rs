@@ -176,6 +176,8 @@ async fn remove(admin: OrgAdmin, State(state): State<AppState>, Path((_, id)): P
         json!({"developer_id": found.value.id, "email": found.value.email}),
         None,
     );
+    // Keys go first: a developer who is gone must hold no working key.
+    super::keys::remove_all_of(&state, &org, &found.value).await?;
     developers::delete(state.store.as_ref(), &found.value, found.version, &event).await?;
     tracing::info!(org = %org.id, developer = %found.value.id, "developer removed");
     Ok(StatusCode::NO_CONTENT)

@@ -453,3 +453,29 @@ async fn revoke_key(admin: OrgAdmin, State(state): State<AppState>, Path((_, id)
     })?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Revokes every key of a developer being removed (each raising `key_event.deleted`, so gateways
+/// following the webhooks drop it too) and deletes their key requests.
+pub(crate) async fn remove_all_of(state: &AppState, org: &Organisation, developer: &Developer) -> Result<(), ApiError> {
+    let store = state.store.as_ref();
+    let keys: Vec<ApiKey> = resources::all::<ApiKey>(store, &org.id).await?.into_iter().filter(|k| k.developer_id == developer.id).collect();
+    // Two writes a key (the key, its event): 40 keys stay well inside one transaction's 100 writes.
+    for chunk in keys.chunks(40) {
+        let mut writes = Vec::new();
+        for key in chunk {
+            writes.push(crate::store::Write::Delete { key: resources::key::<ApiKey>(&org.id, key.id.as_str()), condition: crate::store::Condition::None });
+            writes.push(event_write(&raise(state, org, EventKind::KeyDeleted, key_data(key, &developer.email), None)));
+        }
+        store.transact(writes).await?;
+    }
+    let requests: Vec<KeyRequest> =
+        resources::all::<KeyRequest>(store, &org.id).await?.into_iter().filter(|r| r.developer_id == developer.id).collect();
+    for chunk in requests.chunks(100) {
+        let writes = chunk
+            .iter()
+            .map(|r| crate::store::Write::Delete { key: resources::key::<KeyRequest>(&org.id, r.id.as_str()), condition: crate::store::Condition::None })
+            .collect();
+        store.transact(writes).await?;
+    }
+    Ok(())
+}

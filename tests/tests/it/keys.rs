@@ -219,9 +219,7 @@ async fn secure_key_approval_mails_a_link_only_its_developer_can_redeem_once() {
 
     let mail = p.email(&email, "ready to generate").await;
     assert!(!mail.contains("gh_live_"), "the email never contains a key");
-    let link = find_link(&mail, "http").filter(|l| l.contains("/keys/generate?token=")).or_else(|| {
-        mail.lines().find(|l| l.contains("/keys/generate?token=")).map(|l| l.trim().to_string())
-    });
+    let link = find_link(&mail, "https://portal.example.com/keys/generate?token=");
     let link_token = link.expect("a Generate Key link").split("token=").nth(1).unwrap().to_string();
     let redeem = |session: String, t: String| {
         let p = &p;
@@ -326,4 +324,36 @@ async fn admins_subscribe_change_and_revoke_keys_with_tyk_shaped_events() {
     .await
     .expect("key_event notices by email");
     assert!(notices.iter().any(|m| m.contains("[Acme] key_event.deleted")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hide_token_data_keeps_keys_out_of_email_and_removal_revokes_keys() {
+    let hooks = WebhookReceiver::start(vec![200]).await;
+    let p = Portal::new(json!({"hide_token_data": true}), json!({"key_event": {"webhook": hooks.url()}})).await;
+    let entry = p.entry(Some("auto"), json!({})).await;
+    let (email, token) = p.developer().await;
+    let (status, body) = p.request(&token, &entry).await;
+    assert_eq!(status, 201);
+    assert!(body.get("key").is_none(), "with hide_token_data the key comes through the link");
+    let mail = p.email(&email, "ready to generate").await;
+    assert!(!mail.contains("gh_live_"));
+    let link = find_link(&mail, "https://portal.example.com/keys/generate?token=").expect("a Generate Key link");
+    let link_token = link.split("token=").nth(1).unwrap().to_string();
+    let (status, generated) = p.portal("POST", "/keys/generate", &token, Some(json!({"token": link_token}))).await;
+    assert_eq!(status, 201);
+    let key_id = generated["id"].as_str().unwrap().to_string();
+
+    // Removing the developer revokes the key, with key_event.deleted for gateways that follow webhooks.
+    let (_, me) = p.portal("GET", "/me", &token, None).await;
+    assert_eq!(p.admin("DELETE", &format!("/developers/{}", me["id"].as_str().unwrap()), None).await.0, 204);
+    let (_, keys) = p.admin("GET", "/keys", None).await;
+    assert_eq!(keys["items"], json!([]));
+    let (_, requests) = p.admin("GET", "/key-requests", None).await;
+    assert_eq!(requests["items"], json!([]));
+    let deleted = eventually(Duration::from_secs(20), || async {
+        hooks.received().into_iter().map(|h| h.json()).find(|b| b["event"] == "key_event.deleted")
+    })
+    .await
+    .expect("key_event.deleted");
+    assert_eq!(deleted["data"]["key_id"], key_id.as_str());
 }
