@@ -142,6 +142,45 @@ fn delivered_view(delivered: &Delivered) -> Value {
     body
 }
 
+/// A new pending request of `developer`.
+fn new_request(
+    org: &Organisation,
+    developer: &Developer,
+    entry: Option<&CatalogEntry>,
+    policy_ids: Vec<PolicyId>,
+    fields: serde_json::Map<String, Value>,
+    approval: ApprovalMode,
+) -> KeyRequest {
+    let now = now_rfc3339();
+    KeyRequest {
+        id: KeyRequestId::generate(),
+        org_id: org.id.clone(),
+        developer_id: developer.id.clone(),
+        developer_email: developer.email.clone(),
+        catalog_id: entry.map(|e| e.id.clone()),
+        policy_ids,
+        fields,
+        approval,
+        status: KeyRequestStatus::Pending,
+        key_id: None,
+        created_at: now.clone(),
+        updated_at: now,
+    }
+}
+
+/// `key_request_event.created` for `request`, with `extra` data.
+fn requested(state: &AppState, org: &Organisation, request: &KeyRequest, extra: Value) -> crate::domain::Event {
+    let mut data = json!({
+        "request_id": request.id, "developer_id": request.developer_id, "email": request.developer_email,
+        "catalog_id": request.catalog_id, "policy_ids": request.policy_ids, "fields": request.fields,
+        "approval": request.approval,
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        data[k] = v.clone();
+    }
+    raise(state, org, EventKind::KeyRequestCreated, data, None)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RequestBody {
@@ -174,29 +213,8 @@ async fn request_key(session: DeveloperSession, State(state): State<AppState>, J
         return Ok((StatusCode::OK, Json(json!({"status": "redirect", "redirect_to": target}))));
     }
     let developer = developers::get(state.store.as_ref(), &org.id, &session.developer).await?.ok_or(ApiError::Unauthorized)?.value;
-    let now = now_rfc3339();
-    let request = KeyRequest {
-        id: KeyRequestId::generate(),
-        org_id: org.id.clone(),
-        developer_id: developer.id.clone(),
-        developer_email: developer.email.clone(),
-        catalog_id: Some(entry.id.clone()),
-        policy_ids: vec![entry.policy_id.clone()],
-        fields,
-        approval,
-        status: KeyRequestStatus::Pending,
-        key_id: None,
-        created_at: now.clone(),
-        updated_at: now,
-    };
-    let created = raise(
-        &state,
-        &org,
-        EventKind::KeyRequestCreated,
-        json!({"request_id": request.id, "developer_id": developer.id, "email": developer.email, "catalog_id": entry.id,
-               "catalog_name": entry.name, "policy_ids": request.policy_ids, "fields": request.fields, "approval": approval}),
-        None,
-    );
+    let request = new_request(&org, &developer, Some(&entry), vec![entry.policy_id.clone()], fields, approval);
+    let created = requested(&state, &org, &request, json!({"catalog_name": entry.name}));
     resources::save(state.store.as_ref(), &request, 0, &[created]).await?;
     tracing::info!(org = %org.id, request = %request.id, ?approval, "key requested");
     if approval == ApprovalMode::Auto {
@@ -373,29 +391,8 @@ async fn subscribe(admin: OrgAdmin, State(state): State<AppState>, Path((_, id))
         None => None,
     }
     .ok_or(ApiError::NotFound("developer"))?;
-    let now = now_rfc3339();
-    let request = KeyRequest {
-        id: KeyRequestId::generate(),
-        org_id: org.id.clone(),
-        developer_id: developer.id.clone(),
-        developer_email: developer.email.clone(),
-        catalog_id: None,
-        policy_ids,
-        fields: Default::default(),
-        approval: ApprovalMode::Admin,
-        status: KeyRequestStatus::Pending,
-        key_id: None,
-        created_at: now.clone(),
-        updated_at: now,
-    };
-    let created = raise(
-        &state,
-        &org,
-        EventKind::KeyRequestCreated,
-        json!({"request_id": request.id, "developer_id": developer.id, "email": developer.email, "catalog_id": null,
-               "policy_ids": request.policy_ids, "approval": "admin", "by": "admin"}),
-        None,
-    );
+    let request = new_request(&org, &developer, None, policy_ids, Default::default(), ApprovalMode::Admin);
+    let created = requested(&state, &org, &request, json!({"by": "admin"}));
     resources::save(state.store.as_ref(), &request, 0, &[created]).await?;
     let delivered = approve_request(&state, &org, Versioned { value: request, version: 1 }).await?;
     Ok((StatusCode::CREATED, Json(delivered_view(&delivered))))

@@ -17,54 +17,27 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
     fn org(&self) -> &OrgId;
 }
 
-impl Resource for Api {
-    const PREFIX: &'static str = "API#";
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
-    fn org(&self) -> &OrgId {
-        &self.org_id
-    }
+/// Resources carry their own `id` and `org_id`.
+macro_rules! resource {
+    ($($type:ty => $prefix:literal),* $(,)?) => {$(
+        impl Resource for $type {
+            const PREFIX: &'static str = $prefix;
+            fn id(&self) -> &str {
+                self.id.as_str()
+            }
+            fn org(&self) -> &OrgId {
+                &self.org_id
+            }
+        }
+    )*};
 }
 
-impl Resource for Policy {
-    const PREFIX: &'static str = "POLICY#";
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
-    fn org(&self) -> &OrgId {
-        &self.org_id
-    }
-}
-
-impl Resource for CatalogEntry {
-    const PREFIX: &'static str = "CATALOG#";
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
-    fn org(&self) -> &OrgId {
-        &self.org_id
-    }
-}
-
-impl Resource for KeyRequest {
-    const PREFIX: &'static str = "KEYREQ#";
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
-    fn org(&self) -> &OrgId {
-        &self.org_id
-    }
-}
-
-impl Resource for ApiKey {
-    const PREFIX: &'static str = "KEY#";
-    fn id(&self) -> &str {
-        self.id.as_str()
-    }
-    fn org(&self) -> &OrgId {
-        &self.org_id
-    }
+resource! {
+    Api => "API#",
+    Policy => "POLICY#",
+    CatalogEntry => "CATALOG#",
+    KeyRequest => "KEYREQ#",
+    ApiKey => "KEY#",
 }
 
 /// Every resource of this kind in the organisation, read a page of 100 at a time.
