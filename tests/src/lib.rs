@@ -276,9 +276,18 @@ impl WebhookReceiver {
     }
 }
 
-/// Verifies a Standard Webhooks signature from first principles (HMAC-SHA256 over
-/// `id.timestamp.body`, keyed with the base64 after `whsec_`), independently of Gatehouse's signer.
+/// Verifies a Standard Webhooks signature twice, independently of Gatehouse's signer: with the
+/// specification's own library (`standardwebhooks`, which also checks the timestamp is recent) and
+/// from first principles (HMAC-SHA256 over `id.timestamp.body`, keyed with the base64 after
+/// `whsec_`). Both must accept it.
 pub fn verify_standard_webhook(secret: &str, hook: &ReceivedWebhook) -> bool {
+    let by_library = standardwebhooks::Webhook::new(secret)
+        .map(|wh| wh.verify(&hook.body, &hook.headers).is_ok())
+        .unwrap_or(false);
+    by_library && verify_by_hand(secret, hook)
+}
+
+fn verify_by_hand(secret: &str, hook: &ReceivedWebhook) -> bool {
     use base64::Engine;
     use hmac::{Hmac, Mac};
     let key = base64::engine::general_purpose::STANDARD

@@ -10,4 +10,5 @@ mod keys;
 mod openapi;
 mod payloads;
 mod pollers;
+mod ssrf;
 mod template;
