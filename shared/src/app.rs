@@ -16,7 +16,7 @@ use crate::http::AppState;
 use crate::mail::{Mailer, OutboxMailer, SesMailer};
 use crate::pipeline::{
     poll_queue, poll_stream, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
-    StreamHandler, StreamSource, WebhookWorker,
+    RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
 };
 use crate::queue::{MemoryQueue, Queue, QueueSpec, SqsQueue};
 use crate::store::{DynamoStore, MemoryStore, Store, TableSpec};
@@ -100,7 +100,7 @@ impl Services {
     }
 
     pub fn webhook_worker(&self) -> WebhookWorker {
-        webhook_worker(&self.config, self.store.clone(), self.secrets.clone())
+        webhook_worker(&self.config, self.store.clone(), self.secrets.clone(), self.webhook_queue.clone())
     }
 }
 
@@ -112,9 +112,11 @@ pub fn templates(config: &Config) -> anyhow::Result<Arc<Templates>> {
     Ok(Arc::new(Templates::load(config.email_templates_dir.as_deref()).context("loading email templates")?))
 }
 
-pub fn webhook_worker(config: &Config, store: Arc<dyn Store>, secrets: SecretBox) -> WebhookWorker {
+/// The webhook worker; `queue` is the one its jobs come from, where retries are scheduled.
+pub fn webhook_worker(config: &Config, store: Arc<dyn Store>, secrets: SecretBox, queue: Arc<dyn Queue>) -> WebhookWorker {
     let policy = NetworkPolicy::new(config.webhook_allowed_networks.clone());
-    WebhookWorker::new(store, WebhookClient::new(policy, config.webhook_timeout), secrets)
+    let retries = RetryPolicy { schedule: config.webhook_retry_schedule.clone(), queue };
+    WebhookWorker::new(store, WebhookClient::new(policy, config.webhook_timeout), secrets, retries)
 }
 
 /// How the local runner is running.

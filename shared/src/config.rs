@@ -48,6 +48,9 @@ pub struct Config {
     /// Networks webhooks may reach despite being private or loopback (`WEBHOOK_ALLOWED_NETWORKS`).
     pub webhook_allowed_networks: Vec<IpNet>,
     pub webhook_timeout: Duration,
+    /// Delays before each retry of a failed webhook (`WEBHOOK_RETRY_SCHEDULE`, seconds, comma
+    /// separated; the last repeats until the queue dead-letters the job).
+    pub webhook_retry_schedule: Vec<Duration>,
     /// SES configuration set for event publishing (`SES_CONFIGURATION_SET`).
     pub ses_configuration_set: Option<String>,
     /// The AWS endpoint of the local emulator (`AWS_ENDPOINT_URL`); unset in AWS and embedded runs.
@@ -79,6 +82,7 @@ impl Config {
             email_templates_dir: None,
             webhook_allowed_networks: Vec::new(),
             webhook_timeout: Duration::from_secs(15),
+            webhook_retry_schedule: [5, 300, 1800, 7200, 18_000, 36_000, 36_000].map(Duration::from_secs).to_vec(),
             ses_configuration_set: None,
             aws_endpoint_url: None,
             queue_visibility_timeout: Duration::from_secs(60),
@@ -142,6 +146,12 @@ impl Config {
         }
         if let Some(v) = get("WEBHOOK_TIMEOUT_SECS") {
             c.webhook_timeout = Duration::from_secs(parse_number("WEBHOOK_TIMEOUT_SECS", &v, 1, 60)?);
+        }
+        if let Some(v) = get("WEBHOOK_RETRY_SCHEDULE") {
+            c.webhook_retry_schedule = v
+                .split(',')
+                .map(|n| parse_number("WEBHOOK_RETRY_SCHEDULE", n, 0, 43_200).map(Duration::from_secs))
+                .collect::<Result<_, _>>()?;
         }
         c.ses_configuration_set = get("SES_CONFIGURATION_SET");
         c.aws_endpoint_url = get("AWS_ENDPOINT_URL");
@@ -208,6 +218,7 @@ mod tests {
             ("GATEHOUSE_SECRET_KEY", "c2hvcnQ="),
             ("GATEHOUSE_ROOT_KEY", "short"),
             ("QUEUE_MAX_RECEIVE_COUNT", "0"),
+            ("WEBHOOK_RETRY_SCHEDULE", "5,soon"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

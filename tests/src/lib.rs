@@ -66,6 +66,7 @@ pub fn test_config(backend: Backend) -> Config {
     c.webhook_allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
     c.queue_visibility_timeout = Duration::from_secs(1);
     c.queue_max_receive_count = 3;
+    c.webhook_retry_schedule = vec![Duration::from_secs(1)];
     c.portal_url = "https://portal.example.com".into();
     if backend == Backend::Emulator {
         c.aws_endpoint_url = Some(emulator_endpoint());
@@ -217,6 +218,7 @@ where
 pub struct ReceivedWebhook {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    pub at: std::time::Instant,
 }
 
 impl ReceivedWebhook {
@@ -245,6 +247,11 @@ impl Drop for WebhookReceiver {
 
 impl WebhookReceiver {
     pub async fn start(statuses: Vec<u16>) -> Self {
+        Self::start_with(statuses, None).await
+    }
+
+    /// Like [`Self::start`], sending `Retry-After: <secs>` with every non-2xx answer.
+    pub async fn start_with(statuses: Vec<u16>, retry_after: Option<u64>) -> Self {
         assert!(!statuses.is_empty());
         let received: Arc<Mutex<Vec<ReceivedWebhook>>> = Arc::default();
         let answers = Arc::new(Mutex::new(statuses));
@@ -253,10 +260,14 @@ impl WebhookReceiver {
             let log = log.clone();
             let answers = answers.clone();
             async move {
-                log.lock().unwrap().push(ReceivedWebhook { headers, body: body.to_vec() });
+                log.lock().unwrap().push(ReceivedWebhook { headers, body: body.to_vec(), at: std::time::Instant::now() });
                 let mut answers = answers.lock().unwrap();
-                let status = if answers.len() > 1 { answers.remove(0) } else { answers[0] };
-                StatusCode::from_u16(status).unwrap()
+                let status = StatusCode::from_u16(if answers.len() > 1 { answers.remove(0) } else { answers[0] }).unwrap();
+                let mut response = axum::response::IntoResponse::into_response(status);
+                if let (Some(secs), false) = (retry_after, status.is_success()) {
+                    response.headers_mut().insert("retry-after", secs.into());
+                }
+                response
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

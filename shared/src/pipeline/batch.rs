@@ -12,8 +12,9 @@ pub enum Attempt {
     Delivered,
     /// Will not get better by retrying (a refused address, a broken template): recorded, acknowledged.
     FailedForGood(String),
-    /// May work later: recorded, and the job is left to the queue.
-    FailedForNow(String),
+    /// May work later: recorded, and the job is left to the queue. `retry_after` is the receiver's
+    /// own word on when to come back (seconds), if it gave one.
+    FailedForNow { problem: String, retry_after: Option<u64> },
 }
 
 /// Runs `attempt` unless this delivery was already made or another attempt holds it, and records
@@ -31,15 +32,16 @@ where
         Claim::Busy => return Err(Retry::Busy),
         Claim::Proceed { delivery, version } => (delivery, version),
     };
+    let delivery_attempts = delivery.attempts;
     let outcome = attempt().await;
     let record = match &outcome {
         Attempt::Delivered => Ok(()),
-        Attempt::FailedForGood(problem) | Attempt::FailedForNow(problem) => Err(problem.clone()),
+        Attempt::FailedForGood(problem) | Attempt::FailedForNow { problem, .. } => Err(problem.clone()),
     };
     deliveries::finish(store, target.org, delivery, version, record).await?;
     match outcome {
         Attempt::Delivered => Ok(()),
-        Attempt::FailedForNow(problem) => Err(Retry::Send(problem)),
+        Attempt::FailedForNow { problem, retry_after } => Err(Retry::Later { problem, attempts: delivery_attempts, retry_after }),
         Attempt::FailedForGood(problem) => {
             tracing::error!(delivery_id = %target.delivery_id, channel = target.channel, %problem, "delivery failed for good; see the delivery log");
             Ok(())
@@ -56,8 +58,9 @@ pub enum Retry {
     Busy,
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
-    #[error("{0}")]
-    Send(String),
+    /// The attempt failed and is worth another, after this delivery's `attempts` so far.
+    #[error("{problem}")]
+    Later { problem: String, attempts: u32, retry_after: Option<u64> },
 }
 
 pub(crate) fn job_span(worker: &'static str, m: &SqsMessage) -> tracing::Span {

@@ -85,7 +85,7 @@ impl EmailWorker {
                     Attempt::Delivered
                 }
                 Err(MailError::Rejected(reason)) => Attempt::FailedForGood(format!("rejected: {reason}")),
-                Err(e @ MailError::Unavailable(_)) => Attempt::FailedForNow(error_chain(&e)),
+                Err(e @ MailError::Unavailable(_)) => Attempt::FailedForNow { problem: error_chain(&e), retry_after: None },
             }
         })
         .await

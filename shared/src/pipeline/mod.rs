@@ -15,7 +15,7 @@ pub use jobs::{EmailJob, WebhookJob};
 pub use poller::{poll_queue, poll_stream, sqs_event};
 pub use router::EventRouter;
 pub use stream::{DynamoStreamSource, MemoryStreamSource, StreamSource};
-pub use webhook_worker::WebhookWorker;
+pub use webhook_worker::{RetryPolicy, WebhookWorker};
 
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::Event as StreamEvent;

@@ -133,6 +133,14 @@ impl Queue for MemoryQueue {
         }
     }
 
+    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
+        let mut messages = self.messages.lock().expect("queue lock");
+        if let Some(m) = messages.iter_mut().find(|m| m.receipt.as_deref() == Some(receipt_handle)) {
+            m.visible_at = Instant::now() + delay;
+        }
+        Ok(())
+    }
+
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
         self.messages
             .lock()

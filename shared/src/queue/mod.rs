@@ -51,6 +51,10 @@ pub trait Queue: Send + Sync {
     /// for the queue's visibility timeout.
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError>;
 
+    /// Makes a received message visible again after `delay` (SQS ChangeMessageVisibility): how a
+    /// retry is scheduled.
+    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError>;
+
     /// Acknowledges a received message: it is gone for good.
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError>;
 

@@ -90,6 +90,18 @@ impl Queue for SqsQueue {
             .collect())
     }
 
+    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(delay.as_secs()).unwrap_or(43_200))
+            .send()
+            .await
+            .map_err(QueueError::unavailable)?;
+        Ok(())
+    }
+
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
         self.client
             .delete_message()

@@ -112,3 +112,29 @@ async fn webhooks_to_private_addresses_are_refused_without_the_allow_list() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(receiver.received().is_empty(), "no request reached the loopback receiver");
 }
+
+async fn retries_wait_for_retry_after(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let receiver = WebhookReceiver::start_with(vec![503, 200], Some(3)).await;
+    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
+    let hooks = eventually(Duration::from_secs(30), || async {
+        let r = receiver.received();
+        (r.len() >= 2).then_some(r)
+    })
+    .await
+    .expect("retried after the 503");
+    // The schedule here says 1 s; the receiver asked for 3 s, and is the one obeyed.
+    let gap = hooks[1].at - hooks[0].at;
+    assert!(gap >= Duration::from_millis(2900), "retried after {gap:?}, before Retry-After");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_wait_for_retry_after_on_the_emulator() {
+    retries_wait_for_retry_after(Backend::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_wait_for_retry_after_embedded() {
+    retries_wait_for_retry_after(Backend::Embedded).await;
+}
