@@ -72,7 +72,13 @@ pub struct Services {
 
 impl Services {
     pub fn http_state(&self) -> AppState {
-        AppState { store: self.store.clone(), config: self.config.clone(), secrets: self.secrets.clone() }
+        AppState {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            secrets: self.secrets.clone(),
+            email_queue: self.email_queue.clone(),
+            webhook_queue: self.webhook_queue.clone(),
+        }
     }
 
     pub fn router(&self) -> axum::Router {

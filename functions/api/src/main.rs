@@ -5,6 +5,7 @@ use std::sync::Arc;
 use gatehouse::app::{lambda, secret_box, AwsClients};
 use gatehouse::config::Config;
 use gatehouse::http::{router, AppState};
+use gatehouse::queue::SqsQueue;
 use gatehouse::store::DynamoStore;
 
 #[tokio::main]
@@ -15,6 +16,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let state = AppState {
         store: Arc::new(DynamoStore::new(clients.dynamodb, &config.table_name)),
         secrets: secret_box(&config)?,
+        // For replaying failed deliveries.
+        email_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &config.email_queue, "email")),
+        webhook_queue: Arc::new(SqsQueue::new(clients.sqs, &config.webhook_queue, "webhook")),
         config: Arc::new(config),
     };
     lambda::run_http(router(state)).await

@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalog;
+mod deliveries;
 mod developers;
 mod json;
 mod keys;
@@ -22,6 +23,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::domain::{now_rfc3339, Event, EventKind, OrgId, Organisation};
+use crate::queue::Queue;
 use crate::secret::Secret;
 use crate::store::orgs as org_store;
 use problem::ApiError;
@@ -34,6 +36,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub secrets: SecretBox,
+    /// Where replayed deliveries go back to.
+    pub email_queue: Arc<dyn Queue>,
+    pub webhook_queue: Arc<dyn Queue>,
 }
 
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
@@ -47,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(developers::routes())
         .merge(catalog::routes())
         .merge(keys::routes())
+        .merge(deliveries::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -4,7 +4,8 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
 
 use super::DELIVERY_LOCK_SECS;
-use crate::store::deliveries::{self, Claim, DeliveryTarget};
+use super::RetryPolicy;
+use crate::store::deliveries::{self, Claim, DeliveryTarget, Outcome};
 use crate::store::Store;
 
 /// How one attempt at a delivery ended.
@@ -19,7 +20,13 @@ pub enum Attempt {
 
 /// Runs `attempt` unless this delivery was already made or another attempt holds it, and records
 /// how it ended. This is what makes a job handed over twice deliver once.
-pub async fn deliver_once<F, Fut>(store: &dyn Store, target: &DeliveryTarget<'_>, attempt: F) -> Result<(), Retry>
+/// With `retries`, a failure worth another attempt is scheduled on it (and logged with its time).
+pub async fn deliver_once<F, Fut>(
+    store: &dyn Store,
+    target: &DeliveryTarget<'_>,
+    retries: Option<&RetryPolicy>,
+    attempt: F,
+) -> Result<(), Retry>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Attempt>,
@@ -30,18 +37,23 @@ where
             return Ok(());
         }
         Claim::Busy => return Err(Retry::Busy),
-        Claim::Proceed { delivery, version } => (delivery, version),
+        Claim::Proceed { delivery, version } => (*delivery, version),
     };
-    let delivery_attempts = delivery.attempts;
+    let attempts = delivery.attempts;
+    let started = std::time::Instant::now();
     let outcome = attempt().await;
-    let record = match &outcome {
-        Attempt::Delivered => Ok(()),
-        Attempt::FailedForGood(problem) | Attempt::FailedForNow { problem, .. } => Err(problem.clone()),
+    let duration = started.elapsed();
+    let (result, next_attempt_in) = match &outcome {
+        Attempt::Delivered => (Ok(()), None),
+        Attempt::FailedForGood(problem) => (Err(problem.clone()), None),
+        Attempt::FailedForNow { problem, retry_after } => {
+            (Err(problem.clone()), retries.map(|r| r.delay(attempts, *retry_after)))
+        }
     };
-    deliveries::finish(store, target.org, delivery, version, record).await?;
+    deliveries::finish(store, target.org, delivery, version, Outcome { result, duration, next_attempt_in }).await?;
     match outcome {
         Attempt::Delivered => Ok(()),
-        Attempt::FailedForNow { problem, retry_after } => Err(Retry::Later { problem, attempts: delivery_attempts, retry_after }),
+        Attempt::FailedForNow { problem, .. } => Err(Retry::Later { problem, delay: next_attempt_in }),
         Attempt::FailedForGood(problem) => {
             tracing::error!(delivery_id = %target.delivery_id, channel = target.channel, %problem, "delivery failed for good; see the delivery log");
             Ok(())
@@ -58,9 +70,9 @@ pub enum Retry {
     Busy,
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
-    /// The attempt failed and is worth another, after this delivery's `attempts` so far.
+    /// The attempt failed and is worth another, after `delay` when the worker schedules retries.
     #[error("{problem}")]
-    Later { problem: String, attempts: u32, retry_after: Option<u64> },
+    Later { problem: String, delay: Option<std::time::Duration> },
 }
 
 pub(crate) fn job_span(worker: &'static str, m: &SqsMessage) -> tracing::Span {

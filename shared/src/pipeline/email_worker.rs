@@ -72,8 +72,9 @@ impl EmailWorker {
             event_id: job.event.id.as_str(),
             channel: "email",
             target: job.to.as_str(),
+            job: body,
         };
-        deliver_once(self.store.as_ref(), &target, || async {
+        deliver_once(self.store.as_ref(), &target, None, || async {
             let mime = match self.compose(&job) {
                 Ok(mime) => mime,
                 // A template or header problem will not fix itself.

@@ -92,16 +92,17 @@ impl WebhookWorker {
             event_id: job.event.id.as_str(),
             channel: "webhook",
             target: job.url.as_str(),
+            job: body,
         };
-        let outcome = deliver_once(self.store.as_ref(), &target, || self.attempt(&job)).await;
-        if let Err(Retry::Later { attempts, retry_after, .. }) = &outcome {
-            let delay = self.retries.delay(*attempts, *retry_after);
+        let outcome = deliver_once(self.store.as_ref(), &target, Some(&self.retries), || self.attempt(&job)).await;
+        if let Err(Retry::Later { delay: Some(delay), .. }) = &outcome {
+            let delay = *delay;
             let receipt = message.receipt_handle.as_deref().unwrap_or_default();
             // Best effort: if this fails, the queue's own visibility timeout still brings the job back.
             if let Err(e) = self.retries.queue.retry_after(receipt, delay).await {
                 tracing::warn!(delivery_id = %job.delivery_id, error = ?e, "could not schedule the retry");
             } else {
-                tracing::info!(delivery_id = %job.delivery_id, attempts, delay_secs = delay.as_secs(), "webhook retry scheduled");
+                tracing::info!(delivery_id = %job.delivery_id, delay_secs = delay.as_secs(), "webhook retry scheduled");
             }
         }
         outcome

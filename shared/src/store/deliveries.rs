@@ -31,13 +31,35 @@ pub struct Delivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub updated_at: String,
+    /// Every attempt, oldest first (the last [`MAX_LOG`]).
+    #[serde(default)]
+    pub log: Vec<AttemptLog>,
+    /// The job as queued, so a failed delivery can be replayed.
+    #[serde(default)]
+    pub job: String,
 }
+
+/// One attempt of a delivery, as the delivery log shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptLog {
+    pub at: String,
+    /// `sent` or `failed`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub duration_ms: u64,
+    /// When the next attempt is due, when one is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+}
+
+pub const MAX_LOG: usize = 25;
 
 /// What a worker may do with a job it just received.
 #[derive(Debug, PartialEq)]
 pub enum Claim {
     /// Go ahead; report the outcome with this delivery at its version.
-    Proceed { delivery: Delivery, version: u64 },
+    Proceed { delivery: Box<Delivery>, version: u64 },
     /// Sent before: acknowledge the job and do nothing.
     AlreadySent,
     /// Another attempt holds the lock: leave the job for later.
@@ -50,6 +72,8 @@ pub struct DeliveryTarget<'a> {
     pub event_id: &'a str,
     pub channel: &'a str,
     pub target: &'a str,
+    /// The queued job's body.
+    pub job: &'a str,
 }
 
 /// Takes the delivery's lock for `lock_secs` unless it was sent or another attempt holds it.
@@ -77,34 +101,44 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
         status: DeliveryStatus::InProgress,
         attempts,
         lock_until: now + lock_secs,
-        last_error: previous.and_then(|d| d.last_error),
         updated_at: now_rfc3339(),
+        log: previous.as_ref().map(|d| d.log.clone()).unwrap_or_default(),
+        last_error: previous.and_then(|d| d.last_error),
+        job: t.job.to_string(),
     };
     match store.transact(vec![write(t.org, &delivery, version)]).await {
-        Ok(()) => Ok(Claim::Proceed { delivery, version: version + 1 }),
+        Ok(()) => Ok(Claim::Proceed { delivery: Box::new(delivery), version: version + 1 }),
         Err(StoreError::ConditionFailed { .. }) => Ok(Claim::Busy),
         Err(e) => Err(e),
     }
 }
 
-/// Records how the attempt ended and releases the lock.
-pub async fn finish(
-    store: &dyn Store,
-    org: &OrgId,
-    mut delivery: Delivery,
-    version: u64,
-    outcome: Result<(), String>,
-) -> Result<(), StoreError> {
-    match outcome {
-        Ok(()) => {
-            delivery.status = DeliveryStatus::Sent;
-            delivery.last_error = None;
-        }
-        Err(message) => {
-            delivery.status = DeliveryStatus::Failed;
-            delivery.last_error = Some(message);
-        }
-    }
+/// How an attempt ended, for [`finish`].
+pub struct Outcome {
+    pub result: Result<(), String>,
+    pub duration: std::time::Duration,
+    pub next_attempt_in: Option<std::time::Duration>,
+}
+
+/// Records how the attempt ended in the status and the log, and releases the lock.
+pub async fn finish(store: &dyn Store, org: &OrgId, mut delivery: Delivery, version: u64, outcome: Outcome) -> Result<(), StoreError> {
+    let now = time::OffsetDateTime::now_utc();
+    let format = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let (status, detail) = match outcome.result {
+        Ok(()) => (DeliveryStatus::Sent, None),
+        Err(message) => (DeliveryStatus::Failed, Some(message)),
+    };
+    delivery.log.push(AttemptLog {
+        at: format(now),
+        outcome: if status == DeliveryStatus::Sent { "sent".into() } else { "failed".into() },
+        detail: detail.clone(),
+        duration_ms: outcome.duration.as_millis() as u64,
+        next_attempt_at: outcome.next_attempt_in.map(|d| format(now + d)),
+    });
+    let excess = delivery.log.len().saturating_sub(MAX_LOG);
+    delivery.log.drain(..excess);
+    delivery.status = status;
+    delivery.last_error = detail;
     delivery.lock_until = 0;
     delivery.updated_at = now_rfc3339();
     store.transact(vec![write(org, &delivery, version)]).await
@@ -112,6 +146,14 @@ pub async fn finish(
 
 pub async fn get(store: &dyn Store, org: &OrgId, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
     store.get(&keys::delivery(org, delivery_id)).await?.map(from_record).transpose()
+}
+
+/// A page of the organisation's deliveries, oldest event first.
+pub async fn list(store: &dyn Store, org: &OrgId, after: Option<&str>, limit: usize) -> Result<(Vec<Delivery>, Option<String>), StoreError> {
+    let after = after.map(|id| keys::delivery(org, id).sk);
+    let page = store.query(&keys::org_pk(org), "DELIVERY#", after.as_deref(), limit).await?;
+    let next = page.next.map(|sk| sk.trim_start_matches("DELIVERY#").to_string());
+    Ok((page.records.into_iter().map(from_record).collect::<Result<_, _>>()?, next))
 }
 
 fn write(org: &OrgId, delivery: &Delivery, version: u64) -> Write {

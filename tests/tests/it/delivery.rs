@@ -138,3 +138,56 @@ async fn retries_wait_for_retry_after_on_the_emulator() {
 async fn retries_wait_for_retry_after_embedded() {
     retries_wait_for_retry_after(Backend::Embedded).await;
 }
+
+async fn failed_deliveries_are_logged_and_can_be_replayed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Three failures exhaust the test queues' three receives; the fourth call would succeed.
+    let receiver = WebhookReceiver::start(vec![500, 500, 500, 200]).await;
+    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
+    let get = |path: String| {
+        let (app, key) = (&app, org.admin_key.clone());
+        async move { app.http.get(app.url(&path)).bearer_auth(key).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let failed = eventually(Duration::from_secs(40), || async {
+        let page = get(format!("/orgs/{}/deliveries?status=failed", org.id)).await;
+        page["items"].as_array().and_then(|i| i.iter().find(|d| d["channel"] == "webhook" && d["attempts"] == 3).cloned())
+    })
+    .await
+    .expect("the webhook failed three times and is logged");
+    let log = failed["log"].as_array().unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log.iter().all(|a| a["outcome"] == "failed" && a["detail"] == "the endpoint answered 500"));
+    assert!(log[0]["next_attempt_at"].is_string(), "the next attempt's time is logged");
+    assert!(failed.get("job").is_none(), "the log does not expose the queued job");
+    let id = failed["id"].as_str().unwrap();
+    // Wait until the queue has dead-lettered it, so the replay is the only way it comes back.
+    eventually(Duration::from_secs(20), || async { (!app.dead_letters(true).await.is_empty()).then_some(()) }).await.expect("dead-lettered");
+
+    let replay = |id: String| {
+        let (app, key, org) = (&app, org.admin_key.clone(), org.id.clone());
+        async move { app.http.post(app.url(&format!("/orgs/{org}/deliveries/{id}/retry"))).bearer_auth(key).send().await.unwrap().status() }
+    };
+    assert_eq!(replay(id.to_string()).await, 202);
+    let sent = eventually(Duration::from_secs(20), || async {
+        let page = get(format!("/orgs/{}/deliveries?status=sent", org.id)).await;
+        page["items"].as_array().and_then(|i| i.iter().find(|d| d["id"] == id).cloned())
+    })
+    .await
+    .expect("the replay delivered it");
+    assert_eq!(sent["attempts"], 4);
+    assert_eq!(sent["log"].as_array().unwrap().last().unwrap()["outcome"], "sent");
+    assert_eq!(receiver.received().len(), 4);
+    assert_eq!(replay(id.to_string()).await, 409, "only failed deliveries are replayed");
+    assert_eq!(replay("nope".into()).await, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_deliveries_are_logged_and_can_be_replayed_on_the_emulator() {
+    failed_deliveries_are_logged_and_can_be_replayed(Backend::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_deliveries_are_logged_and_can_be_replayed_embedded() {
+    failed_deliveries_are_logged_and_can_be_replayed(Backend::Embedded).await;
+}
