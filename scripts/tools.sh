@@ -1,15 +1,16 @@
 # Shared by scripts/test and scripts/emulator: the pinned Python tools in a project virtualenv.
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
+AIOSMTPD_VERSION=1.4.6
 VENV=${GATEHOUSE_VENV:-$PWD/.venv}
 
 ensure_tools() {
-  if ! "$VENV/bin/python" -c "import moto, cfnlint, flask_cors" >/dev/null 2>&1 ||
+  if ! "$VENV/bin/python" -c "import moto, cfnlint, flask_cors, aiosmtpd" >/dev/null 2>&1 ||
      [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
-    echo "installing moto $MOTO_VERSION and cfn-lint $CFN_LINT_VERSION into $VENV"
+    echo "installing moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION and aiosmtpd $AIOSMTPD_VERSION into $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-      "moto[server,dynamodb,sqs,ses]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+      "moto[server,dynamodb,sqs,ses]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"
   fi
 }
 

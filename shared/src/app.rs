@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::http::AppState;
-use crate::mail::{Mailer, OutboxMailer, SesMailer};
+use crate::mail::{AllOf, Mailer, OutboxMailer, SesMailer, SmtpMailer};
 use crate::pipeline::{
     poll_queue, poll_stream, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
     RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
@@ -161,20 +161,26 @@ struct Backends {
 
 impl Backends {
     /// Memory store, in-process queues with SQS's semantics, `.eml` files.
-    fn embedded(config: &Config) -> Self {
+    fn embedded(config: &Config) -> anyhow::Result<Self> {
         let store = Arc::new(MemoryStore::new());
         let queue = |name: &str| {
             let dlq = Arc::new(MemoryQueue::dead_letter(&format!("{name}-dlq")));
             let main = MemoryQueue::new(name, config.queue_visibility_timeout, config.queue_max_receive_count, Some(dlq.clone()));
             (Arc::new(main) as Arc<dyn Queue>, dlq as Arc<dyn Queue>)
         };
-        Self {
+        Ok(Self {
             store: store.clone(),
             email: queue(&config.email_queue),
             webhook: queue(&config.webhook_queue),
-            mailer: Arc::new(OutboxMailer::new(&config.outbox_dir)),
+            mailer: match &config.smtp {
+                None => Arc::new(OutboxMailer::new(&config.outbox_dir)) as Arc<dyn Mailer>,
+                Some(smtp) => Arc::new(AllOf(vec![
+                    Arc::new(OutboxMailer::new(&config.outbox_dir)),
+                    Arc::new(SmtpMailer::new(smtp).context("SMTP settings")?),
+                ])),
+            },
             stream: Box::new(MemoryStreamSource::new(store)),
-        }
+        })
     }
 
     /// The real table, stream, queues and SES at `endpoint`, created if missing.
@@ -206,7 +212,7 @@ impl Local {
         let secrets = secret_box(&config)?;
         let templates = templates(&config)?;
         let (mode, backends) = match &config.aws_endpoint_url {
-            None => (Mode::Embedded, Backends::embedded(&config)),
+            None => (Mode::Embedded, Backends::embedded(&config)?),
             Some(endpoint) => (Mode::Emulated, Backends::aws(&config, endpoint).await?),
         };
         let services = Services {

@@ -51,6 +51,11 @@ pub struct Config {
     /// Delays before each retry of a failed webhook (`WEBHOOK_RETRY_SCHEDULE`, seconds, comma
     /// separated; the last repeats until the queue dead-letters the job).
     pub webhook_retry_schedule: Vec<Duration>,
+    /// An SMTP server (`SMTP_SERVER`, `SMTP_PORT`, `SMTP_USER`, `SMTP_PASS`, `SMTP_TLS`): the email
+    /// worker's backend when `EMAIL_BACKEND=smtp`; locally, used besides the outbox when set.
+    pub smtp: Option<crate::mail::SmtpSettings>,
+    /// `amazonses` (default) or `smtp` (`EMAIL_BACKEND`, Tyk's names).
+    pub email_backend: EmailBackend,
     /// SES configuration set for event publishing (`SES_CONFIGURATION_SET`).
     pub ses_configuration_set: Option<String>,
     /// The AWS endpoint of the local emulator (`AWS_ENDPOINT_URL`); unset in AWS and embedded runs.
@@ -84,6 +89,8 @@ impl Config {
             webhook_timeout: Duration::from_secs(15),
             webhook_retry_schedule: [5, 300, 1800, 7200, 18_000, 36_000, 36_000].map(Duration::from_secs).to_vec(),
             ses_configuration_set: None,
+            smtp: None,
+            email_backend: EmailBackend::AmazonSes,
             aws_endpoint_url: None,
             queue_visibility_timeout: Duration::from_secs(60),
             queue_max_receive_count: 5,
@@ -154,6 +161,30 @@ impl Config {
                 .collect::<Result<_, _>>()?;
         }
         c.ses_configuration_set = get("SES_CONFIGURATION_SET");
+        if let Some(server) = get("SMTP_SERVER") {
+            use crate::mail::{SmtpSettings, SmtpTls};
+            let port = match get("SMTP_PORT") {
+                Some(p) => parse_number("SMTP_PORT", &p, 1, 65_535)? as u16,
+                None => 587,
+            };
+            let tls = match get("SMTP_TLS").as_deref() {
+                None if port == 465 => SmtpTls::Implicit,
+                None | Some("starttls") => SmtpTls::StartTls,
+                Some("implicit") => SmtpTls::Implicit,
+                Some("none") => SmtpTls::None,
+                Some(_) => return Err(bad("SMTP_TLS", "must be starttls, implicit or none")),
+            };
+            let password = get("SMTP_PASS").map(Secret::new);
+            c.smtp = Some(SmtpSettings { server, port, user: get("SMTP_USER"), password, tls });
+        }
+        if let Some(v) = get("EMAIL_BACKEND") {
+            c.email_backend = match v.as_str() {
+                "amazonses" => EmailBackend::AmazonSes,
+                "smtp" if c.smtp.is_some() => EmailBackend::Smtp,
+                "smtp" => return Err(bad("EMAIL_BACKEND", "is smtp, but SMTP_SERVER is not set")),
+                _ => return Err(bad("EMAIL_BACKEND", "must be amazonses or smtp")),
+            };
+        }
         c.aws_endpoint_url = get("AWS_ENDPOINT_URL");
         if let Some(v) = get("QUEUE_VISIBILITY_TIMEOUT_SECS") {
             c.queue_visibility_timeout =
@@ -175,6 +206,13 @@ impl Config {
     pub fn uses_development_keys(&self) -> bool {
         self.root_key.expose() == DEV_ROOT_KEY
     }
+}
+
+/// Which email backend the email worker uses in AWS (Tyk's `email_backend` codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailBackend {
+    AmazonSes,
+    Smtp,
 }
 
 fn parse_number(name: &'static str, v: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
@@ -203,6 +241,16 @@ mod tests {
     }
 
     #[test]
+    fn smtp_settings_are_read_and_the_password_never_printed() {
+        let c = from(&[("SMTP_SERVER", "mail.example.com"), ("SMTP_PORT", "465"), ("SMTP_USER", "u"), ("SMTP_PASS", "hunter2"), ("EMAIL_BACKEND", "smtp")]).unwrap();
+        let smtp = c.smtp.clone().unwrap();
+        assert_eq!((smtp.port, smtp.tls), (465, crate::mail::SmtpTls::Implicit));
+        assert_eq!(c.email_backend, EmailBackend::Smtp);
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(from(&[("SMTP_SERVER", "m"), ("SMTP_TLS", "maybe")]).unwrap_err().name, "SMTP_TLS");
+    }
+
+    #[test]
     fn lambda_requires_real_keys() {
         let err = from(&[("AWS_LAMBDA_FUNCTION_NAME", "api")]).unwrap_err();
         assert_eq!(err.name, "GATEHOUSE_ROOT_KEY");
@@ -219,6 +267,7 @@ mod tests {
             ("GATEHOUSE_ROOT_KEY", "short"),
             ("QUEUE_MAX_RECEIVE_COUNT", "0"),
             ("WEBHOOK_RETRY_SCHEDULE", "5,soon"),
+            ("EMAIL_BACKEND", "smtp"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

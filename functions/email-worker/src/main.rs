@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use gatehouse::app::{lambda, secret_box, templates, AwsClients};
-use gatehouse::config::Config;
-use gatehouse::mail::SesMailer;
+use gatehouse::config::{Config, EmailBackend};
+use gatehouse::mail::{Mailer, SesMailer, SmtpMailer};
 use gatehouse::pipeline::EmailWorker;
 use gatehouse::store::DynamoStore;
 
@@ -16,7 +16,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let worker = EmailWorker::new(
         Arc::new(DynamoStore::new(clients.dynamodb, &config.table_name)),
         secret_box(&config)?,
-        Arc::new(SesMailer::new(clients.ses, config.ses_configuration_set.clone())),
+        match (&config.email_backend, &config.smtp) {
+            (EmailBackend::Smtp, Some(smtp)) => Arc::new(SmtpMailer::new(smtp)?) as Arc<dyn Mailer>,
+            _ => Arc::new(SesMailer::new(clients.ses, config.ses_configuration_set.clone())),
+        },
         templates(&config)?,
         config.from_email.clone(),
         config.from_name.clone(),

@@ -10,5 +10,6 @@ mod keys;
 mod openapi;
 mod payloads;
 mod pollers;
+mod smtp;
 mod ssrf;
 mod template;
