@@ -13,7 +13,7 @@ use std::future::Future;
 
 use super::auth::OrgAdmin;
 use super::problem::ApiError;
-use super::{json::JsonBody, load_org, raise, AppState};
+use super::{json::JsonBody, load_org, page_limit, raise, AppState};
 use crate::domain::catalog::{
     check_description, check_listen_path, check_name, check_quota, check_rate, check_url, Api, ApprovalMode,
     CatalogEntry, Policy, Quota, Rate,
@@ -112,10 +112,7 @@ struct ListQuery {
 }
 
 async fn list<R: AdminResource>(admin: OrgAdmin, State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ValidationErrors::from(FieldError::new("limit", "must be from 1 to 100")).into());
-    }
+    let limit = page_limit(query.limit, 50)?;
     let (items, next) = resources::list::<R>(state.store.as_ref(), &admin.org, query.after.as_deref(), limit).await?;
     Ok(Json(json!({"items": items.iter().map(R::view).collect::<Vec<_>>(), "next_after": next})))
 }

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
 use super::problem::ApiError;
-use super::AppState;
-use crate::domain::{FieldError, ValidationErrors};
+use super::{page_limit, AppState};
+use crate::domain::FieldError;
 use crate::queue::OutgoingMessage;
 use crate::store::deliveries::{self, Delivery, DeliveryStatus};
 
@@ -38,10 +38,7 @@ struct ListQuery {
 }
 
 async fn list(admin: OrgAdmin, State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ValidationErrors::from(FieldError::new("limit", "must be from 1 to 100")).into());
-    }
+    let limit = page_limit(query.limit, 50)?;
     let (page, next) = deliveries::list(state.store.as_ref(), &admin.org, query.after.as_deref(), limit).await?;
     let items: Vec<Value> = page.iter().filter(|d| query.status.is_none_or(|s| d.status == s)).map(view).collect();
     Ok(Json(json!({"items": items, "next_after": next})))

@@ -14,7 +14,7 @@ use super::auth::OrgAdmin;
 use super::json::JsonBody;
 use super::problem::ApiError;
 use super::portal::PasswordLink;
-use super::{load_org, raise, AppState};
+use super::{load_org, page_limit, raise, AppState};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::{
     now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, EventKind, FieldError, ValidationErrors,
@@ -37,10 +37,7 @@ struct SearchQuery {
 }
 
 async fn search(admin: OrgAdmin, State(state): State<AppState>, Query(query): Query<SearchQuery>) -> Result<Json<Value>, ApiError> {
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ValidationErrors::from(FieldError::new("limit", "must be from 1 to 100")).into());
-    }
+    let limit = page_limit(query.limit, 20)?;
     let cursor = match query.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(

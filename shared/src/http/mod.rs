@@ -66,6 +66,15 @@ pub(crate) async fn load_org(state: &AppState, org: &str) -> Result<Organisation
     Ok(org_store::get_org(state.store.as_ref(), &id).await?.ok_or(ApiError::NotFound("organisation"))?.value)
 }
 
+/// A list's page size: `default` when not given, 1 to 100 when given.
+pub(crate) fn page_limit(limit: Option<usize>, default: usize) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(crate::domain::ValidationErrors::from(crate::domain::FieldError::new("limit", "must be from 1 to 100")).into()),
+    }
+}
+
 /// A new event of `org`, its private part (if any) sealed for the person it concerns.
 pub(crate) fn raise(state: &AppState, org: &Organisation, kind: EventKind, data: Value, private: Option<Value>) -> Event {
     let mut event = Event::new(org.id.clone(), kind, now_rfc3339(), data);
