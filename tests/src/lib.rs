@@ -285,6 +285,15 @@ impl WebhookReceiver {
     pub fn received(&self) -> Vec<ReceivedWebhook> {
         self.received.lock().unwrap().clone()
     }
+
+    /// Everything received, once there are at least `count` requests (or `None` after `timeout`).
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> Option<Vec<ReceivedWebhook>> {
+        eventually(timeout, || async {
+            let r = self.received();
+            (r.len() >= count).then_some(r)
+        })
+        .await
+    }
 }
 
 /// Verifies a Standard Webhooks signature twice, independently of Gatehouse's signer: with the

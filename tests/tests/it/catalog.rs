@@ -104,10 +104,7 @@ async fn apis_policies_and_catalog_entries_are_managed_with_checks() {
     assert_eq!(admin.send("GET", &format!("/apis/{api_id}"), None).await.0, 404);
 
     // api_event reached the webhook (Tyk's envelope, signed) and the email address of event_options.
-    let hooks = eventually(Duration::from_secs(20), || async {
-        let r = receiver.received();
-        (r.len() >= 4).then_some(r)
-    })
+    let hooks = receiver.wait_for(4, Duration::from_secs(20))
     .await
     .expect("api events were delivered");
     let mut events: Vec<String> = hooks.iter().map(|h| h.json()["event"].as_str().unwrap().to_string()).collect();

@@ -12,10 +12,7 @@ async fn retried_until_delivered_once(backend: Backend) {
     let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
     assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
 
-    let hooks = eventually(Duration::from_secs(30), || async {
-        let r = receiver.received();
-        (r.len() >= 2).then_some(r)
-    })
+    let hooks = receiver.wait_for(2, Duration::from_secs(30))
     .await
     .expect("the webhook was retried after the 500");
     // Both attempts carry the same message id, so a receiver could de-duplicate too.
@@ -55,10 +52,7 @@ async fn dead_endpoint_goes_to_the_dlq_without_holding_back_others(backend: Back
     );
     assert_eq!([a.status(), b.status(), c.status()].map(|s| s.as_u16()), [202, 202, 202]);
 
-    let delivered = eventually(Duration::from_secs(20), || async {
-        let r = healthy.received();
-        (r.len() == 2).then_some(r)
-    })
+    let delivered = healthy.wait_for(2, Duration::from_secs(20))
     .await;
     assert!(delivered.is_some(), "the healthy endpoint got both of its webhooks");
 
@@ -118,10 +112,7 @@ async fn retries_wait_for_retry_after(backend: Backend) {
     let receiver = WebhookReceiver::start_with(vec![503, 200], Some(3)).await;
     let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
     assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
-    let hooks = eventually(Duration::from_secs(30), || async {
-        let r = receiver.received();
-        (r.len() >= 2).then_some(r)
-    })
+    let hooks = receiver.wait_for(2, Duration::from_secs(30))
     .await
     .expect("retried after the 503");
     // The schedule here says 1 s; the receiver asked for 3 s, and is the one obeyed.

@@ -35,10 +35,7 @@ async fn sign_up_notifies_by_email_and_webhook(backend: Backend) {
     assert!(mime.contains("Content-Type: text/html"));
     assert!(mime.contains("https://portal.example.com"));
 
-    let hooks = eventually(Duration::from_secs(20), || async {
-        let r = receiver.received();
-        (!r.is_empty()).then_some(r)
-    })
+    let hooks = receiver.wait_for(1, Duration::from_secs(20))
     .await
     .expect("the webhook was delivered");
     assert_eq!(hooks.len(), 1);

@@ -162,10 +162,7 @@ async fn admin_approval_and_decline() {
     .expect("key_request_event notices");
     assert!(notices.iter().all(|m| !m.contains(&key)));
     assert!(notices.iter().any(|m| m.contains("[Acme] key_request_event.updated")));
-    let received = eventually(Duration::from_secs(20), || async {
-        let r = hooks.received();
-        (r.len() >= 4).then_some(r)
-    })
+    let received = hooks.wait_for(4, Duration::from_secs(20))
     .await
     .expect("key_request_event webhooks");
     let statuses: Vec<Value> = received.iter().map(|h| h.json()).filter(|b| b["event"] == "key_request_event.updated").map(|b| b["data"]["status"].clone()).collect();
@@ -300,10 +297,7 @@ async fn admins_subscribe_change_and_revoke_keys_with_tyk_shaped_events() {
     let (_, mine) = p.portal("GET", "/keys", &token, None).await;
     assert_eq!(mine["items"], json!([]));
 
-    let received = eventually(Duration::from_secs(20), || async {
-        let r = hooks.received();
-        (r.len() >= 3).then_some(r)
-    })
+    let received = hooks.wait_for(3, Duration::from_secs(20))
     .await
     .expect("key events");
     let mut events: Vec<String> = received.iter().map(|h| h.json()["event"].as_str().unwrap().to_string()).collect();
