@@ -206,8 +206,26 @@ impl Backends {
     }
 }
 
+/// Which pollers [`Local::start_with`] runs: all of them normally; a fault-injection test runs a
+/// worker itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pollers {
+    pub email_worker: bool,
+    pub webhook_worker: bool,
+}
+
+impl Default for Pollers {
+    fn default() -> Self {
+        Self { email_worker: true, webhook_worker: true }
+    }
+}
+
 impl Local {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
+        Self::start_with(config, Pollers::default()).await
+    }
+
+    pub async fn start_with(config: Config, pollers: Pollers) -> anyhow::Result<Self> {
         let config = Arc::new(config);
         let secrets = secret_box(&config)?;
         let templates = templates(&config)?;
@@ -225,13 +243,15 @@ impl Local {
             secrets,
         };
         let router: Arc<dyn StreamHandler> = Arc::new(services.event_router());
-        let email_worker: Arc<dyn QueueHandler> = Arc::new(services.email_worker());
-        let webhook_worker: Arc<dyn QueueHandler> = Arc::new(services.webhook_worker());
-        let tasks = vec![
-            tokio::spawn(poll_stream(backends.stream, router)),
-            tokio::spawn(poll_queue(services.email_queue.clone(), email_worker)),
-            tokio::spawn(poll_queue(services.webhook_queue.clone(), webhook_worker)),
-        ];
+        let mut tasks = vec![tokio::spawn(poll_stream(backends.stream, router))];
+        if pollers.email_worker {
+            let email_worker: Arc<dyn QueueHandler> = Arc::new(services.email_worker());
+            tasks.push(tokio::spawn(poll_queue(services.email_queue.clone(), email_worker)));
+        }
+        if pollers.webhook_worker {
+            let webhook_worker: Arc<dyn QueueHandler> = Arc::new(services.webhook_worker());
+            tasks.push(tokio::spawn(poll_queue(services.webhook_queue.clone(), webhook_worker)));
+        }
         Ok(Self {
             mode,
             services,

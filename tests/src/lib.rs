@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use gatehouse::app::Local;
+use gatehouse::app::{Local, Pollers};
 use gatehouse::config::Config;
 use serde_json::{json, Value};
 
@@ -21,6 +21,38 @@ pub fn emulator_endpoint() -> String {
     std::env::var("GATEHOUSE_TEST_AWS_ENDPOINT").expect(
         "GATEHOUSE_TEST_AWS_ENDPOINT is not set: run the suite with scripts/test, which starts the AWS emulator",
     )
+}
+
+/// An emulator of a test's own, for a test whose load would slow the shared one down (moto copies
+/// every table on each transaction).
+pub struct PrivateEmulator {
+    pub endpoint: String,
+    process: std::process::Child,
+}
+
+impl Drop for PrivateEmulator {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl PrivateEmulator {
+    pub async fn start() -> Self {
+        let binary = std::env::var("GATEHOUSE_TEST_MOTO_SERVER").expect("GATEHOUSE_TEST_MOTO_SERVER: run the suite with scripts/test");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let process = std::process::Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting moto_server");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let probe = format!("{endpoint}/moto-api/");
+        let up = eventually(Duration::from_secs(30), || async { reqwest::get(&probe).await.ok() }).await;
+        assert!(up.is_some(), "the private emulator did not start");
+        Self { endpoint, process }
+    }
 }
 
 /// A fresh name, so tests sharing one emulator never see each other's tables or queues.
@@ -79,10 +111,14 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    spawn_app_with_pollers(config, Pollers::default()).await
+}
+
+pub async fn spawn_app_with_pollers(config: Config, pollers: Pollers) -> TestApp {
     capture_logs();
     let backend = if config.aws_endpoint_url.is_some() { Backend::Emulator } else { Backend::Embedded };
     let outbox = config.outbox_dir.clone();
-    let local = Local::start(config).await.expect("Gatehouse starts");
+    let local = Local::start_with(config, pollers).await.expect("Gatehouse starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let router = local.services.router().into_make_service_with_connect_info::<SocketAddr>();
@@ -219,6 +255,8 @@ pub struct ReceivedWebhook {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub at: std::time::Instant,
+    /// The status the receiver answered.
+    pub status: u16,
 }
 
 impl ReceivedWebhook {
@@ -253,16 +291,25 @@ impl WebhookReceiver {
     /// Like [`Self::start`], sending `Retry-After: <secs>` with every non-2xx answer.
     pub async fn start_with(statuses: Vec<u16>, retry_after: Option<u64>) -> Self {
         assert!(!statuses.is_empty());
+        Self::serve(Answers::Scripted(statuses), retry_after).await
+    }
+
+    /// Answers 500 to a random `failure_rate` share of requests and 204 to the rest.
+    pub async fn start_flaky(failure_rate: f64) -> Self {
+        Self::serve(Answers::Random(failure_rate), None).await
+    }
+
+    async fn serve(answers: Answers, retry_after: Option<u64>) -> Self {
         let received: Arc<Mutex<Vec<ReceivedWebhook>>> = Arc::default();
-        let answers = Arc::new(Mutex::new(statuses));
+        let answers = Arc::new(Mutex::new(answers));
         let log = received.clone();
         let app = axum::Router::new().fallback(move |headers: HeaderMap, body: axum::body::Bytes| {
             let log = log.clone();
             let answers = answers.clone();
             async move {
-                log.lock().unwrap().push(ReceivedWebhook { headers, body: body.to_vec(), at: std::time::Instant::now() });
-                let mut answers = answers.lock().unwrap();
-                let status = StatusCode::from_u16(if answers.len() > 1 { answers.remove(0) } else { answers[0] }).unwrap();
+                let status = StatusCode::from_u16(answers.lock().unwrap().next()).unwrap();
+                let at = std::time::Instant::now();
+                log.lock().unwrap().push(ReceivedWebhook { headers, body: body.to_vec(), at, status: status.as_u16() });
                 let mut response = axum::response::IntoResponse::into_response(status);
                 if let (Some(secs), false) = (retry_after, status.is_success()) {
                     response.headers_mut().insert("retry-after", secs.into());
@@ -293,6 +340,92 @@ impl WebhookReceiver {
             (r.len() >= count).then_some(r)
         })
         .await
+    }
+}
+
+/// How a [`WebhookReceiver`] answers.
+enum Answers {
+    /// In this order; the last one repeats.
+    Scripted(Vec<u16>),
+    /// 500 with this probability, else 204.
+    Random(f64),
+}
+
+impl Answers {
+    fn next(&mut self) -> u16 {
+        match self {
+            Answers::Scripted(list) if list.len() > 1 => list.remove(0),
+            Answers::Scripted(list) => list[0],
+            Answers::Random(rate) => {
+                if rand::random::<f64>() < *rate {
+                    500
+                } else {
+                    204
+                }
+            }
+        }
+    }
+}
+
+/// A TCP proxy in front of the AWS emulator that can be switched off: while down it refuses new
+/// connections and cuts open ones, as an unreachable endpoint would.
+pub struct FlakyProxy {
+    pub address: SocketAddr,
+    down: tokio::sync::watch::Sender<bool>,
+    /// Connections refused or cut while down.
+    cut: Arc<std::sync::atomic::AtomicUsize>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FlakyProxy {
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (down, watch) = tokio::sync::watch::channel(false);
+        let cut: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+        let counter = cut.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                if *watch.borrow() {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    drop(inbound);
+                    continue;
+                }
+                let (upstream, counter) = (upstream.clone(), counter.clone());
+                let mut watch = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|down| *down) => {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+        });
+        Self { address, down, cut, server }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.send_replace(down);
+    }
+
+    /// How many connections were refused or cut while down.
+    pub fn cut_connections(&self) -> usize {
+        self.cut.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

@@ -50,7 +50,7 @@ where
             (Err(problem.clone()), retries.map(|r| r.delay(attempts, *retry_after)))
         }
     };
-    deliveries::finish(store, target.org, delivery, version, Outcome { result, duration, next_attempt_in }).await?;
+    record_outcome(store, target, delivery, version, Outcome { result, duration, next_attempt_in }).await?;
     match outcome {
         Attempt::Delivered => Ok(()),
         Attempt::FailedForNow { problem, .. } => Err(Retry::Later { problem, delay: next_attempt_in }),
@@ -60,6 +60,33 @@ where
         }
     }
 }
+
+/// Records how an attempt ended, trying for about half a minute through a store outage: once a
+/// message has gone out, failing to record it would let a later attempt send it again.
+async fn record_outcome(
+    store: &dyn Store,
+    target: &DeliveryTarget<'_>,
+    delivery: deliveries::Delivery,
+    version: u64,
+    outcome: Outcome,
+) -> Result<(), crate::store::StoreError> {
+    let mut pause = std::time::Duration::from_millis(250);
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match deliveries::finish(store, target.org, delivery.clone(), version, outcome.clone()).await {
+            Err(crate::store::StoreError::Unavailable(e)) if waited < RECORD_PATIENCE => {
+                tracing::warn!(delivery_id = %target.delivery_id, error = %e, "recording the delivery failed; trying again");
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long a worker keeps trying to record a finished attempt.
+const RECORD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Why a job was not acknowledged: SQS will hand it over again, and dead-letter it in the end.
 #[derive(Debug, thiserror::Error)]

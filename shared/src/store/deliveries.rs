@@ -114,6 +114,7 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
 }
 
 /// How an attempt ended, for [`finish`].
+#[derive(Clone)]
 pub struct Outcome {
     pub result: Result<(), String>,
     pub duration: std::time::Duration,

@@ -5,6 +5,7 @@ mod catalog;
 mod contracts;
 mod delivery;
 mod end_to_end;
+mod faults;
 mod input;
 mod keys;
 mod openapi;
