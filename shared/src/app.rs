@@ -10,10 +10,10 @@ use anyhow::Context;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, EmailBackend};
 use crate::crypto::SecretBox;
 use crate::http::AppState;
-use crate::mail::{AllOf, Mailer, OutboxMailer, SesMailer, SmtpMailer};
+use crate::mail::{AllOf, MailgunMailer, MandrillMailer, Mailer, OutboxMailer, SendGridMailer, SesMailer, SmtpMailer};
 use crate::pipeline::{
     poll_queue, poll_stream, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
     RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
@@ -65,7 +65,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub email_queue: Arc<dyn Queue>,
     pub webhook_queue: Arc<dyn Queue>,
-    pub mailer: Arc<dyn Mailer>,
+    /// `None` when emails are switched off.
+    pub mailer: Option<Arc<dyn Mailer>>,
     pub templates: Arc<Templates>,
     pub secrets: SecretBox,
 }
@@ -118,6 +119,31 @@ pub fn templates(config: &Config) -> anyhow::Result<Arc<Templates>> {
     Ok(Arc::new(Templates::load(config.email_templates_dir.as_deref()).context("loading email templates")?))
 }
 
+/// The mailer of the configured backend, or `None` when emails are switched off. Without a
+/// configured backend: SES when there is an SES client (AWS, the emulator), else the outbox.
+pub fn mailer(config: &Config, ses: Option<&aws_sdk_sesv2::Client>) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
+    let default = if ses.is_some() { EmailBackend::AmazonSes } else { EmailBackend::Outbox };
+    let backend = config.email_backend.clone().unwrap_or(default);
+    let code = backend.code();
+    let mailer: Arc<dyn Mailer> = match backend {
+        EmailBackend::Disabled => {
+            tracing::warn!("email notifications are switched off: every email is skipped, recorded as skipped and counted (metric EmailsSkipped)");
+            return Ok(None);
+        }
+        EmailBackend::AmazonSes => {
+            let ses = ses.context("EMAIL_BACKEND amazonses needs AWS (or AWS_ENDPOINT_URL locally)")?;
+            Arc::new(SesMailer::new(ses.clone(), config.ses_configuration_set.clone()))
+        }
+        EmailBackend::Smtp(settings) => Arc::new(SmtpMailer::new(&settings).context("SMTP_SERVER")?),
+        EmailBackend::SendGrid(settings) => Arc::new(SendGridMailer::new(settings)),
+        EmailBackend::Mailgun(settings) => Arc::new(MailgunMailer::new(settings)),
+        EmailBackend::Mandrill(settings) => Arc::new(MandrillMailer::new(settings)),
+        EmailBackend::Outbox => Arc::new(OutboxMailer::new(&config.outbox_dir)),
+    };
+    tracing::info!(backend = code, "email backend");
+    Ok(Some(mailer))
+}
+
 /// The webhook worker; `queue` is the one its jobs come from, where retries are scheduled.
 pub fn webhook_worker(config: &Config, store: Arc<dyn Store>, secrets: SecretBox, queue: Arc<dyn Queue>) -> WebhookWorker {
     let policy = NetworkPolicy::new(config.webhook_allowed_networks.clone());
@@ -155,7 +181,7 @@ struct Backends {
     /// Each queue with its dead-letter queue.
     email: (Arc<dyn Queue>, Arc<dyn Queue>),
     webhook: (Arc<dyn Queue>, Arc<dyn Queue>),
-    mailer: Arc<dyn Mailer>,
+    mailer: Option<Arc<dyn Mailer>>,
     stream: Box<dyn StreamSource>,
 }
 
@@ -172,12 +198,12 @@ impl Backends {
             store: store.clone(),
             email: queue(&config.email_queue),
             webhook: queue(&config.webhook_queue),
-            mailer: match &config.smtp {
-                None => Arc::new(OutboxMailer::new(&config.outbox_dir)) as Arc<dyn Mailer>,
-                Some(smtp) => Arc::new(AllOf(vec![
-                    Arc::new(OutboxMailer::new(&config.outbox_dir)),
-                    Arc::new(SmtpMailer::new(smtp).context("SMTP settings")?),
-                ])),
+            // Every email lands in the outbox, and also goes through the backend given, if any.
+            mailer: match mailer(config, None)? {
+                Some(backend) if !matches!(config.email_backend, None | Some(EmailBackend::Outbox)) => {
+                    Some(Arc::new(AllOf(vec![Arc::new(OutboxMailer::new(&config.outbox_dir)), backend])))
+                }
+                other => other,
             },
             stream: Box::new(MemoryStreamSource::new(store)),
         })
@@ -200,7 +226,7 @@ impl Backends {
             store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &config.table_name)),
             email: (arc(email), arc(email_dlq)),
             webhook: (arc(webhook), arc(webhook_dlq)),
-            mailer: Arc::new(SesMailer::new(clients.ses.clone(), config.ses_configuration_set.clone())),
+            mailer: mailer(config, Some(&clients.ses))?,
             stream: Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn)),
         })
     }

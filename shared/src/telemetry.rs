@@ -16,3 +16,39 @@ pub fn init() {
     // A second init (tests) keeps the first subscriber.
     let _ = result;
 }
+
+/// Counts one occurrence of `metric` for CloudWatch, as an Embedded Metric Format line on stdout
+/// (Lambda ships stdout to CloudWatch Logs, which turns the line into a metric in the `Gatehouse`
+/// namespace, dimension `Reason`). Also logged, so local runs and tests see it.
+pub fn count(metric: &'static str, reason: &str) {
+    println!("{}", emf_line(metric, reason, time::OffsetDateTime::now_utc().unix_timestamp() * 1000));
+    tracing::info!(metric, reason, "metric");
+}
+
+fn emf_line(metric: &str, reason: &str, timestamp_ms: i64) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": "Gatehouse",
+                "Dimensions": [["Reason"]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
+            }],
+        },
+        "Reason": reason,
+        metric: 1,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn metrics_are_embedded_metric_format() {
+        let line: serde_json::Value = serde_json::from_str(&super::emf_line("EmailsSkipped", "disabled", 1_700_000_000_000)).unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "EmailsSkipped");
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Reason");
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+        assert_eq!((line["EmailsSkipped"].as_i64(), line["Reason"].as_str()), (Some(1), Some("disabled")));
+    }
+}

@@ -231,6 +231,20 @@ pub fn outbox_messages(dir: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// A small two-part message from `from` to `to`, rendered once.
+pub fn test_mail(from: &str, to: &str, subject: &str) -> gatehouse::mail::Outgoing {
+    gatehouse::mail::Outgoing::new(gatehouse::mail::EmailMessage {
+        from: gatehouse::domain::Email::parse(from).unwrap(),
+        from_name: Some("Acme Portal".into()),
+        to: gatehouse::domain::Email::parse(to).unwrap(),
+        subject: subject.into(),
+        text: "text part".into(),
+        html: "<p>html part</p>".into(),
+        headers: vec![("X-Gatehouse-Event".into(), "evt_test".into())],
+    })
+    .unwrap()
+}
+
 /// Polls `check` until it gives a value or `timeout` passes.
 pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
 where

@@ -1,10 +1,10 @@
-//! The email worker Lambda: email jobs from SQS, sent through SES v2 as raw MIME.
+//! The email worker Lambda: email jobs from SQS, rendered and sent through the configured backend
+//! (SES v2 by default).
 
 use std::sync::Arc;
 
-use gatehouse::app::{lambda, secret_box, templates, AwsClients};
-use gatehouse::config::{Config, EmailBackend};
-use gatehouse::mail::{Mailer, SesMailer, SmtpMailer};
+use gatehouse::app::{lambda, mailer, secret_box, templates, AwsClients};
+use gatehouse::config::Config;
 use gatehouse::pipeline::EmailWorker;
 use gatehouse::store::DynamoStore;
 
@@ -16,10 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let worker = EmailWorker::new(
         Arc::new(DynamoStore::new(clients.dynamodb, &config.table_name)),
         secret_box(&config)?,
-        match (&config.email_backend, &config.smtp) {
-            (EmailBackend::Smtp, Some(smtp)) => Arc::new(SmtpMailer::new(smtp)?) as Arc<dyn Mailer>,
-            _ => Arc::new(SesMailer::new(clients.ses, config.ses_configuration_set.clone())),
-        },
+        mailer(&config, Some(&clients.ses))?,
         templates(&config)?,
         config.from_email.clone(),
         config.from_name.clone(),

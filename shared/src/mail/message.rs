@@ -34,13 +34,39 @@ fn no_line_breaks(name: &str, value: &str) -> Result<(), MessageError> {
     Ok(())
 }
 
+/// A message ready for any backend: its parts (for APIs that take JSON) and its one MIME rendering
+/// (for SES, SMTP, Mailgun, Mandrill and the outbox), so every backend sends the same message.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub message: EmailMessage,
+    pub mime: Vec<u8>,
+}
+
+impl Outgoing {
+    pub fn new(message: EmailMessage) -> Result<Self, MessageError> {
+        let mime = message.to_mime()?;
+        Ok(Self { message, mime })
+    }
+}
+
 impl EmailMessage {
-    /// The multipart/alternative MIME message (text first, then HTML), refusing CR or LF in any header.
-    pub fn to_mime(&self) -> Result<Vec<u8>, MessageError> {
+    /// Refuses CR or LF in the subject, the sender's name and every header: a line break there would
+    /// let text become headers (`Bcc:`) or body.
+    pub fn check_headers(&self) -> Result<(), MessageError> {
         no_line_breaks("Subject", &self.subject)?;
         if let Some(name) = &self.from_name {
             no_line_breaks("From", name)?;
         }
+        for (name, value) in &self.headers {
+            no_line_breaks(name, name)?;
+            no_line_breaks(name, value)?;
+        }
+        Ok(())
+    }
+
+    /// The multipart/alternative MIME message (text first, then HTML), refusing CR or LF in any header.
+    pub fn to_mime(&self) -> Result<Vec<u8>, MessageError> {
+        self.check_headers()?;
         let from = Mailbox::new(
             self.from_name.clone(),
             self.from.as_str().parse().map_err(|_| MessageError::Address(self.from.to_string()))?,
@@ -48,7 +74,6 @@ impl EmailMessage {
         let to = Mailbox::new(None, self.to.as_str().parse().map_err(|_| MessageError::Address(self.to.to_string()))?);
         let mut builder = Message::builder().from(from).to(to).subject(&self.subject);
         for (name, value) in &self.headers {
-            no_line_breaks(name, value)?;
             let header = HeaderName::new_from_ascii(name.clone()).map_err(|_| MessageError::Build(format!("bad header name {name}")))?;
             builder = builder.raw_header(HeaderValue::new(header, value.clone()));
         }

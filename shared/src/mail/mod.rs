@@ -1,19 +1,26 @@
-//! The mailer port and the one MIME message every backend sends: the same bytes go to SES (as a raw
-//! message), to an SMTP server, and into the local outbox as an `.eml` file.
+//! The mailer port and the one message every backend sends: the same MIME bytes go to SES (as a raw
+//! message), an SMTP server, Mailgun, Mandrill and the local outbox (`.eml` files); SendGrid gets the
+//! same parts as JSON.
 
+mod http_api;
+mod mailgun;
+mod mandrill;
 mod message;
 mod outbox;
+mod sendgrid;
 mod ses;
 mod smtp;
 
-pub use message::{EmailMessage, MessageError};
+pub use message::{EmailMessage, MessageError, Outgoing};
+pub use mailgun::{MailgunMailer, MailgunRegion, MailgunSettings};
+pub use mandrill::{MandrillMailer, MandrillSettings, MANDRILL_API};
 pub use outbox::OutboxMailer;
+pub use sendgrid::{mail_send_body, SendGridMailer, SendGridSettings, SENDGRID_API};
 pub use ses::SesMailer;
 pub use smtp::{SmtpMailer, SmtpSettings, SmtpTls};
 
 use async_trait::async_trait;
 
-use crate::domain::Email;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -28,8 +35,8 @@ pub enum MailError {
 
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    /// Sends one rendered MIME message; returns the backend's message id.
-    async fn send(&self, from: &Email, to: &Email, mime: &[u8]) -> Result<String, MailError>;
+    /// Sends one message; returns the backend's message id.
+    async fn send(&self, mail: &Outgoing) -> Result<String, MailError>;
 }
 
 /// Sends through each mailer in turn (the local runner: the outbox, then SMTP); the last one's
@@ -38,10 +45,10 @@ pub struct AllOf(pub Vec<std::sync::Arc<dyn Mailer>>);
 
 #[async_trait]
 impl Mailer for AllOf {
-    async fn send(&self, from: &Email, to: &Email, mime: &[u8]) -> Result<String, MailError> {
+    async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
         let mut answer = Err(MailError::Rejected("no mailer configured".into()));
         for mailer in &self.0 {
-            answer = Ok(mailer.send(from, to, mime).await?);
+            answer = Ok(mailer.send(mail).await?);
         }
         answer
     }

@@ -3,8 +3,7 @@
 use async_trait::async_trait;
 use std::path::PathBuf;
 
-use super::{MailError, Mailer};
-use crate::domain::Email;
+use super::{MailError, Mailer, Outgoing};
 
 #[derive(Debug, Clone)]
 pub struct OutboxMailer {
@@ -23,7 +22,8 @@ impl OutboxMailer {
 
 #[async_trait]
 impl Mailer for OutboxMailer {
-    async fn send(&self, _from: &Email, _to: &Email, mime: &[u8]) -> Result<String, MailError> {
+    async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
+        let mime = &mail.mime;
         let id = ulid::Ulid::new().to_string().to_lowercase();
         tokio::fs::create_dir_all(&self.dir).await.map_err(|e| MailError::Unavailable(Box::new(e)))?;
         // Written under a temporary name and renamed, so a reader never sees half a message.

@@ -6,8 +6,7 @@ use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use aws_sdk_sesv2::Client;
 
-use super::{MailError, Mailer};
-use crate::domain::Email;
+use super::{MailError, Mailer, Outgoing};
 
 #[derive(Debug, Clone)]
 pub struct SesMailer {
@@ -23,7 +22,8 @@ impl SesMailer {
 
 #[async_trait]
 impl Mailer for SesMailer {
-    async fn send(&self, from: &Email, to: &Email, mime: &[u8]) -> Result<String, MailError> {
+    async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
+        let (from, to, mime) = (&mail.message.from, &mail.message.to, mail.mime.as_slice());
         let raw = RawMessage::builder()
             .data(Blob::new(mime))
             .build()

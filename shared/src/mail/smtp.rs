@@ -6,7 +6,7 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::{MailError, Mailer};
+use super::{MailError, Mailer, Outgoing};
 use crate::domain::Email;
 use crate::secret::Secret;
 
@@ -51,7 +51,8 @@ impl SmtpMailer {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
-    async fn send(&self, from: &Email, to: &Email, mime: &[u8]) -> Result<String, MailError> {
+    async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
+        let (from, to, mime) = (&mail.message.from, &mail.message.to, mail.mime.as_slice());
         let parse = |e: &Email| e.as_str().parse().map_err(|_| MailError::Rejected(format!("address {e}")));
         let envelope = Envelope::new(Some(parse(from)?), vec![parse(to)?]).map_err(|e| MailError::Rejected(e.to_string()))?;
         let response = self.transport.send_raw(&envelope, mime).await.map_err(|e| {

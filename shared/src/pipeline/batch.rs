@@ -5,7 +5,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
 
 use super::DELIVERY_LOCK_SECS;
 use super::RetryPolicy;
-use crate::store::deliveries::{self, Claim, DeliveryTarget, Outcome};
+use crate::store::deliveries::{self, Claim, DeliveryStatus, DeliveryTarget, Outcome};
 use crate::store::Store;
 
 /// How one attempt at a delivery ended.
@@ -13,6 +13,8 @@ pub enum Attempt {
     Delivered,
     /// Will not get better by retrying (a refused address, a broken template): recorded, acknowledged.
     FailedForGood(String),
+    /// Not sent on purpose (emails switched off, a suppressed address): recorded, acknowledged.
+    Skipped(String),
     /// May work later: recorded, and the job is left to the queue. `retry_after` is the receiver's
     /// own word on when to come back (seconds), if it gave one.
     FailedForNow { problem: String, retry_after: Option<u64> },
@@ -45,14 +47,19 @@ where
     let duration = started.elapsed();
     let (result, next_attempt_in) = match &outcome {
         Attempt::Delivered => (Ok(()), None),
-        Attempt::FailedForGood(problem) => (Err(problem.clone()), None),
+        Attempt::Skipped(reason) => (Err((DeliveryStatus::Skipped, reason.clone())), None),
+        Attempt::FailedForGood(problem) => (Err((DeliveryStatus::Failed, problem.clone())), None),
         Attempt::FailedForNow { problem, retry_after } => {
-            (Err(problem.clone()), retries.map(|r| r.delay(attempts, *retry_after)))
+            (Err((DeliveryStatus::Failed, problem.clone())), retries.map(|r| r.delay(attempts, *retry_after)))
         }
     };
     record_outcome(store, target, delivery, version, Outcome { result, duration, next_attempt_in }).await?;
     match outcome {
         Attempt::Delivered => Ok(()),
+        Attempt::Skipped(reason) => {
+            tracing::info!(delivery_id = %target.delivery_id, channel = target.channel, %reason, "delivery skipped");
+            Ok(())
+        }
         Attempt::FailedForNow { problem, .. } => Err(Retry::Later { problem, delay: next_attempt_in }),
         Attempt::FailedForGood(problem) => {
             tracing::error!(delivery_id = %target.delivery_id, channel = target.channel, %problem, "delivery failed for good; see the delivery log");

@@ -12,7 +12,7 @@ use super::jobs::EmailJob;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
 use crate::domain::{Email, EventKind};
-use crate::mail::{EmailMessage, MailError, Mailer};
+use crate::mail::{EmailMessage, MailError, Mailer, Outgoing};
 use crate::store::deliveries::DeliveryTarget;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -20,7 +20,8 @@ use crate::templates::Templates;
 pub struct EmailWorker {
     store: Arc<dyn Store>,
     secrets: SecretBox,
-    mailer: Arc<dyn Mailer>,
+    /// `None` when emails are switched off: each is recorded as skipped and counted.
+    mailer: Option<Arc<dyn Mailer>>,
     templates: Arc<Templates>,
     from: Email,
     from_name: Option<String>,
@@ -30,7 +31,7 @@ impl EmailWorker {
     pub fn new(
         store: Arc<dyn Store>,
         secrets: SecretBox,
-        mailer: Arc<dyn Mailer>,
+        mailer: Option<Arc<dyn Mailer>>,
         templates: Arc<Templates>,
         from: Email,
         from_name: Option<String>,
@@ -38,7 +39,7 @@ impl EmailWorker {
         Self { store, secrets, mailer, templates, from, from_name }
     }
 
-    fn compose(&self, job: &EmailJob) -> Result<Vec<u8>, String> {
+    fn compose(&self, job: &EmailJob) -> Result<Outgoing, String> {
         let mut data = job.context.clone();
         data["event"] = job.event.webhook_payload();
         data["data"] = job.event.data.clone();
@@ -60,7 +61,7 @@ impl EmailWorker {
                 ("X-Gatehouse-Event-Type".into(), job.event.kind.name().into()),
             ],
         };
-        message.to_mime().map_err(|e| e.to_string())
+        Outgoing::new(message).map_err(|e| e.to_string())
     }
 
     async fn deliver(&self, message: &SqsMessage) -> Result<(), Retry> {
@@ -75,12 +76,16 @@ impl EmailWorker {
             job: body,
         };
         deliver_once(self.store.as_ref(), &target, None, || async {
-            let mime = match self.compose(&job) {
-                Ok(mime) => mime,
+            let Some(mailer) = &self.mailer else {
+                crate::telemetry::count("EmailsSkipped", "disabled");
+                return Attempt::Skipped("email notifications are switched off (EMAIL_BACKEND)".into());
+            };
+            let mail = match self.compose(&job) {
+                Ok(mail) => mail,
                 // A template or header problem will not fix itself.
                 Err(problem) => return Attempt::FailedForGood(problem),
             };
-            match self.mailer.send(&self.from, &job.to, &mime).await {
+            match mailer.send(&mail).await {
                 Ok(message_id) => {
                     tracing::info!(delivery_id = %job.delivery_id, template = %job.template, %message_id, "email sent");
                     Attempt::Delivered

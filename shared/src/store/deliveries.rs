@@ -17,6 +17,8 @@ pub enum DeliveryStatus {
     Sent,
     /// The last attempt failed; the queue will try again (or dead-letter the job).
     Failed,
+    /// Not sent on purpose (emails switched off, a suppressed address); `last_error` says why.
+    Skipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,7 +90,7 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
         }
     };
     let attempts = match &previous {
-        Some(d) if d.status == DeliveryStatus::Sent => return Ok(Claim::AlreadySent),
+        Some(d) if matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::Skipped) => return Ok(Claim::AlreadySent),
         Some(d) if d.status == DeliveryStatus::InProgress && d.lock_until > now => return Ok(Claim::Busy),
         Some(d) => d.attempts + 1,
         None => 1,
@@ -116,7 +118,8 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
 /// How an attempt ended, for [`finish`].
 #[derive(Clone)]
 pub struct Outcome {
-    pub result: Result<(), String>,
+    /// `Sent`, `Failed` or `Skipped`, with the reason for the last two.
+    pub result: Result<(), (DeliveryStatus, String)>,
     pub duration: std::time::Duration,
     pub next_attempt_in: Option<std::time::Duration>,
 }
@@ -127,11 +130,16 @@ pub async fn finish(store: &dyn Store, org: &OrgId, mut delivery: Delivery, vers
     let format = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let (status, detail) = match outcome.result {
         Ok(()) => (DeliveryStatus::Sent, None),
-        Err(message) => (DeliveryStatus::Failed, Some(message)),
+        Err((status, message)) => (status, Some(message)),
+    };
+    let word = match status {
+        DeliveryStatus::Sent => "sent",
+        DeliveryStatus::Skipped => "skipped",
+        _ => "failed",
     };
     delivery.log.push(AttemptLog {
         at: format(now),
-        outcome: if status == DeliveryStatus::Sent { "sent".into() } else { "failed".into() },
+        outcome: word.into(),
         detail: detail.clone(),
         duration_ms: outcome.duration.as_millis() as u64,
         next_attempt_at: outcome.next_attempt_in.map(|d| format(now + d)),

@@ -2,7 +2,6 @@
 //! against both (the AWS ones on the emulator).
 
 use gatehouse::app::AwsClients;
-use gatehouse::domain::Email;
 use gatehouse::mail::{Mailer, OutboxMailer, SesMailer};
 use gatehouse::queue::{MemoryQueue, OutgoingMessage, Queue, QueueSpec};
 use gatehouse::store::{Condition, DynamoStore, Key, MemoryStore, Record, Store, StoreError, TableSpec, Write};
@@ -179,27 +178,14 @@ async fn sqs_queue_meets_the_contract() {
     queue_contract(Arc::new(queue), Arc::new(dlq)).await;
 }
 
-fn mime(to: &str) -> Vec<u8> {
-    gatehouse::mail::EmailMessage {
-        from: Email::parse("portal@gatehouse.local").unwrap(),
-        from_name: None,
-        to: Email::parse(to).unwrap(),
-        subject: "Contract".into(),
-        text: "text part".into(),
-        html: "<p>html part</p>".into(),
-        headers: vec![],
-    }
-    .to_mime()
-    .unwrap()
-}
-
 #[tokio::test]
 async fn outbox_mailer_writes_the_exact_message() {
     let dir = std::env::temp_dir().join(unique("gh-outbox"));
     let mailer = OutboxMailer::new(&dir);
     let to = unique_email();
-    let bytes = mime(&to);
-    mailer.send(&Email::parse("portal@gatehouse.local").unwrap(), &Email::parse(&to).unwrap(), &bytes).await.unwrap();
+    let mail = test_mail("portal@gatehouse.local", &to, "Contract");
+    let bytes = mail.mime.clone();
+    mailer.send(&mail).await.unwrap();
     let messages = outbox_messages(&dir);
     assert_eq!(messages, [String::from_utf8(bytes).unwrap()]);
     std::fs::remove_dir_all(dir).unwrap();
@@ -212,8 +198,9 @@ async fn ses_mailer_sends_the_exact_message() {
     clients.ses.create_email_identity().email_identity(&sender).send().await.unwrap();
     let mailer = SesMailer::new(clients.ses.clone(), None);
     let to = unique_email();
-    let bytes = mime(&to);
-    mailer.send(&Email::parse(&sender).unwrap(), &Email::parse(&to).unwrap(), &bytes).await.unwrap();
+    let mail = test_mail(&sender, &to, "Contract");
+    let bytes = mail.mime.clone();
+    mailer.send(&mail).await.unwrap();
     let sent: Vec<String> = ses_raw_messages(&emulator_endpoint())
         .await
         .into_iter()
@@ -222,7 +209,7 @@ async fn ses_mailer_sends_the_exact_message() {
         .collect();
     assert_eq!(sent, [String::from_utf8(bytes).unwrap()]);
 
-    let unverified = Email::parse(&format!("{}@gatehouse.local", unique("nobody"))).unwrap();
-    let refused = mailer.send(&unverified, &Email::parse(&to).unwrap(), &mime(&to)).await;
+    let unverified = format!("{}@gatehouse.local", unique("nobody"));
+    let refused = mailer.send(&test_mail(&unverified, &to, "Contract")).await;
     assert!(refused.is_err(), "SES refuses an unverified sender");
 }

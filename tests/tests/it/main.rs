@@ -4,6 +4,7 @@ mod accounts;
 mod catalog;
 mod contracts;
 mod delivery;
+mod email_apis;
 mod end_to_end;
 mod faults;
 mod input;

@@ -1,6 +1,5 @@
 //! Email through a real SMTP server (aiosmtpd, storing each message as a file), plain on loopback.
 
-use gatehouse::domain::Email;
 use gatehouse::mail::{Mailer, SmtpMailer, SmtpSettings, SmtpTls};
 use gatehouse_tests::*;
 use serde_json::json;
@@ -55,18 +54,7 @@ async fn smtp_mailer_delivers_the_message() {
     let server = SmtpServer::start().await;
     let mailer = SmtpMailer::new(&server.settings()).unwrap();
     let to = unique_email();
-    let mime = gatehouse::mail::EmailMessage {
-        from: Email::parse("portal@gatehouse.local").unwrap(),
-        from_name: None,
-        to: Email::parse(&to).unwrap(),
-        subject: "Over SMTP".into(),
-        text: "text part".into(),
-        html: "<p>html part</p>".into(),
-        headers: vec![],
-    }
-    .to_mime()
-    .unwrap();
-    mailer.send(&Email::parse("portal@gatehouse.local").unwrap(), &Email::parse(&to).unwrap(), &mime).await.unwrap();
+    mailer.send(&test_mail("portal@gatehouse.local", &to, "Over SMTP")).await.unwrap();
     let stored = eventually(Duration::from_secs(10), || async { server.messages().into_iter().next() }).await.expect("stored");
     assert!(stored.contains("Subject: Over SMTP"));
     assert!(stored.contains(&format!("To: {to}")));
@@ -77,7 +65,7 @@ async fn smtp_mailer_delivers_the_message() {
 async fn the_local_runner_also_sends_through_smtp_when_configured() {
     let server = SmtpServer::start().await;
     let mut config = test_config(Backend::Embedded);
-    config.smtp = Some(server.settings());
+    config.email_backend = Some(gatehouse::config::EmailBackend::Smtp(server.settings()));
     let app = spawn_app_with(config).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
     let email = unique_email();

@@ -10,6 +10,9 @@ use crate::domain::Email;
 use crate::secret::Secret;
 use crate::webhook::NetworkPolicy;
 
+mod email;
+pub use email::EmailBackend;
+
 /// A fixed development key so local runs survive restarts; never accepted in Lambda.
 pub const DEV_ROOT_KEY: &str = "gh_root_local_development_only";
 const DEV_SECRET_KEY: [u8; 32] = *b"gatehouse-local-dev-key-32-bytes";
@@ -36,7 +39,7 @@ pub struct Config {
     /// Queue URLs in AWS (`EMAIL_QUEUE_URL`, `WEBHOOK_QUEUE_URL`); queue names locally.
     pub email_queue: String,
     pub webhook_queue: String,
-    /// Sender of every email (`FROM_EMAIL`, `FROM_NAME`).
+    /// Sender of every email (`FROM_EMAIL`/`DEFAULT_FROM_EMAIL`, `FROM_NAME`/`DEFAULT_FROM_NAME`).
     pub from_email: Email,
     pub from_name: Option<String>,
     /// The portal's public address, used in email links (`PORTAL_URL`); never taken from a request.
@@ -51,11 +54,10 @@ pub struct Config {
     /// Delays before each retry of a failed webhook (`WEBHOOK_RETRY_SCHEDULE`, seconds, comma
     /// separated; the last repeats until the queue dead-letters the job).
     pub webhook_retry_schedule: Vec<Duration>,
-    /// An SMTP server (`SMTP_SERVER`, `SMTP_PORT`, `SMTP_USER`, `SMTP_PASS`, `SMTP_TLS`): the email
-    /// worker's backend when `EMAIL_BACKEND=smtp`; locally, used besides the outbox when set.
-    pub smtp: Option<crate::mail::SmtpSettings>,
-    /// `amazonses` (default) or `smtp` (`EMAIL_BACKEND`, Tyk's names).
-    pub email_backend: EmailBackend,
+    /// How emails leave (`EMAIL_BACKEND` with Tyk's codes and its settings, or Tyk's whole
+    /// `email_backend` block in `EMAIL_BACKEND_CONFIG`; see `config/email.rs`). `None`: SES in AWS
+    /// and on the emulator, the outbox embedded; an embedded run also sends through the backend given.
+    pub email_backend: Option<EmailBackend>,
     /// SES configuration set for event publishing (`SES_CONFIGURATION_SET`).
     pub ses_configuration_set: Option<String>,
     /// The AWS endpoint of the local emulator (`AWS_ENDPOINT_URL`); unset in AWS and embedded runs.
@@ -89,8 +91,7 @@ impl Config {
             webhook_timeout: Duration::from_secs(15),
             webhook_retry_schedule: [5, 300, 1800, 7200, 18_000, 36_000, 36_000].map(Duration::from_secs).to_vec(),
             ses_configuration_set: None,
-            smtp: None,
-            email_backend: EmailBackend::AmazonSes,
+            email_backend: None,
             aws_endpoint_url: None,
             queue_visibility_timeout: Duration::from_secs(60),
             queue_max_receive_count: 5,
@@ -106,6 +107,7 @@ impl Config {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = &get as &dyn Fn(&str) -> Option<String>;
         let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
         let mut c = Self::local_defaults();
         let required_in_lambda = |name: &'static str, local: &Secret| match get(name) {
@@ -128,15 +130,14 @@ impl Config {
         if let Some(v) = get("WEBHOOK_QUEUE_URL").or_else(|| get("WEBHOOK_QUEUE")) {
             c.webhook_queue = v;
         }
-        if let Some(v) = get("FROM_EMAIL") {
-            c.from_email = Email::parse(&v).map_err(|e| bad("FROM_EMAIL", e.message))?;
+        let email = email::read(&get)?;
+        if let Some(from) = email.from_email {
+            c.from_email = from;
         }
-        if let Some(v) = get("FROM_NAME") {
-            if v.contains(['\r', '\n']) {
-                return Err(bad("FROM_NAME", "must be one line"));
-            }
-            c.from_name = Some(v);
+        if let Some(name) = email.from_name {
+            c.from_name = Some(name);
         }
+        c.email_backend = email.backend;
         if let Some(v) = get("PORTAL_URL") {
             let url = url::Url::parse(&v).map_err(|_| bad("PORTAL_URL", "must be an absolute URL"))?;
             if !matches!(url.scheme(), "http" | "https") {
@@ -161,30 +162,6 @@ impl Config {
                 .collect::<Result<_, _>>()?;
         }
         c.ses_configuration_set = get("SES_CONFIGURATION_SET");
-        if let Some(server) = get("SMTP_SERVER") {
-            use crate::mail::{SmtpSettings, SmtpTls};
-            let port = match get("SMTP_PORT") {
-                Some(p) => parse_number("SMTP_PORT", &p, 1, 65_535)? as u16,
-                None => 587,
-            };
-            let tls = match get("SMTP_TLS").as_deref() {
-                None if port == 465 => SmtpTls::Implicit,
-                None | Some("starttls") => SmtpTls::StartTls,
-                Some("implicit") => SmtpTls::Implicit,
-                Some("none") => SmtpTls::None,
-                Some(_) => return Err(bad("SMTP_TLS", "must be starttls, implicit or none")),
-            };
-            let password = get("SMTP_PASS").map(Secret::new);
-            c.smtp = Some(SmtpSettings { server, port, user: get("SMTP_USER"), password, tls });
-        }
-        if let Some(v) = get("EMAIL_BACKEND") {
-            c.email_backend = match v.as_str() {
-                "amazonses" => EmailBackend::AmazonSes,
-                "smtp" if c.smtp.is_some() => EmailBackend::Smtp,
-                "smtp" => return Err(bad("EMAIL_BACKEND", "is smtp, but SMTP_SERVER is not set")),
-                _ => return Err(bad("EMAIL_BACKEND", "must be amazonses or smtp")),
-            };
-        }
         c.aws_endpoint_url = get("AWS_ENDPOINT_URL");
         if let Some(v) = get("QUEUE_VISIBILITY_TIMEOUT_SECS") {
             c.queue_visibility_timeout =
@@ -206,13 +183,6 @@ impl Config {
     pub fn uses_development_keys(&self) -> bool {
         self.root_key.expose() == DEV_ROOT_KEY
     }
-}
-
-/// Which email backend the email worker uses in AWS (Tyk's `email_backend` codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailBackend {
-    AmazonSes,
-    Smtp,
 }
 
 fn parse_number(name: &'static str, v: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
@@ -243,11 +213,45 @@ mod tests {
     #[test]
     fn smtp_settings_are_read_and_the_password_never_printed() {
         let c = from(&[("SMTP_SERVER", "mail.example.com"), ("SMTP_PORT", "465"), ("SMTP_USER", "u"), ("SMTP_PASS", "hunter2"), ("EMAIL_BACKEND", "smtp")]).unwrap();
-        let smtp = c.smtp.clone().unwrap();
+        let Some(EmailBackend::Smtp(smtp)) = c.email_backend.clone() else { panic!("smtp expected") };
         assert_eq!((smtp.port, smtp.tls), (465, crate::mail::SmtpTls::Implicit));
-        assert_eq!(c.email_backend, EmailBackend::Smtp);
         assert!(!format!("{c:?}").contains("hunter2"));
         assert_eq!(from(&[("SMTP_SERVER", "m"), ("SMTP_TLS", "maybe")]).unwrap_err().name, "SMTP_TLS");
+    }
+
+    #[test]
+    fn email_backends_take_tyk_codes_and_settings() {
+        let tyk = r#"{"enable_email_notifications": true, "code": "mailgun",
+            "settings": {"Domain": "mg.example.com", "PrivateKey": "key-secret", "Region": "EU"},
+            "default_from_email": "portal@example.com", "default_from_name": "Acme Portal"}"#;
+        let c = from(&[("EMAIL_BACKEND_CONFIG", tyk)]).unwrap();
+        let Some(EmailBackend::Mailgun(mailgun)) = c.email_backend.clone() else { panic!("mailgun expected") };
+        assert_eq!((mailgun.domain.as_str(), mailgun.api_url.as_str()), ("mg.example.com", "https://api.eu.mailgun.net"));
+        assert_eq!((c.from_email.as_str(), c.from_name.as_deref()), ("portal@example.com", Some("Acme Portal")));
+        assert!(!format!("{c:?}").contains("key-secret"), "keys never printed");
+
+        let c = from(&[("EMAIL_BACKEND", "sendgrid"), ("SENDGRID_API_KEY", "SG.x")]).unwrap();
+        assert!(matches!(c.email_backend, Some(EmailBackend::SendGrid(s)) if s.api_url == "https://api.sendgrid.com"));
+        let c = from(&[("EMAIL_BACKEND_CONFIG", r#"{"code": "mandrill", "settings": {"ClientKey": "k"}}"#)]).unwrap();
+        assert!(matches!(c.email_backend, Some(EmailBackend::Mandrill(_))));
+        // Tyk's SMTPAddress is host:port.
+        let c = from(&[("EMAIL_BACKEND_CONFIG", r#"{"code": "smtp", "settings": {"SMTPAddress": "mail.example.com:2525"}}"#)]).unwrap();
+        assert!(matches!(c.email_backend, Some(EmailBackend::Smtp(s)) if s.server == "mail.example.com" && s.port == 2525));
+        // Switched off, whatever the backend.
+        let c = from(&[("EMAIL_BACKEND", "sendgrid"), ("ENABLE_EMAIL_NOTIFICATIONS", "false")]).unwrap();
+        assert!(matches!(c.email_backend, Some(EmailBackend::Disabled)));
+        assert!(from(&[]).unwrap().email_backend.is_none(), "the way of running decides");
+        // A missing setting is named.
+        for (vars, name) in [
+            (&[("EMAIL_BACKEND", "sendgrid")][..], "SENDGRID_API_KEY"),
+            (&[("EMAIL_BACKEND", "mailgun"), ("MAILGUN_API_KEY", "k")][..], "MAILGUN_DOMAIN"),
+            (&[("EMAIL_BACKEND", "mailgun"), ("MAILGUN_DOMAIN", "d"), ("MAILGUN_API_KEY", "k"), ("MAILGUN_REGION", "mars")][..], "MAILGUN_REGION"),
+            (&[("EMAIL_BACKEND", "mandrill")][..], "MANDRILL_API_KEY"),
+            (&[("EMAIL_BACKEND", "smtp")][..], "SMTP_SERVER"),
+            (&[("EMAIL_BACKEND", "sendgrid"), ("SENDGRID_API_KEY", "k"), ("SENDGRID_API_URL", "nope")][..], "SENDGRID_API_URL"),
+        ] {
+            assert_eq!(from(vars).unwrap_err().name, name);
+        }
     }
 
     #[test]
@@ -267,7 +271,9 @@ mod tests {
             ("GATEHOUSE_ROOT_KEY", "short"),
             ("QUEUE_MAX_RECEIVE_COUNT", "0"),
             ("WEBHOOK_RETRY_SCHEDULE", "5,soon"),
-            ("EMAIL_BACKEND", "smtp"),
+            ("EMAIL_BACKEND", "postcard"),
+            ("EMAIL_BACKEND_CONFIG", "{\"code\": \"sendgrid\", \"setings\": {}}"),
+            ("ENABLE_EMAIL_NOTIFICATIONS", "yes"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);
