@@ -148,7 +148,7 @@ pub fn mailer(config: &Config, ses: Option<&aws_sdk_sesv2::Client>) -> anyhow::R
 pub fn webhook_worker(config: &Config, store: Arc<dyn Store>, secrets: SecretBox, queue: Arc<dyn Queue>) -> WebhookWorker {
     let policy = NetworkPolicy::new(config.webhook_allowed_networks.clone());
     let retries = RetryPolicy { schedule: config.webhook_retry_schedule.clone(), queue };
-    WebhookWorker::new(store, WebhookClient::new(policy, config.webhook_timeout), secrets, retries)
+    WebhookWorker::new(store, WebhookClient::new(policy, config.webhook_timeout), secrets, retries, config.webhook_disable_after)
 }
 
 /// How the local runner is running.

@@ -54,6 +54,9 @@ pub struct Config {
     /// Delays before each retry of a failed webhook (`WEBHOOK_RETRY_SCHEDULE`, seconds, comma
     /// separated; the last repeats until the queue dead-letters the job).
     pub webhook_retry_schedule: Vec<Duration>,
+    /// An endpoint failing without a success for this long is disabled and the organisation's admin
+    /// told (`WEBHOOK_DISABLE_AFTER_SECS`, default 5 days). A 410 Gone disables it at once.
+    pub webhook_disable_after: Duration,
     /// How emails leave (`EMAIL_BACKEND` with Tyk's codes and its settings, or Tyk's whole
     /// `email_backend` block in `EMAIL_BACKEND_CONFIG`; see `config/email.rs`). `None`: SES in AWS
     /// and on the emulator, the outbox embedded; an embedded run also sends through the backend given.
@@ -90,6 +93,7 @@ impl Config {
             webhook_allowed_networks: Vec::new(),
             webhook_timeout: Duration::from_secs(15),
             webhook_retry_schedule: [5, 300, 1800, 7200, 18_000, 36_000, 36_000].map(Duration::from_secs).to_vec(),
+            webhook_disable_after: Duration::from_secs(5 * 86_400),
             ses_configuration_set: None,
             email_backend: None,
             aws_endpoint_url: None,
@@ -160,6 +164,9 @@ impl Config {
                 .split(',')
                 .map(|n| parse_number("WEBHOOK_RETRY_SCHEDULE", n, 0, 43_200).map(Duration::from_secs))
                 .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = get("WEBHOOK_DISABLE_AFTER_SECS") {
+            c.webhook_disable_after = Duration::from_secs(parse_number("WEBHOOK_DISABLE_AFTER_SECS", &v, 0, 30 * 86_400)?);
         }
         c.ses_configuration_set = get("SES_CONFIGURATION_SET");
         c.aws_endpoint_url = get("AWS_ENDPOINT_URL");

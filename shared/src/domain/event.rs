@@ -27,6 +27,9 @@ pub enum EventCategory {
     KeyEvent,
     KeyRequestEvent,
     DeveloperEvent,
+    /// Gatehouse's own notices to the organisation's admins (`settings.admin_email`); no
+    /// `event_options` family routes them.
+    DeliveryEvent,
 }
 
 impl EventCategory {
@@ -36,6 +39,7 @@ impl EventCategory {
             Self::KeyEvent => "key_event",
             Self::KeyRequestEvent => "key_request_event",
             Self::DeveloperEvent => "developer_event",
+            Self::DeliveryEvent => "delivery_event",
         }
     }
 
@@ -46,6 +50,7 @@ impl EventCategory {
             Self::KeyEvent => options.key_event.as_ref(),
             Self::KeyRequestEvent => options.key_request_event.as_ref(),
             Self::DeveloperEvent => options.developer_event.as_ref(),
+            Self::DeliveryEvent => None,
         }
     }
 }
@@ -92,6 +97,9 @@ pub enum EventKind {
     PasswordChanged,
     #[serde(rename = "developer_event.suspicious_login")]
     SuspiciousLogin,
+    /// A webhook endpoint answered 410 Gone or kept failing, and is no longer sent to.
+    #[serde(rename = "delivery_event.endpoint_disabled")]
+    EndpointDisabled,
 }
 
 /// The email an event sends to the person it concerns (besides `event_options` destinations).
@@ -122,6 +130,7 @@ impl EventKind {
             Self::PasswordResetRequested => "developer_event.password_reset_requested",
             Self::PasswordChanged => "developer_event.password_changed",
             Self::SuspiciousLogin => "developer_event.suspicious_login",
+            Self::EndpointDisabled => "delivery_event.endpoint_disabled",
         }
     }
 
@@ -130,6 +139,7 @@ impl EventKind {
             Self::ApiCreated | Self::ApiUpdated | Self::ApiDeleted => EventCategory::ApiEvent,
             Self::KeyRequestCreated | Self::KeyRequestUpdated => EventCategory::KeyRequestEvent,
             Self::KeyCreated | Self::KeyUpdated | Self::KeyDeleted => EventCategory::KeyEvent,
+            Self::EndpointDisabled => EventCategory::DeliveryEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -164,6 +174,7 @@ impl Event {
             EventKind::KeyRequestUpdated => "key_approved",
             EventKind::KeyUpdated => "key_updated",
             EventKind::KeyDeleted => "key_revoked",
+            EventKind::EndpointDisabled => "endpoint_disabled",
             EventKind::KeyRequestCreated
             | EventKind::KeyCreated
             | EventKind::DeveloperUpdated

@@ -13,6 +13,12 @@ pub struct Organisation {
     pub event_options: EventOptions,
     /// The Standard Webhooks signing secret (`whsec_…`), sealed with the deployment's secret key.
     pub webhook_secret_sealed: String,
+    /// After a rotation, the previous secret, still signing (alongside the new one) until
+    /// `previous_webhook_secret_until` (epoch seconds), so receivers can switch without a gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_webhook_secret_sealed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_webhook_secret_until: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -64,6 +70,9 @@ pub struct OrgSettings {
     /// How long a Generate Key link works (default 72 hours).
     #[serde(default = "default_key_link_ttl")]
     pub key_link_ttl_secs: i64,
+    /// Where Gatehouse's own notices to the organisation's admins go (a disabled webhook endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_email: Option<Email>,
 }
 
 fn default_approval() -> ApprovalMode {
@@ -100,6 +109,7 @@ impl Default for OrgSettings {
             redirect_to: None,
             key_request_webhook: None,
             key_link_ttl_secs: default_key_link_ttl(),
+            admin_email: None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Admin: the delivery log (every email and webhook, with its attempts) and replaying a failed one.
+//! Admin: the delivery log (every email and webhook, with its attempts), replaying a failed one, and
+//! the health of webhook endpoints (enabling a disabled one).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,15 +10,48 @@ use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
 use super::problem::ApiError;
+use super::json::JsonBody;
 use super::{page_limit, AppState};
 use crate::domain::FieldError;
 use crate::queue::OutgoingMessage;
 use crate::store::deliveries::{self, Delivery, DeliveryStatus};
+use crate::store::endpoints::{self, EndpointHealth};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/orgs/{org}/deliveries", get(list))
         .route("/orgs/{org}/deliveries/{id}/retry", post(retry))
+        .route("/orgs/{org}/webhook-endpoints", get(list_endpoints))
+        .route("/orgs/{org}/webhook-endpoints/enable", post(enable_endpoint))
+}
+
+/// The webhook endpoints Gatehouse has a health record for: failing since when, disabled or not.
+async fn list_endpoints(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let items = endpoints::list(state.store.as_ref(), &admin.org).await?;
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnableBody {
+    url: String,
+}
+
+/// Sends to a disabled endpoint again (its failure clock restarts).
+async fn enable_endpoint(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): JsonBody<EnableBody>) -> Result<Json<Value>, ApiError> {
+    let Some(current) = endpoints::get(state.store.as_ref(), &admin.org, &body.url).await? else {
+        return Err(ApiError::NotFound("webhook endpoint"));
+    };
+    let health = EndpointHealth::new(&body.url);
+    match endpoints::save(state.store.as_ref(), &admin.org, &health, current.version, &[]).await {
+        Ok(()) => {}
+        Err(crate::store::StoreError::ConditionFailed { .. }) => {
+            return Err(ApiError::Conflict(FieldError::new("url", "the endpoint changed at the same time; try again")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(org = %admin.org, "webhook endpoint enabled");
+    Ok(Json(json!(health)))
 }
 
 /// A delivery as the log shows it (not the queued job, which holds the whole event).

@@ -20,7 +20,10 @@ use crate::store::StoreError;
 use crate::webhook::SigningSecret;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/orgs", post(create)).route("/orgs/{org}", get(read).patch(update))
+    Router::new()
+        .route("/orgs", post(create))
+        .route("/orgs/{org}", get(read).patch(update))
+        .route("/orgs/{org}/webhook-secret/rotate", post(rotate_secret))
 }
 
 /// The organisation as admins see it (its secrets never).
@@ -75,6 +78,8 @@ async fn create(_: Operator, State(state): State<AppState>, JsonBody(body): Json
         settings,
         event_options,
         webhook_secret_sealed: state.secrets.seal(signing.text()),
+        previous_webhook_secret_sealed: None,
+        previous_webhook_secret_until: None,
         created_at: now.clone(),
         updated_at: now.clone(),
     };
@@ -124,6 +129,52 @@ async fn update(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): 
         org.apply(patch.clone(), now_rfc3339());
         match orgs::update_org(state.store.as_ref(), &org, current.version, &[]).await {
             Ok(()) => return Ok(Json(view(&org))),
+            Err(StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict(FieldError::new("organisation", "changed by someone else at the same time; try again")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    grace_period_secs: Option<i64>,
+}
+
+/// How long the previous secret keeps signing by default, and at most.
+const DEFAULT_GRACE_SECS: i64 = 24 * 3600;
+const MAX_GRACE_SECS: i64 = 7 * 24 * 3600;
+
+/// A new signing secret, shown once; the previous one keeps signing alongside it (two `v1,`
+/// signatures in `webhook-signature`) for the grace period, so receivers switch without a gap.
+async fn rotate_secret(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): JsonBody<RotateBody>) -> Result<Json<Value>, ApiError> {
+    let grace = body.grace_period_secs.unwrap_or(DEFAULT_GRACE_SECS);
+    if !(0..=MAX_GRACE_SECS).contains(&grace) {
+        return Err(ValidationErrors::from(FieldError::new("grace_period_secs", "must be from 0 to 604800 seconds")).into());
+    }
+    for _ in 0..3 {
+        let current = orgs::get_org(state.store.as_ref(), &admin.org).await?.ok_or(ApiError::NotFound("organisation"))?;
+        let mut org = current.value;
+        let signing = SigningSecret::generate();
+        let until = crate::domain::now_epoch() + grace;
+        org.previous_webhook_secret_sealed = (grace > 0).then(|| org.webhook_secret_sealed.clone());
+        org.previous_webhook_secret_until = (grace > 0).then_some(until);
+        org.webhook_secret_sealed = state.secrets.seal(signing.text());
+        org.updated_at = now_rfc3339();
+        match orgs::update_org(state.store.as_ref(), &org, current.version, &[]).await {
+            Ok(()) => {
+                tracing::info!(org = %org.id, grace_period_secs = grace, "webhook signing secret rotated");
+                let previous_until = (grace > 0).then(|| {
+                    time::OffsetDateTime::from_unix_timestamp(until)
+                        .ok()
+                        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                });
+                return Ok(Json(json!({
+                    "webhook_secret": signing.text().expose(),
+                    "previous_secret_valid_until": previous_until.flatten(),
+                })));
+            }
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -1,5 +1,7 @@
-//! The webhook worker: signs each job's event per Standard Webhooks with the organisation's secret and
-//! POSTs it; a 2xx ends the delivery, anything else leaves the job to SQS for another try.
+//! The webhook worker: signs each job's event per Standard Webhooks with the organisation's secret
+//! (and the previous one during a rotation) and POSTs it; a 2xx ends the delivery, anything else
+//! leaves the job to SQS for another try. A 410 Gone, or failing for longer than allowed, disables
+//! the endpoint and tells the organisation's admin; a disabled endpoint's deliveries are skipped.
 
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -11,9 +13,12 @@ use super::batch::{deliver_once, job_span, report, Attempt, Retry};
 use super::jobs::WebhookJob;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
-use crate::domain::now_epoch;
+use crate::domain::{now_epoch, now_rfc3339, Event, EventKind, Organisation};
 use crate::store::deliveries::DeliveryTarget;
+use crate::store::endpoints::{self, EndpointHealth};
+use crate::store::orgs::Versioned;
 use crate::store::{orgs, Store};
+use serde_json::json;
 use crate::webhook::{SigningSecret, WebhookClient, WebhookError, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 pub struct WebhookWorker {
@@ -21,6 +26,8 @@ pub struct WebhookWorker {
     client: WebhookClient,
     secrets: SecretBox,
     retries: RetryPolicy,
+    /// An endpoint failing this long without a success is disabled.
+    disable_after: std::time::Duration,
 }
 
 /// When failed webhooks are tried again: the delay after the n-th failed attempt is the schedule's
@@ -47,8 +54,72 @@ impl RetryPolicy {
 }
 
 impl WebhookWorker {
-    pub fn new(store: Arc<dyn Store>, client: WebhookClient, secrets: SecretBox, retries: RetryPolicy) -> Self {
-        Self { store, client, secrets, retries }
+    pub fn new(store: Arc<dyn Store>, client: WebhookClient, secrets: SecretBox, retries: RetryPolicy, disable_after: std::time::Duration) -> Self {
+        Self { store, client, secrets, retries, disable_after }
+    }
+
+    /// `webhook-signature`: the current secret's signature, and during a rotation's grace period
+    /// the previous secret's too.
+    fn signatures(&self, org: &Organisation, msg_id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+        let open = |sealed: &str| self.secrets.open(sealed).ok().and_then(|s| SigningSecret::parse(&s).ok());
+        let mut header = open(&org.webhook_secret_sealed)?.sign(msg_id, timestamp, body);
+        if let (Some(previous), Some(until)) = (&org.previous_webhook_secret_sealed, org.previous_webhook_secret_until) {
+            if let (true, Some(secret)) = (now_epoch() < until, open(previous)) {
+                header.push(' ');
+                header.push_str(&secret.sign(msg_id, timestamp, body));
+            }
+        }
+        Some(header)
+    }
+
+    /// Records how the endpoint fared; returns the reason when this attempt disabled it. Best
+    /// effort: a lost race with another job's update is settled by that job or the next.
+    async fn note_health(&self, org: &Organisation, url: &str, health: Option<Versioned<EndpointHealth>>, answer: Health) -> Option<String> {
+        let (mut state, version) = match health {
+            Some(h) => (h.value, h.version),
+            None => (EndpointHealth::new(url), 0),
+        };
+        let now = now_epoch();
+        let disable = match answer {
+            Health::Ok if state.failing_since.is_none() => return None,
+            Health::Ok => {
+                state.failing_since = None;
+                None
+            }
+            Health::Gone => Some("it answered 410 Gone".to_string()),
+            Health::Failing => match state.failing_since {
+                // The first failure since the last success starts the clock.
+                None => {
+                    state.failing_since = Some(now);
+                    None
+                }
+                Some(since) if now.saturating_sub(since) >= self.disable_after.as_secs() as i64 => {
+                    Some(format!("it has failed every delivery for {} seconds", now.saturating_sub(since)))
+                }
+                Some(_) => return None,
+            },
+        };
+        let mut events = Vec::new();
+        if let Some(reason) = &disable {
+            state.disabled_at = Some(now_rfc3339());
+            state.disabled_reason = Some(reason.clone());
+            let mut data = json!({"url": url, "reason": reason, "failing_since": state.failing_since});
+            if let Some(admin) = &org.settings.admin_email {
+                data["email"] = json!(admin);
+            }
+            events.push(Event::new(org.id.clone(), EventKind::EndpointDisabled, now_rfc3339(), data));
+        }
+        match endpoints::save(self.store.as_ref(), &org.id, &state, version, &events).await {
+            Ok(()) if disable.is_some() => {
+                tracing::warn!(org = %org.id, reason = disable.as_deref().unwrap_or_default(), "webhook endpoint disabled");
+                disable
+            }
+            Ok(()) => None,
+            Err(e) => {
+                tracing::warn!(org = %org.id, error = %e, "could not record the endpoint's health");
+                None
+            }
+        }
     }
 
     async fn attempt(&self, job: &WebhookJob) -> Attempt {
@@ -57,29 +128,37 @@ impl WebhookWorker {
             Ok(None) => return Attempt::FailedForGood("the organisation no longer exists".into()),
             Err(e) => return Attempt::FailedForNow { problem: format!("reading the organisation: {e}"), retry_after: None },
         };
-        let Some(secret) = self.secrets.open(&org.webhook_secret_sealed).ok().and_then(|s| SigningSecret::parse(&s).ok())
-        else {
-            return Attempt::FailedForGood("the organisation's signing secret cannot be read".into());
+        let url = job.url.as_str();
+        let health = match endpoints::get(self.store.as_ref(), &org.id, url).await {
+            Ok(h) => h,
+            Err(e) => return Attempt::FailedForNow { problem: format!("reading the endpoint's health: {e}"), retry_after: None },
         };
+        if let Some(reason) = health.as_ref().and_then(|h| h.value.disabled_reason.clone()) {
+            return Attempt::Skipped(format!("the endpoint is disabled: {reason}"));
+        }
         let body = serde_json::to_vec(&job.event.webhook_payload()).expect("payload serializes");
         let timestamp = now_epoch();
         // The event id is the message id, so a receiver can de-duplicate retries.
         let msg_id = job.event.id.as_str();
-        let headers = [
-            (ID_HEADER, msg_id.to_string()),
-            (TIMESTAMP_HEADER, timestamp.to_string()),
-            (SIGNATURE_HEADER, secret.sign(msg_id, timestamp, &body)),
-        ];
-        match self.client.post(job.url.as_str(), &headers, body).await {
+        let Some(signatures) = self.signatures(&org, msg_id, timestamp, &body) else {
+            return Attempt::FailedForGood("the organisation's signing secret cannot be read".into());
+        };
+        let headers = [(ID_HEADER, msg_id.to_string()), (TIMESTAMP_HEADER, timestamp.to_string()), (SIGNATURE_HEADER, signatures)];
+        let (attempt, answer) = match self.client.post(url, &headers, body).await {
             Ok(r) if (200..300).contains(&r.status) => {
                 tracing::info!(delivery_id = %job.delivery_id, status = r.status, ms = r.duration.as_millis() as u64, "webhook delivered");
-                Attempt::Delivered
+                (Attempt::Delivered, Health::Ok)
             }
-            Ok(r) => Attempt::FailedForNow { problem: format!("the endpoint answered {}", r.status), retry_after: r.retry_after },
+            Ok(r) if r.status == 410 => (Attempt::FailedForGood("the endpoint answered 410 Gone".into()), Health::Gone),
+            Ok(r) => (Attempt::FailedForNow { problem: format!("the endpoint answered {}", r.status), retry_after: r.retry_after }, Health::Failing),
             Err(e @ WebhookError::BlockedAddress(_)) | Err(e @ WebhookError::InvalidUrl(_)) => {
-                Attempt::FailedForGood(e.to_string())
+                return Attempt::FailedForGood(e.to_string());
             }
-            Err(e) => Attempt::FailedForNow { problem: e.to_string(), retry_after: None },
+            Err(e) => (Attempt::FailedForNow { problem: e.to_string(), retry_after: None }, Health::Failing),
+        };
+        match self.note_health(&org, url, health, answer).await {
+            Some(reason) => Attempt::FailedForGood(format!("{}; the endpoint is now disabled: {reason}", problem_of(&attempt))),
+            None => attempt,
         }
     }
 
@@ -106,6 +185,21 @@ impl WebhookWorker {
             }
         }
         outcome
+    }
+}
+
+/// How an endpoint fared in one attempt.
+enum Health {
+    Ok,
+    Gone,
+    Failing,
+}
+
+fn problem_of(attempt: &Attempt) -> &str {
+    match attempt {
+        Attempt::FailedForNow { problem, .. } => problem,
+        Attempt::FailedForGood(problem) | Attempt::Skipped(problem) => problem,
+        Attempt::Delivered => "delivered",
     }
 }
 

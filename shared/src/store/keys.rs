@@ -67,3 +67,8 @@ pub fn login_throttle(org: &OrgId, kind: &str, subject_hash: &str) -> Key {
 pub fn key_link(org: &OrgId, token_hash: &str) -> Key {
     Key::new(org_pk(org), format!("KEYLINK#{token_hash}"))
 }
+
+/// A webhook endpoint's health (failing since, disabled), addressed by the SHA-256 of its URL.
+pub fn endpoint(org: &OrgId, url_hash: &str) -> Key {
+    Key::new(org_pk(org), format!("ENDPOINT#{url_hash}"))
+}

@@ -6,6 +6,7 @@
 
 pub mod deliveries;
 pub mod developers;
+pub mod endpoints;
 mod dynamo;
 pub mod keys;
 mod memory;

@@ -35,6 +35,7 @@ pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
     "key_request_declined",
     "key_updated",
     "key_revoked",
+    "endpoint_disabled",
 ];
 
 /// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).

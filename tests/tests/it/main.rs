@@ -6,6 +6,7 @@ mod contracts;
 mod delivery;
 mod email_apis;
 mod end_to_end;
+mod endpoints;
 mod faults;
 mod input;
 mod keys;

@@ -1,0 +1,67 @@
+//! Webhook endpoint health: when an endpoint started failing and whether it is disabled (after a
+//! 410 Gone, or failing for longer than the deployment allows). The webhook worker reads it before
+//! each delivery and writes it when an endpoint's state changes.
+
+use serde::{Deserialize, Serialize};
+
+use super::orgs::{event_write, Versioned};
+use super::{from_record, keys, to_attrs, version_of, Store, StoreError, Write};
+use crate::secret::token_hash;
+use crate::domain::{Event, OrgId};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointHealth {
+    pub url: String,
+    /// Epoch seconds of the first failure since the last success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+}
+
+impl EndpointHealth {
+    pub fn new(url: &str) -> Self {
+        Self { url: url.to_string(), failing_since: None, disabled_at: None, disabled_reason: None }
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+}
+
+fn key(org: &OrgId, url: &str) -> super::Key {
+    keys::endpoint(org, &token_hash(url))
+}
+
+pub async fn get(store: &dyn Store, org: &OrgId, url: &str) -> Result<Option<Versioned<EndpointHealth>>, StoreError> {
+    match store.get(&key(org, url)).await? {
+        None => Ok(None),
+        Some(record) => {
+            let version = version_of(&record);
+            Ok(Some(Versioned { value: from_record(record)?, version }))
+        }
+    }
+}
+
+/// Writes the endpoint's health at `version` (0: new) with the events its change raises.
+pub async fn save(store: &dyn Store, org: &OrgId, health: &EndpointHealth, version: u64, events: &[Event]) -> Result<(), StoreError> {
+    let mut writes = vec![Write::put_versioned(key(org, &health.url).record(to_attrs(health)), version)];
+    writes.extend(events.iter().map(event_write));
+    store.transact(writes).await
+}
+
+/// Every endpoint of the organisation with a health record.
+pub async fn list(store: &dyn Store, org: &OrgId) -> Result<Vec<EndpointHealth>, StoreError> {
+    let mut found = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.query(&keys::org_pk(org), "ENDPOINT#", after.as_deref(), 100).await?;
+        found.extend(page.records.into_iter().map(from_record).collect::<Result<Vec<EndpointHealth>, _>>()?);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(found),
+        }
+    }
+}
