@@ -79,6 +79,7 @@ impl Services {
             secrets: self.secrets.clone(),
             email_queue: self.email_queue.clone(),
             webhook_queue: self.webhook_queue.clone(),
+            templates: self.templates.clone(),
         }
     }
 

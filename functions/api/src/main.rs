@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use gatehouse::app::{lambda, secret_box, AwsClients};
+use gatehouse::app::{lambda, secret_box, templates, AwsClients};
 use gatehouse::config::Config;
 use gatehouse::http::{router, AppState};
 use gatehouse::queue::SqsQueue;
@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         // For replaying failed deliveries.
         email_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &config.email_queue, "email")),
         webhook_queue: Arc::new(SqsQueue::new(clients.sqs, &config.webhook_queue, "webhook")),
+        templates: templates(&config)?,
         config: Arc::new(config),
     };
     lambda::run_http(router(state)).await

@@ -100,6 +100,9 @@ pub enum EventKind {
     /// A webhook endpoint answered 410 Gone or kept failing, and is no longer sent to.
     #[serde(rename = "delivery_event.endpoint_disabled")]
     EndpointDisabled,
+    /// An admin's test of an email template; queued straight to the email worker.
+    #[serde(rename = "delivery_event.test_email")]
+    TestEmail,
 }
 
 /// The email an event sends to the person it concerns (besides `event_options` destinations).
@@ -131,6 +134,7 @@ impl EventKind {
             Self::PasswordChanged => "developer_event.password_changed",
             Self::SuspiciousLogin => "developer_event.suspicious_login",
             Self::EndpointDisabled => "delivery_event.endpoint_disabled",
+            Self::TestEmail => "delivery_event.test_email",
         }
     }
 
@@ -139,7 +143,7 @@ impl EventKind {
             Self::ApiCreated | Self::ApiUpdated | Self::ApiDeleted => EventCategory::ApiEvent,
             Self::KeyRequestCreated | Self::KeyRequestUpdated => EventCategory::KeyRequestEvent,
             Self::KeyCreated | Self::KeyUpdated | Self::KeyDeleted => EventCategory::KeyEvent,
-            Self::EndpointDisabled => EventCategory::DeliveryEvent,
+            Self::EndpointDisabled | Self::TestEmail => EventCategory::DeliveryEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -181,7 +185,8 @@ impl Event {
             | EventKind::DeveloperDeleted
             | EventKind::ApiCreated
             | EventKind::ApiUpdated
-            | EventKind::ApiDeleted => return None,
+            | EventKind::ApiDeleted
+            | EventKind::TestEmail => return None,
         };
         Some(PersonalEmail { template, to })
     }

@@ -5,6 +5,7 @@ mod auth;
 mod catalog;
 mod deliveries;
 mod developers;
+mod email_templates;
 mod json;
 mod keys;
 mod orgs;
@@ -39,6 +40,8 @@ pub struct AppState {
     /// Where replayed deliveries go back to.
     pub email_queue: Arc<dyn Queue>,
     pub webhook_queue: Arc<dyn Queue>,
+    /// For template previews and test emails.
+    pub templates: Arc<crate::templates::Templates>,
 }
 
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
@@ -53,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::routes())
         .merge(keys::routes())
         .merge(deliveries::routes())
+        .merge(email_templates::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -3,6 +3,10 @@
 //! (`EMAIL_TEMPLATES_DIR`; in AWS a Lambda layer at `/opt/email_templates`). HTML is escaped, text
 //! and subjects are not. Strict mode: a variable missing from the data is an error, never a blank.
 
+mod sample;
+
+pub use sample::{merged, sample_data};
+
 use handlebars::Handlebars;
 use serde::Serialize;
 use std::path::Path;
@@ -107,7 +111,20 @@ impl Templates {
                 registry.register_template_string(&file_name, source(&file_name, built_in)?).map_err(invalid(&file_name))?;
             }
         }
-        Ok(Self { plain, html })
+        let templates = Self { plain, html };
+        // Every template against every variable Gatehouse provides: an unknown one fails here.
+        let sample = sample_data();
+        for (name, ..) in NOTIFICATIONS {
+            if let Err(TemplateError::Render { name, message }) = templates.render(name, &sample) {
+                return Err(TemplateError::Invalid { name, message: format!("uses a variable Gatehouse does not provide: {message}") });
+            }
+        }
+        Ok(templates)
+    }
+
+    /// The names of every notification's templates.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        NOTIFICATIONS.iter().map(|(name, ..)| *name)
     }
 
     pub fn render(&self, name: &str, data: &impl Serialize) -> Result<Rendered, TemplateError> {
@@ -160,14 +177,7 @@ mod tests {
     #[test]
     fn every_notification_renders_with_a_full_context() {
         let t = Templates::load(None).unwrap();
-        let context = json!({
-            "org": {"id": "acme", "name": "Acme"},
-            "portal_url": "https://portal.example.com",
-            "event": {"event": "developer_event.signed_up", "id": "evt_1", "occurred_at": "2026-01-01T00:00:00Z"},
-            "data": {"email": "d@example.com", "failed_attempts": 3, "catalog_name": "Payments", "key_prefix": "gh_live_ab12…", "policy_names": "Gold"},
-            "private": {"reset_url": "https://portal.example.com/reset-password?token=t", "expires_in": "1 hour", "address": "192.0.2.1", "key": "gh_live_x", "generate_url": "https://portal.example.com/keys/generate?token=t"},
-            "category": "developer_event", "recipient": "ops@example.com", "data_json": "{}",
-        });
+        let context = merged(sample_data(), &json!({"private": {"reset_url": "https://portal.example.com/reset-password?token=t"}}));
         for (name, ..) in NOTIFICATIONS {
             let r = t.render(name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name}");
@@ -190,6 +200,9 @@ mod tests {
         assert!(r.text.contains("developer account"), "the other parts stay built in");
         std::fs::write(dir.join("developer_welcome.txt.hbs"), "{{#if}}").unwrap();
         assert!(Templates::load(Some(&dir)).is_err(), "a broken override fails at load");
+        std::fs::write(dir.join("developer_welcome.txt.hbs"), "Hello {{data.nickname}}").unwrap();
+        let err = Templates::load(Some(&dir)).err().expect("an unknown variable fails at load");
+        assert!(err.to_string().contains("developer_welcome.txt.hbs") && err.to_string().contains("does not provide"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -127,3 +127,29 @@ async fn an_endpoint_failing_for_longer_than_allowed_is_disabled() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.received().len(), 2, "no attempt after disabling");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_preview_templates_and_send_a_test_email() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Preview Co"})).await;
+    let (status, listed) = admin(&app, &org, "GET", "/email-templates", None).await;
+    assert_eq!(status, 200);
+    assert!(listed["items"].as_array().unwrap().iter().any(|n| n == "password_reset"));
+
+    let (status, preview) = admin(&app, &org, "POST", "/email-templates/password_reset/preview", Some(json!({"data": {"private": {"expires_in": "15 minutes"}}}))).await;
+    assert_eq!(status, 200, "{preview}");
+    assert!(preview["subject"].as_str().unwrap().contains("Preview Co"), "{preview}");
+    assert!(preview["text"].as_str().unwrap().contains("15 minutes"), "the override is used");
+    assert!(preview["html"].as_str().unwrap().starts_with("<!doctype html>"));
+
+    let (status, _) = admin(&app, &org, "POST", "/email-templates/nope/preview", Some(json!({}))).await;
+    assert_eq!(status, 404);
+    let (status, problem) = admin(&app, &org, "POST", "/email-templates/password_reset/test", Some(json!({"to": "not an address"}))).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("to")));
+
+    let to = unique_email();
+    let (status, queued) = admin(&app, &org, "POST", "/email-templates/password_reset/test", Some(json!({"to": to}))).await;
+    assert_eq!(status, 202, "{queued}");
+    let sent = eventually(Duration::from_secs(20), || async { app.emails_to(&to).await.into_iter().next() }).await.expect("the test email is sent");
+    assert!(sent.contains("Preview Co") && sent.contains("X-Gatehouse-Event-Type: delivery_event.test_email"), "{sent}");
+}

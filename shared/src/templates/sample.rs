@@ -1,0 +1,48 @@
+//! The variables templates may use, with sample values: every template is rendered with them when
+//! loaded (so a misspelt or unknown variable stops the start, not a send), and admins preview
+//! templates with them.
+
+use serde_json::{json, Value};
+
+/// Everything a notification's data can hold, with made-up values.
+pub fn sample_data() -> Value {
+    json!({
+        "org": {"id": "acme", "name": "Acme"},
+        "portal_url": "https://portal.example.com",
+        "event": {"event": "developer_event.signed_up", "id": "evt_01JSAMPLE", "org_id": "acme", "occurred_at": "2026-01-01T00:00:00Z", "data": {}},
+        "data": {
+            "email": "ada@example.com",
+            "failed_attempts": 3,
+            "catalog_name": "Payments",
+            "key_prefix": "gh_live_ab12…",
+            "policy_names": "Gold",
+            "url": "https://hooks.example.com/gatehouse",
+            "reason": "it answered 410 Gone",
+        },
+        "private": {
+            "reset_url": "https://portal.example.com/reset-password?token=sample",
+            "expires_in": "1 hour",
+            "address": "192.0.2.1",
+            "key": "gh_live_sample",
+            "generate_url": "https://portal.example.com/keys/generate?token=sample",
+        },
+        "category": "developer_event",
+        "recipient": "ops@example.com",
+        "data_json": "{\n  \"email\": \"ada@example.com\"\n}",
+    })
+}
+
+/// `sample` with `overrides` merged in, object by object.
+pub fn merged(mut sample: Value, overrides: &Value) -> Value {
+    if let (Some(base), Some(extra)) = (sample.as_object_mut(), overrides.as_object()) {
+        for (key, value) in extra {
+            match base.get_mut(key) {
+                Some(existing) if existing.is_object() && value.is_object() => *existing = merged(existing.take(), value),
+                _ => {
+                    base.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    sample
+}
