@@ -104,6 +104,7 @@ impl Services {
             self.templates.clone(),
             self.config.from_email.clone(),
             self.config.from_name.clone(),
+            self.config.public_api_url.clone(),
         )
     }
 

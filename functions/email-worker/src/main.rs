@@ -20,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         templates(&config)?,
         config.from_email.clone(),
         config.from_name.clone(),
+        config.public_api_url.clone(),
     );
     lambda::run_queue(worker).await
 }

@@ -44,6 +44,8 @@ pub struct Config {
     pub from_name: Option<String>,
     /// The portal's public address, used in email links (`PORTAL_URL`); never taken from a request.
     pub portal_url: String,
+    /// The API's public address, for the one-click unsubscribe URL in emails (`PUBLIC_API_URL`).
+    pub public_api_url: String,
     /// Where the embedded runner writes `.eml` files (`OUTBOX_DIR`).
     pub outbox_dir: PathBuf,
     /// Folder whose templates replace the built-in ones (`EMAIL_TEMPLATES_DIR`).
@@ -88,6 +90,7 @@ impl Config {
             from_email: Email::parse("portal@gatehouse.local").expect("valid default sender"),
             from_name: Some("Gatehouse".into()),
             portal_url: "http://127.0.0.1:3000".into(),
+            public_api_url: "http://127.0.0.1:3000".into(),
             outbox_dir: PathBuf::from("outbox"),
             email_templates_dir: None,
             webhook_allowed_networks: Vec::new(),
@@ -148,6 +151,13 @@ impl Config {
                 return Err(bad("PORTAL_URL", "must be an http or https URL"));
             }
             c.portal_url = v.trim_end_matches('/').to_string();
+        }
+        if let Some(v) = get("PUBLIC_API_URL") {
+            let ok = url::Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if !ok {
+                return Err(bad("PUBLIC_API_URL", "must be an absolute http or https URL"));
+            }
+            c.public_api_url = v.trim_end_matches('/').to_string();
         }
         if let Some(v) = get("OUTBOX_DIR") {
             c.outbox_dir = PathBuf::from(v);

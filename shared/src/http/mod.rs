@@ -11,6 +11,7 @@ mod keys;
 mod orgs;
 mod portal;
 pub mod problem;
+mod unsubscribe;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::Next;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(keys::routes())
         .merge(deliveries::routes())
         .merge(email_templates::routes())
+        .merge(unsubscribe::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

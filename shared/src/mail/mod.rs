@@ -10,6 +10,7 @@ mod outbox;
 mod sendgrid;
 mod ses;
 mod smtp;
+mod unsubscribe;
 
 pub use message::{EmailMessage, MessageError, Outgoing};
 pub use mailgun::{MailgunMailer, MailgunRegion, MailgunSettings};
@@ -18,6 +19,7 @@ pub use outbox::OutboxMailer;
 pub use sendgrid::{mail_send_body, SendGridMailer, SendGridSettings, SENDGRID_API};
 pub use ses::SesMailer;
 pub use smtp::{SmtpMailer, SmtpSettings, SmtpTls};
+pub use unsubscribe::UnsubscribeToken;
 
 use async_trait::async_trait;
 

@@ -12,7 +12,9 @@ use super::jobs::EmailJob;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
 use crate::domain::{Email, EventKind};
-use crate::mail::{EmailMessage, MailError, Mailer, Outgoing};
+use super::feedback;
+use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
+use crate::store::suppression;
 use crate::store::deliveries::DeliveryTarget;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -25,6 +27,8 @@ pub struct EmailWorker {
     templates: Arc<Templates>,
     from: Email,
     from_name: Option<String>,
+    /// The API's public address, for unsubscribe URLs.
+    api_base: String,
 }
 
 impl EmailWorker {
@@ -35,8 +39,34 @@ impl EmailWorker {
         templates: Arc<Templates>,
         from: Email,
         from_name: Option<String>,
+        api_base: String,
     ) -> Self {
-        Self { store, secrets, mailer, templates, from, from_name }
+        Self { store, secrets, mailer, templates, from, from_name, api_base }
+    }
+
+    /// Why this email must not go out, if it must not: a suppressed address (bounced or complained),
+    /// or an opt-out of this category of non-essential email.
+    async fn withheld(&self, job: &EmailJob) -> Result<Option<String>, crate::store::StoreError> {
+        if let Some(entry) = suppression::suppressed(self.store.as_ref(), &job.to).await? {
+            crate::telemetry::count("EmailsSkipped", "suppressed");
+            return Ok(Some(format!("the address is suppressed after a {} ({}, {})", entry.reason, entry.detail, entry.at)));
+        }
+        if let Some(category) = unsubscribe_category(job) {
+            if suppression::opted_out(self.store.as_ref(), &job.event.org_id, &job.to, &category).await? {
+                crate::telemetry::count("EmailsSkipped", "unsubscribed");
+                return Ok(Some(format!("the recipient unsubscribed from {category}")));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records SES feedback: the addresses of permanent bounces and complaints are suppressed.
+    async fn take_feedback(&self, found: Vec<feedback::Suppress>) -> Result<(), Retry> {
+        for s in &found {
+            suppression::suppress(self.store.as_ref(), &s.email, s.reason, &s.detail).await?;
+            tracing::info!(reason = s.reason, detail = %s.detail, "address suppressed");
+        }
+        Ok(())
     }
 
     fn compose(&self, job: &EmailJob) -> Result<Outgoing, String> {
@@ -49,6 +79,14 @@ impl EmailWorker {
             data["private"] = serde_json::from_str(opened.expose()).map_err(|e| e.to_string())?;
         }
         let rendered = self.templates.render(&job.template, &data).map_err(|e| e.to_string())?;
+        let mut headers = vec![
+            ("X-Gatehouse-Event".into(), job.event.id.to_string()),
+            ("X-Gatehouse-Event-Type".into(), job.event.kind.name().into()),
+        ];
+        if let Some(category) = unsubscribe_category(job) {
+            let token = UnsubscribeToken { org: job.event.org_id.clone(), email: job.to.clone(), category };
+            headers.extend(token.headers(&self.secrets, &self.api_base));
+        }
         let message = EmailMessage {
             from: self.from.clone(),
             from_name: self.from_name.clone(),
@@ -56,16 +94,17 @@ impl EmailWorker {
             subject: rendered.subject,
             text: rendered.text,
             html: rendered.html,
-            headers: vec![
-                ("X-Gatehouse-Event".into(), job.event.id.to_string()),
-                ("X-Gatehouse-Event-Type".into(), job.event.kind.name().into()),
-            ],
+            headers,
         };
         Outgoing::new(message).map_err(|e| e.to_string())
     }
 
     async fn deliver(&self, message: &SqsMessage) -> Result<(), Retry> {
         let body = message.body.as_deref().unwrap_or_default();
+        // SES feedback (through SNS or EventBridge) arrives on the worker's queues too.
+        if let Some(found) = feedback::parse(body) {
+            return self.take_feedback(found).await;
+        }
         let job: EmailJob = serde_json::from_str(body).map_err(|e| Retry::Undecodable(e.to_string()))?;
         let target = DeliveryTarget {
             org: &job.event.org_id,
@@ -76,6 +115,11 @@ impl EmailWorker {
             job: body,
         };
         deliver_once(self.store.as_ref(), &target, None, || async {
+            match self.withheld(&job).await {
+                Ok(Some(reason)) => return Attempt::Skipped(reason),
+                Ok(None) => {}
+                Err(e) => return Attempt::FailedForNow { problem: format!("reading the suppression list: {e}"), retry_after: None },
+            }
             let Some(mailer) = &self.mailer else {
                 crate::telemetry::count("EmailsSkipped", "disabled");
                 return Attempt::Skipped("email notifications are switched off (EMAIL_BACKEND)".into());
@@ -95,6 +139,16 @@ impl EmailWorker {
             }
         })
         .await
+    }
+}
+
+/// The category a non-essential email can be unsubscribed from; essential ones (account, security,
+/// keys and their links) have none.
+pub fn unsubscribe_category(job: &EmailJob) -> Option<String> {
+    match job.template.as_str() {
+        EventKind::ADMIN_NOTICE_TEMPLATE => Some(format!("event_notice.{}", job.context.get("category")?.as_str()?)),
+        "key_updated" => Some("key_updates".into()),
+        _ => None,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod batch;
 mod email_worker;
+pub mod feedback;
 mod jobs;
 mod poller;
 mod router;

@@ -72,3 +72,15 @@ pub fn key_link(org: &OrgId, token_hash: &str) -> Key {
 pub fn endpoint(org: &OrgId, url_hash: &str) -> Key {
     Key::new(org_pk(org), format!("ENDPOINT#{url_hash}"))
 }
+
+/// The deployment's suppression list (bounced or complained addresses), like SES's account-level
+/// list: a bad address hurts the sender's reputation whichever organisation writes to it. Keyed by
+/// the SHA-256 of the lower-cased address.
+pub fn suppressed(email_hash: &str) -> Key {
+    Key::new("SUPPRESSED", email_hash)
+}
+
+/// One address's opt-out of one category of an organisation's emails (List-Unsubscribe).
+pub fn opt_out(org: &OrgId, email_hash: &str, category: &str) -> Key {
+    Key::new(org_pk(org), format!("OPTOUT#{email_hash}#{category}"))
+}

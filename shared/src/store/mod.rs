@@ -13,6 +13,7 @@ mod memory;
 pub mod orgs;
 pub mod resources;
 pub mod sessions;
+pub mod suppression;
 
 pub use dynamo::{DynamoStore, TableSpec};
 pub use memory::{ChangeRecord, MemoryStore};

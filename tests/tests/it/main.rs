@@ -16,3 +16,4 @@ mod pollers;
 mod smtp;
 mod ssrf;
 mod template;
+mod unsubscribe;

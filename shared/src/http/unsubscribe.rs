@@ -1,0 +1,55 @@
+//! One-click unsubscribe (RFC 8058), without login: `POST /portal/{org}/unsubscribe?token=…` (what
+//! mail clients send, body `List-Unsubscribe=One-Click`) opts the address out of the token's
+//! category. `GET` only shows a page with a button that posts, because link scanners fetch links
+//! and must not unsubscribe anyone.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::problem::ApiError;
+use super::AppState;
+use crate::domain::{FieldError, ValidationErrors};
+use crate::mail::UnsubscribeToken;
+use crate::store::suppression;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/portal/{org}/unsubscribe", get(page).post(one_click))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+fn token(state: &AppState, org: &str, query: &TokenQuery) -> Result<(UnsubscribeToken, String), ApiError> {
+    let bad = || ApiError::from(ValidationErrors::from(FieldError::new("token", "is not a valid unsubscribe token")));
+    let raw = query.token.as_deref().ok_or_else(bad)?;
+    let token = UnsubscribeToken::open(&state.secrets, raw).filter(|t| t.org.as_str() == org).ok_or_else(bad)?;
+    Ok((token, raw.to_string()))
+}
+
+async fn one_click(State(state): State<AppState>, Path(org): Path<String>, Query(query): Query<TokenQuery>) -> Result<Json<Value>, ApiError> {
+    let (token, _) = token(&state, &org, &query)?;
+    suppression::opt_out(state.store.as_ref(), &token.org, &token.email, &token.category).await?;
+    tracing::info!(org = %token.org, category = %token.category, "unsubscribed");
+    Ok(Json(json!({"unsubscribed": token.category})))
+}
+
+async fn page(State(state): State<AppState>, Path(org): Path<String>, Query(query): Query<TokenQuery>) -> Result<Html<String>, ApiError> {
+    let (token, raw) = token(&state, &org, &query)?;
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let action: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+    Ok(Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Unsubscribe</title></head><body>\
+         <p>Stop emails of the kind <strong>{}</strong> to {}?</p>\
+         <form method=\"post\" action=\"?token={}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\">Unsubscribe</button></form></body></html>",
+        escape(&token.category),
+        escape(token.email.as_str()),
+        escape(&action),
+    )))
+}
