@@ -182,3 +182,35 @@ async fn failed_deliveries_are_logged_and_can_be_replayed_on_the_emulator() {
 async fn failed_deliveries_are_logged_and_can_be_replayed_embedded() {
     failed_deliveries_are_logged_and_can_be_replayed(Backend::Embedded).await;
 }
+
+/// A job no worker can read goes to the dead-letter queue after the queue's receives, while the
+/// jobs beside it are delivered at once.
+async fn a_poison_message_is_dead_lettered_and_holds_nothing_back(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ops = unique_email();
+    let org = app.create_org(json!({"name": "Acme", "event_options": {"api_event": {"email": ops}}})).await;
+    let poison = gatehouse::queue::OutgoingMessage { body: "{\"not\": \"a job\"}".into() };
+    app.local.services.email_queue.send(vec![poison]).await.unwrap();
+    let started = std::time::Instant::now();
+    let created = app.post_json(&format!("/orgs/{}/apis", org.id), Some(&org.admin_key), &json!({"name": "Payments"})).await;
+    assert_eq!(created.status(), 201);
+    eventually(Duration::from_secs(20), || async { app.emails_to(&ops).await.into_iter().next() }).await.expect("the good job is delivered");
+    let dead = eventually(Duration::from_secs(30), || async {
+        let d = app.dead_letters(false).await;
+        (!d.is_empty()).then_some(d)
+    })
+    .await
+    .expect("the poison message is dead-lettered");
+    assert_eq!(dead, ["{\"not\": \"a job\"}"]);
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_message_is_dead_lettered_and_holds_nothing_back_on_the_emulator() {
+    a_poison_message_is_dead_lettered_and_holds_nothing_back(Backend::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_message_is_dead_lettered_and_holds_nothing_back_embedded() {
+    a_poison_message_is_dead_lettered_and_holds_nothing_back(Backend::Embedded).await;
+}
