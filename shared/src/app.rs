@@ -106,6 +106,7 @@ impl Services {
             self.config.from_name.clone(),
             self.config.public_api_url.clone(),
         )
+        .postponing_on(self.email_queue.clone())
     }
 
     pub fn webhook_worker(&self) -> WebhookWorker {

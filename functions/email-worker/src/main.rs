@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gatehouse::app::{lambda, mailer, secret_box, templates, AwsClients};
 use gatehouse::config::Config;
 use gatehouse::pipeline::EmailWorker;
+use gatehouse::queue::SqsQueue;
 use gatehouse::store::DynamoStore;
 
 #[tokio::main]
@@ -21,6 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config.from_email.clone(),
         config.from_name.clone(),
         config.public_api_url.clone(),
-    );
+    )
+    .postponing_on(Arc::new(SqsQueue::new(clients.sqs, &config.email_queue, "email")));
     lambda::run_queue(worker).await
 }

@@ -38,7 +38,10 @@ where
             tracing::info!(delivery_id = %target.delivery_id, "already delivered; acknowledged");
             return Ok(());
         }
-        Claim::Busy => return Err(Retry::Busy),
+        Claim::Busy { until } => {
+            let wait = until.map(|t| std::time::Duration::from_secs(t.saturating_sub(crate::domain::now_epoch()).max(0) as u64 + 1));
+            return Err(Retry::Busy { wait });
+        }
         Claim::Proceed { delivery, version } => (*delivery, version),
     };
     let attempts = delivery.attempts;
@@ -95,13 +98,35 @@ async fn record_outcome(
 /// How long a worker keeps trying to record a finished attempt.
 const RECORD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
+impl Retry {
+    /// When the job should come back, if sooner or later than the queue's visibility timeout.
+    pub fn delay(&self) -> Option<std::time::Duration> {
+        match self {
+            Retry::Later { delay, .. } => *delay,
+            Retry::Busy { wait } => *wait,
+            _ => None,
+        }
+    }
+}
+
+/// Makes a received message visible again after `delay` (a retry's schedule, or a held delivery's
+/// lock). Best effort: if it fails, the queue's own visibility timeout still brings the job back.
+pub(crate) async fn postpone(queue: &dyn crate::queue::Queue, message: &SqsMessage, delay: std::time::Duration) {
+    let receipt = message.receipt_handle.as_deref().unwrap_or_default();
+    match queue.retry_after(receipt, delay).await {
+        Ok(()) => tracing::info!(delay_secs = delay.as_secs(), "job postponed"),
+        Err(e) => tracing::warn!(error = ?e, "could not postpone the job"),
+    }
+}
+
 /// Why a job was not acknowledged: SQS will hand it over again, and dead-letter it in the end.
 #[derive(Debug, thiserror::Error)]
 pub enum Retry {
     #[error("the job does not decode: {0}")]
     Undecodable(String),
+    /// `wait`: until the holder's lock expires (a crashed attempt may be retried then).
     #[error("another attempt holds this delivery")]
-    Busy,
+    Busy { wait: Option<std::time::Duration> },
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     /// The attempt failed and is worth another, after `delay` when the worker schedules retries.

@@ -7,7 +7,7 @@ use futures::future::join_all;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use super::batch::{deliver_once, job_span, report, Attempt, Retry};
+use super::batch::{deliver_once, job_span, postpone, report, Attempt, Retry};
 use super::jobs::EmailJob;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
@@ -29,6 +29,8 @@ pub struct EmailWorker {
     from_name: Option<String>,
     /// The API's public address, for unsubscribe URLs.
     api_base: String,
+    /// The queue jobs come from, to postpone a job whose delivery another attempt holds.
+    queue: Option<Arc<dyn crate::queue::Queue>>,
 }
 
 impl EmailWorker {
@@ -41,7 +43,13 @@ impl EmailWorker {
         from_name: Option<String>,
         api_base: String,
     ) -> Self {
-        Self { store, secrets, mailer, templates, from, from_name, api_base }
+        Self { store, secrets, mailer, templates, from, from_name, api_base, queue: None }
+    }
+
+    /// Jobs whose delivery another attempt holds come back when its lock expires, not sooner.
+    pub fn postponing_on(mut self, queue: Arc<dyn crate::queue::Queue>) -> Self {
+        self.queue = Some(queue);
+        self
     }
 
     /// Why this email must not go out, if it must not: a suppressed address (bounced or complained),
@@ -114,7 +122,7 @@ impl EmailWorker {
             target: job.to.as_str(),
             job: body,
         };
-        deliver_once(self.store.as_ref(), &target, None, || async {
+        let outcome = deliver_once(self.store.as_ref(), &target, None, || async {
             match self.withheld(&job).await {
                 Ok(Some(reason)) => return Attempt::Skipped(reason),
                 Ok(None) => {}
@@ -138,7 +146,11 @@ impl EmailWorker {
                 Err(e @ MailError::Unavailable(_)) => Attempt::FailedForNow { problem: error_chain(&e), retry_after: None },
             }
         })
-        .await
+        .await;
+        if let (Some(queue), Some(delay)) = (&self.queue, outcome.as_ref().err().and_then(Retry::delay)) {
+            postpone(queue.as_ref(), message, delay).await;
+        }
+        outcome
     }
 }
 

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use super::batch::{deliver_once, job_span, report, Attempt, Retry};
+use super::batch::{deliver_once, job_span, postpone, report, Attempt, Retry};
 use super::jobs::WebhookJob;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
@@ -174,15 +174,8 @@ impl WebhookWorker {
             job: body,
         };
         let outcome = deliver_once(self.store.as_ref(), &target, Some(&self.retries), || self.attempt(&job)).await;
-        if let Err(Retry::Later { delay: Some(delay), .. }) = &outcome {
-            let delay = *delay;
-            let receipt = message.receipt_handle.as_deref().unwrap_or_default();
-            // Best effort: if this fails, the queue's own visibility timeout still brings the job back.
-            if let Err(e) = self.retries.queue.retry_after(receipt, delay).await {
-                tracing::warn!(delivery_id = %job.delivery_id, error = ?e, "could not schedule the retry");
-            } else {
-                tracing::info!(delivery_id = %job.delivery_id, delay_secs = delay.as_secs(), "webhook retry scheduled");
-            }
+        if let Some(delay) = outcome.as_ref().err().and_then(Retry::delay) {
+            postpone(self.retries.queue.as_ref(), message, delay).await;
         }
         outcome
     }

@@ -64,8 +64,8 @@ pub enum Claim {
     Proceed { delivery: Box<Delivery>, version: u64 },
     /// Sent before: acknowledge the job and do nothing.
     AlreadySent,
-    /// Another attempt holds the lock: leave the job for later.
-    Busy,
+    /// Another attempt holds the lock (until this epoch second, when known): leave the job for later.
+    Busy { until: Option<i64> },
 }
 
 pub struct DeliveryTarget<'a> {
@@ -91,7 +91,9 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
     };
     let attempts = match &previous {
         Some(d) if matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::Skipped) => return Ok(Claim::AlreadySent),
-        Some(d) if d.status == DeliveryStatus::InProgress && d.lock_until > now => return Ok(Claim::Busy),
+        Some(d) if d.status == DeliveryStatus::InProgress && d.lock_until > now => {
+            return Ok(Claim::Busy { until: Some(d.lock_until) });
+        }
         Some(d) => d.attempts + 1,
         None => 1,
     };
@@ -110,7 +112,8 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
     };
     match store.transact(vec![write(t.org, &delivery, version)]).await {
         Ok(()) => Ok(Claim::Proceed { delivery: Box::new(delivery), version: version + 1 }),
-        Err(StoreError::ConditionFailed { .. }) => Ok(Claim::Busy),
+        // Another attempt claimed it a moment ago; it will finish soon.
+        Err(StoreError::ConditionFailed { .. }) => Ok(Claim::Busy { until: None }),
         Err(e) => Err(e),
     }
 }
