@@ -168,16 +168,7 @@ async fn remove<R: AdminResource>(admin: OrgAdmin, State(state): State<AppState>
 
 /// Every catalog entry of an organisation (catalogs are small; read in pages of 100).
 async fn all_catalog_entries(state: &AppState, org: &OrgId) -> Result<Vec<CatalogEntry>, ApiError> {
-    let mut entries = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let (page, next) = resources::list::<CatalogEntry>(state.store.as_ref(), org, after.as_deref(), 100).await?;
-        entries.extend(page);
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(entries),
-        }
-    }
+    Ok(resources::all::<CatalogEntry>(state.store.as_ref(), org).await?)
 }
 
 fn in_use(what: &str, entries: &[&CatalogEntry]) -> ApiError {

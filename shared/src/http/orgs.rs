@@ -122,13 +122,19 @@ async fn update(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): 
         event_options: body.event_options.as_ref().and_then(|v| parse_event_options(v, &mut errors)),
     };
     errors.into_result()?;
-    // Optimistic update: re-read and re-apply if another change landed in between.
+    let org = change_org(&state, &admin.org, |org| org.apply(patch.clone(), now_rfc3339())).await?;
+    Ok(Json(view(&org)))
+}
+
+/// Applies `change` to the organisation as stored and saves it; re-reads and re-applies if another
+/// update landed in between (optimistic concurrency, three tries).
+async fn change_org(state: &AppState, id: &OrgId, change: impl Fn(&mut Organisation)) -> Result<Organisation, ApiError> {
     for _ in 0..3 {
-        let current = orgs::get_org(state.store.as_ref(), &admin.org).await?.ok_or(ApiError::NotFound("organisation"))?;
+        let current = orgs::get_org(state.store.as_ref(), id).await?.ok_or(ApiError::NotFound("organisation"))?;
         let mut org = current.value;
-        org.apply(patch.clone(), now_rfc3339());
+        change(&mut org);
         match orgs::update_org(state.store.as_ref(), &org, current.version, &[]).await {
-            Ok(()) => return Ok(Json(view(&org))),
+            Ok(()) => return Ok(org),
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -153,31 +159,19 @@ async fn rotate_secret(admin: OrgAdmin, State(state): State<AppState>, JsonBody(
     if !(0..=MAX_GRACE_SECS).contains(&grace) {
         return Err(ValidationErrors::from(FieldError::new("grace_period_secs", "must be from 0 to 604800 seconds")).into());
     }
-    for _ in 0..3 {
-        let current = orgs::get_org(state.store.as_ref(), &admin.org).await?.ok_or(ApiError::NotFound("organisation"))?;
-        let mut org = current.value;
-        let signing = SigningSecret::generate();
-        let until = crate::domain::now_epoch() + grace;
+    let signing = SigningSecret::generate();
+    let sealed = state.secrets.seal(signing.text());
+    let until = crate::domain::now_epoch() + grace;
+    let org = change_org(&state, &admin.org, |org| {
         org.previous_webhook_secret_sealed = (grace > 0).then(|| org.webhook_secret_sealed.clone());
         org.previous_webhook_secret_until = (grace > 0).then_some(until);
-        org.webhook_secret_sealed = state.secrets.seal(signing.text());
+        org.webhook_secret_sealed = sealed.clone();
         org.updated_at = now_rfc3339();
-        match orgs::update_org(state.store.as_ref(), &org, current.version, &[]).await {
-            Ok(()) => {
-                tracing::info!(org = %org.id, grace_period_secs = grace, "webhook signing secret rotated");
-                let previous_until = (grace > 0).then(|| {
-                    time::OffsetDateTime::from_unix_timestamp(until)
-                        .ok()
-                        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-                });
-                return Ok(Json(json!({
-                    "webhook_secret": signing.text().expose(),
-                    "previous_secret_valid_until": previous_until.flatten(),
-                })));
-            }
-            Err(StoreError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict(FieldError::new("organisation", "changed by someone else at the same time; try again")))
+    })
+    .await?;
+    tracing::info!(org = %org.id, grace_period_secs = grace, "webhook signing secret rotated");
+    let previous_until = (grace > 0)
+        .then(|| time::OffsetDateTime::from_unix_timestamp(until).ok()?.format(&time::format_description::well_known::Rfc3339).ok())
+        .flatten();
+    Ok(Json(json!({"webhook_secret": signing.text().expose(), "previous_secret_valid_until": previous_until})))
 }

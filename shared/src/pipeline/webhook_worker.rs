@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
+use serde_json::json;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -18,7 +19,6 @@ use crate::store::deliveries::DeliveryTarget;
 use crate::store::endpoints::{self, EndpointHealth};
 use crate::store::orgs::Versioned;
 use crate::store::{orgs, Store};
-use serde_json::json;
 use crate::webhook::{SigningSecret, WebhookClient, WebhookError, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 pub struct WebhookWorker {

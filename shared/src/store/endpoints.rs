@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::orgs::{event_write, Versioned};
-use super::{from_record, keys, to_attrs, version_of, Store, StoreError, Write};
+use super::{from_record, keys, to_attrs, Store, StoreError, Write};
 use crate::secret::token_hash;
 use crate::domain::{Event, OrgId};
 
@@ -25,10 +25,6 @@ impl EndpointHealth {
     pub fn new(url: &str) -> Self {
         Self { url: url.to_string(), failing_since: None, disabled_at: None, disabled_reason: None }
     }
-
-    pub fn is_disabled(&self) -> bool {
-        self.disabled_at.is_some()
-    }
 }
 
 fn key(org: &OrgId, url: &str) -> super::Key {
@@ -36,13 +32,7 @@ fn key(org: &OrgId, url: &str) -> super::Key {
 }
 
 pub async fn get(store: &dyn Store, org: &OrgId, url: &str) -> Result<Option<Versioned<EndpointHealth>>, StoreError> {
-    match store.get(&key(org, url)).await? {
-        None => Ok(None),
-        Some(record) => {
-            let version = version_of(&record);
-            Ok(Some(Versioned { value: from_record(record)?, version }))
-        }
-    }
+    super::get_versioned(store, &key(org, url)).await
 }
 
 /// Writes the endpoint's health at `version` (0: new) with the events its change raises.
@@ -54,14 +44,5 @@ pub async fn save(store: &dyn Store, org: &OrgId, health: &EndpointHealth, versi
 
 /// Every endpoint of the organisation with a health record.
 pub async fn list(store: &dyn Store, org: &OrgId) -> Result<Vec<EndpointHealth>, StoreError> {
-    let mut found = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.query(&keys::org_pk(org), "ENDPOINT#", after.as_deref(), 100).await?;
-        found.extend(page.records.into_iter().map(from_record).collect::<Result<Vec<EndpointHealth>, _>>()?);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(found),
-        }
-    }
+    super::query_all(store, &keys::org_pk(org), "ENDPOINT#").await?.into_iter().map(from_record).collect()
 }

@@ -180,6 +180,31 @@ pub fn is_expired(record: &Record, now_epoch: i64) -> bool {
 }
 
 /// Reads an entity out of a record, dropping the key attributes.
+/// The record at `key` as a `T`, with the version an update must match.
+pub async fn get_versioned<T: serde::de::DeserializeOwned>(store: &dyn Store, key: &Key) -> Result<Option<orgs::Versioned<T>>, StoreError> {
+    match store.get(key).await? {
+        None => Ok(None),
+        Some(record) => {
+            let version = version_of(&record);
+            Ok(Some(orgs::Versioned { value: from_record(record)?, version }))
+        }
+    }
+}
+
+/// Every record of partition `pk` under `sk_prefix`, read a page of 100 at a time.
+pub async fn query_all(store: &dyn Store, pk: &str, sk_prefix: &str) -> Result<Vec<Record>, StoreError> {
+    let mut records = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.query(pk, sk_prefix, after.as_deref(), 100).await?;
+        records.extend(page.records);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(records),
+        }
+    }
+}
+
 pub fn from_record<T: serde::de::DeserializeOwned>(record: Record) -> Result<T, StoreError> {
     serde_json::from_value(Value::Object(record)).map_err(|e| StoreError::Invalid(format!("stored record does not decode: {e}")))
 }

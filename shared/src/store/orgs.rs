@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{from_record, keys, to_attrs, version_of, Condition, Store, StoreError, Write};
+use super::{from_record, keys, to_attrs, Condition, Store, StoreError, Write};
 use crate::domain::{Event, OrgId, Organisation};
 
 /// How long an outbox event record lives; deliveries read what they need from their job.
@@ -39,13 +39,7 @@ pub async fn create_org(
 }
 
 pub async fn get_org(store: &dyn Store, id: &OrgId) -> Result<Option<Versioned<Organisation>>, StoreError> {
-    match store.get(&keys::org(id)).await? {
-        None => Ok(None),
-        Some(record) => {
-            let version = version_of(&record);
-            Ok(Some(Versioned { value: from_record(record)?, version }))
-        }
-    }
+    super::get_versioned(store, &keys::org(id)).await
 }
 
 /// Saves a changed organisation if nobody changed it since it was read at `version`, with the

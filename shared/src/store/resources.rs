@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::orgs::{event_write, Versioned};
-use super::{from_record, keys, to_attrs, version_of, Condition, Key, Store, StoreError, Write};
+use super::{from_record, keys, to_attrs, Condition, Key, Store, StoreError, Write};
 use crate::domain::catalog::{Api, CatalogEntry, Policy};
 use crate::domain::keys::{ApiKey, KeyRequest};
 use crate::domain::{Event, OrgId};
@@ -42,16 +42,7 @@ resource! {
 
 /// Every resource of this kind in the organisation, read a page of 100 at a time.
 pub async fn all<R: Resource>(store: &dyn Store, org: &OrgId) -> Result<Vec<R>, StoreError> {
-    let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let (page, next) = list::<R>(store, org, after.as_deref(), 100).await?;
-        items.extend(page);
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(items),
-        }
-    }
+    super::query_all(store, &keys::org_pk(org), R::PREFIX).await?.into_iter().map(from_record).collect()
 }
 
 /// The write that stores `resource` at `version` (0 creates), for callers composing a transaction.
@@ -72,13 +63,7 @@ pub async fn save<R: Resource>(store: &dyn Store, resource: &R, version: u64, ev
 }
 
 pub async fn get<R: Resource>(store: &dyn Store, org: &OrgId, id: &str) -> Result<Option<Versioned<R>>, StoreError> {
-    match store.get(&key::<R>(org, id)).await? {
-        None => Ok(None),
-        Some(r) => {
-            let version = version_of(&r);
-            Ok(Some(Versioned { value: from_record(r)?, version }))
-        }
-    }
+    super::get_versioned(store, &key::<R>(org, id)).await
 }
 
 /// A page of the organisation's resources of this kind, in id (creation) order.
