@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, EmailBackend};
 use crate::crypto::SecretBox;
 use crate::http::AppState;
-use crate::mail::{AllOf, MailgunMailer, MandrillMailer, Mailer, OutboxMailer, SendGridMailer, SesMailer, SmtpMailer};
+use crate::mail::{AllOf, Mailer, MailgunMailer, MandrillMailer, OutboxMailer, SendGridMailer, SesMailer, SmtpMailer};
 use crate::pipeline::{
     poll_queue, poll_stream, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
     RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
@@ -41,7 +41,11 @@ impl AwsClients {
             loader = loader.endpoint_url(endpoint);
             if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
                 loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                    "test", "test", None, None, "gatehouse-local",
+                    "test",
+                    "test",
+                    None,
+                    None,
+                    "gatehouse-local",
                 ));
             }
             if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
@@ -110,7 +114,12 @@ impl Services {
     }
 
     pub fn webhook_worker(&self) -> WebhookWorker {
-        webhook_worker(&self.config, self.store.clone(), self.secrets.clone(), self.webhook_queue.clone())
+        webhook_worker(
+            &self.config,
+            self.store.clone(),
+            self.secrets.clone(),
+            self.webhook_queue.clone(),
+        )
     }
 }
 
@@ -119,13 +128,19 @@ pub fn secret_box(config: &Config) -> anyhow::Result<SecretBox> {
 }
 
 pub fn templates(config: &Config) -> anyhow::Result<Arc<Templates>> {
-    Ok(Arc::new(Templates::load(config.email_templates_dir.as_deref()).context("loading email templates")?))
+    Ok(Arc::new(
+        Templates::load(config.email_templates_dir.as_deref()).context("loading email templates")?,
+    ))
 }
 
 /// The mailer of the configured backend, or `None` when emails are switched off. Without a
 /// configured backend: SES when there is an SES client (AWS, the emulator), else the outbox.
 pub fn mailer(config: &Config, ses: Option<&aws_sdk_sesv2::Client>) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
-    let default = if ses.is_some() { EmailBackend::AmazonSes } else { EmailBackend::Outbox };
+    let default = if ses.is_some() {
+        EmailBackend::AmazonSes
+    } else {
+        EmailBackend::Outbox
+    };
     let backend = config.email_backend.clone().unwrap_or(default);
     let code = backend.code();
     let mailer: Arc<dyn Mailer> = match backend {
@@ -148,10 +163,24 @@ pub fn mailer(config: &Config, ses: Option<&aws_sdk_sesv2::Client>) -> anyhow::R
 }
 
 /// The webhook worker; `queue` is the one its jobs come from, where retries are scheduled.
-pub fn webhook_worker(config: &Config, store: Arc<dyn Store>, secrets: SecretBox, queue: Arc<dyn Queue>) -> WebhookWorker {
+pub fn webhook_worker(
+    config: &Config,
+    store: Arc<dyn Store>,
+    secrets: SecretBox,
+    queue: Arc<dyn Queue>,
+) -> WebhookWorker {
     let policy = NetworkPolicy::new(config.webhook_allowed_networks.clone());
-    let retries = RetryPolicy { schedule: config.webhook_retry_schedule.clone(), queue };
-    WebhookWorker::new(store, WebhookClient::new(policy, config.webhook_timeout), secrets, retries, config.webhook_disable_after)
+    let retries = RetryPolicy {
+        schedule: config.webhook_retry_schedule.clone(),
+        queue,
+    };
+    WebhookWorker::new(
+        store,
+        WebhookClient::new(policy, config.webhook_timeout),
+        secrets,
+        retries,
+        config.webhook_disable_after,
+    )
 }
 
 /// How the local runner is running.
@@ -194,7 +223,12 @@ impl Backends {
         let store = Arc::new(MemoryStore::new());
         let queue = |name: &str| {
             let dlq = Arc::new(MemoryQueue::dead_letter(&format!("{name}-dlq")));
-            let main = MemoryQueue::new(name, config.queue_visibility_timeout, config.queue_max_receive_count, Some(dlq.clone()));
+            let main = MemoryQueue::new(
+                name,
+                config.queue_visibility_timeout,
+                config.queue_max_receive_count,
+                Some(dlq.clone()),
+            );
             (Arc::new(main) as Arc<dyn Queue>, dlq as Arc<dyn Queue>)
         };
         Ok(Self {
@@ -204,7 +238,10 @@ impl Backends {
             // Every email lands in the outbox, and also goes through the backend given, if any.
             mailer: match mailer(config, None)? {
                 Some(backend) if !matches!(config.email_backend, None | Some(EmailBackend::Outbox)) => {
-                    Some(Arc::new(AllOf(vec![Arc::new(OutboxMailer::new(&config.outbox_dir)), backend])))
+                    Some(Arc::new(AllOf(vec![
+                        Arc::new(OutboxMailer::new(&config.outbox_dir)),
+                        backend,
+                    ])))
                 }
                 other => other,
             },
@@ -245,7 +282,10 @@ pub struct Pollers {
 
 impl Default for Pollers {
     fn default() -> Self {
-        Self { email_worker: true, webhook_worker: true }
+        Self {
+            email_worker: true,
+            webhook_worker: true,
+        }
     }
 }
 

@@ -37,7 +37,9 @@ impl SecretBox {
         if bytes.len() != 32 {
             return Err(CryptoError::BadKey);
         }
-        Ok(Self { cipher: XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| CryptoError::BadKey)? })
+        Ok(Self {
+            cipher: XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| CryptoError::BadKey)?,
+        })
     }
 
     pub fn seal(&self, plaintext: &Secret) -> String {
@@ -62,7 +64,9 @@ impl SecretBox {
             .cipher
             .decrypt(XNonce::from_slice(nonce), body)
             .map_err(|_| CryptoError::Undecryptable)?;
-        String::from_utf8(plain).map(Secret::new).map_err(|_| CryptoError::Undecryptable)
+        String::from_utf8(plain)
+            .map(Secret::new)
+            .map_err(|_| CryptoError::Undecryptable)
     }
 }
 

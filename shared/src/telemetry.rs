@@ -9,7 +9,12 @@ pub fn init() {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = if in_lambda {
         // Lambda adds its own timestamps and request ids to each line.
-        builder.json().with_current_span(false).without_time().with_target(false).try_init()
+        builder
+            .json()
+            .with_current_span(false)
+            .without_time()
+            .with_target(false)
+            .try_init()
     } else {
         builder.with_target(false).try_init()
     };
@@ -21,7 +26,10 @@ pub fn init() {
 /// (Lambda ships stdout to CloudWatch Logs, which turns the line into a metric in the `Gatehouse`
 /// namespace, dimension `Reason`). Also logged, so local runs and tests see it.
 pub fn count(metric: &'static str, reason: &str) {
-    println!("{}", emf_line(metric, reason, time::OffsetDateTime::now_utc().unix_timestamp() * 1000));
+    println!(
+        "{}",
+        emf_line(metric, reason, time::OffsetDateTime::now_utc().unix_timestamp() * 1000)
+    );
     tracing::info!(metric, reason, "metric");
 }
 
@@ -45,10 +53,17 @@ fn emf_line(metric: &str, reason: &str, timestamp_ms: i64) -> String {
 mod tests {
     #[test]
     fn metrics_are_embedded_metric_format() {
-        let line: serde_json::Value = serde_json::from_str(&super::emf_line("EmailsSkipped", "disabled", 1_700_000_000_000)).unwrap();
-        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "EmailsSkipped");
+        let line: serde_json::Value =
+            serde_json::from_str(&super::emf_line("EmailsSkipped", "disabled", 1_700_000_000_000)).unwrap();
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "EmailsSkipped"
+        );
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Reason");
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
-        assert_eq!((line["EmailsSkipped"].as_i64(), line["Reason"].as_str()), (Some(1), Some("disabled")));
+        assert_eq!(
+            (line["EmailsSkipped"].as_i64(), line["Reason"].as_str()),
+            (Some(1), Some("disabled"))
+        );
     }
 }

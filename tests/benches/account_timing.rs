@@ -54,7 +54,11 @@ async fn measure(floor: Duration, backend: Backend) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let backend = if std::env::var_os("GATEHOUSE_TEST_AWS_ENDPOINT").is_some() { Backend::Emulator } else { Backend::Embedded };
+    let backend = if std::env::var_os("GATEHOUSE_TEST_AWS_ENDPOINT").is_some() {
+        Backend::Emulator
+    } else {
+        Backend::Embedded
+    };
     let default_floor = gatehouse::config::Config::local_defaults().account_response_floor;
     println!("medians of {ROUNDS} interleaved requests each");
     for floor in [Duration::ZERO, default_floor] {

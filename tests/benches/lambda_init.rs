@@ -12,7 +12,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 15;
-const BINARIES: [&str; 5] = ["hello_lambda", "gatehouse-api", "gatehouse-event-router", "gatehouse-email-worker", "gatehouse-webhook-worker"];
+const BINARIES: [&str; 5] = [
+    "hello_lambda",
+    "gatehouse-api",
+    "gatehouse-event-router",
+    "gatehouse-email-worker",
+    "gatehouse-webhook-worker",
+];
 
 fn release_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -23,8 +29,16 @@ fn release_dir() -> PathBuf {
 
 fn binary(name: &str) -> PathBuf {
     let dir = release_dir();
-    let path = if name == "hello_lambda" { dir.join("examples").join(name) } else { dir.join(name) };
-    assert!(path.is_file(), "{} is not built: see the build command at the top of this file", path.display());
+    let path = if name == "hello_lambda" {
+        dir.join("examples").join(name)
+    } else {
+        dir.join(name)
+    };
+    assert!(
+        path.is_file(),
+        "{} is not built: see the build command at the top of this file",
+        path.display()
+    );
     path
 }
 
@@ -63,8 +77,14 @@ async fn init_time(name: &str) -> Duration {
             ("GATEHOUSE_ROOT_KEY", "gh_root_benchmark_key_long_enough"),
             ("GATEHOUSE_SECRET_KEY", "Z2F0ZWhvdXNlLWxvY2FsLWRldi1rZXktMzItYnl0ZXM="),
             ("TABLE_NAME", "gatehouse"),
-            ("EMAIL_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/000000000000/email"),
-            ("WEBHOOK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/000000000000/webhook"),
+            (
+                "EMAIL_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/000000000000/email",
+            ),
+            (
+                "WEBHOOK_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/000000000000/webhook",
+            ),
             ("FROM_EMAIL", "portal@example.com"),
         ])
         .stdout(std::process::Stdio::null())
@@ -104,7 +124,13 @@ async fn main() {
     let baseline = medians[0].as_secs_f64();
     println!("init time, median of {ROUNDS} starts (process start to first /next):");
     for (name, m) in BINARIES.iter().zip(&medians) {
-        let size = std::fs::metadata(binary(name)).map(|m| m.len() as f64 / 1_048_576.0).unwrap_or(0.0);
-        println!("  {name:<26} {:>7.1} ms  ({:>4.1}x hello)  {size:>5.1} MiB", m.as_secs_f64() * 1000.0, m.as_secs_f64() / baseline);
+        let size = std::fs::metadata(binary(name))
+            .map(|m| m.len() as f64 / 1_048_576.0)
+            .unwrap_or(0.0);
+        println!(
+            "  {name:<26} {:>7.1} ms  ({:>4.1}x hello)  {size:>5.1} MiB",
+            m.as_secs_f64() * 1000.0,
+            m.as_secs_f64() / baseline
+        );
     }
 }

@@ -5,5 +5,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move { Ok::<_, Error>(event.payload) })).await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
+        Ok::<_, Error>(event.payload)
+    }))
+    .await
 }

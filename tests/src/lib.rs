@@ -39,8 +39,13 @@ impl Drop for PrivateEmulator {
 
 impl PrivateEmulator {
     pub async fn start() -> Self {
-        let binary = std::env::var("GATEHOUSE_TEST_MOTO_SERVER").expect("GATEHOUSE_TEST_MOTO_SERVER: run the suite with scripts/test");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let binary = std::env::var("GATEHOUSE_TEST_MOTO_SERVER")
+            .expect("GATEHOUSE_TEST_MOTO_SERVER: run the suite with scripts/test");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let process = std::process::Command::new(binary)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())
@@ -116,16 +121,30 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
 
 pub async fn spawn_app_with_pollers(config: Config, pollers: Pollers) -> TestApp {
     capture_logs();
-    let backend = if config.aws_endpoint_url.is_some() { Backend::Emulator } else { Backend::Embedded };
+    let backend = if config.aws_endpoint_url.is_some() {
+        Backend::Emulator
+    } else {
+        Backend::Embedded
+    };
     let outbox = config.outbox_dir.clone();
     let local = Local::start_with(config, pollers).await.expect("Gatehouse starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let router = local.services.router().into_make_service_with_connect_info::<SocketAddr>();
+    let router = local
+        .services
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });
-    TestApp { base: format!("http://{address}"), local, http: reqwest::Client::new(), outbox, backend, server }
+    TestApp {
+        base: format!("http://{address}"),
+        local,
+        http: reqwest::Client::new(),
+        outbox,
+        backend,
+        server,
+    }
 }
 
 /// An organisation as `POST /orgs` returned it.
@@ -193,20 +212,44 @@ impl TestApp {
     /// The organisation's delivery records (emails and webhook attempts).
     pub async fn deliveries(&self, org: &str) -> Vec<gatehouse::store::deliveries::Delivery> {
         let pk = gatehouse::store::keys::org_pk(&gatehouse::domain::OrgId::parse(org).unwrap());
-        let page = self.local.services.store.query(&pk, "DELIVERY#", None, 100).await.unwrap();
-        page.records.into_iter().map(|r| gatehouse::store::from_record(r).unwrap()).collect()
+        let page = self
+            .local
+            .services
+            .store
+            .query(&pk, "DELIVERY#", None, 100)
+            .await
+            .unwrap();
+        page.records
+            .into_iter()
+            .map(|r| gatehouse::store::from_record(r).unwrap())
+            .collect()
     }
 
     /// Messages sitting in a dead-letter queue (received, so invisible for a while afterwards).
     pub async fn dead_letters(&self, webhook: bool) -> Vec<String> {
-        let queue = if webhook { &self.local.webhook_dead_letters } else { &self.local.email_dead_letters };
-        queue.receive(10, Duration::from_secs(1)).await.unwrap().into_iter().map(|m| m.body).collect()
+        let queue = if webhook {
+            &self.local.webhook_dead_letters
+        } else {
+            &self.local.email_dead_letters
+        };
+        queue
+            .receive(10, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.body)
+            .collect()
     }
 }
 
 /// `(destinations, raw MIME)` of every message the emulator's SES has accepted.
 pub async fn ses_raw_messages(endpoint: &str) -> Vec<(Vec<String>, String)> {
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     data["ses"]["RawMessage"]
         .as_array()
         .cloned()
@@ -215,7 +258,10 @@ pub async fn ses_raw_messages(endpoint: &str) -> Vec<(Vec<String>, String)> {
         .map(|m| {
             let destinations = m["destinations"].as_array().cloned().unwrap_or_default();
             (
-                destinations.iter().filter_map(|d| d.as_str().map(str::to_string)).collect(),
+                destinations
+                    .iter()
+                    .filter_map(|d| d.as_str().map(str::to_string))
+                    .collect(),
                 m["raw_data"].as_str().unwrap_or_default().to_string(),
             )
         })
@@ -223,7 +269,9 @@ pub async fn ses_raw_messages(endpoint: &str) -> Vec<(Vec<String>, String)> {
 }
 
 pub fn outbox_messages(dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     entries
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
@@ -323,7 +371,12 @@ impl WebhookReceiver {
             async move {
                 let status = StatusCode::from_u16(answers.lock().unwrap().next()).unwrap();
                 let at = std::time::Instant::now();
-                log.lock().unwrap().push(ReceivedWebhook { headers, body: body.to_vec(), at, status: status.as_u16() });
+                log.lock().unwrap().push(ReceivedWebhook {
+                    headers,
+                    body: body.to_vec(),
+                    at,
+                    status: status.as_u16(),
+                });
                 let mut response = axum::response::IntoResponse::into_response(status);
                 if let (Some(secs), false) = (retry_after, status.is_success()) {
                     response.headers_mut().insert("retry-after", secs.into());
@@ -336,7 +389,11 @@ impl WebhookReceiver {
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self { address, received, server }
+        Self {
+            address,
+            received,
+            server,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -407,7 +464,9 @@ impl FlakyProxy {
         let counter = cut.clone();
         let server = tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
                 if *watch.borrow() {
                     counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     drop(inbound);
@@ -416,7 +475,9 @@ impl FlakyProxy {
                 let (upstream, counter) = (upstream.clone(), counter.clone());
                 let mut watch = watch.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = watch.wait_for(|down| *down) => {
@@ -426,7 +487,12 @@ impl FlakyProxy {
                 });
             }
         });
-        Self { address, down, cut, server }
+        Self {
+            address,
+            down,
+            cut,
+            server,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -469,7 +535,9 @@ fn verify_by_hand(secret: &str, hook: &ReceivedWebhook) -> bool {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
     mac.update(signed.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    hook.header("webhook-signature").split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+    hook.header("webhook-signature")
+        .split(' ')
+        .any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
 }
 
 /// Everything the process logs (at the production level, `info`), for tests that check no secret is
@@ -511,6 +579,9 @@ pub fn logged() -> String {
 pub fn find_link(mime: &str, prefix: &str) -> Option<String> {
     let text = mime.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
     let start = text.find(prefix)?;
-    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<').collect();
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+        .collect();
     Some(link)
 }

@@ -18,13 +18,18 @@ async fn main() -> anyhow::Result<()> {
     }
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], config.port));
     let local = Local::start(config).await.context("starting Gatehouse")?;
-    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("binding {address}"))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))?;
     match local.mode {
         Mode::Embedded => tracing::info!(outbox = %local.services.config.outbox_dir.display(), "embedded mode"),
         Mode::Emulated => tracing::info!(endpoint = ?local.services.config.aws_endpoint_url, "AWS endpoint mode"),
     }
     tracing::info!("Gatehouse listening on http://{}", listener.local_addr()?);
-    let app = local.services.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = local
+        .services
+        .router()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

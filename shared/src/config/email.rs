@@ -7,7 +7,10 @@ use std::collections::HashMap;
 
 use super::{bad, ConfigError};
 use crate::domain::Email;
-use crate::mail::{MailgunRegion, MailgunSettings, MandrillSettings, SendGridSettings, SmtpSettings, SmtpTls, MANDRILL_API, SENDGRID_API};
+use crate::mail::{
+    MailgunRegion, MailgunSettings, MandrillSettings, SendGridSettings, SmtpSettings, SmtpTls, MANDRILL_API,
+    SENDGRID_API,
+};
 use crate::secret::Secret;
 
 /// How emails leave.
@@ -67,17 +70,24 @@ pub struct EmailSettings {
 
 pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<EmailSettings, ConfigError> {
     let tyk: TykEmailBackend = match get("EMAIL_BACKEND_CONFIG") {
-        Some(json) => serde_json::from_str(&json).map_err(|e| bad("EMAIL_BACKEND_CONFIG", format!("is not a Tyk email_backend block: {e}")))?,
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| bad("EMAIL_BACKEND_CONFIG", format!("is not a Tyk email_backend block: {e}")))?,
         None => TykEmailBackend::default(),
     };
     // An environment variable, else the Tyk block's setting.
-    let setting = |env: &str, tyk_key: &str| get(env).or_else(|| tyk.settings.get(tyk_key).filter(|v| !v.is_empty()).cloned());
+    let setting =
+        |env: &str, tyk_key: &str| get(env).or_else(|| tyk.settings.get(tyk_key).filter(|v| !v.is_empty()).cloned());
 
-    let from_email = match get("DEFAULT_FROM_EMAIL").or_else(|| get("FROM_EMAIL")).or(tyk.default_from_email.clone()) {
+    let from_email = match get("DEFAULT_FROM_EMAIL")
+        .or_else(|| get("FROM_EMAIL"))
+        .or(tyk.default_from_email.clone())
+    {
         Some(v) => Some(Email::parse(&v).map_err(|e| bad("FROM_EMAIL", e.message))?),
         None => None,
     };
-    let from_name = get("DEFAULT_FROM_NAME").or_else(|| get("FROM_NAME")).or(tyk.default_from_name.clone());
+    let from_name = get("DEFAULT_FROM_NAME")
+        .or_else(|| get("FROM_NAME"))
+        .or(tyk.default_from_name.clone());
     if from_name.as_deref().is_some_and(|n| n.contains(['\r', '\n'])) {
         return Err(bad("FROM_NAME", "must be one line"));
     }
@@ -92,7 +102,9 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<EmailSettings, Confi
     };
     let smtp_server = setting("SMTP_SERVER", "SMTPAddress");
     // AI Studio's convention: an SMTP server given means SMTP.
-    let code = get("EMAIL_BACKEND").or(tyk.code.clone()).or_else(|| smtp_server.as_ref().map(|_| "smtp".to_string()));
+    let code = get("EMAIL_BACKEND")
+        .or(tyk.code.clone())
+        .or_else(|| smtp_server.as_ref().map(|_| "smtp".to_string()));
     let required = |env: &'static str, tyk_key: &str, code: &str| {
         setting(env, tyk_key).ok_or_else(|| bad(env, format!("must be set for the {code} email backend")))
     };
@@ -108,7 +120,10 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<EmailSettings, Confi
             api_url: api_url(get, "SENDGRID_API_URL", SENDGRID_API)?,
         })),
         Some("mailgun") => {
-            let region = match setting("MAILGUN_REGION", "Region").map(|r| r.to_ascii_lowercase()).as_deref() {
+            let region = match setting("MAILGUN_REGION", "Region")
+                .map(|r| r.to_ascii_lowercase())
+                .as_deref()
+            {
                 None | Some("us") => MailgunRegion::Us,
                 Some("eu") => MailgunRegion::Eu,
                 Some(_) => return Err(bad("MAILGUN_REGION", "must be us or eu")),
@@ -128,10 +143,17 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<EmailSettings, Confi
             api_url: api_url(get, "MANDRILL_API_URL", MANDRILL_API)?,
         })),
         Some(_) => {
-            return Err(bad("EMAIL_BACKEND", "must be amazonses, smtp, sendgrid, mailgun, mandrill, outbox or none"));
+            return Err(bad(
+                "EMAIL_BACKEND",
+                "must be amazonses, smtp, sendgrid, mailgun, mandrill, outbox or none",
+            ));
         }
     };
-    Ok(EmailSettings { backend, from_email, from_name })
+    Ok(EmailSettings {
+        backend,
+        from_email,
+        from_name,
+    })
 }
 
 /// The SMTP settings: AI Studio's `SMTP_SERVER` + `SMTP_PORT`, or Tyk's `SMTPAddress` as `host:port`.
@@ -142,7 +164,9 @@ fn smtp(
 ) -> Result<SmtpSettings, ConfigError> {
     let server = server.ok_or_else(|| bad("SMTP_SERVER", "must be set for the smtp email backend"))?;
     let (host, port_in_address) = match server.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() => (host.to_string(), Some(port.to_string())),
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() => {
+            (host.to_string(), Some(port.to_string()))
+        }
         _ => (server, None),
     };
     let port = match get("SMTP_PORT").or(port_in_address) {
@@ -170,7 +194,9 @@ fn api_url(get: &dyn Fn(&str) -> Option<String>, name: &'static str, default: &s
     match get(name) {
         None => Ok(default.to_string()),
         Some(v) => match url::Url::parse(&v) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(v.trim_end_matches('/').to_string()),
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                Ok(v.trim_end_matches('/').to_string())
+            }
             _ => Err(bad(name, "must be an absolute http or https URL")),
         },
     }

@@ -25,7 +25,10 @@ pub struct ConfigError {
 }
 
 fn bad(name: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { name, problem: problem.into() }
+    ConfigError {
+        name,
+        problem: problem.into(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -95,7 +98,9 @@ impl Config {
             email_templates_dir: None,
             webhook_allowed_networks: Vec::new(),
             webhook_timeout: Duration::from_secs(15),
-            webhook_retry_schedule: [5, 300, 1800, 7200, 18_000, 36_000, 36_000].map(Duration::from_secs).to_vec(),
+            webhook_retry_schedule: [5, 300, 1800, 7200, 18_000, 36_000, 36_000]
+                .map(Duration::from_secs)
+                .to_vec(),
             webhook_disable_after: Duration::from_secs(5 * 86_400),
             ses_configuration_set: None,
             email_backend: None,
@@ -153,7 +158,8 @@ impl Config {
             c.portal_url = v.trim_end_matches('/').to_string();
         }
         if let Some(v) = get("PUBLIC_API_URL") {
-            let ok = url::Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            let ok =
+                url::Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
             if !ok {
                 return Err(bad("PUBLIC_API_URL", "must be an absolute http or https URL"));
             }
@@ -164,7 +170,8 @@ impl Config {
         }
         c.email_templates_dir = get("EMAIL_TEMPLATES_DIR").map(PathBuf::from);
         if let Some(v) = get("WEBHOOK_ALLOWED_NETWORKS") {
-            c.webhook_allowed_networks = NetworkPolicy::parse_allowed(&v).map_err(|e| bad("WEBHOOK_ALLOWED_NETWORKS", e))?;
+            c.webhook_allowed_networks =
+                NetworkPolicy::parse_allowed(&v).map_err(|e| bad("WEBHOOK_ALLOWED_NETWORKS", e))?;
         }
         if let Some(v) = get("WEBHOOK_TIMEOUT_SECS") {
             c.webhook_timeout = Duration::from_secs(parse_number("WEBHOOK_TIMEOUT_SECS", &v, 1, 60)?);
@@ -176,7 +183,8 @@ impl Config {
                 .collect::<Result<_, _>>()?;
         }
         if let Some(v) = get("WEBHOOK_DISABLE_AFTER_SECS") {
-            c.webhook_disable_after = Duration::from_secs(parse_number("WEBHOOK_DISABLE_AFTER_SECS", &v, 0, 30 * 86_400)?);
+            c.webhook_disable_after =
+                Duration::from_secs(parse_number("WEBHOOK_DISABLE_AFTER_SECS", &v, 0, 30 * 86_400)?);
         }
         c.ses_configuration_set = get("SES_CONFIGURATION_SET");
         c.aws_endpoint_url = get("AWS_ENDPOINT_URL");
@@ -229,11 +237,23 @@ mod tests {
 
     #[test]
     fn smtp_settings_are_read_and_the_password_never_printed() {
-        let c = from(&[("SMTP_SERVER", "mail.example.com"), ("SMTP_PORT", "465"), ("SMTP_USER", "u"), ("SMTP_PASS", "hunter2"), ("EMAIL_BACKEND", "smtp")]).unwrap();
-        let Some(EmailBackend::Smtp(smtp)) = c.email_backend.clone() else { panic!("smtp expected") };
+        let c = from(&[
+            ("SMTP_SERVER", "mail.example.com"),
+            ("SMTP_PORT", "465"),
+            ("SMTP_USER", "u"),
+            ("SMTP_PASS", "hunter2"),
+            ("EMAIL_BACKEND", "smtp"),
+        ])
+        .unwrap();
+        let Some(EmailBackend::Smtp(smtp)) = c.email_backend.clone() else {
+            panic!("smtp expected")
+        };
         assert_eq!((smtp.port, smtp.tls), (465, crate::mail::SmtpTls::Implicit));
         assert!(!format!("{c:?}").contains("hunter2"));
-        assert_eq!(from(&[("SMTP_SERVER", "m"), ("SMTP_TLS", "maybe")]).unwrap_err().name, "SMTP_TLS");
+        assert_eq!(
+            from(&[("SMTP_SERVER", "m"), ("SMTP_TLS", "maybe")]).unwrap_err().name,
+            "SMTP_TLS"
+        );
     }
 
     #[test]
@@ -242,18 +262,36 @@ mod tests {
             "settings": {"Domain": "mg.example.com", "PrivateKey": "key-secret", "Region": "EU"},
             "default_from_email": "portal@example.com", "default_from_name": "Acme Portal"}"#;
         let c = from(&[("EMAIL_BACKEND_CONFIG", tyk)]).unwrap();
-        let Some(EmailBackend::Mailgun(mailgun)) = c.email_backend.clone() else { panic!("mailgun expected") };
-        assert_eq!((mailgun.domain.as_str(), mailgun.api_url.as_str()), ("mg.example.com", "https://api.eu.mailgun.net"));
-        assert_eq!((c.from_email.as_str(), c.from_name.as_deref()), ("portal@example.com", Some("Acme Portal")));
+        let Some(EmailBackend::Mailgun(mailgun)) = c.email_backend.clone() else {
+            panic!("mailgun expected")
+        };
+        assert_eq!(
+            (mailgun.domain.as_str(), mailgun.api_url.as_str()),
+            ("mg.example.com", "https://api.eu.mailgun.net")
+        );
+        assert_eq!(
+            (c.from_email.as_str(), c.from_name.as_deref()),
+            ("portal@example.com", Some("Acme Portal"))
+        );
         assert!(!format!("{c:?}").contains("key-secret"), "keys never printed");
 
         let c = from(&[("EMAIL_BACKEND", "sendgrid"), ("SENDGRID_API_KEY", "SG.x")]).unwrap();
         assert!(matches!(c.email_backend, Some(EmailBackend::SendGrid(s)) if s.api_url == "https://api.sendgrid.com"));
-        let c = from(&[("EMAIL_BACKEND_CONFIG", r#"{"code": "mandrill", "settings": {"ClientKey": "k"}}"#)]).unwrap();
+        let c = from(&[(
+            "EMAIL_BACKEND_CONFIG",
+            r#"{"code": "mandrill", "settings": {"ClientKey": "k"}}"#,
+        )])
+        .unwrap();
         assert!(matches!(c.email_backend, Some(EmailBackend::Mandrill(_))));
         // Tyk's SMTPAddress is host:port.
-        let c = from(&[("EMAIL_BACKEND_CONFIG", r#"{"code": "smtp", "settings": {"SMTPAddress": "mail.example.com:2525"}}"#)]).unwrap();
-        assert!(matches!(c.email_backend, Some(EmailBackend::Smtp(s)) if s.server == "mail.example.com" && s.port == 2525));
+        let c = from(&[(
+            "EMAIL_BACKEND_CONFIG",
+            r#"{"code": "smtp", "settings": {"SMTPAddress": "mail.example.com:2525"}}"#,
+        )])
+        .unwrap();
+        assert!(
+            matches!(c.email_backend, Some(EmailBackend::Smtp(s)) if s.server == "mail.example.com" && s.port == 2525)
+        );
         // Switched off, whatever the backend.
         let c = from(&[("EMAIL_BACKEND", "sendgrid"), ("ENABLE_EMAIL_NOTIFICATIONS", "false")]).unwrap();
         assert!(matches!(c.email_backend, Some(EmailBackend::Disabled)));
@@ -261,11 +299,29 @@ mod tests {
         // A missing setting is named.
         for (vars, name) in [
             (&[("EMAIL_BACKEND", "sendgrid")][..], "SENDGRID_API_KEY"),
-            (&[("EMAIL_BACKEND", "mailgun"), ("MAILGUN_API_KEY", "k")][..], "MAILGUN_DOMAIN"),
-            (&[("EMAIL_BACKEND", "mailgun"), ("MAILGUN_DOMAIN", "d"), ("MAILGUN_API_KEY", "k"), ("MAILGUN_REGION", "mars")][..], "MAILGUN_REGION"),
+            (
+                &[("EMAIL_BACKEND", "mailgun"), ("MAILGUN_API_KEY", "k")][..],
+                "MAILGUN_DOMAIN",
+            ),
+            (
+                &[
+                    ("EMAIL_BACKEND", "mailgun"),
+                    ("MAILGUN_DOMAIN", "d"),
+                    ("MAILGUN_API_KEY", "k"),
+                    ("MAILGUN_REGION", "mars"),
+                ][..],
+                "MAILGUN_REGION",
+            ),
             (&[("EMAIL_BACKEND", "mandrill")][..], "MANDRILL_API_KEY"),
             (&[("EMAIL_BACKEND", "smtp")][..], "SMTP_SERVER"),
-            (&[("EMAIL_BACKEND", "sendgrid"), ("SENDGRID_API_KEY", "k"), ("SENDGRID_API_URL", "nope")][..], "SENDGRID_API_URL"),
+            (
+                &[
+                    ("EMAIL_BACKEND", "sendgrid"),
+                    ("SENDGRID_API_KEY", "k"),
+                    ("SENDGRID_API_URL", "nope"),
+                ][..],
+                "SENDGRID_API_URL",
+            ),
         ] {
             assert_eq!(from(vars).unwrap_err().name, name);
         }

@@ -140,8 +140,20 @@ mod tests {
     fn names_paths_rates_and_urls_are_checked() {
         let mut errors = ValidationErrors::default();
         check_name("  ", &mut errors);
-        check_rate(&Rate { requests: 0, per_secs: 1 }, &mut errors);
-        check_quota(&Quota { max: 10, renewal_secs: 0 }, &mut errors);
+        check_rate(
+            &Rate {
+                requests: 0,
+                per_secs: 1,
+            },
+            &mut errors,
+        );
+        check_quota(
+            &Quota {
+                max: 10,
+                renewal_secs: 0,
+            },
+            &mut errors,
+        );
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "rate", "quota"]);
         assert!(check_listen_path("/payments/").is_ok());

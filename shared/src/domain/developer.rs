@@ -39,7 +39,10 @@ impl Developer {
 
     /// The Gravatar image of the email (Gravatar takes SHA-256 of the trimmed, lower-cased address).
     pub fn gravatar_url(&self) -> String {
-        format!("https://www.gravatar.com/avatar/{}?d=identicon", crate::secret::token_hash(&self.email.normalized()))
+        format!(
+            "https://www.gravatar.com/avatar/{}?d=identicon",
+            crate::secret::token_hash(&self.email.normalized())
+        )
     }
 
     /// Remembers a login address; true when it was new.
@@ -77,18 +80,27 @@ impl Password {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let n = s.chars().count();
         if n < Self::MIN_CHARS {
-            return Err(FieldError::new("password", format!("must be at least {} characters", Self::MIN_CHARS)));
+            return Err(FieldError::new(
+                "password",
+                format!("must be at least {} characters", Self::MIN_CHARS),
+            ));
         }
         if n > Self::MAX_CHARS {
-            return Err(FieldError::new("password", format!("must be at most {} characters", Self::MAX_CHARS)));
+            return Err(FieldError::new(
+                "password",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         Ok(Self(Secret::new(s)))
     }
 
     /// True when `phc` (an argon2 PHC string) is this password's hash. CPU-bound, like [`Self::hash`].
     pub fn verify(&self, phc: &str) -> bool {
-        argon2::password_hash::PasswordHash::new(phc)
-            .is_ok_and(|parsed| Argon2::default().verify_password(self.0.expose().as_bytes(), &parsed).is_ok())
+        argon2::password_hash::PasswordHash::new(phc).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(self.0.expose().as_bytes(), &parsed)
+                .is_ok()
+        })
     }
 
     /// Verifies against a fixed hash of the same cost, so a login for an unknown account takes as
@@ -129,10 +141,15 @@ impl SignUp {
     ) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let email = required(&mut errors, "email", email).and_then(|e| errors.check("email", Email::parse(e)));
-        let password = required(&mut errors, "password", password).and_then(|p| errors.check("password", Password::parse(p)));
+        let password =
+            required(&mut errors, "password", password).and_then(|p| errors.check("password", Password::parse(p)));
         let fields = check_values(specs, fields, Completeness::Whole, &mut errors);
         match (email, password) {
-            (Some(email), Some(password)) if errors.is_empty() => Ok(Self { email, password, fields }),
+            (Some(email), Some(password)) if errors.is_empty() => Ok(Self {
+                email,
+                password,
+                fields,
+            }),
             _ => Err(errors),
         }
     }

@@ -19,7 +19,9 @@ impl Email {
         if s.len() > 254 {
             return bad("must be at most 254 characters");
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',') {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+        {
             return bad("must not contain spaces, control characters, `<`, `>` or `,`");
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
@@ -59,7 +61,10 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@sub.example.org", " Dev@Example.COM "] {
             assert!(Email::parse(ok).is_ok(), "{ok}");
         }
-        assert_eq!(Email::parse(" Dev@Example.COM ").unwrap().normalized(), "dev@example.com");
+        assert_eq!(
+            Email::parse(" Dev@Example.COM ").unwrap().normalized(),
+            "dev@example.com"
+        );
     }
 
     #[test]

@@ -154,12 +154,23 @@ impl EventKind {
 
 impl Event {
     pub fn new(org_id: OrgId, kind: EventKind, occurred_at: String, data: serde_json::Value) -> Self {
-        Self { id: EventId::generate(), org_id, kind, occurred_at, data, private_sealed: None }
+        Self {
+            id: EventId::generate(),
+            org_id,
+            kind,
+            occurred_at,
+            data,
+            private_sealed: None,
+        }
     }
 
     /// The email to the person the event concerns (`data.email`), if this kind sends one.
     pub fn personal_email(&self) -> Option<PersonalEmail> {
-        let to = self.data.get("email").and_then(|v| v.as_str()).and_then(|s| Email::parse(s).ok())?;
+        let to = self
+            .data
+            .get("email")
+            .and_then(|v| v.as_str())
+            .and_then(|s| Email::parse(s).ok())?;
         let status = self.data.get("status").and_then(|v| v.as_str());
         let pending = status == Some("pending");
         let by_link = self.data.get("delivery").and_then(|v| v.as_str()) == Some("link");
@@ -233,15 +244,26 @@ mod tests {
     #[test]
     fn sign_up_mails_the_developer_and_has_the_tyk_envelope() {
         let org = OrgId::parse("acme").unwrap();
-        let mut e = Event::new(org, EventKind::DeveloperSignedUp, "2026-01-01T00:00:00Z".into(), json!({"email": "d@example.com"}));
+        let mut e = Event::new(
+            org,
+            EventKind::DeveloperSignedUp,
+            "2026-01-01T00:00:00Z".into(),
+            json!({"email": "d@example.com"}),
+        );
         e.private_sealed = Some("enc:v1:secret".into());
         let mail = e.personal_email().unwrap();
-        assert_eq!((mail.template, mail.to.as_str()), ("developer_welcome", "d@example.com"));
+        assert_eq!(
+            (mail.template, mail.to.as_str()),
+            ("developer_welcome", "d@example.com")
+        );
         let body = e.webhook_payload();
         assert_eq!(body["event"], "developer_event.signed_up");
         assert_eq!(body["org_id"], "acme");
         assert_eq!(body["data"]["email"], "d@example.com");
-        assert!(!body.to_string().contains("enc:v1"), "the private part never reaches a webhook");
+        assert!(
+            !body.to_string().contains("enc:v1"),
+            "the private part never reaches a webhook"
+        );
         e.data["status"] = json!("pending");
         assert_eq!(e.personal_email().unwrap().template, "signup_received");
     }

@@ -41,14 +41,27 @@ pub fn check_specs(specs: &[FieldSpec], path: &str, errors: &mut ValidationError
     for (i, spec) in specs.iter().enumerate() {
         let ok = !spec.name.is_empty()
             && spec.name.len() <= 64
-            && spec.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && spec
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !ok {
-            errors.push(format!("{path}[{i}].name"), "must be 1 to 64 lower-case letters, digits and underscores");
+            errors.push(
+                format!("{path}[{i}].name"),
+                "must be 1 to 64 lower-case letters, digits and underscores",
+            );
         } else if !seen.insert(spec.name.as_str()) {
             errors.push(format!("{path}[{i}].name"), "appears twice");
         }
-        if spec.label.as_ref().is_some_and(|l| l.chars().count() > 200 || l.chars().any(char::is_control)) {
-            errors.push(format!("{path}[{i}].label"), "must be at most 200 characters without control characters");
+        if spec
+            .label
+            .as_ref()
+            .is_some_and(|l| l.chars().count() > 200 || l.chars().any(char::is_control))
+        {
+            errors.push(
+                format!("{path}[{i}].label"),
+                "must be at most 200 characters without control characters",
+            );
         }
     }
 }
@@ -64,7 +77,12 @@ pub enum Completeness {
 
 /// Checks `input` (a JSON object) against `specs`, naming each bad field `fields.<name>`; returns the
 /// values to store.
-pub fn check_values(specs: &[FieldSpec], input: Option<&Value>, mode: Completeness, errors: &mut ValidationErrors) -> Map<String, Value> {
+pub fn check_values(
+    specs: &[FieldSpec],
+    input: Option<&Value>,
+    mode: Completeness,
+    errors: &mut ValidationErrors,
+) -> Map<String, Value> {
     let empty = Map::new();
     let map = match input {
         None | Some(Value::Null) => &empty,
@@ -147,13 +165,23 @@ mod tests {
     #[test]
     fn whole_sets_need_required_fields_and_known_names() {
         let mut errors = ValidationErrors::default();
-        check_values(&specs(), Some(&json!({"seats": "ten", "team": "x"})), Completeness::Whole, &mut errors);
+        check_values(
+            &specs(),
+            Some(&json!({"seats": "ten", "team": "x"})),
+            Completeness::Whole,
+            &mut errors,
+        );
         let mut got = fields(&errors);
         got.sort();
         assert_eq!(got, ["fields.company", "fields.seats", "fields.team"]);
 
         let mut errors = ValidationErrors::default();
-        let out = check_values(&specs(), Some(&json!({"company": "Acme", "newsletter": true})), Completeness::Whole, &mut errors);
+        let out = check_values(
+            &specs(),
+            Some(&json!({"company": "Acme", "newsletter": true})),
+            Completeness::Whole,
+            &mut errors,
+        );
         assert!(errors.is_empty());
         assert_eq!(out["company"], "Acme");
     }
@@ -161,20 +189,37 @@ mod tests {
     #[test]
     fn partial_sets_check_only_what_is_given() {
         let mut errors = ValidationErrors::default();
-        let out = check_values(&specs(), Some(&json!({"seats": 3, "newsletter": null})), Completeness::Partial, &mut errors);
+        let out = check_values(
+            &specs(),
+            Some(&json!({"seats": 3, "newsletter": null})),
+            Completeness::Partial,
+            &mut errors,
+        );
         assert!(errors.is_empty());
-        let merged = merge(serde_json::from_value(json!({"company": "A", "newsletter": true})).unwrap(), out);
+        let merged = merge(
+            serde_json::from_value(json!({"company": "A", "newsletter": true})).unwrap(),
+            out,
+        );
         assert_eq!(Value::Object(merged), json!({"company": "A", "seats": 3}));
         let mut errors = ValidationErrors::default();
-        check_values(&specs(), Some(&json!({"company": null})), Completeness::Partial, &mut errors);
+        check_values(
+            &specs(),
+            Some(&json!({"company": null})),
+            Completeness::Partial,
+            &mut errors,
+        );
         assert_eq!(fields(&errors), ["fields.company"]);
     }
 
     #[test]
     fn specs_are_checked() {
         let mut errors = ValidationErrors::default();
-        let bad: Vec<FieldSpec> = serde_json::from_value(json!([{"name": "Bad Name"}, {"name": "a"}, {"name": "a"}])).unwrap();
+        let bad: Vec<FieldSpec> =
+            serde_json::from_value(json!([{"name": "Bad Name"}, {"name": "a"}, {"name": "a"}])).unwrap();
         check_specs(&bad, "settings.signup_fields", &mut errors);
-        assert_eq!(fields(&errors), ["settings.signup_fields[0].name", "settings.signup_fields[2].name"]);
+        assert_eq!(
+            fields(&errors),
+            ["settings.signup_fields[0].name", "settings.signup_fields[2].name"]
+        );
     }
 }

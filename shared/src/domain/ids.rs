@@ -11,13 +11,10 @@ pub struct OrgId(String);
 
 impl OrgId {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let ok_chars = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !(3..=40).contains(&s.len())
-            || !ok_chars
-            || s.starts_with('-')
-            || s.ends_with('-')
-            || s.contains("--")
-        {
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !(3..=40).contains(&s.len()) || !ok_chars || s.starts_with('-') || s.ends_with('-') || s.contains("--") {
             return Err(FieldError::new(
                 "id",
                 "must be 3 to 40 lower-case letters, digits and single hyphens, not starting or ending with a hyphen",
@@ -40,7 +37,11 @@ macro_rules! prefixed_id {
 
         impl $name {
             pub fn generate() -> Self {
-                Self(format!("{}{}", $prefix, ulid::Ulid::new().to_string().to_lowercase()))
+                Self(format!(
+                    "{}{}",
+                    $prefix,
+                    ulid::Ulid::new().to_string().to_lowercase()
+                ))
             }
 
             /// An id read back from storage or a path; only its shape is checked.
@@ -80,7 +81,16 @@ mod tests {
     fn org_ids_are_url_slugs() {
         assert!(OrgId::parse("acme").is_ok());
         assert!(OrgId::parse("acme-labs-2").is_ok());
-        for bad in ["ab", "Acme", "acme_labs", "-acme", "acme-", "ac--me", "a/b", &"a".repeat(41)] {
+        for bad in [
+            "ab",
+            "Acme",
+            "acme_labs",
+            "-acme",
+            "acme-",
+            "ac--me",
+            "a/b",
+            &"a".repeat(41),
+        ] {
             assert!(OrgId::parse(bad).is_err(), "{bad}");
         }
         assert!(OrgId::parse(OrgId::generate().as_str()).is_ok());

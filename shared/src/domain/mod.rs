@@ -38,8 +38,8 @@ mod developer;
 mod email;
 mod event;
 pub mod fields;
-pub mod keys;
 mod ids;
+pub mod keys;
 mod org;
 mod validation;
 
@@ -47,7 +47,10 @@ pub use developer::{required, Developer, DeveloperStatus, Password, SignUp};
 pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
 pub use ids::{ApiId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
-pub use org::{parse_event_options, parse_org_name, parse_settings, EventOptions, SignupMode, EventTarget, NewOrganisation, OrgPatch, OrgSettings, Organisation, WebhookUrl};
+pub use org::{
+    parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget, NewOrganisation, OrgPatch,
+    OrgSettings, Organisation, SignupMode, WebhookUrl,
+};
 pub use validation::{FieldError, ValidationErrors};
 
 /// Seconds since the Unix epoch, the unit of every stored expiry (`expires_at`, DynamoDB TTL).

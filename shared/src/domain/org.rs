@@ -173,7 +173,6 @@ impl WebhookUrl {
         }
         Ok(Self(url.to_string()))
     }
-
 }
 
 super::validated_string!(WebhookUrl);
@@ -215,7 +214,10 @@ impl Organisation {
 pub fn parse_org_name(s: &str) -> Result<String, FieldError> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
-        return Err(FieldError::new("name", "must be 1 to 200 characters without control characters"));
+        return Err(FieldError::new(
+            "name",
+            "must be 1 to 200 characters without control characters",
+        ));
     }
     Ok(s.to_string())
 }
@@ -226,7 +228,11 @@ pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) 
         Ok(s) => s,
         Err(e) => {
             let path = e.path().to_string();
-            let field = if path == "." { "settings".to_string() } else { format!("settings.{path}") };
+            let field = if path == "." {
+                "settings".to_string()
+            } else {
+                format!("settings.{path}")
+            };
             errors.push(field, e.into_inner().to_string());
             return None;
         }
@@ -263,7 +269,10 @@ pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) 
 impl OrgSettings {
     /// The base of links in this organisation's emails.
     pub fn portal_url<'a>(&'a self, deployment_default: &'a str) -> &'a str {
-        self.portal_url.as_deref().unwrap_or(deployment_default).trim_end_matches('/')
+        self.portal_url
+            .as_deref()
+            .unwrap_or(deployment_default)
+            .trim_end_matches('/')
     }
 }
 
@@ -283,7 +292,10 @@ pub fn parse_event_options(value: &serde_json::Value, errors: &mut ValidationErr
             "key_request_event" => &mut options.key_request_event,
             "developer_event" => &mut options.developer_event,
             _ => {
-                errors.push(path, "is not an event family (api_event, key_event, key_request_event, developer_event)");
+                errors.push(
+                    path,
+                    "is not an event family (api_event, key_event, key_request_event, developer_event)",
+                );
                 continue;
             }
         };
@@ -333,7 +345,10 @@ mod tests {
         )
         .unwrap();
         assert!(errors.is_empty());
-        assert_eq!(parsed.key_event.unwrap().webhook.unwrap().as_str(), "https://hooks.example.com/x");
+        assert_eq!(
+            parsed.key_event.unwrap().webhook.unwrap().as_str(),
+            "https://hooks.example.com/x"
+        );
 
         let mut errors = ValidationErrors::default();
         let parsed = parse_event_options(
@@ -350,7 +365,12 @@ mod tests {
     #[test]
     fn webhook_urls_must_be_http_without_credentials() {
         assert!(WebhookUrl::parse("http://127.0.0.1:9000/hook").is_ok());
-        for bad in ["/relative", "javascript:alert(1)", "https://user:pw@example.com/", "http://"] {
+        for bad in [
+            "/relative",
+            "javascript:alert(1)",
+            "https://user:pw@example.com/",
+            "http://",
+        ] {
             assert!(WebhookUrl::parse(bad).is_err(), "{bad}");
         }
     }
@@ -358,7 +378,11 @@ mod tests {
     #[test]
     fn unknown_settings_are_refused() {
         let mut errors = ValidationErrors::default();
-        assert!(parse_settings(&json!({"disable_signup": true}), &mut errors).unwrap().disable_signup);
+        assert!(
+            parse_settings(&json!({"disable_signup": true}), &mut errors)
+                .unwrap()
+                .disable_signup
+        );
         assert!(parse_settings(&json!({"disable_sign_up": true}), &mut errors).is_none());
         assert_eq!(errors.0[0].field, "settings.disable_sign_up");
         let mut errors = ValidationErrors::default();
@@ -366,7 +390,11 @@ mod tests {
         assert!(parse_settings(&bad, &mut errors).is_none());
         assert_eq!(errors.0[0].field, "settings.signup_mode");
         let mut errors = ValidationErrors::default();
-        assert!(parse_settings(&json!({"password_reset_ttl_secs": 5, "portal_url": "nope"}), &mut errors).is_none());
+        assert!(parse_settings(
+            &json!({"password_reset_ttl_secs": 5, "portal_url": "nope"}),
+            &mut errors
+        )
+        .is_none());
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["settings.portal_url", "settings.password_reset_ttl_secs"]);
     }

@@ -4,10 +4,10 @@
 //! of one organisation gets 404 for anything of another; an invalid one gets 401.
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
-use std::net::{IpAddr, SocketAddr};
-use std::collections::HashMap;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 
 use super::problem::ApiError;
 use super::AppState;
@@ -58,9 +58,14 @@ pub struct OrgAdmin {
 impl OrgAdmin {
     pub async fn check(state: &AppState, token: Option<&str>, path_org: &str) -> Result<Self, ApiError> {
         let token = token.ok_or(ApiError::Unauthorized)?;
-        let (token_org, _) = token.strip_prefix(ADMIN_KEY_PREFIX).and_then(|t| t.split_once('.')).ok_or(ApiError::Unauthorized)?;
+        let (token_org, _) = token
+            .strip_prefix(ADMIN_KEY_PREFIX)
+            .and_then(|t| t.split_once('.'))
+            .ok_or(ApiError::Unauthorized)?;
         let token_org = OrgId::parse(token_org).map_err(|_| ApiError::Unauthorized)?;
-        orgs::find_admin_key(state.store.as_ref(), &token_org, &token_hash(token)).await?.ok_or(ApiError::Unauthorized)?;
+        orgs::find_admin_key(state.store.as_ref(), &token_org, &token_hash(token))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         if token_org.as_str() != path_org {
             return Err(ApiError::NotFound("organisation"));
         }
@@ -100,18 +105,27 @@ impl FromRequestParts<AppState> for DeveloperSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let path_org = path_org(parts, state).await?;
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let mut pieces = token.strip_prefix(SESSION_PREFIX).ok_or(ApiError::Unauthorized)?.splitn(3, '.');
+        let mut pieces = token
+            .strip_prefix(SESSION_PREFIX)
+            .ok_or(ApiError::Unauthorized)?
+            .splitn(3, '.');
         let (Some(org), Some(developer), Some(_)) = (pieces.next(), pieces.next(), pieces.next()) else {
             return Err(ApiError::Unauthorized);
         };
         let org = OrgId::parse(org).map_err(|_| ApiError::Unauthorized)?;
         let developer = DeveloperId::parse(developer).ok_or(ApiError::Unauthorized)?;
         let hash = token_hash(token);
-        sessions::find(state.store.as_ref(), &org, &developer, &hash).await?.ok_or(ApiError::Unauthorized)?;
+        sessions::find(state.store.as_ref(), &org, &developer, &hash)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         if org.as_str() != path_org {
             return Err(ApiError::NotFound("organisation"));
         }
-        Ok(Self { org, developer, token_hash: hash })
+        Ok(Self {
+            org,
+            developer,
+            token_hash: hash,
+        })
     }
 }
 

@@ -18,20 +18,33 @@ use crate::domain::catalog::{
     check_description, check_listen_path, check_name, check_quota, check_rate, check_url, Api, ApprovalMode,
     CatalogEntry, Policy, Quota, Rate,
 };
-use crate::domain::{now_rfc3339, ApiId, CatalogId, Event, EventKind, FieldError, OrgId, Organisation, PolicyId, ValidationErrors};
+use crate::domain::{
+    now_rfc3339, ApiId, CatalogId, Event, EventKind, FieldError, OrgId, Organisation, PolicyId, ValidationErrors,
+};
 use crate::store::resources::{self, Resource};
 use crate::store::StoreError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/orgs/{org}/apis", get(list::<Api>).post(create::<Api>))
-        .route("/orgs/{org}/apis/{id}", get(read::<Api>).patch(update::<Api>).delete(remove::<Api>))
+        .route(
+            "/orgs/{org}/apis/{id}",
+            get(read::<Api>).patch(update::<Api>).delete(remove::<Api>),
+        )
         .route("/orgs/{org}/policies", get(list::<Policy>).post(create::<Policy>))
-        .route("/orgs/{org}/policies/{id}", get(read::<Policy>).patch(update::<Policy>).delete(remove::<Policy>))
-        .route("/orgs/{org}/catalog", get(list::<CatalogEntry>).post(create::<CatalogEntry>))
+        .route(
+            "/orgs/{org}/policies/{id}",
+            get(read::<Policy>).patch(update::<Policy>).delete(remove::<Policy>),
+        )
+        .route(
+            "/orgs/{org}/catalog",
+            get(list::<CatalogEntry>).post(create::<CatalogEntry>),
+        )
         .route(
             "/orgs/{org}/catalog/{id}",
-            get(read::<CatalogEntry>).patch(update::<CatalogEntry>).delete(remove::<CatalogEntry>),
+            get(read::<CatalogEntry>)
+                .patch(update::<CatalogEntry>)
+                .delete(remove::<CatalogEntry>),
         )
         .route("/portal/{org}/catalog", get(published))
 }
@@ -90,17 +103,25 @@ fn not_found<R: AdminResource>() -> ApiError {
 
 fn conflict(e: StoreError) -> ApiError {
     match e {
-        StoreError::ConditionFailed { .. } => ApiError::Conflict(FieldError::new("id", "changed by someone else meanwhile; try again")),
+        StoreError::ConditionFailed { .. } => {
+            ApiError::Conflict(FieldError::new("id", "changed by someone else meanwhile; try again"))
+        }
         e => e.into(),
     }
 }
 
-async fn create<R: AdminResource>(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): JsonBody<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create<R: AdminResource>(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let org = load_org(&state, admin.org.as_str()).await?;
     let input = parse_input::<R::Input>(body)?;
     let resource = R::build(&state, &org.id, R::new_id(), input, now_rfc3339()).await?;
     let events = R::events(&state, &org, None, Some(&resource));
-    resources::save(state.store.as_ref(), &resource, 0, &events).await.map_err(conflict)?;
+    resources::save(state.store.as_ref(), &resource, 0, &events)
+        .await
+        .map_err(conflict)?;
     Ok((StatusCode::CREATED, Json(resource.view())))
 }
 
@@ -111,17 +132,33 @@ struct ListQuery {
     after: Option<String>,
 }
 
-async fn list<R: AdminResource>(admin: OrgAdmin, State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list<R: AdminResource>(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let limit = page_limit(query.limit, 50)?;
     let (items, next) = resources::list::<R>(state.store.as_ref(), &admin.org, query.after.as_deref(), limit).await?;
-    Ok(Json(json!({"items": items.iter().map(R::view).collect::<Vec<_>>(), "next_after": next})))
+    Ok(Json(
+        json!({"items": items.iter().map(R::view).collect::<Vec<_>>(), "next_after": next}),
+    ))
 }
 
-async fn find<R: AdminResource>(state: &AppState, org: &OrgId, id: &str) -> Result<crate::store::orgs::Versioned<R>, ApiError> {
-    resources::get::<R>(state.store.as_ref(), org, id).await?.ok_or_else(not_found::<R>)
+async fn find<R: AdminResource>(
+    state: &AppState,
+    org: &OrgId,
+    id: &str,
+) -> Result<crate::store::orgs::Versioned<R>, ApiError> {
+    resources::get::<R>(state.store.as_ref(), org, id)
+        .await?
+        .ok_or_else(not_found::<R>)
 }
 
-async fn read<R: AdminResource>(admin: OrgAdmin, State(state): State<AppState>, Path((_, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+async fn read<R: AdminResource>(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(find::<R>(&state, &admin.org, &id).await?.value.view()))
 }
 
@@ -137,7 +174,11 @@ async fn update<R: AdminResource>(
         Value::Object(map) => map,
         _ => unreachable!("resources serialize to objects"),
     };
-    let created_at = input.get("created_at").and_then(Value::as_str).unwrap_or_default().to_string();
+    let created_at = input
+        .get("created_at")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     for field in SERVER_FIELDS {
         input.remove(field);
     }
@@ -153,16 +194,24 @@ async fn update<R: AdminResource>(
     }
     let changed = R::build(&state, &org.id, id, parse_input(Value::Object(input))?, created_at).await?;
     let events = R::events(&state, &org, Some(&current.value), Some(&changed));
-    resources::save(state.store.as_ref(), &changed, current.version, &events).await.map_err(conflict)?;
+    resources::save(state.store.as_ref(), &changed, current.version, &events)
+        .await
+        .map_err(conflict)?;
     Ok(Json(changed.view()))
 }
 
-async fn remove<R: AdminResource>(admin: OrgAdmin, State(state): State<AppState>, Path((_, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+async fn remove<R: AdminResource>(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     let org = load_org(&state, admin.org.as_str()).await?;
     let current = find::<R>(&state, &org.id, &id).await?;
     R::check_unused(&state, &current.value).await?;
     let events = R::events(&state, &org, Some(&current.value), None);
-    resources::delete(state.store.as_ref(), &current.value, current.version, &events).await.map_err(conflict)?;
+    resources::delete(state.store.as_ref(), &current.value, current.version, &events)
+        .await
+        .map_err(conflict)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,7 +222,10 @@ async fn all_catalog_entries(state: &AppState, org: &OrgId) -> Result<Vec<Catalo
 
 fn in_use(what: &str, entries: &[&CatalogEntry]) -> ApiError {
     let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-    ApiError::Conflict(FieldError::new("id", format!("{what} is used by catalog entries {}", ids.join(", "))))
+    ApiError::Conflict(FieldError::new(
+        "id",
+        format!("{what} is used by catalog entries {}", ids.join(", ")),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -193,11 +245,20 @@ impl AdminResource for Api {
         ApiId::generate().to_string()
     }
 
-    async fn build(_: &AppState, org: &OrgId, id: String, input: ApiInput, created_at: String) -> Result<Self, ApiError> {
+    async fn build(
+        _: &AppState,
+        org: &OrgId,
+        id: String,
+        input: ApiInput,
+        created_at: String,
+    ) -> Result<Self, ApiError> {
         let mut errors = ValidationErrors::default();
         let name = check_name(&input.name, &mut errors);
         let description = check_description(&input.description, &mut errors);
-        let listen_path = input.listen_path.as_deref().and_then(|p| errors.check("listen_path", check_listen_path(p)));
+        let listen_path = input
+            .listen_path
+            .as_deref()
+            .and_then(|p| errors.check("listen_path", check_listen_path(p)));
         errors.into_result()?;
         Ok(Api {
             id: ApiId::parse(&id).ok_or_else(not_found::<Api>)?,
@@ -224,7 +285,11 @@ impl AdminResource for Api {
     async fn check_unused(state: &AppState, api: &Self) -> Result<(), ApiError> {
         let entries = all_catalog_entries(state, &api.org_id).await?;
         let using: Vec<&CatalogEntry> = entries.iter().filter(|e| e.api_id == api.id).collect();
-        if using.is_empty() { Ok(()) } else { Err(in_use("this api", &using)) }
+        if using.is_empty() {
+            Ok(())
+        } else {
+            Err(in_use("this api", &using))
+        }
     }
 }
 
@@ -246,7 +311,13 @@ impl AdminResource for Policy {
         PolicyId::generate().to_string()
     }
 
-    async fn build(state: &AppState, org: &OrgId, id: String, input: PolicyInput, created_at: String) -> Result<Self, ApiError> {
+    async fn build(
+        state: &AppState,
+        org: &OrgId,
+        id: String,
+        input: PolicyInput,
+        created_at: String,
+    ) -> Result<Self, ApiError> {
         let mut errors = ValidationErrors::default();
         let name = check_name(&input.name, &mut errors);
         if let Some(rate) = &input.rate {
@@ -258,7 +329,9 @@ impl AdminResource for Policy {
         let mut api_ids = Vec::new();
         for (i, raw) in input.api_ids.iter().enumerate() {
             let exists = match ApiId::parse(raw) {
-                Some(api) => resources::get::<Api>(state.store.as_ref(), org, api.as_str()).await?.map(|_| api),
+                Some(api) => resources::get::<Api>(state.store.as_ref(), org, api.as_str())
+                    .await?
+                    .map(|_| api),
                 None => None,
             };
             match exists {
@@ -283,7 +356,11 @@ impl AdminResource for Policy {
     async fn check_unused(state: &AppState, policy: &Self) -> Result<(), ApiError> {
         let entries = all_catalog_entries(state, &policy.org_id).await?;
         let using: Vec<&CatalogEntry> = entries.iter().filter(|e| e.policy_id == policy.id).collect();
-        if using.is_empty() { Ok(()) } else { Err(in_use("this policy", &using)) }
+        if using.is_empty() {
+            Ok(())
+        } else {
+            Err(in_use("this policy", &using))
+        }
     }
 }
 
@@ -313,17 +390,30 @@ impl AdminResource for CatalogEntry {
         CatalogId::generate().to_string()
     }
 
-    async fn build(state: &AppState, org: &OrgId, id: String, input: CatalogInput, created_at: String) -> Result<Self, ApiError> {
+    async fn build(
+        state: &AppState,
+        org: &OrgId,
+        id: String,
+        input: CatalogInput,
+        created_at: String,
+    ) -> Result<Self, ApiError> {
         let mut errors = ValidationErrors::default();
         let name = check_name(&input.name, &mut errors);
         let description = check_description(&input.description, &mut errors);
-        let redirect_to = input.redirect_to.as_deref().and_then(|u| errors.check("redirect_to", check_url("redirect_to", u)));
+        let redirect_to = input
+            .redirect_to
+            .as_deref()
+            .and_then(|u| errors.check("redirect_to", check_url("redirect_to", u)));
         let api = match ApiId::parse(&input.api_id) {
-            Some(api) => resources::get::<Api>(state.store.as_ref(), org, api.as_str()).await?.map(|v| v.value),
+            Some(api) => resources::get::<Api>(state.store.as_ref(), org, api.as_str())
+                .await?
+                .map(|v| v.value),
             None => None,
         };
         let policy = match PolicyId::parse(&input.policy_id) {
-            Some(policy) => resources::get::<Policy>(state.store.as_ref(), org, policy.as_str()).await?.map(|v| v.value),
+            Some(policy) => resources::get::<Policy>(state.store.as_ref(), org, policy.as_str())
+                .await?
+                .map(|v| v.value),
             None => None,
         };
         match (&api, &policy) {
@@ -335,7 +425,9 @@ impl AdminResource for CatalogEntry {
             _ => {}
         }
         errors.into_result()?;
-        let (Some(api), Some(policy)) = (api, policy) else { unreachable!("checked above") };
+        let (Some(api), Some(policy)) = (api, policy) else {
+            unreachable!("checked above")
+        };
         Ok(CatalogEntry {
             id: CatalogId::parse(&id).ok_or_else(not_found::<CatalogEntry>)?,
             org_id: org.clone(),
@@ -356,9 +448,17 @@ impl AdminResource for CatalogEntry {
 async fn published(Path(org): Path<String>, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let org = load_org(&state, &org).await?;
     let mut items = Vec::new();
-    for entry in all_catalog_entries(&state, &org.id).await?.into_iter().filter(|e| e.published) {
-        let api = resources::get::<Api>(state.store.as_ref(), &org.id, entry.api_id.as_str()).await?.map(|v| v.value);
-        let policy = resources::get::<Policy>(state.store.as_ref(), &org.id, entry.policy_id.as_str()).await?.map(|v| v.value);
+    for entry in all_catalog_entries(&state, &org.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.published)
+    {
+        let api = resources::get::<Api>(state.store.as_ref(), &org.id, entry.api_id.as_str())
+            .await?
+            .map(|v| v.value);
+        let policy = resources::get::<Policy>(state.store.as_ref(), &org.id, entry.policy_id.as_str())
+            .await?
+            .map(|v| v.value);
         items.push(json!({
             "id": entry.id,
             "name": entry.name,

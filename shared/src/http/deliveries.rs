@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
-use super::problem::ApiError;
 use super::json::JsonBody;
+use super::problem::ApiError;
 use super::{page_limit, AppState};
 use crate::domain::FieldError;
 use crate::queue::OutgoingMessage;
@@ -38,7 +38,11 @@ struct EnableBody {
 }
 
 /// Sends to a disabled endpoint again (its failure clock restarts).
-async fn enable_endpoint(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): JsonBody<EnableBody>) -> Result<Json<Value>, ApiError> {
+async fn enable_endpoint(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<EnableBody>,
+) -> Result<Json<Value>, ApiError> {
     let Some(current) = endpoints::get(state.store.as_ref(), &admin.org, &body.url).await? else {
         return Err(ApiError::NotFound("webhook endpoint"));
     };
@@ -46,7 +50,10 @@ async fn enable_endpoint(admin: OrgAdmin, State(state): State<AppState>, JsonBod
     match endpoints::save(state.store.as_ref(), &admin.org, &health, current.version, &[]).await {
         Ok(()) => {}
         Err(crate::store::StoreError::ConditionFailed { .. }) => {
-            return Err(ApiError::Conflict(FieldError::new("url", "the endpoint changed at the same time; try again")));
+            return Err(ApiError::Conflict(FieldError::new(
+                "url",
+                "the endpoint changed at the same time; try again",
+            )));
         }
         Err(e) => return Err(e.into()),
     }
@@ -71,23 +78,46 @@ struct ListQuery {
     after: Option<String>,
 }
 
-async fn list(admin: OrgAdmin, State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let limit = page_limit(query.limit, 50)?;
     let (page, next) = deliveries::list(state.store.as_ref(), &admin.org, query.after.as_deref(), limit).await?;
-    let items: Vec<Value> = page.iter().filter(|d| query.status.is_none_or(|s| d.status == s)).map(view).collect();
+    let items: Vec<Value> = page
+        .iter()
+        .filter(|d| query.status.is_none_or(|s| d.status == s))
+        .map(view)
+        .collect();
     Ok(Json(json!({"items": items, "next_after": next})))
 }
 
 /// Puts a failed delivery's job back on its queue; the worker attempts it again (and still never
 /// delivers twice: a delivery that succeeded meanwhile is skipped).
-async fn retry(admin: OrgAdmin, State(state): State<AppState>, Path((_, id)): Path<(String, String)>) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let delivery = deliveries::get(state.store.as_ref(), &admin.org, &id).await?.ok_or(ApiError::NotFound("delivery"))?;
+async fn retry(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let delivery = deliveries::get(state.store.as_ref(), &admin.org, &id)
+        .await?
+        .ok_or(ApiError::NotFound("delivery"))?;
     if delivery.status != DeliveryStatus::Failed || delivery.job.is_empty() {
-        return Err(ApiError::Conflict(FieldError::new("status", "only a failed delivery can be replayed")));
+        return Err(ApiError::Conflict(FieldError::new(
+            "status",
+            "only a failed delivery can be replayed",
+        )));
     }
-    let queue = if delivery.channel == "webhook" { &state.webhook_queue } else { &state.email_queue };
+    let queue = if delivery.channel == "webhook" {
+        &state.webhook_queue
+    } else {
+        &state.email_queue
+    };
     queue
-        .send(vec![OutgoingMessage { body: delivery.job.clone() }])
+        .send(vec![OutgoingMessage {
+            body: delivery.job.clone(),
+        }])
         .await
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("queueing a replay")))?;
     tracing::info!(org = %admin.org, delivery_id = %delivery.delivery_id, "delivery replayed");

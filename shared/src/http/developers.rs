@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
 use super::json::JsonBody;
-use super::problem::ApiError;
 use super::portal::PasswordLink;
+use super::problem::ApiError;
 use super::{load_org, page_limit, raise, AppState};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::{
@@ -36,7 +36,11 @@ struct SearchQuery {
     cursor: Option<String>,
 }
 
-async fn search(admin: OrgAdmin, State(state): State<AppState>, Query(query): Query<SearchQuery>) -> Result<Json<Value>, ApiError> {
+async fn search(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
     let limit = page_limit(query.limit, 20)?;
     let cursor = match query.cursor.as_deref() {
         None | Some("") => None,
@@ -45,16 +49,29 @@ async fn search(admin: OrgAdmin, State(state): State<AppState>, Query(query): Qu
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| ApiError::from(ValidationErrors::from(FieldError::new("cursor", "is not a cursor from this list"))))?,
+                .ok_or_else(|| {
+                    ApiError::from(ValidationErrors::from(FieldError::new(
+                        "cursor",
+                        "is not a cursor from this list",
+                    )))
+                })?,
         ),
     };
     let prefix = query.email.unwrap_or_default();
-    let (found, next) = developers::search(state.store.as_ref(), &admin.org, prefix.trim(), cursor.as_deref(), limit)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Invalid(_) => ValidationErrors::from(FieldError::new("cursor", "is not a cursor from this list")).into(),
-            e => ApiError::from(e),
-        })?;
+    let (found, next) = developers::search(
+        state.store.as_ref(),
+        &admin.org,
+        prefix.trim(),
+        cursor.as_deref(),
+        limit,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::store::StoreError::Invalid(_) => {
+            ValidationErrors::from(FieldError::new("cursor", "is not a cursor from this list")).into()
+        }
+        e => ApiError::from(e),
+    })?;
     Ok(Json(json!({
         "items": found.iter().map(|d| d.profile()).collect::<Vec<_>>(),
         "next_cursor": next.map(|n| URL_SAFE_NO_PAD.encode(n)),
@@ -73,11 +90,21 @@ struct InviteBody {
 
 /// Creates an account (the way in for `invite_only` portals) and emails the developer a link to
 /// choose their password; until then no password works.
-async fn invite(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): JsonBody<InviteBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn invite(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<InviteBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let org = load_org(&state, admin.org.as_str()).await?;
     let mut errors = ValidationErrors::default();
-    let email = required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
-    let fields = check_values(&org.settings.signup_fields, body.fields.as_ref(), Completeness::Whole, &mut errors);
+    let email =
+        required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let fields = check_values(
+        &org.settings.signup_fields,
+        body.fields.as_ref(),
+        Completeness::Whole,
+        &mut errors,
+    );
     let Some(email) = email else {
         return Err(errors.into());
     };
@@ -99,7 +126,10 @@ async fn invite(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): 
     match developers::create(state.store.as_ref(), &developer, &event, vec![token]).await? {
         developers::SignUpOutcome::Created => {}
         developers::SignUpOutcome::EmailTaken => {
-            return Err(ApiError::Conflict(FieldError::new("email", "an account with this email exists")));
+            return Err(ApiError::Conflict(FieldError::new(
+                "email",
+                "an account with this email exists",
+            )));
         }
     }
     tracing::info!(org = %org.id, developer = %developer.id, "developer invited");
@@ -108,10 +138,16 @@ async fn invite(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): 
 
 async fn find(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Versioned<crate::domain::Developer>, ApiError> {
     let id = DeveloperId::parse(id).ok_or(ApiError::NotFound("developer"))?;
-    developers::get(state.store.as_ref(), &admin.org, &id).await?.ok_or(ApiError::NotFound("developer"))
+    developers::get(state.store.as_ref(), &admin.org, &id)
+        .await?
+        .ok_or(ApiError::NotFound("developer"))
 }
 
-async fn read(admin: OrgAdmin, State(state): State<AppState>, Path((_, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+async fn read(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(find(&state, &admin, &id).await?.value.profile()))
 }
 
@@ -131,8 +167,16 @@ async fn edit(
 ) -> Result<Json<Value>, ApiError> {
     let org = load_org(&state, admin.org.as_str()).await?;
     let mut errors = ValidationErrors::default();
-    let email = body.email.as_deref().and_then(|e| errors.check("email", Email::parse(e)));
-    let changes = check_values(&org.settings.signup_fields, body.fields.as_ref(), Completeness::Partial, &mut errors);
+    let email = body
+        .email
+        .as_deref()
+        .and_then(|e| errors.check("email", Email::parse(e)));
+    let changes = check_values(
+        &org.settings.signup_fields,
+        body.fields.as_ref(),
+        Completeness::Partial,
+        &mut errors,
+    );
     errors.into_result()?;
 
     let found = find(&state, &admin, &id).await?;
@@ -159,11 +203,23 @@ async fn edit(
         }
         _ => {}
     }
-    developers::save(state.store.as_ref(), &developer, found.version, &previous_email, vec![], &events).await?;
+    developers::save(
+        state.store.as_ref(),
+        &developer,
+        found.version,
+        &previous_email,
+        vec![],
+        &events,
+    )
+    .await?;
     Ok(Json(developer.profile()))
 }
 
-async fn remove(admin: OrgAdmin, State(state): State<AppState>, Path((_, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     let org = load_org(&state, admin.org.as_str()).await?;
     let found = find(&state, &admin, &id).await?;
     let event = raise(

@@ -61,16 +61,28 @@ fn rendering_problem(e: TemplateError) -> ApiError {
     }
 }
 
-async fn preview(admin: OrgAdmin, State(state): State<AppState>, Path((_, name)): Path<(String, String)>, JsonBody(body): JsonBody<PreviewBody>) -> Result<Json<Value>, ApiError> {
+async fn preview(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<PreviewBody>,
+) -> Result<Json<Value>, ApiError> {
     let org = load_org(&state, admin.org.as_str()).await?;
     let data = data_for(&state, &org, body.data.as_ref())?;
     let rendered = state.templates.render(&name, &data).map_err(rendering_problem)?;
-    Ok(Json(json!({"template": name, "subject": rendered.subject, "text": rendered.text, "html": rendered.html})))
+    Ok(Json(
+        json!({"template": name, "subject": rendered.subject, "text": rendered.text, "html": rendered.html}),
+    ))
 }
 
 /// Queues the template, rendered with sample data, for `to`: the email worker sends it through the
 /// configured backend and the delivery log records it like any other email.
-async fn send_test(admin: OrgAdmin, State(state): State<AppState>, Path((_, name)): Path<(String, String)>, JsonBody(body): JsonBody<PreviewBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn send_test(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<PreviewBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let org = load_org(&state, admin.org.as_str()).await?;
     let mut errors = ValidationErrors::default();
     let to = match body.to.as_deref() {
@@ -85,12 +97,26 @@ async fn send_test(admin: OrgAdmin, State(state): State<AppState>, Path((_, name
     let to = to.expect("checked above");
     // Rendered here too, so a bad template or override is a 400 now rather than a failed delivery.
     state.templates.render(&name, &data).map_err(rendering_problem)?;
-    let mut event = Event::new(org.id.clone(), EventKind::TestEmail, now_rfc3339(), data["data"].clone());
+    let mut event = Event::new(
+        org.id.clone(),
+        EventKind::TestEmail,
+        now_rfc3339(),
+        data["data"].clone(),
+    );
     event.private_sealed = Some(state.secrets.seal(&Secret::new(data["private"].to_string())));
     let context = json!({"org": data["org"], "portal_url": data["portal_url"], "category": data["category"], "recipient": data["recipient"], "data_json": data["data_json"]});
     let job = EmailJob::new(&event, to, &name, context);
-    let message = OutgoingMessage { body: serde_json::to_string(&job).expect("jobs serialize") };
-    state.email_queue.send(vec![message]).await.map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("queueing a test email")))?;
+    let message = OutgoingMessage {
+        body: serde_json::to_string(&job).expect("jobs serialize"),
+    };
+    state
+        .email_queue
+        .send(vec![message])
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("queueing a test email")))?;
     tracing::info!(org = %org.id, template = %name, delivery_id = %job.delivery_id, "test email queued");
-    Ok((StatusCode::ACCEPTED, Json(json!({"template": name, "delivery_id": job.delivery_id}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"template": name, "delivery_id": job.delivery_id})),
+    ))
 }

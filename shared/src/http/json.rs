@@ -28,8 +28,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::MalformedJson(e.body_text()))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::MalformedJson(e.body_text()))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
         serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." { "body".to_string() } else { path };

@@ -24,13 +24,13 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::crypto::SecretBox;
 use crate::domain::{now_rfc3339, Event, EventKind, OrgId, Organisation};
 use crate::queue::Queue;
 use crate::secret::Secret;
 use crate::store::orgs as org_store;
-use problem::ApiError;
-use crate::crypto::SecretBox;
 use crate::store::Store;
+use problem::ApiError;
 
 /// What every handler may use, built once at start.
 #[derive(Clone)]
@@ -69,7 +69,10 @@ pub fn router(state: AppState) -> Router {
 /// The organisation of a path, or 404.
 pub(crate) async fn load_org(state: &AppState, org: &str) -> Result<Organisation, ApiError> {
     let id = OrgId::parse(org).map_err(|_| ApiError::NotFound("organisation"))?;
-    Ok(org_store::get_org(state.store.as_ref(), &id).await?.ok_or(ApiError::NotFound("organisation"))?.value)
+    Ok(org_store::get_org(state.store.as_ref(), &id)
+        .await?
+        .ok_or(ApiError::NotFound("organisation"))?
+        .value)
 }
 
 /// A list's page size: `default` when not given, 1 to 100 when given.
@@ -77,12 +80,22 @@ pub(crate) fn page_limit(limit: Option<usize>, default: usize) -> Result<usize, 
     match limit {
         None => Ok(default),
         Some(n) if (1..=100).contains(&n) => Ok(n),
-        Some(_) => Err(crate::domain::ValidationErrors::from(crate::domain::FieldError::new("limit", "must be from 1 to 100")).into()),
+        Some(_) => Err(crate::domain::ValidationErrors::from(crate::domain::FieldError::new(
+            "limit",
+            "must be from 1 to 100",
+        ))
+        .into()),
     }
 }
 
 /// A new event of `org`, its private part (if any) sealed for the person it concerns.
-pub(crate) fn raise(state: &AppState, org: &Organisation, kind: EventKind, data: Value, private: Option<Value>) -> Event {
+pub(crate) fn raise(
+    state: &AppState,
+    org: &Organisation,
+    kind: EventKind,
+    data: Value,
+    private: Option<Value>,
+) -> Event {
     let mut event = Event::new(org.id.clone(), kind, now_rfc3339(), data);
     event.private_sealed = private.map(|p| state.secrets.seal(&Secret::new(p.to_string())));
     event
@@ -96,7 +109,11 @@ async fn health() -> Json<serde_json::Value> {
 /// tokens), status and duration.
 async fn access_log(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let started = Instant::now();
     let response = next.run(request).await;
     tracing::info!(

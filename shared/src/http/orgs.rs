@@ -47,7 +47,11 @@ struct CreateBody {
     event_options: Option<Value>,
 }
 
-async fn create(_: Operator, State(state): State<AppState>, JsonBody(body): JsonBody<CreateBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create(
+    _: Operator,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errors = ValidationErrors::default();
     let id = match body.id.as_deref() {
         Some(id) => errors.check("id", OrgId::parse(id)),
@@ -60,15 +64,24 @@ async fn create(_: Operator, State(state): State<AppState>, JsonBody(body): Json
             None
         }
     };
-    let settings = body.settings.as_ref().map_or(Some(Default::default()), |v| parse_settings(v, &mut errors));
-    let event_options = body.event_options.as_ref().map_or(Some(Default::default()), |v| parse_event_options(v, &mut errors));
+    let settings = body
+        .settings
+        .as_ref()
+        .map_or(Some(Default::default()), |v| parse_settings(v, &mut errors));
+    let event_options = body
+        .event_options
+        .as_ref()
+        .map_or(Some(Default::default()), |v| parse_event_options(v, &mut errors));
     let (Some(id), Some(name), Some(settings), Some(event_options)) = (id, name, settings, event_options) else {
         return Err(errors.into());
     };
 
     // Checked before the transaction, so a taken id costs a read rather than a cancelled transaction.
     if orgs::get_org(state.store.as_ref(), &id).await?.is_some() {
-        return Err(ApiError::Conflict(FieldError::new("id", "an organisation with this id exists")));
+        return Err(ApiError::Conflict(FieldError::new(
+            "id",
+            "an organisation with this id exists",
+        )));
     }
     let signing = SigningSecret::generate();
     let now = now_rfc3339();
@@ -84,11 +97,19 @@ async fn create(_: Operator, State(state): State<AppState>, JsonBody(body): Json
         updated_at: now.clone(),
     };
     let (key, key_hash, prefix) = new_admin_key(&id);
-    let admin_key = AdminKey { org_id: id.clone(), prefix: prefix.clone(), name: "first admin key".into(), created_at: now };
+    let admin_key = AdminKey {
+        org_id: id.clone(),
+        prefix: prefix.clone(),
+        name: "first admin key".into(),
+        created_at: now,
+    };
     match orgs::create_org(state.store.as_ref(), &org, &key_hash, &admin_key).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed { .. }) => {
-            return Err(ApiError::Conflict(FieldError::new("id", "an organisation with this id exists")));
+            return Err(ApiError::Conflict(FieldError::new(
+                "id",
+                "an organisation with this id exists",
+            )));
         }
         Err(e) => return Err(e.into()),
     }
@@ -102,7 +123,9 @@ async fn create(_: Operator, State(state): State<AppState>, JsonBody(body): Json
 }
 
 async fn read(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let org = orgs::get_org(state.store.as_ref(), &admin.org).await?.ok_or(ApiError::NotFound("organisation"))?;
+    let org = orgs::get_org(state.store.as_ref(), &admin.org)
+        .await?
+        .ok_or(ApiError::NotFound("organisation"))?;
     Ok(Json(view(&org.value)))
 }
 
@@ -114,12 +137,22 @@ struct PatchBody {
     event_options: Option<Value>,
 }
 
-async fn update(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): JsonBody<PatchBody>) -> Result<Json<Value>, ApiError> {
+async fn update(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<PatchBody>,
+) -> Result<Json<Value>, ApiError> {
     let mut errors = ValidationErrors::default();
     let patch = OrgPatch {
-        name: body.name.as_deref().and_then(|n| errors.check("name", parse_org_name(n))),
+        name: body
+            .name
+            .as_deref()
+            .and_then(|n| errors.check("name", parse_org_name(n))),
         settings: body.settings.as_ref().and_then(|v| parse_settings(v, &mut errors)),
-        event_options: body.event_options.as_ref().and_then(|v| parse_event_options(v, &mut errors)),
+        event_options: body
+            .event_options
+            .as_ref()
+            .and_then(|v| parse_event_options(v, &mut errors)),
     };
     errors.into_result()?;
     let org = change_org(&state, &admin.org, |org| org.apply(patch.clone(), now_rfc3339())).await?;
@@ -128,9 +161,15 @@ async fn update(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): 
 
 /// Applies `change` to the organisation as stored and saves it; re-reads and re-applies if another
 /// update landed in between (optimistic concurrency, three tries).
-async fn change_org(state: &AppState, id: &OrgId, change: impl Fn(&mut Organisation)) -> Result<Organisation, ApiError> {
+async fn change_org(
+    state: &AppState,
+    id: &OrgId,
+    change: impl Fn(&mut Organisation),
+) -> Result<Organisation, ApiError> {
     for _ in 0..3 {
-        let current = orgs::get_org(state.store.as_ref(), id).await?.ok_or(ApiError::NotFound("organisation"))?;
+        let current = orgs::get_org(state.store.as_ref(), id)
+            .await?
+            .ok_or(ApiError::NotFound("organisation"))?;
         let mut org = current.value;
         change(&mut org);
         match orgs::update_org(state.store.as_ref(), &org, current.version, &[]).await {
@@ -139,7 +178,10 @@ async fn change_org(state: &AppState, id: &OrgId, change: impl Fn(&mut Organisat
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Conflict(FieldError::new("organisation", "changed by someone else at the same time; try again")))
+    Err(ApiError::Conflict(FieldError::new(
+        "organisation",
+        "changed by someone else at the same time; try again",
+    )))
 }
 
 #[derive(Deserialize)]
@@ -154,10 +196,16 @@ const MAX_GRACE_SECS: i64 = 7 * 24 * 3600;
 
 /// A new signing secret, shown once; the previous one keeps signing alongside it (two `v1,`
 /// signatures in `webhook-signature`) for the grace period, so receivers switch without a gap.
-async fn rotate_secret(admin: OrgAdmin, State(state): State<AppState>, JsonBody(body): JsonBody<RotateBody>) -> Result<Json<Value>, ApiError> {
+async fn rotate_secret(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RotateBody>,
+) -> Result<Json<Value>, ApiError> {
     let grace = body.grace_period_secs.unwrap_or(DEFAULT_GRACE_SECS);
     if !(0..=MAX_GRACE_SECS).contains(&grace) {
-        return Err(ValidationErrors::from(FieldError::new("grace_period_secs", "must be from 0 to 604800 seconds")).into());
+        return Err(
+            ValidationErrors::from(FieldError::new("grace_period_secs", "must be from 0 to 604800 seconds")).into(),
+        );
     }
     let signing = SigningSecret::generate();
     let sealed = state.secrets.seal(signing.text());
@@ -171,7 +219,14 @@ async fn rotate_secret(admin: OrgAdmin, State(state): State<AppState>, JsonBody(
     .await?;
     tracing::info!(org = %org.id, grace_period_secs = grace, "webhook signing secret rotated");
     let previous_until = (grace > 0)
-        .then(|| time::OffsetDateTime::from_unix_timestamp(until).ok()?.format(&time::format_description::well_known::Rfc3339).ok())
+        .then(|| {
+            time::OffsetDateTime::from_unix_timestamp(until)
+                .ok()?
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .flatten();
-    Ok(Json(json!({"webhook_secret": signing.text().expose(), "previous_secret_valid_until": previous_until})))
+    Ok(Json(
+        json!({"webhook_secret": signing.text().expose(), "previous_secret_valid_until": previous_until}),
+    ))
 }

@@ -18,14 +18,14 @@ use super::problem::ApiError;
 use super::{load_org, raise, AppState};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::{
-    now_epoch, now_rfc3339, required, Developer, DeveloperStatus, Event, Email, EventKind, FieldError, Organisation, Password, SignUp,
-    SignupMode, ValidationErrors,
+    now_epoch, now_rfc3339, required, Developer, DeveloperStatus, Email, Event, EventKind, FieldError, Organisation,
+    Password, SignUp, SignupMode, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash};
 use crate::store::developers::{self, SaveError, SignUpOutcome};
 use crate::store::orgs::event_write;
-use crate::store::Write;
 use crate::store::sessions::{self, ResetToken, Session};
+use crate::store::Write;
 
 /// Failed logins allowed per email, and per source address, in one window.
 const MAX_FAILURES_PER_EMAIL: u32 = 5;
@@ -75,7 +75,9 @@ impl ResponseFloor {
 
     async fn wait<T>(self, answer: T) -> T {
         if tokio::time::Instant::now() > self.0 {
-            tracing::warn!("an account request took longer than ACCOUNT_RESPONSE_FLOOR_MS; raise it to keep timing uniform");
+            tracing::warn!(
+                "an account request took longer than ACCOUNT_RESPONSE_FLOOR_MS; raise it to keep timing uniform"
+            );
         }
         tokio::time::sleep_until(self.0).await;
         answer
@@ -144,7 +146,9 @@ struct LoginBody {
 }
 
 fn too_many(retry_after: i64) -> ApiError {
-    ApiError::TooManyRequests { retry_after_secs: retry_after.max(1) }
+    ApiError::TooManyRequests {
+        retry_after_secs: retry_after.max(1),
+    }
 }
 
 async fn login(
@@ -158,7 +162,8 @@ async fn login(
         return Err(ApiError::Forbidden("this portal does not take logins".into()));
     }
     let mut errors = ValidationErrors::default();
-    let email = required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let email =
+        required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
     let password = required(&mut errors, "password", body.password.as_deref()).map(str::to_string);
     let (Some(email), Some(password)) = (email, password) else {
         return Err(errors.into());
@@ -188,7 +193,9 @@ async fn login(
             false
         }
         (Err(_), _) => {
-            Password::parse("the same work either way").expect("long enough").verify_against_nothing();
+            Password::parse("the same work either way")
+                .expect("long enough")
+                .verify_against_nothing();
             false
         }
     })
@@ -221,24 +228,33 @@ async fn login(
     }
     let (token, token_hash) = new_session_token(&org.id, &developer.id);
     let expires_at = now + org.settings.session_ttl_secs;
-    let session = Session { developer_id: developer.id.clone(), created_at: now_rfc3339(), expires_at };
+    let session = Session {
+        developer_id: developer.id.clone(),
+        created_at: now_rfc3339(),
+        expires_at,
+    };
     let writes = vec![
         sessions::start(&org.id, &token_hash, &session),
         sessions::clear_login_failures(&org.id, "email", &email_key),
     ];
-    developers::save(store, &developer, found.version, &previous_email, writes, &events)
-        .await?;
+    developers::save(store, &developer, found.version, &previous_email, writes, &events).await?;
     tracing::info!(org = %org.id, developer = %developer.id, suspicious = !events.is_empty(), "developer logged in");
     let body = json!({"token": token.expose(), "expires_at": expires_at, "developer": developer.profile()});
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
 async fn logout(session: DeveloperSession, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
     state
         .store
-        .transact(vec![sessions::end(&session.org, &session.developer, &session.token_hash)])
+        .transact(vec![sessions::end(
+            &session.org,
+            &session.developer,
+            &session.token_hash,
+        )])
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -256,12 +272,23 @@ struct EditMeBody {
     fields: Option<Value>,
 }
 
-async fn edit_me(session: DeveloperSession, State(state): State<AppState>, JsonBody(body): JsonBody<EditMeBody>) -> Result<Json<Value>, ApiError> {
+async fn edit_me(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<EditMeBody>,
+) -> Result<Json<Value>, ApiError> {
     let org = load_org(&state, session.org.as_str()).await?;
     let mut errors = ValidationErrors::default();
-    let changes = check_values(&org.settings.signup_fields, body.fields.as_ref(), Completeness::Partial, &mut errors);
+    let changes = check_values(
+        &org.settings.signup_fields,
+        body.fields.as_ref(),
+        Completeness::Partial,
+        &mut errors,
+    );
     errors.into_result()?;
-    let found = developers::get(state.store.as_ref(), &org.id, &session.developer).await?.ok_or(ApiError::Unauthorized)?;
+    let found = developers::get(state.store.as_ref(), &org.id, &session.developer)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     let mut developer = found.value;
     developer.fields = merge(developer.fields, changes);
     developer.updated_at = now_rfc3339();
@@ -273,8 +300,15 @@ async fn edit_me(session: DeveloperSession, State(state): State<AppState>, JsonB
         None,
     );
     let email = developer.email.clone();
-    developers::save(state.store.as_ref(), &developer, found.version, &email, vec![], &[event])
-        .await?;
+    developers::save(
+        state.store.as_ref(),
+        &developer,
+        found.version,
+        &email,
+        vec![],
+        &[event],
+    )
+    .await?;
     Ok(Json(developer.profile()))
 }
 
@@ -300,7 +334,8 @@ async fn request_reset(
     let floor = ResponseFloor::start(&state);
     let org = load_org(&state, &org).await?;
     let mut errors = ValidationErrors::default();
-    let email = required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let email =
+        required(&mut errors, "email", body.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
     let Some(email) = email else {
         return Err(errors.into());
     };
@@ -329,11 +364,22 @@ impl PasswordLink {
     pub(crate) fn new(state: &AppState, org: &Organisation, ttl_secs: i64) -> Self {
         let token = new_token("gh_reset_");
         let url = format!("{}/reset-password?token={}", portal_url(state, org), token.expose());
-        Self { token, url, expires_at: now_epoch() + ttl_secs, ttl_secs }
+        Self {
+            token,
+            url,
+            expires_at: now_epoch() + ttl_secs,
+            ttl_secs,
+        }
     }
 
     /// The token record, and the event that mails the link to `developer`.
-    pub(crate) fn issue(&self, state: &AppState, org: &Organisation, developer: &Developer, kind: EventKind) -> (Write, Event) {
+    pub(crate) fn issue(
+        &self,
+        state: &AppState,
+        org: &Organisation,
+        developer: &Developer,
+        kind: EventKind,
+    ) -> (Write, Event) {
         let event = raise(
             state,
             org,
@@ -341,8 +387,14 @@ impl PasswordLink {
             json!({"developer_id": developer.id, "email": developer.email, "expires_at": self.expires_at}),
             Some(json!({"reset_url": self.url, "expires_in": human_duration(self.ttl_secs)})),
         );
-        let reset = ResetToken { developer_id: developer.id.clone(), expires_at: self.expires_at };
-        (sessions::issue_reset(&org.id, &token_hash(self.token.expose()), &reset), event)
+        let reset = ResetToken {
+            developer_id: developer.id.clone(),
+            expires_at: self.expires_at,
+        };
+        (
+            sessions::issue_reset(&org.id, &token_hash(self.token.expose()), &reset),
+            event,
+        )
     }
 }
 
@@ -386,15 +438,23 @@ async fn complete_reset(
     let org = load_org(&state, &org).await?;
     let mut errors = ValidationErrors::default();
     let token = required(&mut errors, "token", body.token.as_deref()).map(str::to_string);
-    let password = required(&mut errors, "password", body.password.as_deref()).and_then(|p| errors.check("password", Password::parse(p)));
+    let password = required(&mut errors, "password", body.password.as_deref())
+        .and_then(|p| errors.check("password", Password::parse(p)));
     let (Some(token), Some(password)) = (token, password) else {
         return Err(errors.into());
     };
-    let invalid = || ApiError::from(ValidationErrors::from(FieldError::new("token", "is invalid, used or expired")));
+    let invalid = || {
+        ApiError::from(ValidationErrors::from(FieldError::new(
+            "token",
+            "is invalid, used or expired",
+        )))
+    };
     let store = state.store.as_ref();
     let hash = token_hash(&token);
     let reset = sessions::find_reset(store, &org.id, &hash).await?.ok_or_else(invalid)?;
-    let found = developers::get(store, &org.id, &reset.developer_id).await?.ok_or_else(invalid)?;
+    let found = developers::get(store, &org.id, &reset.developer_id)
+        .await?
+        .ok_or_else(invalid)?;
     let mut developer = found.value;
     developer.password_hash = blocking(move || password.hash()).await?;
     developer.updated_at = now_rfc3339();
@@ -402,8 +462,18 @@ async fn complete_reset(
     // failed-login count for the email is cleared, and the owner is told.
     let mut writes = vec![sessions::use_reset(&org.id, &hash)];
     writes.extend(sessions::end_all(store, &org.id, &developer.id).await?);
-    writes.push(sessions::clear_login_failures(&org.id, "email", &token_hash(&developer.email.normalized())));
-    let event = raise(&state, &org, EventKind::PasswordChanged, json!({"developer_id": developer.id, "email": developer.email}), None);
+    writes.push(sessions::clear_login_failures(
+        &org.id,
+        "email",
+        &token_hash(&developer.email.normalized()),
+    ));
+    let event = raise(
+        &state,
+        &org,
+        EventKind::PasswordChanged,
+        json!({"developer_id": developer.id, "email": developer.email}),
+        None,
+    );
     let email = developer.email.clone();
     match developers::save(store, &developer, found.version, &email, writes, &[event]).await {
         Ok(()) => {}

@@ -43,9 +43,10 @@ impl From<crate::store::developers::SaveError> for ApiError {
         use crate::store::developers::SaveError;
         match e {
             SaveError::EmailTaken => ApiError::Conflict(FieldError::new("email", "another account has this email")),
-            SaveError::Conflict => {
-                ApiError::Conflict(FieldError::new("developer", "changed by someone else meanwhile; try again"))
-            }
+            SaveError::Conflict => ApiError::Conflict(FieldError::new(
+                "developer",
+                "changed by someone else meanwhile; try again",
+            )),
             SaveError::Store(e) => e.into(),
         }
     }
@@ -67,7 +68,12 @@ fn problem(status: StatusCode, kind: &str, title: &str, detail: &str, errors: Op
     if let Some(errors) = errors {
         body["errors"] = json!(errors);
     }
-    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -80,7 +86,13 @@ impl IntoResponse for ApiError {
                 &errors.to_string(),
                 Some(&errors.0),
             ),
-            ApiError::MalformedJson(detail) => problem(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", detail, None),
+            ApiError::MalformedJson(detail) => problem(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "Malformed JSON",
+                detail,
+                None,
+            ),
             ApiError::UnsupportedMediaType => problem(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
@@ -96,7 +108,8 @@ impl IntoResponse for ApiError {
                     "a valid bearer token is required",
                     None,
                 );
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
                 r
             }
             ApiError::InvalidCredentials => problem(
@@ -114,13 +127,18 @@ impl IntoResponse for ApiError {
                     "too many failed attempts; try again later",
                     None,
                 );
-                r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
                 r
             }
             ApiError::Forbidden(detail) => problem(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail, None),
-            ApiError::NotFound(what) => {
-                problem(StatusCode::NOT_FOUND, "not-found", "Not found", &format!("{what} not found"), None)
-            }
+            ApiError::NotFound(what) => problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                &format!("{what} not found"),
+                None,
+            ),
             ApiError::Conflict(error) => problem(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -130,7 +148,13 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
-                problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "something went wrong on our side", None)
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "something went wrong on our side",
+                    None,
+                )
             }
         }
     }
@@ -141,5 +165,11 @@ pub async fn not_found() -> Response {
 }
 
 pub async fn method_not_allowed() -> Response {
-    problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this route does not take that method", None)
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this route does not take that method",
+        None,
+    )
 }

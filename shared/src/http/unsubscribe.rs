@@ -26,22 +26,42 @@ struct TokenQuery {
 }
 
 fn token(state: &AppState, org: &str, query: &TokenQuery) -> Result<(UnsubscribeToken, String), ApiError> {
-    let bad = || ApiError::from(ValidationErrors::from(FieldError::new("token", "is not a valid unsubscribe token")));
+    let bad = || {
+        ApiError::from(ValidationErrors::from(FieldError::new(
+            "token",
+            "is not a valid unsubscribe token",
+        )))
+    };
     let raw = query.token.as_deref().ok_or_else(bad)?;
-    let token = UnsubscribeToken::open(&state.secrets, raw).filter(|t| t.org.as_str() == org).ok_or_else(bad)?;
+    let token = UnsubscribeToken::open(&state.secrets, raw)
+        .filter(|t| t.org.as_str() == org)
+        .ok_or_else(bad)?;
     Ok((token, raw.to_string()))
 }
 
-async fn one_click(State(state): State<AppState>, Path(org): Path<String>, Query(query): Query<TokenQuery>) -> Result<Json<Value>, ApiError> {
+async fn one_click(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Json<Value>, ApiError> {
     let (token, _) = token(&state, &org, &query)?;
     suppression::opt_out(state.store.as_ref(), &token.org, &token.email, &token.category).await?;
     tracing::info!(org = %token.org, category = %token.category, "unsubscribed");
     Ok(Json(json!({"unsubscribed": token.category})))
 }
 
-async fn page(State(state): State<AppState>, Path(org): Path<String>, Query(query): Query<TokenQuery>) -> Result<Html<String>, ApiError> {
+async fn page(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Html<String>, ApiError> {
     let (token, raw) = token(&state, &org, &query)?;
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
     let action: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
     Ok(Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Unsubscribe</title></head><body>\

@@ -39,7 +39,10 @@ pub struct MailgunMailer {
 
 impl MailgunMailer {
     pub fn new(settings: MailgunSettings) -> Self {
-        Self { http: client(), settings }
+        Self {
+            http: client(),
+            settings,
+        }
     }
 }
 
@@ -52,12 +55,18 @@ struct Accepted {
 #[async_trait]
 impl Mailer for MailgunMailer {
     async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
-        let url = format!("{}/v3/{}/messages.mime", self.settings.api_url.trim_end_matches('/'), self.settings.domain);
+        let url = format!(
+            "{}/v3/{}/messages.mime",
+            self.settings.api_url.trim_end_matches('/'),
+            self.settings.domain
+        );
         let message = reqwest::multipart::Part::bytes(mail.mime.clone())
             .file_name("message.mime")
             .mime_str("message/rfc822")
             .expect("a valid media type");
-        let form = reqwest::multipart::Form::new().text("to", mail.message.to.to_string()).part("message", message);
+        let form = reqwest::multipart::Form::new()
+            .text("to", mail.message.to.to_string())
+            .part("message", message);
         let response = self
             .http
             .post(url)

@@ -24,7 +24,10 @@ pub struct MandrillMailer {
 
 impl MandrillMailer {
     pub fn new(settings: MandrillSettings) -> Self {
-        Self { http: client(), settings }
+        Self {
+            http: client(),
+            settings,
+        }
     }
 }
 
@@ -57,24 +60,45 @@ impl Mailer for MandrillMailer {
             "to": [m.to.as_str()],
             "async": false,
         });
-        let url = format!("{}/api/1.0/messages/send-raw", self.settings.api_url.trim_end_matches('/'));
-        let response = self.http.post(url).json(&body).send().await.map_err(|e| unreachable("Mandrill", e))?;
+        let url = format!(
+            "{}/api/1.0/messages/send-raw",
+            self.settings.api_url.trim_end_matches('/')
+        );
+        let response = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| unreachable("Mandrill", e))?;
         let status = response.status();
         if !status.is_success() {
-            let error: ErrorAnswer = response.json().await.unwrap_or(ErrorAnswer { name: String::new(), message: String::new() });
+            let error: ErrorAnswer = response.json().await.unwrap_or(ErrorAnswer {
+                name: String::new(),
+                message: String::new(),
+            });
             let problem = format!("Mandrill answered {status}: {} {}", error.name, error.message);
             // Only a general (server-side) error may pass; a bad key, a payment problem or an
             // invalid message will not.
-            return Err(if error.name == "GeneralError" || status.as_u16() == 429 || error.name.is_empty() && status.is_server_error() {
-                MailError::Unavailable(problem.into())
-            } else {
-                MailError::Rejected(problem)
-            });
+            return Err(
+                if error.name == "GeneralError"
+                    || status.as_u16() == 429
+                    || error.name.is_empty() && status.is_server_error()
+                {
+                    MailError::Unavailable(problem.into())
+                } else {
+                    MailError::Rejected(problem)
+                },
+            );
         }
         let results: Vec<RecipientResult> = response.json().await.map_err(|e| unreachable("Mandrill", e))?;
         match results.into_iter().next() {
             Some(r) if matches!(r.status.as_str(), "sent" | "queued" | "scheduled") => Ok(r.id),
-            Some(r) => Err(MailError::Rejected(format!("Mandrill: {} ({})", r.status, r.reject_reason.unwrap_or_default()))),
+            Some(r) => Err(MailError::Rejected(format!(
+                "Mandrill: {} ({})",
+                r.status,
+                r.reject_reason.unwrap_or_default()
+            ))),
             None => Err(MailError::Unavailable("Mandrill answered no recipient status".into())),
         }
     }

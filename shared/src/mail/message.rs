@@ -69,12 +69,22 @@ impl EmailMessage {
         self.check_headers()?;
         let from = Mailbox::new(
             self.from_name.clone(),
-            self.from.as_str().parse().map_err(|_| MessageError::Address(self.from.to_string()))?,
+            self.from
+                .as_str()
+                .parse()
+                .map_err(|_| MessageError::Address(self.from.to_string()))?,
         );
-        let to = Mailbox::new(None, self.to.as_str().parse().map_err(|_| MessageError::Address(self.to.to_string()))?);
+        let to = Mailbox::new(
+            None,
+            self.to
+                .as_str()
+                .parse()
+                .map_err(|_| MessageError::Address(self.to.to_string()))?,
+        );
         let mut builder = Message::builder().from(from).to(to).subject(&self.subject);
         for (name, value) in &self.headers {
-            let header = HeaderName::new_from_ascii(name.clone()).map_err(|_| MessageError::Build(format!("bad header name {name}")))?;
+            let header = HeaderName::new_from_ascii(name.clone())
+                .map_err(|_| MessageError::Build(format!("bad header name {name}")))?;
             builder = builder.raw_header(HeaderValue::new(header, value.clone()));
         }
         let message = builder

@@ -12,9 +12,9 @@ mod ses;
 mod smtp;
 mod unsubscribe;
 
-pub use message::{EmailMessage, MessageError, Outgoing};
 pub use mailgun::{MailgunMailer, MailgunRegion, MailgunSettings};
 pub use mandrill::{MandrillMailer, MandrillSettings, MANDRILL_API};
+pub use message::{EmailMessage, MessageError, Outgoing};
 pub use outbox::OutboxMailer;
 pub use sendgrid::{mail_send_body, SendGridMailer, SendGridSettings, SENDGRID_API};
 pub use ses::SesMailer;
@@ -22,7 +22,6 @@ pub use smtp::{SmtpMailer, SmtpSettings, SmtpTls};
 pub use unsubscribe::UnsubscribeToken;
 
 use async_trait::async_trait;
-
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {

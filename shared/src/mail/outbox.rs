@@ -25,12 +25,18 @@ impl Mailer for OutboxMailer {
     async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
         let mime = &mail.mime;
         let id = ulid::Ulid::new().to_string().to_lowercase();
-        tokio::fs::create_dir_all(&self.dir).await.map_err(|e| MailError::Unavailable(Box::new(e)))?;
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| MailError::Unavailable(Box::new(e)))?;
         // Written under a temporary name and renamed, so a reader never sees half a message.
         let partial = self.dir.join(format!(".{id}.partial"));
         let done = self.dir.join(format!("{id}.eml"));
-        tokio::fs::write(&partial, mime).await.map_err(|e| MailError::Unavailable(Box::new(e)))?;
-        tokio::fs::rename(&partial, &done).await.map_err(|e| MailError::Unavailable(Box::new(e)))?;
+        tokio::fs::write(&partial, mime)
+            .await
+            .map_err(|e| MailError::Unavailable(Box::new(e)))?;
+        tokio::fs::rename(&partial, &done)
+            .await
+            .map_err(|e| MailError::Unavailable(Box::new(e)))?;
         Ok(id)
     }
 }

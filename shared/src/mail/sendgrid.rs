@@ -24,7 +24,10 @@ pub struct SendGridMailer {
 
 impl SendGridMailer {
     pub fn new(settings: SendGridSettings) -> Self {
-        Self { http: client(), settings }
+        Self {
+            http: client(),
+            settings,
+        }
     }
 }
 
@@ -52,7 +55,9 @@ pub fn mail_send_body(mail: &Outgoing) -> Value {
 #[async_trait]
 impl Mailer for SendGridMailer {
     async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
-        mail.message.check_headers().map_err(|e| MailError::Rejected(e.to_string()))?;
+        mail.message
+            .check_headers()
+            .map_err(|e| MailError::Rejected(e.to_string()))?;
         let url = format!("{}/v3/mail/send", self.settings.api_url.trim_end_matches('/'));
         let response = self
             .http
@@ -65,7 +70,11 @@ impl Mailer for SendGridMailer {
         if !response.status().is_success() {
             return Err(refused("SendGrid", response).await);
         }
-        let id = response.headers().get("x-message-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let id = response
+            .headers()
+            .get("x-message-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         Ok(id.to_string())
     }
 }

@@ -16,7 +16,10 @@ pub struct SesMailer {
 
 impl SesMailer {
     pub fn new(client: Client, configuration_set: Option<String>) -> Self {
-        Self { client, configuration_set }
+        Self {
+            client,
+            configuration_set,
+        }
     }
 }
 
@@ -39,7 +42,9 @@ impl Mailer for SesMailer {
             .await
             .map_err(|e| {
                 let permanent = e.as_service_error().is_some_and(|s| {
-                    s.is_message_rejected() || s.is_mail_from_domain_not_verified_exception() || s.is_bad_request_exception()
+                    s.is_message_rejected()
+                        || s.is_mail_from_domain_not_verified_exception()
+                        || s.is_bad_request_exception()
                 });
                 if permanent {
                     MailError::Rejected(aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string())

@@ -38,14 +38,18 @@ impl SmtpMailer {
         let builder = match settings.tls {
             SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.server),
             SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.server),
-            SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.server)),
+            SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                &settings.server,
+            )),
         }
         .map_err(|e| MailError::Rejected(format!("SMTP settings: {e}")))?;
         let mut builder = builder.port(settings.port);
         if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
         }
-        Ok(Self { transport: builder.build() })
+        Ok(Self {
+            transport: builder.build(),
+        })
     }
 }
 
@@ -53,8 +57,13 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
         let (from, to, mime) = (&mail.message.from, &mail.message.to, mail.mime.as_slice());
-        let parse = |e: &Email| e.as_str().parse().map_err(|_| MailError::Rejected(format!("address {e}")));
-        let envelope = Envelope::new(Some(parse(from)?), vec![parse(to)?]).map_err(|e| MailError::Rejected(e.to_string()))?;
+        let parse = |e: &Email| {
+            e.as_str()
+                .parse()
+                .map_err(|_| MailError::Rejected(format!("address {e}")))
+        };
+        let envelope =
+            Envelope::new(Some(parse(from)?), vec![parse(to)?]).map_err(|e| MailError::Rejected(e.to_string()))?;
         let response = self.transport.send_raw(&envelope, mime).await.map_err(|e| {
             if e.is_permanent() {
                 MailError::Rejected(e.to_string())

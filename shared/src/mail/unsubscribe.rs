@@ -29,7 +29,11 @@ impl UnsubscribeToken {
     /// The unsubscribe URL under the API's public address.
     pub fn url(&self, secrets: &SecretBox, api_base: &str) -> String {
         let token: String = url::form_urlencoded::byte_serialize(self.seal(secrets).as_bytes()).collect();
-        format!("{}/portal/{}/unsubscribe?token={token}", api_base.trim_end_matches('/'), self.org)
+        format!(
+            "{}/portal/{}/unsubscribe?token={token}",
+            api_base.trim_end_matches('/'),
+            self.org
+        )
     }
 
     /// The two headers RFC 8058 asks for.
@@ -48,16 +52,27 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_cannot_be_altered() {
         let secrets = SecretBox::from_base64(&Secret::new("Z2F0ZWhvdXNlLWxvY2FsLWRldi1rZXktMzItYnl0ZXM=")).unwrap();
-        let token = UnsubscribeToken { org: OrgId::parse("acme").unwrap(), email: Email::parse("ada@example.com").unwrap(), category: "key_updates".into() };
+        let token = UnsubscribeToken {
+            org: OrgId::parse("acme").unwrap(),
+            email: Email::parse("ada@example.com").unwrap(),
+            category: "key_updates".into(),
+        };
         let sealed = token.seal(&secrets);
         assert!(!sealed.contains("ada@example.com"));
         assert_eq!(UnsubscribeToken::open(&secrets, &sealed), Some(token.clone()));
         let mut altered = sealed.clone().into_bytes();
         let i = altered.len() - 5;
         altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
-        assert_eq!(UnsubscribeToken::open(&secrets, &String::from_utf8(altered).unwrap()), None);
+        assert_eq!(
+            UnsubscribeToken::open(&secrets, &String::from_utf8(altered).unwrap()),
+            None
+        );
         let [list, post] = token.headers(&secrets, "https://api.example.com/");
-        assert!(list.1.starts_with("<https://api.example.com/portal/acme/unsubscribe?token=") && list.1.ends_with('>'));
+        assert!(
+            list.1
+                .starts_with("<https://api.example.com/portal/acme/unsubscribe?token=")
+                && list.1.ends_with('>')
+        );
         assert_eq!(post.1, "List-Unsubscribe=One-Click");
     }
 }

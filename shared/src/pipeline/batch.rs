@@ -3,8 +3,8 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
 
-use super::DELIVERY_LOCK_SECS;
 use super::RetryPolicy;
+use super::DELIVERY_LOCK_SECS;
 use crate::store::deliveries::{self, Claim, DeliveryStatus, DeliveryTarget, Outcome};
 use crate::store::Store;
 
@@ -17,7 +17,10 @@ pub enum Attempt {
     Skipped(String),
     /// May work later: recorded, and the job is left to the queue. `retry_after` is the receiver's
     /// own word on when to come back (seconds), if it gave one.
-    FailedForNow { problem: String, retry_after: Option<u64> },
+    FailedForNow {
+        problem: String,
+        retry_after: Option<u64>,
+    },
 }
 
 /// Runs `attempt` unless this delivery was already made or another attempt holds it, and records
@@ -39,7 +42,9 @@ where
             return Ok(());
         }
         Claim::Busy { until } => {
-            let wait = until.map(|t| std::time::Duration::from_secs(t.saturating_sub(crate::domain::now_epoch()).max(0) as u64 + 1));
+            let wait = until.map(|t| {
+                std::time::Duration::from_secs(t.saturating_sub(crate::domain::now_epoch()).max(0) as u64 + 1)
+            });
             return Err(Retry::Busy { wait });
         }
         Claim::Proceed { delivery, version } => (*delivery, version),
@@ -52,18 +57,33 @@ where
         Attempt::Delivered => (Ok(()), None),
         Attempt::Skipped(reason) => (Err((DeliveryStatus::Skipped, reason.clone())), None),
         Attempt::FailedForGood(problem) => (Err((DeliveryStatus::Failed, problem.clone())), None),
-        Attempt::FailedForNow { problem, retry_after } => {
-            (Err((DeliveryStatus::Failed, problem.clone())), retries.map(|r| r.delay(attempts, *retry_after)))
-        }
+        Attempt::FailedForNow { problem, retry_after } => (
+            Err((DeliveryStatus::Failed, problem.clone())),
+            retries.map(|r| r.delay(attempts, *retry_after)),
+        ),
     };
-    record_outcome(store, target, delivery, version, Outcome { result, duration, next_attempt_in }).await?;
+    record_outcome(
+        store,
+        target,
+        delivery,
+        version,
+        Outcome {
+            result,
+            duration,
+            next_attempt_in,
+        },
+    )
+    .await?;
     match outcome {
         Attempt::Delivered => Ok(()),
         Attempt::Skipped(reason) => {
             tracing::info!(delivery_id = %target.delivery_id, channel = target.channel, %reason, "delivery skipped");
             Ok(())
         }
-        Attempt::FailedForNow { problem, .. } => Err(Retry::Later { problem, delay: next_attempt_in }),
+        Attempt::FailedForNow { problem, .. } => Err(Retry::Later {
+            problem,
+            delay: next_attempt_in,
+        }),
         Attempt::FailedForGood(problem) => {
             tracing::error!(delivery_id = %target.delivery_id, channel = target.channel, %problem, "delivery failed for good; see the delivery log");
             Ok(())
@@ -131,7 +151,10 @@ pub enum Retry {
     Store(#[from] crate::store::StoreError),
     /// The attempt failed and is worth another, after `delay` when the worker schedules retries.
     #[error("{problem}")]
-    Later { problem: String, delay: Option<std::time::Duration> },
+    Later {
+        problem: String,
+        delay: Option<std::time::Duration>,
+    },
 }
 
 pub(crate) fn job_span(worker: &'static str, m: &SqsMessage) -> tracing::Span {
@@ -139,7 +162,11 @@ pub(crate) fn job_span(worker: &'static str, m: &SqsMessage) -> tracing::Span {
 }
 
 /// The batch response: every message whose delivery did not finish is reported for retry.
-pub(crate) fn report(worker: &'static str, records: &[SqsMessage], results: Vec<Result<(), Retry>>) -> SqsBatchResponse {
+pub(crate) fn report(
+    worker: &'static str,
+    records: &[SqsMessage],
+    results: Vec<Result<(), Retry>>,
+) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for (m, result) in records.iter().zip(results) {
         if let Err(e) = result {

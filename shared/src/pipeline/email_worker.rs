@@ -8,14 +8,14 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::batch::{deliver_once, job_span, postpone, report, Attempt, Retry};
+use super::feedback;
 use super::jobs::EmailJob;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
 use crate::domain::{Email, EventKind};
-use super::feedback;
 use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
-use crate::store::suppression;
 use crate::store::deliveries::DeliveryTarget;
+use crate::store::suppression;
 use crate::store::Store;
 use crate::templates::Templates;
 
@@ -43,7 +43,16 @@ impl EmailWorker {
         from_name: Option<String>,
         api_base: String,
     ) -> Self {
-        Self { store, secrets, mailer, templates, from, from_name, api_base, queue: None }
+        Self {
+            store,
+            secrets,
+            mailer,
+            templates,
+            from,
+            from_name,
+            api_base,
+            queue: None,
+        }
     }
 
     /// Jobs whose delivery another attempt holds come back when its lock expires, not sooner.
@@ -57,7 +66,10 @@ impl EmailWorker {
     async fn withheld(&self, job: &EmailJob) -> Result<Option<String>, crate::store::StoreError> {
         if let Some(entry) = suppression::suppressed(self.store.as_ref(), &job.to).await? {
             crate::telemetry::count("EmailsSkipped", "suppressed");
-            return Ok(Some(format!("the address is suppressed after a {} ({}, {})", entry.reason, entry.detail, entry.at)));
+            return Ok(Some(format!(
+                "the address is suppressed after a {} ({}, {})",
+                entry.reason, entry.detail, entry.at
+            )));
         }
         if let Some(category) = unsubscribe_category(job) {
             if suppression::opted_out(self.store.as_ref(), &job.event.org_id, &job.to, &category).await? {
@@ -82,7 +94,10 @@ impl EmailWorker {
         data["event"] = job.event.webhook_payload();
         data["data"] = job.event.data.clone();
         // The private part goes only into the email to the person the event concerns.
-        if let (Some(sealed), false) = (&job.event.private_sealed, job.template == EventKind::ADMIN_NOTICE_TEMPLATE) {
+        if let (Some(sealed), false) = (
+            &job.event.private_sealed,
+            job.template == EventKind::ADMIN_NOTICE_TEMPLATE,
+        ) {
             let opened = self.secrets.open(sealed).map_err(|e| e.to_string())?;
             data["private"] = serde_json::from_str(opened.expose()).map_err(|e| e.to_string())?;
         }
@@ -92,7 +107,11 @@ impl EmailWorker {
             ("X-Gatehouse-Event-Type".into(), job.event.kind.name().into()),
         ];
         if let Some(category) = unsubscribe_category(job) {
-            let token = UnsubscribeToken { org: job.event.org_id.clone(), email: job.to.clone(), category };
+            let token = UnsubscribeToken {
+                org: job.event.org_id.clone(),
+                email: job.to.clone(),
+                category,
+            };
             headers.extend(token.headers(&self.secrets, &self.api_base));
         }
         let message = EmailMessage {
@@ -126,7 +145,12 @@ impl EmailWorker {
             match self.withheld(&job).await {
                 Ok(Some(reason)) => return Attempt::Skipped(reason),
                 Ok(None) => {}
-                Err(e) => return Attempt::FailedForNow { problem: format!("reading the suppression list: {e}"), retry_after: None },
+                Err(e) => {
+                    return Attempt::FailedForNow {
+                        problem: format!("reading the suppression list: {e}"),
+                        retry_after: None,
+                    }
+                }
             }
             let Some(mailer) = &self.mailer else {
                 crate::telemetry::count("EmailsSkipped", "disabled");
@@ -143,7 +167,10 @@ impl EmailWorker {
                     Attempt::Delivered
                 }
                 Err(MailError::Rejected(reason)) => Attempt::FailedForGood(format!("rejected: {reason}")),
-                Err(e @ MailError::Unavailable(_)) => Attempt::FailedForNow { problem: error_chain(&e), retry_after: None },
+                Err(e @ MailError::Unavailable(_)) => Attempt::FailedForNow {
+                    problem: error_chain(&e),
+                    retry_after: None,
+                },
             }
         })
         .await;
@@ -179,7 +206,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[async_trait]
 impl QueueHandler for EmailWorker {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let results = join_all(event.records.iter().map(|m| self.deliver(m).instrument(job_span("email", m)))).await;
+        let results = join_all(
+            event
+                .records
+                .iter()
+                .map(|m| self.deliver(m).instrument(job_span("email", m))),
+        )
+        .await;
         report("email", &event.records, results)
     }
 }

@@ -27,10 +27,18 @@ pub fn parse(body: &str) -> Option<Vec<Suppress>> {
     } else {
         return None;
     };
-    let kind = event.get("eventType").or_else(|| event.get("notificationType"))?.as_str()?;
+    let kind = event
+        .get("eventType")
+        .or_else(|| event.get("notificationType"))?
+        .as_str()?;
     let addresses = |list: &Value| -> Vec<Email> {
         list.as_array()
-            .map(|l| l.iter().filter_map(|r| r.get("emailAddress")?.as_str()).filter_map(|a| Email::parse(a).ok()).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|r| r.get("emailAddress")?.as_str())
+                    .filter_map(|a| Email::parse(a).ok())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let found = match kind {
@@ -42,13 +50,30 @@ pub fn parse(body: &str) -> Option<Vec<Suppress>> {
             }
             let sub_type = bounce.get("bounceSubType").and_then(Value::as_str).unwrap_or_default();
             let detail = format!("{bounce_type} bounce ({sub_type})");
-            addresses(&bounce["bouncedRecipients"]).into_iter().map(|email| Suppress { email, reason: "bounce", detail: detail.clone() }).collect()
+            addresses(&bounce["bouncedRecipients"])
+                .into_iter()
+                .map(|email| Suppress {
+                    email,
+                    reason: "bounce",
+                    detail: detail.clone(),
+                })
+                .collect()
         }
         "Complaint" => {
             let complaint = event.get("complaint")?;
-            let feedback = complaint.get("complaintFeedbackType").and_then(Value::as_str).unwrap_or("unspecified");
+            let feedback = complaint
+                .get("complaintFeedbackType")
+                .and_then(Value::as_str)
+                .unwrap_or("unspecified");
             let detail = format!("complaint ({feedback})");
-            addresses(&complaint["complainedRecipients"]).into_iter().map(|email| Suppress { email, reason: "complaint", detail: detail.clone() }).collect()
+            addresses(&complaint["complainedRecipients"])
+                .into_iter()
+                .map(|email| Suppress {
+                    email,
+                    reason: "complaint",
+                    detail: detail.clone(),
+                })
+                .collect()
         }
         _ => Vec::new(),
     };
@@ -70,7 +95,10 @@ mod tests {
             "bouncedRecipients": [{"emailAddress": "gone@example.com"}]}, "mail": {}});
         let found = parse(&sns(bounce)).unwrap();
         assert_eq!(found.len(), 1);
-        assert_eq!((found[0].email.as_str(), found[0].reason), ("gone@example.com", "bounce"));
+        assert_eq!(
+            (found[0].email.as_str(), found[0].reason),
+            ("gone@example.com", "bounce")
+        );
 
         let transient = json!({"notificationType": "Bounce", "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "full@example.com"}]}});
         assert_eq!(parse(&sns(transient)), Some(Vec::new()));
@@ -78,7 +106,10 @@ mod tests {
         let complaint = json!({"source": "aws.ses", "detail-type": "Email Complaint Received", "detail": {"eventType": "Complaint",
             "complaint": {"complaintFeedbackType": "abuse", "complainedRecipients": [{"emailAddress": "angry@example.com"}]}}});
         let found = parse(&complaint.to_string()).unwrap();
-        assert_eq!((found[0].email.as_str(), found[0].reason, found[0].detail.as_str()), ("angry@example.com", "complaint", "complaint (abuse)"));
+        assert_eq!(
+            (found[0].email.as_str(), found[0].reason, found[0].detail.as_str()),
+            ("angry@example.com", "complaint", "complaint (abuse)")
+        );
 
         assert_eq!(parse(r#"{"delivery_id": "x"}"#), None, "an email job is not feedback");
     }

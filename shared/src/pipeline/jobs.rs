@@ -43,6 +43,10 @@ impl EmailJob {
 
 impl WebhookJob {
     pub fn new(event: &Event, url: WebhookUrl) -> Self {
-        Self { delivery_id: delivery_id(event, "webhook", url.as_str()), event: event.clone(), url }
+        Self {
+            delivery_id: delivery_id(event, "webhook", url.as_str()),
+            event: event.clone(),
+            url,
+        }
     }
 }

@@ -28,7 +28,11 @@ pub async fn poll_stream(mut source: Box<dyn StreamSource>, handler: Arc<dyn Str
         let mut event = StreamEvent::default();
         event.records = records;
         let response = handler.handle(event).await;
-        if let Some(failed) = response.batch_item_failures.first().and_then(|f| f.item_identifier.clone()) {
+        if let Some(failed) = response
+            .batch_item_failures
+            .first()
+            .and_then(|f| f.item_identifier.clone())
+        {
             tokio::time::sleep(Duration::from_millis(500)).await;
             if let Err(e) = source.retry_from(&failed).await {
                 tracing::error!(error = %e, "could not rewind the table stream");
@@ -73,7 +77,11 @@ pub async fn poll_queue(queue: Arc<dyn Queue>, handler: Arc<dyn QueueHandler>) {
             continue;
         }
         let response = handler.handle(sqs_event(queue.arn(), &messages)).await;
-        let failed: HashSet<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+        let failed: HashSet<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
         for m in messages.iter().filter(|m| !failed.contains(&m.message_id)) {
             if let Err(e) = queue.delete(&m.receipt_handle).await {
                 // The message comes back; the delivery record keeps it from being delivered twice.

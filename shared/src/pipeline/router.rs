@@ -29,8 +29,18 @@ pub struct Plan {
 }
 
 impl EventRouter {
-    pub fn new(store: Arc<dyn Store>, email_queue: Arc<dyn Queue>, webhook_queue: Arc<dyn Queue>, portal_url: String) -> Self {
-        Self { store, email_queue, webhook_queue, portal_url }
+    pub fn new(
+        store: Arc<dyn Store>,
+        email_queue: Arc<dyn Queue>,
+        webhook_queue: Arc<dyn Queue>,
+        portal_url: String,
+    ) -> Self {
+        Self {
+            store,
+            email_queue,
+            webhook_queue,
+            portal_url,
+        }
     }
 
     /// The deliveries an event makes in an organisation: the email to the person it concerns, and the
@@ -42,7 +52,8 @@ impl EventRouter {
         });
         let mut plan = Plan::default();
         if let Some(personal) = event.personal_email() {
-            plan.emails.push(EmailJob::new(event, personal.to, personal.template, context.clone()));
+            plan.emails
+                .push(EmailJob::new(event, personal.to, personal.template, context.clone()));
         }
         // Key requests of `webhook`-approval entries go to the organisation's hand-off endpoint,
         // whose owner approves or declines them through the admin API.
@@ -61,13 +72,22 @@ impl EventRouter {
                 notice["category"] = json!(category.as_str());
                 notice["recipient"] = json!(address);
                 notice["data_json"] = json!(serde_json::to_string_pretty(&event.data).unwrap_or_default());
-                plan.emails.push(EmailJob::new(event, address.clone(), EventKind::ADMIN_NOTICE_TEMPLATE, notice));
+                plan.emails.push(EmailJob::new(
+                    event,
+                    address.clone(),
+                    EventKind::ADMIN_NOTICE_TEMPLATE,
+                    notice,
+                ));
             }
         }
         plan
     }
 
-    async fn org(&self, cache: &mut HashMap<OrgId, Option<Organisation>>, id: &OrgId) -> Result<Option<Organisation>, crate::store::StoreError> {
+    async fn org(
+        &self,
+        cache: &mut HashMap<OrgId, Option<Organisation>>,
+        id: &OrgId,
+    ) -> Result<Option<Organisation>, crate::store::StoreError> {
         if let Some(found) = cache.get(id) {
             return Ok(found.clone());
         }
@@ -143,8 +163,14 @@ impl StreamHandler for EventRouter {
             webhooks.extend(plan.webhooks);
         }
         let encode = |body: String| OutgoingMessage { body };
-        let email_messages = emails.iter().map(|j| encode(serde_json::to_string(j).expect("jobs serialize"))).collect();
-        let webhook_messages = webhooks.iter().map(|j| encode(serde_json::to_string(j).expect("jobs serialize"))).collect();
+        let email_messages = emails
+            .iter()
+            .map(|j| encode(serde_json::to_string(j).expect("jobs serialize")))
+            .collect();
+        let webhook_messages = webhooks
+            .iter()
+            .map(|j| encode(serde_json::to_string(j).expect("jobs serialize")))
+            .collect();
         let sent = async {
             self.email_queue.send(email_messages).await?;
             self.webhook_queue.send(webhook_messages).await

@@ -58,7 +58,10 @@ impl MemoryStreamSource {
 #[async_trait]
 impl StreamSource for MemoryStreamSource {
     async fn next_batch(&mut self) -> anyhow::Result<Vec<EventRecord>> {
-        let changes = self.store.changes_after(self.position, 100, Duration::from_millis(500)).await;
+        let changes = self
+            .store
+            .changes_after(self.position, 100, Duration::from_millis(500))
+            .await;
         if let Some(last) = changes.last() {
             self.position = last.sequence;
         }
@@ -132,7 +135,9 @@ impl DynamoStreamSource {
 }
 
 fn from_sdk(record: aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> EventRecord {
-    let change = record.dynamodb.unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
+    let change = record
+        .dynamodb
+        .unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
     let mut stream = StreamRecord::default();
     stream.keys = change.keys.unwrap_or_default().into();
     stream.new_image = change.new_image.unwrap_or_default().into();
@@ -162,7 +167,13 @@ impl StreamSource for DynamoStreamSource {
         shards.sort();
         for shard in shards {
             let iterator = self.iterators[&shard].clone();
-            let out = self.client.get_records().shard_iterator(iterator).limit(100).send().await?;
+            let out = self
+                .client
+                .get_records()
+                .shard_iterator(iterator)
+                .limit(100)
+                .send()
+                .await?;
             match out.next_shard_iterator {
                 Some(next) => {
                     self.iterators.insert(shard.clone(), next);
@@ -184,8 +195,13 @@ impl StreamSource for DynamoStreamSource {
     }
 
     async fn retry_from(&mut self, sequence_number: &str) -> anyhow::Result<()> {
-        let shard = self.current.clone().ok_or_else(|| anyhow::anyhow!("no batch to retry"))?;
-        let iterator = self.iterator(&shard, ShardIteratorType::AtSequenceNumber, Some(sequence_number)).await?;
+        let shard = self
+            .current
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no batch to retry"))?;
+        let iterator = self
+            .iterator(&shard, ShardIteratorType::AtSequenceNumber, Some(sequence_number))
+            .await?;
         self.iterators.insert(shard, iterator);
         Ok(())
     }

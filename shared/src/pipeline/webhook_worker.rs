@@ -54,16 +54,34 @@ impl RetryPolicy {
 }
 
 impl WebhookWorker {
-    pub fn new(store: Arc<dyn Store>, client: WebhookClient, secrets: SecretBox, retries: RetryPolicy, disable_after: std::time::Duration) -> Self {
-        Self { store, client, secrets, retries, disable_after }
+    pub fn new(
+        store: Arc<dyn Store>,
+        client: WebhookClient,
+        secrets: SecretBox,
+        retries: RetryPolicy,
+        disable_after: std::time::Duration,
+    ) -> Self {
+        Self {
+            store,
+            client,
+            secrets,
+            retries,
+            disable_after,
+        }
     }
 
     /// `webhook-signature`: the current secret's signature, and during a rotation's grace period
     /// the previous secret's too.
     fn signatures(&self, org: &Organisation, msg_id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
-        let open = |sealed: &str| self.secrets.open(sealed).ok().and_then(|s| SigningSecret::parse(&s).ok());
+        let open = |sealed: &str| {
+            self.secrets
+                .open(sealed)
+                .ok()
+                .and_then(|s| SigningSecret::parse(&s).ok())
+        };
         let mut header = open(&org.webhook_secret_sealed)?.sign(msg_id, timestamp, body);
-        if let (Some(previous), Some(until)) = (&org.previous_webhook_secret_sealed, org.previous_webhook_secret_until) {
+        if let (Some(previous), Some(until)) = (&org.previous_webhook_secret_sealed, org.previous_webhook_secret_until)
+        {
             if let (true, Some(secret)) = (now_epoch() < until, open(previous)) {
                 header.push(' ');
                 header.push_str(&secret.sign(msg_id, timestamp, body));
@@ -74,7 +92,13 @@ impl WebhookWorker {
 
     /// Records how the endpoint fared; returns the reason when this attempt disabled it. Best
     /// effort: a lost race with another job's update is settled by that job or the next.
-    async fn note_health(&self, org: &Organisation, url: &str, health: Option<Versioned<EndpointHealth>>, answer: Health) -> Option<String> {
+    async fn note_health(
+        &self,
+        org: &Organisation,
+        url: &str,
+        health: Option<Versioned<EndpointHealth>>,
+        answer: Health,
+    ) -> Option<String> {
         let (mut state, version) = match health {
             Some(h) => (h.value, h.version),
             None => (EndpointHealth::new(url), 0),
@@ -93,9 +117,10 @@ impl WebhookWorker {
                     state.failing_since = Some(now);
                     None
                 }
-                Some(since) if now.saturating_sub(since) >= self.disable_after.as_secs() as i64 => {
-                    Some(format!("it has failed every delivery for {} seconds", now.saturating_sub(since)))
-                }
+                Some(since) if now.saturating_sub(since) >= self.disable_after.as_secs() as i64 => Some(format!(
+                    "it has failed every delivery for {} seconds",
+                    now.saturating_sub(since)
+                )),
                 Some(_) => return None,
             },
         };
@@ -107,7 +132,12 @@ impl WebhookWorker {
             if let Some(admin) = &org.settings.admin_email {
                 data["email"] = json!(admin);
             }
-            events.push(Event::new(org.id.clone(), EventKind::EndpointDisabled, now_rfc3339(), data));
+            events.push(Event::new(
+                org.id.clone(),
+                EventKind::EndpointDisabled,
+                now_rfc3339(),
+                data,
+            ));
         }
         match endpoints::save(self.store.as_ref(), &org.id, &state, version, &events).await {
             Ok(()) if disable.is_some() => {
@@ -126,12 +156,22 @@ impl WebhookWorker {
         let org = match orgs::get_org(self.store.as_ref(), &job.event.org_id).await {
             Ok(Some(org)) => org.value,
             Ok(None) => return Attempt::FailedForGood("the organisation no longer exists".into()),
-            Err(e) => return Attempt::FailedForNow { problem: format!("reading the organisation: {e}"), retry_after: None },
+            Err(e) => {
+                return Attempt::FailedForNow {
+                    problem: format!("reading the organisation: {e}"),
+                    retry_after: None,
+                }
+            }
         };
         let url = job.url.as_str();
         let health = match endpoints::get(self.store.as_ref(), &org.id, url).await {
             Ok(h) => h,
-            Err(e) => return Attempt::FailedForNow { problem: format!("reading the endpoint's health: {e}"), retry_after: None },
+            Err(e) => {
+                return Attempt::FailedForNow {
+                    problem: format!("reading the endpoint's health: {e}"),
+                    retry_after: None,
+                }
+            }
         };
         if let Some(reason) = health.as_ref().and_then(|h| h.value.disabled_reason.clone()) {
             return Attempt::Skipped(format!("the endpoint is disabled: {reason}"));
@@ -143,21 +183,43 @@ impl WebhookWorker {
         let Some(signatures) = self.signatures(&org, msg_id, timestamp, &body) else {
             return Attempt::FailedForGood("the organisation's signing secret cannot be read".into());
         };
-        let headers = [(ID_HEADER, msg_id.to_string()), (TIMESTAMP_HEADER, timestamp.to_string()), (SIGNATURE_HEADER, signatures)];
+        let headers = [
+            (ID_HEADER, msg_id.to_string()),
+            (TIMESTAMP_HEADER, timestamp.to_string()),
+            (SIGNATURE_HEADER, signatures),
+        ];
         let (attempt, answer) = match self.client.post(url, &headers, body).await {
             Ok(r) if (200..300).contains(&r.status) => {
                 tracing::info!(delivery_id = %job.delivery_id, status = r.status, ms = r.duration.as_millis() as u64, "webhook delivered");
                 (Attempt::Delivered, Health::Ok)
             }
-            Ok(r) if r.status == 410 => (Attempt::FailedForGood("the endpoint answered 410 Gone".into()), Health::Gone),
-            Ok(r) => (Attempt::FailedForNow { problem: format!("the endpoint answered {}", r.status), retry_after: r.retry_after }, Health::Failing),
+            Ok(r) if r.status == 410 => (
+                Attempt::FailedForGood("the endpoint answered 410 Gone".into()),
+                Health::Gone,
+            ),
+            Ok(r) => (
+                Attempt::FailedForNow {
+                    problem: format!("the endpoint answered {}", r.status),
+                    retry_after: r.retry_after,
+                },
+                Health::Failing,
+            ),
             Err(e @ WebhookError::BlockedAddress(_)) | Err(e @ WebhookError::InvalidUrl(_)) => {
                 return Attempt::FailedForGood(e.to_string());
             }
-            Err(e) => (Attempt::FailedForNow { problem: e.to_string(), retry_after: None }, Health::Failing),
+            Err(e) => (
+                Attempt::FailedForNow {
+                    problem: e.to_string(),
+                    retry_after: None,
+                },
+                Health::Failing,
+            ),
         };
         match self.note_health(&org, url, health, answer).await {
-            Some(reason) => Attempt::FailedForGood(format!("{}; the endpoint is now disabled: {reason}", problem_of(&attempt))),
+            Some(reason) => Attempt::FailedForGood(format!(
+                "{}; the endpoint is now disabled: {reason}",
+                problem_of(&attempt)
+            )),
             None => attempt,
         }
     }
@@ -199,7 +261,13 @@ fn problem_of(attempt: &Attempt) -> &str {
 #[async_trait]
 impl QueueHandler for WebhookWorker {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let results = join_all(event.records.iter().map(|m| self.deliver(m).instrument(job_span("webhook", m)))).await;
+        let results = join_all(
+            event
+                .records
+                .iter()
+                .map(|m| self.deliver(m).instrument(job_span("webhook", m))),
+        )
+        .await;
         report("webhook", &event.records, results)
     }
 }
@@ -227,7 +295,15 @@ mod tests {
             let late = p.delay(9, None).as_secs_f64();
             assert!((1620.0..=1980.0).contains(&late), "the last entry repeats: {late}");
         }
-        assert_eq!(p.delay(1, Some(600)), Duration::from_secs(600), "Retry-After wins when later");
-        assert_eq!(p.delay(1, Some(10 * 24 * 3600)), Duration::from_secs(12 * 3600), "capped at SQS's limit");
+        assert_eq!(
+            p.delay(1, Some(600)),
+            Duration::from_secs(600),
+            "Retry-After wins when later"
+        );
+        assert_eq!(
+            p.delay(1, Some(10 * 24 * 3600)),
+            Duration::from_secs(12 * 3600),
+            "capped at SQS's limit"
+        );
     }
 }

@@ -29,7 +29,12 @@ struct Stored {
 
 impl MemoryQueue {
     /// A queue whose messages go to `dead_letters` on their `max_receive_count + 1`-th receive.
-    pub fn new(name: &str, visibility: Duration, max_receive_count: u32, dead_letters: Option<Arc<MemoryQueue>>) -> Self {
+    pub fn new(
+        name: &str,
+        visibility: Duration,
+        max_receive_count: u32,
+        dead_letters: Option<Arc<MemoryQueue>>,
+    ) -> Self {
         Self {
             name: name.to_string(),
             arn: format!("arn:aws:sqs:local:000000000000:{name}"),
@@ -135,7 +140,10 @@ impl Queue for MemoryQueue {
 
     async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
         let mut messages = self.messages.lock().expect("queue lock");
-        if let Some(m) = messages.iter_mut().find(|m| m.receipt.as_deref() == Some(receipt_handle)) {
+        if let Some(m) = messages
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt_handle))
+        {
             m.visible_at = Instant::now() + delay;
         }
         Ok(())

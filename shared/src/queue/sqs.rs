@@ -17,7 +17,11 @@ pub struct SqsQueue {
 impl SqsQueue {
     /// `arn` is only used to label local payloads; Lambda supplies the real one.
     pub fn new(client: Client, url: impl Into<String>, arn: impl Into<String>) -> Self {
-        Self { client, url: url.into(), arn: arn.into() }
+        Self {
+            client,
+            url: url.into(),
+            arn: arn.into(),
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -141,7 +145,10 @@ impl QueueSpec<'_> {
             client,
             self.name,
             vec![
-                (QueueAttributeName::VisibilityTimeout, self.visibility_timeout.as_secs().to_string()),
+                (
+                    QueueAttributeName::VisibilityTimeout,
+                    self.visibility_timeout.as_secs().to_string(),
+                ),
                 (QueueAttributeName::RedrivePolicy, redrive),
             ],
         )
@@ -151,7 +158,11 @@ impl QueueSpec<'_> {
     }
 }
 
-async fn create(client: &Client, name: &str, attributes: Vec<(QueueAttributeName, String)>) -> anyhow::Result<SqsQueue> {
+async fn create(
+    client: &Client,
+    name: &str,
+    attributes: Vec<(QueueAttributeName, String)>,
+) -> anyhow::Result<SqsQueue> {
     use anyhow::Context;
     let mut request = client.create_queue().queue_name(name);
     for (k, v) in attributes {

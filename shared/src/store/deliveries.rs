@@ -92,7 +92,9 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
     let attempts = match &previous {
         Some(d) if matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::Skipped) => return Ok(Claim::AlreadySent),
         Some(d) if d.status == DeliveryStatus::InProgress && d.lock_until > now => {
-            return Ok(Claim::Busy { until: Some(d.lock_until) });
+            return Ok(Claim::Busy {
+                until: Some(d.lock_until),
+            });
         }
         Some(d) => d.attempts + 1,
         None => 1,
@@ -111,7 +113,10 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
         job: t.job.to_string(),
     };
     match store.transact(vec![write(t.org, &delivery, version)]).await {
-        Ok(()) => Ok(Claim::Proceed { delivery: Box::new(delivery), version: version + 1 }),
+        Ok(()) => Ok(Claim::Proceed {
+            delivery: Box::new(delivery),
+            version: version + 1,
+        }),
         // Another attempt claimed it a moment ago; it will finish soon.
         Err(StoreError::ConditionFailed { .. }) => Ok(Claim::Busy { until: None }),
         Err(e) => Err(e),
@@ -128,9 +133,18 @@ pub struct Outcome {
 }
 
 /// Records how the attempt ended in the status and the log, and releases the lock.
-pub async fn finish(store: &dyn Store, org: &OrgId, mut delivery: Delivery, version: u64, outcome: Outcome) -> Result<(), StoreError> {
+pub async fn finish(
+    store: &dyn Store,
+    org: &OrgId,
+    mut delivery: Delivery,
+    version: u64,
+    outcome: Outcome,
+) -> Result<(), StoreError> {
     let now = time::OffsetDateTime::now_utc();
-    let format = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let format = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
     let (status, detail) = match outcome.result {
         Ok(()) => (DeliveryStatus::Sent, None),
         Err((status, message)) => (status, Some(message)),
@@ -157,19 +171,36 @@ pub async fn finish(store: &dyn Store, org: &OrgId, mut delivery: Delivery, vers
 }
 
 pub async fn get(store: &dyn Store, org: &OrgId, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
-    store.get(&keys::delivery(org, delivery_id)).await?.map(from_record).transpose()
+    store
+        .get(&keys::delivery(org, delivery_id))
+        .await?
+        .map(from_record)
+        .transpose()
 }
 
 /// A page of the organisation's deliveries, oldest event first.
-pub async fn list(store: &dyn Store, org: &OrgId, after: Option<&str>, limit: usize) -> Result<(Vec<Delivery>, Option<String>), StoreError> {
+pub async fn list(
+    store: &dyn Store,
+    org: &OrgId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Delivery>, Option<String>), StoreError> {
     let after = after.map(|id| keys::delivery(org, id).sk);
-    let page = store.query(&keys::org_pk(org), "DELIVERY#", after.as_deref(), limit).await?;
+    let page = store
+        .query(&keys::org_pk(org), "DELIVERY#", after.as_deref(), limit)
+        .await?;
     let next = page.next.map(|sk| sk.trim_start_matches("DELIVERY#").to_string());
-    Ok((page.records.into_iter().map(from_record).collect::<Result<_, _>>()?, next))
+    Ok((
+        page.records.into_iter().map(from_record).collect::<Result<_, _>>()?,
+        next,
+    ))
 }
 
 fn write(org: &OrgId, delivery: &Delivery, version: u64) -> Write {
     let mut attrs = to_attrs(delivery);
-    attrs.insert(EXPIRES_AT.into(), serde_json::Value::from(now_epoch() + DELIVERY_TTL_SECS));
+    attrs.insert(
+        EXPIRES_AT.into(),
+        serde_json::Value::from(now_epoch() + DELIVERY_TTL_SECS),
+    );
     Write::put_versioned(keys::delivery(org, &delivery.delivery_id).record(attrs), version)
 }

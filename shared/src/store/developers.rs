@@ -29,7 +29,10 @@ pub enum SaveError {
 fn record(developer: &Developer) -> super::Record {
     let mut attrs = to_attrs(developer);
     attrs.insert(GSI1PK.into(), json!(keys::developer_search_pk(&developer.org_id)));
-    attrs.insert(GSI1SK.into(), json!(keys::developer_search_sk(&developer.email.normalized(), &developer.id)));
+    attrs.insert(
+        GSI1SK.into(),
+        json!(keys::developer_search_sk(&developer.email.normalized(), &developer.id)),
+    );
     keys::developer(&developer.org_id, &developer.id).record(attrs)
 }
 
@@ -39,10 +42,19 @@ fn guard(developer: &Developer) -> super::Record {
 }
 
 /// Writes the developer, its email guard, the event and `extra` writes in one transaction.
-pub async fn create(store: &dyn Store, developer: &Developer, event: &Event, extra: Vec<Write>) -> Result<SignUpOutcome, StoreError> {
+pub async fn create(
+    store: &dyn Store,
+    developer: &Developer,
+    event: &Event,
+    extra: Vec<Write>,
+) -> Result<SignUpOutcome, StoreError> {
     // A read first: a duplicate is then refused without a cancelled transaction, which DynamoDB
     // bills as a full write of every item. The guard's condition still settles a race.
-    if store.get(&keys::developer_email(&developer.org_id, &developer.email.normalized())).await?.is_some() {
+    if store
+        .get(&keys::developer_email(&developer.org_id, &developer.email.normalized()))
+        .await?
+        .is_some()
+    {
         return Ok(SignUpOutcome::EmailTaken);
     }
     let writes = vec![
@@ -65,16 +77,27 @@ pub async fn get(store: &dyn Store, org: &OrgId, id: &DeveloperId) -> Result<Opt
         None => Ok(None),
         Some(r) => {
             let version = version_of(&r);
-            Ok(Some(Versioned { value: from_record(r)?, version }))
+            Ok(Some(Versioned {
+                value: from_record(r)?,
+                version,
+            }))
         }
     }
 }
 
-pub async fn find_by_email(store: &dyn Store, org: &OrgId, email: &Email) -> Result<Option<Versioned<Developer>>, StoreError> {
+pub async fn find_by_email(
+    store: &dyn Store,
+    org: &OrgId,
+    email: &Email,
+) -> Result<Option<Versioned<Developer>>, StoreError> {
     let Some(guard) = store.get(&keys::developer_email(org, &email.normalized())).await? else {
         return Ok(None);
     };
-    let Some(id) = guard.get("developer_id").and_then(Value::as_str).and_then(DeveloperId::parse) else {
+    let Some(id) = guard
+        .get("developer_id")
+        .and_then(Value::as_str)
+        .and_then(DeveloperId::parse)
+    else {
         return Err(StoreError::Invalid("an email guard without a developer id".into()));
     };
     get(store, org, &id).await
@@ -112,7 +135,10 @@ pub async fn save(
 /// Removes the developer, its email guard and every session, with the event.
 pub async fn delete(store: &dyn Store, developer: &Developer, version: u64, event: &Event) -> Result<(), SaveError> {
     let mut writes = vec![
-        Write::Delete { key: keys::developer(&developer.org_id, &developer.id), condition: Condition::Version(version) },
+        Write::Delete {
+            key: keys::developer(&developer.org_id, &developer.id),
+            condition: Condition::Version(version),
+        },
         Write::Delete {
             key: keys::developer_email(&developer.org_id, &developer.email.normalized()),
             condition: Condition::None,
@@ -135,8 +161,14 @@ pub async fn search(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Developer>, Option<String>), StoreError> {
-    let page = store.query_gsi1(&keys::developer_search_pk(org), &prefix.to_lowercase(), cursor, limit).await?;
-    let developers = page.records.into_iter().map(from_record).collect::<Result<Vec<Developer>, _>>()?;
+    let page = store
+        .query_gsi1(&keys::developer_search_pk(org), &prefix.to_lowercase(), cursor, limit)
+        .await?;
+    let developers = page
+        .records
+        .into_iter()
+        .map(from_record)
+        .collect::<Result<Vec<Developer>, _>>()?;
     Ok((developers, page.next))
 }
 

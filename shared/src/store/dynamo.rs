@@ -7,15 +7,15 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, Put, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification, TransactWriteItem,
+    Projection, ProjectionType, Put, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
 use super::{
-    gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, Condition, Key, Page, Record, Store, StoreError, Write,
-    EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, VERSION,
+    gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, Condition, Key, Page, Record, Store, StoreError,
+    Write, EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, VERSION,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -28,7 +28,10 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -77,15 +80,26 @@ struct Expr {
 }
 
 fn expr(condition: &Condition) -> Expr {
-    let plain = |e: &str| Expr { expression: Some(e.to_string()), names: None, values: None };
+    let plain = |e: &str| Expr {
+        expression: Some(e.to_string()),
+        names: None,
+        values: None,
+    };
     match condition {
-        Condition::None => Expr { expression: None, names: None, values: None },
+        Condition::None => Expr {
+            expression: None,
+            names: None,
+            values: None,
+        },
         Condition::NotExists => plain("attribute_not_exists(PK)"),
         Condition::Exists => plain("attribute_exists(PK)"),
         Condition::Version(v) => Expr {
             expression: Some("#version = :version".into()),
             names: Some(HashMap::from([("#version".to_string(), VERSION.to_string())])),
-            values: Some(HashMap::from([(":version".to_string(), AttributeValue::N(v.to_string()))])),
+            values: Some(HashMap::from([(
+                ":version".to_string(),
+                AttributeValue::N(v.to_string()),
+            )])),
         },
     }
 }
@@ -133,11 +147,22 @@ impl Store for DynamoStore {
             request = request.set_exclusive_start_key(Some(key_item(&Key::new(pk, after))));
         }
         let out = request.send().await.map_err(StoreError::unavailable)?;
-        let records = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        let records = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(records, limit, sk_cursor))
     }
 
-    async fn query_gsi1(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+    async fn query_gsi1(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
         let mut request = self
             .client
             .query()
@@ -154,7 +179,12 @@ impl Store for DynamoStore {
             request = request.set_exclusive_start_key(Some(start));
         }
         let out = request.send().await.map_err(StoreError::unavailable)?;
-        let records = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        let records = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(records, limit, gsi1_cursor))
     }
 
@@ -199,7 +229,13 @@ impl Store for DynamoStore {
             };
             items.push(item);
         }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) => match failed_index(e.err()) {
                 Some(index) => Err(StoreError::ConditionFailed { index }),
@@ -270,7 +306,10 @@ impl TableSpec {
         let existing = client.describe_table().table_name(table).send().await;
         let description = match existing {
             Ok(out) => out.table.context("DescribeTable returned no table")?,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
                 let attr = |name: &str| {
                     AttributeDefinition::builder()
                         .attribute_name(name)
@@ -279,7 +318,11 @@ impl TableSpec {
                         .expect("attribute definition has name and type")
                 };
                 let key = |name: &str, kind: KeyType| {
-                    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key has name and type")
+                    KeySchemaElement::builder()
+                        .attribute_name(name)
+                        .key_type(kind)
+                        .build()
+                        .expect("key has name and type")
                 };
                 let out = client
                     .create_table()
@@ -323,6 +366,8 @@ impl TableSpec {
             }
             Err(e) => return Err(anyhow::Error::new(e).context(format!("describing table {table}"))),
         };
-        description.latest_stream_arn.context("the table has no stream; enable NEW_AND_OLD_IMAGES")
+        description
+            .latest_stream_arn
+            .context("the table has no stream; enable NEW_AND_OLD_IMAGES")
     }
 }

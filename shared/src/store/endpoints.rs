@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::orgs::{event_write, Versioned};
 use super::{from_record, keys, to_attrs, Store, StoreError, Write};
-use crate::secret::token_hash;
 use crate::domain::{Event, OrgId};
+use crate::secret::token_hash;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointHealth {
@@ -23,7 +23,12 @@ pub struct EndpointHealth {
 
 impl EndpointHealth {
     pub fn new(url: &str) -> Self {
-        Self { url: url.to_string(), failing_since: None, disabled_at: None, disabled_reason: None }
+        Self {
+            url: url.to_string(),
+            failing_since: None,
+            disabled_at: None,
+            disabled_reason: None,
+        }
     }
 }
 
@@ -36,13 +41,26 @@ pub async fn get(store: &dyn Store, org: &OrgId, url: &str) -> Result<Option<Ver
 }
 
 /// Writes the endpoint's health at `version` (0: new) with the events its change raises.
-pub async fn save(store: &dyn Store, org: &OrgId, health: &EndpointHealth, version: u64, events: &[Event]) -> Result<(), StoreError> {
-    let mut writes = vec![Write::put_versioned(key(org, &health.url).record(to_attrs(health)), version)];
+pub async fn save(
+    store: &dyn Store,
+    org: &OrgId,
+    health: &EndpointHealth,
+    version: u64,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let mut writes = vec![Write::put_versioned(
+        key(org, &health.url).record(to_attrs(health)),
+        version,
+    )];
     writes.extend(events.iter().map(event_write));
     store.transact(writes).await
 }
 
 /// Every endpoint of the organisation with a health record.
 pub async fn list(store: &dyn Store, org: &OrgId) -> Result<Vec<EndpointHealth>, StoreError> {
-    super::query_all(store, &keys::org_pk(org), "ENDPOINT#").await?.into_iter().map(from_record).collect()
+    super::query_all(store, &keys::org_pk(org), "ENDPOINT#")
+        .await?
+        .into_iter()
+        .map(from_record)
+        .collect()
 }

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use super::{
-    gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, version_of, Condition, Key, Page, Record, Store, StoreError,
-    Write, GSI1PK, GSI1SK, PK, SK,
+    gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, version_of, Condition, Key, Page, Record, Store,
+    StoreError, Write, GSI1PK, GSI1SK, PK, SK,
 };
 
 /// One change, as a stream record would describe it.
@@ -87,10 +87,21 @@ impl Store for MemoryStore {
         Ok(Page::from_overfetch(records, limit, sk_cursor))
     }
 
-    async fn query_gsi1(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+    async fn query_gsi1(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
         let after = after.map(parse_gsi1_cursor).transpose()?;
         let inner = self.inner.lock().expect("memory store lock");
-        let text = |r: &Record, name: &str| r.get(name).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+        let text = |r: &Record, name: &str| {
+            r.get(name)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let mut matching: Vec<(String, String, String, &Record)> = inner
             .records
             .values()
@@ -135,7 +146,13 @@ impl Store for MemoryStore {
                 (None, None) => continue,
             };
             let sequence = inner.log.len() as u64 + 1;
-            inner.log.push(ChangeRecord { sequence, event_name, key, new_image, old_image });
+            inner.log.push(ChangeRecord {
+                sequence,
+                event_name,
+                key,
+                new_image,
+                old_image,
+            });
         }
         drop(inner);
         self.changed.notify_waiters();

@@ -6,8 +6,8 @@
 
 pub mod deliveries;
 pub mod developers;
-pub mod endpoints;
 mod dynamo;
+pub mod endpoints;
 pub mod keys;
 mod memory;
 pub mod orgs;
@@ -42,7 +42,8 @@ pub(crate) fn gsi1_cursor(record: &Record) -> Option<String> {
 
 /// `(GSI1SK, PK, SK)` from a cursor made by [`gsi1_cursor`].
 pub(crate) fn parse_gsi1_cursor(cursor: &str) -> Result<(String, String, String), StoreError> {
-    let [a, b, c]: [String; 3] = serde_json::from_str(cursor).map_err(|_| StoreError::Invalid("bad page cursor".into()))?;
+    let [a, b, c]: [String; 3] =
+        serde_json::from_str(cursor).map_err(|_| StoreError::Invalid("bad page cursor".into()))?;
     Ok((a, b, c))
 }
 
@@ -57,7 +58,10 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self { pk: pk.into(), sk: sk.into() }
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 
     /// This key with `attrs`: the record to put.
@@ -99,7 +103,11 @@ impl Write {
     /// first.
     pub fn put_versioned(mut record: Record, expected: u64) -> Self {
         record.insert(VERSION.into(), Value::from(expected + 1));
-        let condition = if expected == 0 { Condition::NotExists } else { Condition::Version(expected) };
+        let condition = if expected == 0 {
+            Condition::NotExists
+        } else {
+            Condition::Version(expected)
+        };
         Write::Put { record, condition }
     }
 
@@ -122,7 +130,11 @@ pub struct Page {
 impl Page {
     /// A page from up to `limit + 1` records read in order: the extra one only says that more follow,
     /// and `cursor` gives the position of the page's last record.
-    pub(crate) fn from_overfetch(mut records: Vec<Record>, limit: usize, cursor: impl Fn(&Record) -> Option<String>) -> Self {
+    pub(crate) fn from_overfetch(
+        mut records: Vec<Record>,
+        limit: usize,
+        cursor: impl Fn(&Record) -> Option<String>,
+    ) -> Self {
         let more = records.len() > limit;
         records.truncate(limit);
         let next = if more { records.last().and_then(cursor) } else { None };
@@ -162,7 +174,13 @@ pub trait Store: Send + Sync {
 
     /// Records whose `GSI1PK` is `pk` and whose `GSI1SK` starts with `sk_prefix`, in `GSI1SK` order,
     /// after the cursor `after` (a previous page's `next`). Eventually consistent in DynamoDB.
-    async fn query_gsi1(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError>;
+    async fn query_gsi1(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError>;
 
     /// All writes happen or none does (at most 100, each key once).
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
@@ -176,17 +194,26 @@ pub fn version_of(record: &Record) -> u64 {
 /// True when a record's `expires_at` has passed: expiring records are dead from then on, whatever
 /// TTL clean-up has or has not done yet.
 pub fn is_expired(record: &Record, now_epoch: i64) -> bool {
-    record.get(EXPIRES_AT).and_then(Value::as_i64).is_some_and(|t| t <= now_epoch)
+    record
+        .get(EXPIRES_AT)
+        .and_then(Value::as_i64)
+        .is_some_and(|t| t <= now_epoch)
 }
 
 /// Reads an entity out of a record, dropping the key attributes.
 /// The record at `key` as a `T`, with the version an update must match.
-pub async fn get_versioned<T: serde::de::DeserializeOwned>(store: &dyn Store, key: &Key) -> Result<Option<orgs::Versioned<T>>, StoreError> {
+pub async fn get_versioned<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    key: &Key,
+) -> Result<Option<orgs::Versioned<T>>, StoreError> {
     match store.get(key).await? {
         None => Ok(None),
         Some(record) => {
             let version = version_of(&record);
-            Ok(Some(orgs::Versioned { value: from_record(record)?, version }))
+            Ok(Some(orgs::Versioned {
+                value: from_record(record)?,
+                version,
+            }))
         }
     }
 }
@@ -206,7 +233,8 @@ pub async fn query_all(store: &dyn Store, pk: &str, sk_prefix: &str) -> Result<V
 }
 
 pub fn from_record<T: serde::de::DeserializeOwned>(record: Record) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(record)).map_err(|e| StoreError::Invalid(format!("stored record does not decode: {e}")))
+    serde_json::from_value(Value::Object(record))
+        .map_err(|e| StoreError::Invalid(format!("stored record does not decode: {e}")))
 }
 
 /// Turns an entity into record attributes.
@@ -220,13 +248,21 @@ pub fn to_attrs<T: serde::Serialize>(entity: &T) -> Record {
 /// Checks a transaction before any adapter runs it, so both adapters refuse the same things.
 pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if writes.is_empty() || writes.len() > 100 {
-        return Err(StoreError::Invalid(format!("a transaction holds 1 to 100 writes, not {}", writes.len())));
+        return Err(StoreError::Invalid(format!(
+            "a transaction holds 1 to 100 writes, not {}",
+            writes.len()
+        )));
     }
     let mut seen = std::collections::HashSet::new();
     for w in writes {
-        let key = w.key().ok_or_else(|| StoreError::Invalid("a record lacks PK or SK".into()))?;
+        let key = w
+            .key()
+            .ok_or_else(|| StoreError::Invalid("a record lacks PK or SK".into()))?;
         if !seen.insert(key.clone()) {
-            return Err(StoreError::Invalid(format!("key {}/{} written twice in one transaction", key.pk, key.sk)));
+            return Err(StoreError::Invalid(format!(
+                "key {}/{} written twice in one transaction",
+                key.pk, key.sk
+            )));
         }
     }
     Ok(())

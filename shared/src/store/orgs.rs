@@ -34,7 +34,10 @@ pub async fn create_org(
     let org_record = keys::org(&org.id).record(to_attrs(org));
     let key_record = keys::admin_key(&org.id, admin_key_hash).record(to_attrs(admin_key));
     store
-        .transact(vec![Write::put_versioned(org_record, 0), Write::put(key_record, Condition::NotExists)])
+        .transact(vec![
+            Write::put_versioned(org_record, 0),
+            Write::put(key_record, Condition::NotExists),
+        ])
         .await
 }
 
@@ -44,19 +47,34 @@ pub async fn get_org(store: &dyn Store, id: &OrgId) -> Result<Option<Versioned<O
 
 /// Saves a changed organisation if nobody changed it since it was read at `version`, with the
 /// events the change raises.
-pub async fn update_org(store: &dyn Store, org: &Organisation, version: u64, events: &[Event]) -> Result<(), StoreError> {
+pub async fn update_org(
+    store: &dyn Store,
+    org: &Organisation,
+    version: u64,
+    events: &[Event],
+) -> Result<(), StoreError> {
     let mut writes = vec![Write::put_versioned(keys::org(&org.id).record(to_attrs(org)), version)];
     writes.extend(events.iter().map(event_write));
     store.transact(writes).await
 }
 
 pub async fn find_admin_key(store: &dyn Store, org: &OrgId, key_hash: &str) -> Result<Option<AdminKey>, StoreError> {
-    store.get(&keys::admin_key(org, key_hash)).await?.map(from_record).transpose()
+    store
+        .get(&keys::admin_key(org, key_hash))
+        .await?
+        .map(from_record)
+        .transpose()
 }
 
 /// The outbox write for an event: it goes in the same transaction as the change that raised it.
 pub fn event_write(event: &Event) -> Write {
     let mut attrs = to_attrs(event);
-    attrs.insert(super::EXPIRES_AT.into(), Value::from(crate::domain::now_epoch() + EVENT_TTL_SECS));
-    Write::put(keys::event(&event.org_id, &event.id).record(attrs), Condition::NotExists)
+    attrs.insert(
+        super::EXPIRES_AT.into(),
+        Value::from(crate::domain::now_epoch() + EVENT_TTL_SECS),
+    );
+    Write::put(
+        keys::event(&event.org_id, &event.id).record(attrs),
+        Condition::NotExists,
+    )
 }

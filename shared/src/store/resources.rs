@@ -42,12 +42,19 @@ resource! {
 
 /// Every resource of this kind in the organisation, read a page of 100 at a time.
 pub async fn all<R: Resource>(store: &dyn Store, org: &OrgId) -> Result<Vec<R>, StoreError> {
-    super::query_all(store, &keys::org_pk(org), R::PREFIX).await?.into_iter().map(from_record).collect()
+    super::query_all(store, &keys::org_pk(org), R::PREFIX)
+        .await?
+        .into_iter()
+        .map(from_record)
+        .collect()
 }
 
 /// The write that stores `resource` at `version` (0 creates), for callers composing a transaction.
 pub fn write<R: Resource>(resource: &R, version: u64) -> Write {
-    Write::put_versioned(key::<R>(resource.org(), resource.id()).record(to_attrs(resource)), version)
+    Write::put_versioned(
+        key::<R>(resource.org(), resource.id()).record(to_attrs(resource)),
+        version,
+    )
 }
 
 pub fn key<R: Resource>(org: &OrgId, id: &str) -> Key {
@@ -56,7 +63,12 @@ pub fn key<R: Resource>(org: &OrgId, id: &str) -> Key {
 
 /// Writes `resource` at `version` (0 creates) with `events`; `Err(ConditionFailed)` when someone
 /// else changed it first.
-pub async fn save<R: Resource>(store: &dyn Store, resource: &R, version: u64, events: &[Event]) -> Result<(), StoreError> {
+pub async fn save<R: Resource>(
+    store: &dyn Store,
+    resource: &R,
+    version: u64,
+    events: &[Event],
+) -> Result<(), StoreError> {
     let mut writes = vec![write(resource, version)];
     writes.extend(events.iter().map(event_write));
     store.transact(writes).await
@@ -67,16 +79,35 @@ pub async fn get<R: Resource>(store: &dyn Store, org: &OrgId, id: &str) -> Resul
 }
 
 /// A page of the organisation's resources of this kind, in id (creation) order.
-pub async fn list<R: Resource>(store: &dyn Store, org: &OrgId, after: Option<&str>, limit: usize) -> Result<(Vec<R>, Option<String>), StoreError> {
+pub async fn list<R: Resource>(
+    store: &dyn Store,
+    org: &OrgId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<R>, Option<String>), StoreError> {
     let after = after.map(|id| format!("{}{id}", R::PREFIX));
-    let page = store.query(&keys::org_pk(org), R::PREFIX, after.as_deref(), limit).await?;
+    let page = store
+        .query(&keys::org_pk(org), R::PREFIX, after.as_deref(), limit)
+        .await?;
     let next = page.next.map(|sk| sk.trim_start_matches(R::PREFIX).to_string());
-    let items = page.records.into_iter().map(from_record).collect::<Result<Vec<R>, _>>()?;
+    let items = page
+        .records
+        .into_iter()
+        .map(from_record)
+        .collect::<Result<Vec<R>, _>>()?;
     Ok((items, next))
 }
 
-pub async fn delete<R: Resource>(store: &dyn Store, resource: &R, version: u64, events: &[Event]) -> Result<(), StoreError> {
-    let mut writes = vec![Write::Delete { key: key::<R>(resource.org(), resource.id()), condition: Condition::Version(version) }];
+pub async fn delete<R: Resource>(
+    store: &dyn Store,
+    resource: &R,
+    version: u64,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let mut writes = vec![Write::Delete {
+        key: key::<R>(resource.org(), resource.id()),
+        condition: Condition::Version(version),
+    }];
     writes.extend(events.iter().map(event_write));
     store.transact(writes).await
 }

@@ -23,7 +23,12 @@ pub fn start(org: &OrgId, token_hash: &str, session: &Session) -> Write {
 }
 
 /// The live session of this token, if any.
-pub async fn find(store: &dyn Store, org: &OrgId, developer: &DeveloperId, token_hash: &str) -> Result<Option<Session>, StoreError> {
+pub async fn find(
+    store: &dyn Store,
+    org: &OrgId,
+    developer: &DeveloperId,
+    token_hash: &str,
+) -> Result<Option<Session>, StoreError> {
     match store.get(&keys::session(org, developer, token_hash)).await? {
         Some(r) if !is_expired(&r, now_epoch()) => Ok(Some(from_record(r)?)),
         _ => Ok(None),
@@ -31,17 +36,25 @@ pub async fn find(store: &dyn Store, org: &OrgId, developer: &DeveloperId, token
 }
 
 pub fn end(org: &OrgId, developer: &DeveloperId, token_hash: &str) -> Write {
-    Write::Delete { key: keys::session(org, developer, token_hash), condition: Condition::None }
+    Write::Delete {
+        key: keys::session(org, developer, token_hash),
+        condition: Condition::None,
+    }
 }
 
 /// Deletes for every session of the developer (the newest [`MAX_ENDED`]; older ones expire).
 pub async fn end_all(store: &dyn Store, org: &OrgId, developer: &DeveloperId) -> Result<Vec<Write>, StoreError> {
-    let page = store.query(&keys::org_pk(org), &keys::session_prefix(developer), None, MAX_ENDED).await?;
+    let page = store
+        .query(&keys::org_pk(org), &keys::session_prefix(developer), None, MAX_ENDED)
+        .await?;
     Ok(page
         .records
         .iter()
         .filter_map(super::Key::of)
-        .map(|key| Write::Delete { key, condition: Condition::None })
+        .map(|key| Write::Delete {
+            key,
+            condition: Condition::None,
+        })
         .collect())
 }
 
@@ -52,7 +65,10 @@ pub struct ResetToken {
 }
 
 pub fn issue_reset(org: &OrgId, token_hash: &str, token: &ResetToken) -> Write {
-    Write::put(keys::password_reset(org, token_hash).record(to_attrs(token)), Condition::NotExists)
+    Write::put(
+        keys::password_reset(org, token_hash).record(to_attrs(token)),
+        Condition::NotExists,
+    )
 }
 
 /// The live reset token with this hash, if any.
@@ -65,7 +81,10 @@ pub async fn find_reset(store: &dyn Store, org: &OrgId, token_hash: &str) -> Res
 
 /// Uses up a reset token: the delete fails if another request used it first.
 pub fn use_reset(org: &OrgId, token_hash: &str) -> Write {
-    Write::Delete { key: keys::password_reset(org, token_hash), condition: Condition::Exists }
+    Write::Delete {
+        key: keys::password_reset(org, token_hash),
+        condition: Condition::Exists,
+    }
 }
 
 /// Failed logins counted in a window, per email and per source address.
@@ -75,7 +94,12 @@ pub struct LoginFailures {
     pub window_start: i64,
 }
 
-pub async fn login_failures(store: &dyn Store, org: &OrgId, kind: &str, subject_hash: &str) -> Result<LoginFailures, StoreError> {
+pub async fn login_failures(
+    store: &dyn Store,
+    org: &OrgId,
+    kind: &str,
+    subject_hash: &str,
+) -> Result<LoginFailures, StoreError> {
     match store.get(&keys::login_throttle(org, kind, subject_hash)).await? {
         Some(r) if !is_expired(&r, now_epoch()) => from_record(r),
         _ => Ok(LoginFailures::default()),
@@ -106,7 +130,10 @@ pub async fn count_login_failure(
 }
 
 pub fn clear_login_failures(org: &OrgId, kind: &str, subject_hash: &str) -> Write {
-    Write::Delete { key: keys::login_throttle(org, kind, subject_hash), condition: Condition::None }
+    Write::Delete {
+        key: keys::login_throttle(org, kind, subject_hash),
+        condition: Condition::None,
+    }
 }
 
 /// A Generate Key link of secure key approval: one use, by one developer, for one request.
@@ -118,7 +145,10 @@ pub struct KeyLink {
 }
 
 pub fn issue_key_link(org: &OrgId, token_hash: &str, link: &KeyLink) -> Write {
-    Write::put(keys::key_link(org, token_hash).record(to_attrs(link)), Condition::NotExists)
+    Write::put(
+        keys::key_link(org, token_hash).record(to_attrs(link)),
+        Condition::NotExists,
+    )
 }
 
 pub async fn find_key_link(store: &dyn Store, org: &OrgId, token_hash: &str) -> Result<Option<KeyLink>, StoreError> {
@@ -130,5 +160,8 @@ pub async fn find_key_link(store: &dyn Store, org: &OrgId, token_hash: &str) -> 
 
 /// Uses up a Generate Key link: fails if it was used meanwhile.
 pub fn use_key_link(org: &OrgId, token_hash: &str) -> Write {
-    Write::Delete { key: keys::key_link(org, token_hash), condition: Condition::Exists }
+    Write::Delete {
+        key: keys::key_link(org, token_hash),
+        condition: Condition::Exists,
+    }
 }

@@ -22,12 +22,26 @@ fn hash(email: &Email) -> String {
 }
 
 pub async fn suppress(store: &dyn Store, email: &Email, reason: &str, detail: &str) -> Result<(), StoreError> {
-    let entry = Suppression { email: email.normalized(), reason: reason.into(), detail: detail.into(), at: now_rfc3339() };
-    store.transact(vec![Write::put(keys::suppressed(&hash(email)).record(to_attrs(&entry)), Condition::None)]).await
+    let entry = Suppression {
+        email: email.normalized(),
+        reason: reason.into(),
+        detail: detail.into(),
+        at: now_rfc3339(),
+    };
+    store
+        .transact(vec![Write::put(
+            keys::suppressed(&hash(email)).record(to_attrs(&entry)),
+            Condition::None,
+        )])
+        .await
 }
 
 pub async fn suppressed(store: &dyn Store, email: &Email) -> Result<Option<Suppression>, StoreError> {
-    store.get(&keys::suppressed(&hash(email))).await?.map(from_record).transpose()
+    store
+        .get(&keys::suppressed(&hash(email)))
+        .await?
+        .map(from_record)
+        .transpose()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,8 +52,17 @@ pub struct OptOut {
 }
 
 pub async fn opt_out(store: &dyn Store, org: &OrgId, email: &Email, category: &str) -> Result<(), StoreError> {
-    let entry = OptOut { email: email.normalized(), category: category.into(), at: now_rfc3339() };
-    store.transact(vec![Write::put(keys::opt_out(org, &hash(email), category).record(to_attrs(&entry)), Condition::None)]).await
+    let entry = OptOut {
+        email: email.normalized(),
+        category: category.into(),
+        at: now_rfc3339(),
+    };
+    store
+        .transact(vec![Write::put(
+            keys::opt_out(org, &hash(email), category).record(to_attrs(&entry)),
+            Condition::None,
+        )])
+        .await
 }
 
 pub async fn opted_out(store: &dyn Store, org: &OrgId, email: &Email, category: &str) -> Result<bool, StoreError> {

@@ -43,7 +43,10 @@ pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
 ];
 
 /// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).
-const LAYOUT: (&str, &str) = ("layout.html.hbs", include_str!("../../../email_templates/layout.html.hbs"));
+const LAYOUT: (&str, &str) = (
+    "layout.html.hbs",
+    include_str!("../../../email_templates/layout.html.hbs"),
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -94,21 +97,29 @@ impl Templates {
         html.set_strict_mode(true);
         let source = |file_name: &str, built_in: &str| -> Result<String, TemplateError> {
             match override_dir.map(|d| d.join(file_name)).filter(|p| p.is_file()) {
-                Some(path) => std::fs::read_to_string(&path)
-                    .map_err(|e| TemplateError::Invalid { name: file_name.to_string(), message: e.to_string() }),
+                Some(path) => std::fs::read_to_string(&path).map_err(|e| TemplateError::Invalid {
+                    name: file_name.to_string(),
+                    message: e.to_string(),
+                }),
                 None => Ok(built_in.to_string()),
             }
         };
         let invalid = |name: &str| {
             let name = name.to_string();
-            move |e: handlebars::TemplateError| TemplateError::Invalid { name, message: e.to_string() }
+            move |e: handlebars::TemplateError| TemplateError::Invalid {
+                name,
+                message: e.to_string(),
+            }
         };
-        html.register_partial("layout", source(LAYOUT.0, LAYOUT.1)?).map_err(invalid(LAYOUT.0))?;
+        html.register_partial("layout", source(LAYOUT.0, LAYOUT.1)?)
+            .map_err(invalid(LAYOUT.0))?;
         for (name, subject, text, body) in NOTIFICATIONS {
             for (part, built_in) in [(Part::Subject, subject), (Part::Text, text), (Part::Html, body)] {
                 let file_name = format!("{name}.{}", part.suffix());
                 let registry = if part == Part::Html { &mut html } else { &mut plain };
-                registry.register_template_string(&file_name, source(&file_name, built_in)?).map_err(invalid(&file_name))?;
+                registry
+                    .register_template_string(&file_name, source(&file_name, built_in)?)
+                    .map_err(invalid(&file_name))?;
             }
         }
         let templates = Self { plain, html };
@@ -116,7 +127,10 @@ impl Templates {
         let sample = sample_data();
         for (name, ..) in NOTIFICATIONS {
             if let Err(TemplateError::Render { name, message }) = templates.render(name, &sample) {
-                return Err(TemplateError::Invalid { name, message: format!("uses a variable Gatehouse does not provide: {message}") });
+                return Err(TemplateError::Invalid {
+                    name,
+                    message: format!("uses a variable Gatehouse does not provide: {message}"),
+                });
             }
         }
         Ok(templates)
@@ -133,9 +147,10 @@ impl Templates {
             return Err(TemplateError::Unknown(name.to_string()));
         }
         let render = |registry: &Handlebars<'static>, part: Part| {
-            registry
-                .render(&file(part), data)
-                .map_err(|e| TemplateError::Render { name: file(part), message: e.to_string() })
+            registry.render(&file(part), data).map_err(|e| TemplateError::Render {
+                name: file(part),
+                message: e.to_string(),
+            })
         };
         let subject = render(&self.plain, Part::Subject)?;
         Ok(Rendered {
@@ -169,7 +184,9 @@ mod tests {
     #[test]
     fn a_missing_variable_is_an_error() {
         let t = Templates::load(None).unwrap();
-        let err = t.render("developer_welcome", &json!({"org": {"name": "x"}})).unwrap_err();
+        let err = t
+            .render("developer_welcome", &json!({"org": {"name": "x"}}))
+            .unwrap_err();
         assert!(matches!(err, TemplateError::Render { .. }), "{err}");
         assert!(matches!(t.render("nope", &json!({})), Err(TemplateError::Unknown(_))));
     }
@@ -177,7 +194,10 @@ mod tests {
     #[test]
     fn every_notification_renders_with_a_full_context() {
         let t = Templates::load(None).unwrap();
-        let context = merged(sample_data(), &json!({"private": {"reset_url": "https://portal.example.com/reset-password?token=t"}}));
+        let context = merged(
+            sample_data(),
+            &json!({"private": {"reset_url": "https://portal.example.com/reset-password?token=t"}}),
+        );
         for (name, ..) in NOTIFICATIONS {
             let r = t.render(name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name}");
@@ -186,7 +206,9 @@ mod tests {
         }
         let reset = t.render("password_reset", &context).unwrap();
         assert!(reset.text.contains("https://portal.example.com/reset-password?token=t"));
-        assert!(reset.html.contains("https://portal.example.com/reset-password?token&#x3D;t"));
+        assert!(reset
+            .html
+            .contains("https://portal.example.com/reset-password?token&#x3D;t"));
     }
 
     #[test]
@@ -201,8 +223,13 @@ mod tests {
         std::fs::write(dir.join("developer_welcome.txt.hbs"), "{{#if}}").unwrap();
         assert!(Templates::load(Some(&dir)).is_err(), "a broken override fails at load");
         std::fs::write(dir.join("developer_welcome.txt.hbs"), "Hello {{data.nickname}}").unwrap();
-        let err = Templates::load(Some(&dir)).err().expect("an unknown variable fails at load");
-        assert!(err.to_string().contains("developer_welcome.txt.hbs") && err.to_string().contains("does not provide"), "{err}");
+        let err = Templates::load(Some(&dir))
+            .err()
+            .expect("an unknown variable fails at load");
+        assert!(
+            err.to_string().contains("developer_welcome.txt.hbs") && err.to_string().contains("does not provide"),
+            "{err}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -37,7 +37,9 @@ pub fn merged(mut sample: Value, overrides: &Value) -> Value {
     if let (Some(base), Some(extra)) = (sample.as_object_mut(), overrides.as_object()) {
         for (key, value) in extra {
             match base.get_mut(key) {
-                Some(existing) if existing.is_object() && value.is_object() => *existing = merged(existing.take(), value),
+                Some(existing) if existing.is_object() && value.is_object() => {
+                    *existing = merged(existing.take(), value)
+                }
                 _ => {
                     base.insert(key.clone(), value.clone());
                 }

@@ -49,8 +49,10 @@ impl Resolve for GuardedResolver {
             if allowed.is_empty() {
                 let ips: Vec<String> = resolved.iter().map(|a| a.ip().to_string()).collect();
                 tracing::warn!(host = %host, addresses = ?ips, "webhook destination refused by network policy");
-                return Err(Box::new(WebhookError::BlockedAddress(format!("{host} ({})", ips.join(", "))))
-                    as Box<dyn std::error::Error + Send + Sync>);
+                return Err(
+                    Box::new(WebhookError::BlockedAddress(format!("{host} ({})", ips.join(", "))))
+                        as Box<dyn std::error::Error + Send + Sync>,
+                );
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -73,7 +75,12 @@ impl WebhookClient {
     }
 
     /// POSTs `body` with `headers`; any HTTP status is a response (the caller decides what it means).
-    pub async fn post(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<WebhookResponse, WebhookError> {
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<WebhookResponse, WebhookError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| WebhookError::InvalidUrl(e.to_string()))?;
         // Literal IP hosts never reach the resolver, so they are checked here.
         let literal = match parsed.host() {
@@ -98,7 +105,11 @@ impl WebhookClient {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        Ok(WebhookResponse { status: response.status().as_u16(), duration: started.elapsed(), retry_after })
+        Ok(WebhookResponse {
+            status: response.status().as_u16(),
+            duration: started.elapsed(),
+            retry_after,
+        })
     }
 }
 

@@ -7,4 +7,4 @@ mod signing;
 
 pub use client::{WebhookClient, WebhookError, WebhookResponse};
 pub use network::NetworkPolicy;
-pub use signing::{SigningSecret, SIGNATURE_HEADER, ID_HEADER, TIMESTAMP_HEADER};
+pub use signing::{SigningSecret, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};

@@ -20,7 +20,10 @@ impl NetworkPolicy {
         list.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<IpNet>().map_err(|_| format!("`{s}` is not a CIDR such as 127.0.0.0/8")))
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .map_err(|_| format!("`{s}` is not a CIDR such as 127.0.0.0/8"))
+            })
             .collect()
     }
 
@@ -72,9 +75,9 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
     const BLOCKED: &[(u128, u8)] = &[
-        (0, 128),                                       // :: unspecified
-        (1, 128),                                       // ::1 loopback
-        (0, 96),                                        // ::/96 IPv4-compatible (deprecated)
+        (0, 128),                                        // :: unspecified
+        (1, 128),                                        // ::1 loopback
+        (0, 96),                                         // ::/96 IPv4-compatible (deprecated)
         (0x0064_ff9b_0000_0000_0000_0000_0000_0000, 96), // 64:ff9b::/96 NAT64
         (0x0064_ff9b_0001_0000_0000_0000_0000_0000, 48), // 64:ff9b:1::/48 local NAT64
         (0x0100_0000_0000_0000_0000_0000_0000_0000, 64), // 100::/64 discard
@@ -101,9 +104,26 @@ mod tests {
     #[test]
     fn special_ranges_are_refused() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "224.0.0.1", "255.255.255.255", "198.18.0.1", "::1", "::", "fe80::1", "fd00::1",
-            "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::7f00:1", "ff02::1", "2001:db8::1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::7f00:1",
+            "ff02::1",
+            "2001:db8::1",
         ] {
             assert!(refused(ip), "{ip} should be refused");
         }
@@ -111,7 +131,13 @@ mod tests {
 
     #[test]
     fn public_addresses_pass() {
-        for ip in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "172.32.0.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!refused(ip), "{ip} should pass");
         }
     }

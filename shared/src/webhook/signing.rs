@@ -29,7 +29,10 @@ impl SigningSecret {
     pub fn generate() -> Self {
         let mut key = vec![0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
-        Self { text: Secret::new(format!("{PREFIX}{}", STANDARD.encode(&key))), key }
+        Self {
+            text: Secret::new(format!("{PREFIX}{}", STANDARD.encode(&key))),
+            key,
+        }
     }
 
     pub fn parse(secret: &Secret) -> Result<Self, BadSecret> {
@@ -38,7 +41,10 @@ impl SigningSecret {
         if !(24..=64).contains(&key.len()) {
             return Err(BadSecret);
         }
-        Ok(Self { text: secret.clone(), key })
+        Ok(Self {
+            text: secret.clone(),
+            key,
+        })
     }
 
     /// The `whsec_…` text, to show the organisation once and to seal for storage.

@@ -11,24 +11,39 @@ use std::time::Duration;
 const NEW_PASSWORD: &str = "a different long password";
 
 async fn login(app: &TestApp, org: &str, email: &str, password: &str) -> reqwest::Response {
-    app.post_json(&format!("/portal/{org}/login"), None, &json!({"email": email, "password": password})).await
+    app.post_json(
+        &format!("/portal/{org}/login"),
+        None,
+        &json!({"email": email, "password": password}),
+    )
+    .await
 }
 
 async fn session(app: &TestApp, org: &str, email: &str, password: &str) -> String {
     let response = login(app, org, email, password).await;
     assert_eq!(response.status(), 200, "login of {email}");
-    response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    response.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn me(app: &TestApp, org: &str, token: &str) -> reqwest::Response {
-    app.http.get(app.url(&format!("/portal/{org}/me"))).bearer_auth(token).send().await.unwrap()
+    app.http
+        .get(app.url(&format!("/portal/{org}/me")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// An email to `to` whose text contains `needle`, once it has arrived.
 async fn email_with(app: &TestApp, to: &str, needle: &str) -> String {
-    eventually(Duration::from_secs(20), || async { app.emails_to(to).await.into_iter().find(|m| m.contains(needle)) })
-        .await
-        .unwrap_or_else(|| panic!("no email to {to} containing {needle:?}"))
+    eventually(Duration::from_secs(20), || async {
+        app.emails_to(to).await.into_iter().find(|m| m.contains(needle))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no email to {to} containing {needle:?}"))
 }
 
 async fn signed_up(app: &TestApp, org: &str) -> String {
@@ -47,7 +62,13 @@ async fn password_reset_end_to_end() {
     let old_session = session(&app, &org.id, &email, PASSWORD).await;
     assert_eq!(me(&app, &org.id, &old_session).await.status(), 200);
 
-    let requested = app.post_json(&format!("/portal/{}/password-reset", org.id), None, &json!({"email": email})).await;
+    let requested = app
+        .post_json(
+            &format!("/portal/{}/password-reset", org.id),
+            None,
+            &json!({"email": email}),
+        )
+        .await;
     assert_eq!(requested.status(), 202);
     let mail = email_with(&app, &email, "Reset your Acme portal password").await;
     let link = find_link(&mail, "https://developers.acme.example/reset-password?token=").expect("a reset link");
@@ -57,13 +78,24 @@ async fn password_reset_end_to_end() {
     let complete = |token: String, password: &'static str| {
         let app = &app;
         let path = format!("/portal/{}/password-reset/complete", org.id);
-        async move { app.post_json(&path, None, &json!({"token": token, "password": password})).await }
+        async move {
+            app.post_json(&path, None, &json!({"token": token, "password": password}))
+                .await
+        }
     };
     assert_eq!(complete(token.clone(), NEW_PASSWORD).await.status(), 200);
 
-    assert_eq!(login(&app, &org.id, &email, PASSWORD).await.status(), 401, "the old password no longer works");
+    assert_eq!(
+        login(&app, &org.id, &email, PASSWORD).await.status(),
+        401,
+        "the old password no longer works"
+    );
     session(&app, &org.id, &email, NEW_PASSWORD).await;
-    assert_eq!(me(&app, &org.id, &old_session).await.status(), 401, "sessions from before the reset ended");
+    assert_eq!(
+        me(&app, &org.id, &old_session).await.status(),
+        401,
+        "sessions from before the reset ended"
+    );
 
     let reused = complete(token.clone(), "yet another long password").await;
     assert_eq!(reused.status(), 400, "a token works once");
@@ -71,15 +103,27 @@ async fn password_reset_end_to_end() {
     assert_eq!(problem["errors"][0]["field"], "token");
 
     // An expired token (its record still there, as TTL deletion is lazy) is refused too.
-    let developer: Value = me(&app, &org.id, &session(&app, &org.id, &email, NEW_PASSWORD).await).await.json().await.unwrap();
+    let developer: Value = me(&app, &org.id, &session(&app, &org.id, &email, NEW_PASSWORD).await)
+        .await
+        .json()
+        .await
+        .unwrap();
     let expired = "gh_reset_expired_token_for_the_test_000000000000";
     let write = sessions::issue_reset(
         &OrgId::parse(&org.id).unwrap(),
         &token_hash(expired),
-        &ResetToken { developer_id: DeveloperId::parse(developer["id"].as_str().unwrap()).unwrap(), expires_at: now_epoch() - 1 },
+        &ResetToken {
+            developer_id: DeveloperId::parse(developer["id"].as_str().unwrap()).unwrap(),
+            expires_at: now_epoch() - 1,
+        },
     );
     app.local.services.store.transact(vec![write]).await.unwrap();
-    assert_eq!(complete(expired.to_string(), "yet another long password").await.status(), 400);
+    assert_eq!(
+        complete(expired.to_string(), "yet another long password")
+            .await
+            .status(),
+        400
+    );
     session(&app, &org.id, &email, NEW_PASSWORD).await;
 
     email_with(&app, &email, "password was changed").await;
@@ -99,7 +143,11 @@ async fn answers_do_not_tell_whether_an_email_has_an_account() {
         let path = format!("/portal/{}/password-reset", org.id);
         async move {
             let r = app.post_json(&path, None, &json!({"email": email})).await;
-            (r.status(), r.headers().get("content-type").cloned(), r.text().await.unwrap())
+            (
+                r.status(),
+                r.headers().get("content-type").cloned(),
+                r.text().await.unwrap(),
+            )
         }
     };
     assert_eq!(reset(known.clone()).await, reset(unknown.clone()).await);
@@ -109,7 +157,11 @@ async fn answers_do_not_tell_whether_an_email_has_an_account() {
         let org = org.id.clone();
         async move {
             let r = app.sign_up(&org, &email).await;
-            (r.status(), r.headers().get("content-type").cloned(), r.text().await.unwrap())
+            (
+                r.status(),
+                r.headers().get("content-type").cloned(),
+                r.text().await.unwrap(),
+            )
         }
     };
     assert_eq!(sign_up(known.clone()).await, sign_up(unique_email()).await);
@@ -124,7 +176,9 @@ async fn answers_do_not_tell_whether_an_email_has_an_account() {
 async fn another_organisation_gets_404_and_changes_nothing() {
     let app = spawn_app(Backend::Emulator).await;
     let a = app.create_org(json!({"name": "A"})).await;
-    let b = app.create_org(json!({"name": "B", "settings": {"signup_fields": [{"name": "company"}]}})).await;
+    let b = app
+        .create_org(json!({"name": "B", "settings": {"signup_fields": [{"name": "company"}]}}))
+        .await;
     let a_email = signed_up(&app, &a.id).await;
     let a_session = session(&app, &a.id, &a_email, PASSWORD).await;
     let b_email = signed_up(&app, &b.id).await;
@@ -146,11 +200,21 @@ async fn another_organisation_gets_404_and_changes_nothing() {
         ("DELETE", format!("/orgs/{}/developers/{b_dev}", b.id)),
     ];
     let body = json!({"fields": {"company": "Taken over"}, "name": "Taken over"});
-    for (caller, token, routes) in [("developer", &a_session, &developer_routes[..]), ("admin", &a.admin_key, &admin_routes[..])] {
+    for (caller, token, routes) in [
+        ("developer", &a_session, &developer_routes[..]),
+        ("admin", &a.admin_key, &admin_routes[..]),
+    ] {
         for (method, path) in routes {
-            let mut request = app.http.request(method.parse().unwrap(), app.url(path)).bearer_auth(token);
+            let mut request = app
+                .http
+                .request(method.parse().unwrap(), app.url(path))
+                .bearer_auth(token);
             if *method == "PATCH" {
-                let patch = if path.contains("/developers/") { json!({"fields": {"company": "Taken over"}}) } else { body.clone() };
+                let patch = if path.contains("/developers/") {
+                    json!({"fields": {"company": "Taken over"}})
+                } else {
+                    body.clone()
+                };
                 request = request.json(&patch);
             }
             let status = request.send().await.unwrap().status();
@@ -159,7 +223,16 @@ async fn another_organisation_gets_404_and_changes_nothing() {
     }
     let b_after: Value = me(&app, &b.id, &b_session).await.json().await.unwrap();
     assert_eq!(b_before, b_after, "nothing of B's developer changed");
-    let org_b: Value = app.http.get(app.url(&format!("/orgs/{}", b.id))).bearer_auth(&b.admin_key).send().await.unwrap().json().await.unwrap();
+    let org_b: Value = app
+        .http
+        .get(app.url(&format!("/orgs/{}", b.id)))
+        .bearer_auth(&b.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(org_b["name"], "B");
     // And A's own developer is still fine.
     assert_eq!(me(&app, &a.id, &a_session).await.status(), 200);
@@ -188,12 +261,23 @@ async fn admins_search_developers_by_email_prefix_across_pages() {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = app.http.get(app.url(&url)).bearer_auth(&org.admin_key).send().await.unwrap().json().await.unwrap();
+        let page: Value = app
+            .http
+            .get(app.url(&url))
+            .bearer_auth(&org.admin_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         pages += 1;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 2);
         seen.extend(items.iter().map(|d| d["email"].as_str().unwrap().to_string()));
-        assert!(items.iter().all(|d| d.get("password_hash").is_none() && d["gravatar_url"].is_string()));
+        assert!(items
+            .iter()
+            .all(|d| d.get("password_hash").is_none() && d["gravatar_url"].is_string()));
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
             None => break,
@@ -218,16 +302,30 @@ async fn admin_approval_sign_ups_wait_for_an_admin() {
         .create_org(json!({"name": "Acme", "settings": {"signup_mode": "admin_approval", "signup_fields": [{"name": "company", "required": true}]}}))
         .await;
     let email = unique_email();
-    let missing = app.post_json(&format!("/portal/{}/signup", org.id), None, &json!({"email": email, "password": PASSWORD})).await;
+    let missing = app
+        .post_json(
+            &format!("/portal/{}/signup", org.id),
+            None,
+            &json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(missing.status(), 400);
     let problem: Value = missing.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "fields.company");
     let ok = app
-        .post_json(&format!("/portal/{}/signup", org.id), None, &json!({"email": email, "password": PASSWORD, "fields": {"company": "Initech"}}))
+        .post_json(
+            &format!("/portal/{}/signup", org.id),
+            None,
+            &json!({"email": email, "password": PASSWORD, "fields": {"company": "Initech"}}),
+        )
         .await;
     assert_eq!(ok.status(), 202);
     email_with(&app, &email, "waiting for approval").await;
-    assert_eq!(login(&app, &org.id, &email, PASSWORD).await.status(), 403, "pending accounts cannot log in");
+    assert_eq!(
+        login(&app, &org.id, &email, PASSWORD).await.status(),
+        403,
+        "pending accounts cannot log in"
+    );
 
     let found: Value = app
         .http
@@ -244,7 +342,11 @@ async fn admin_approval_sign_ups_wait_for_an_admin() {
     assert_eq!(developer["fields"]["company"], "Initech");
     let approved = app
         .http
-        .patch(app.url(&format!("/orgs/{}/developers/{}", org.id, developer["id"].as_str().unwrap())))
+        .patch(app.url(&format!(
+            "/orgs/{}/developers/{}",
+            org.id,
+            developer["id"].as_str().unwrap()
+        )))
         .bearer_auth(&org.admin_key)
         .json(&json!({"status": "active"}))
         .send()
@@ -272,14 +374,23 @@ async fn admin_approval_sign_ups_wait_for_an_admin() {
         .await
         .unwrap();
     assert_eq!(bad_edit.status(), 400);
-    let logout = app.http.post(app.url(&format!("/portal/{}/logout", org.id))).bearer_auth(&token).send().await.unwrap();
+    let logout = app
+        .http
+        .post(app.url(&format!("/portal/{}/logout", org.id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(logout.status(), 204);
     assert_eq!(me(&app, &org.id, &token).await.status(), 401);
 }
 
 /// A client whose requests come from another loopback address.
 fn client_from(address: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder().local_address(std::net::IpAddr::from(address)).build().unwrap()
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,12 +404,22 @@ async fn failed_logins_are_throttled_and_a_new_address_after_failures_is_reporte
     let path = app.url(&format!("/portal/{}/login", org.id));
     let attacker = client_from([127, 0, 0, 7]);
     for _ in 0..3 {
-        let r = attacker.post(&path).json(&json!({"email": email, "password": "wrong password guess"})).send().await.unwrap();
+        let r = attacker
+            .post(&path)
+            .json(&json!({"email": email, "password": "wrong password guess"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401);
     }
     // The right password from yet another address after those failures: allowed, and reported.
     let new_place = client_from([127, 0, 0, 8]);
-    let ok = new_place.post(&path).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+    let ok = new_place
+        .post(&path)
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     let alert = email_with(&app, &email, "New sign-in").await;
     assert!(alert.contains("127.0.0.8"), "the email names the new address");
@@ -306,17 +427,39 @@ async fn failed_logins_are_throttled_and_a_new_address_after_failures_is_reporte
 
     // Per account: the sixth failure in the window is refused before the password is checked.
     for _ in 0..5 {
-        attacker.post(&path).json(&json!({"email": email, "password": "wrong password guess"})).send().await.unwrap();
+        attacker
+            .post(&path)
+            .json(&json!({"email": email, "password": "wrong password guess"}))
+            .send()
+            .await
+            .unwrap();
     }
-    let locked = new_place.post(&path).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+    let locked = new_place
+        .post(&path)
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(locked.status(), 429);
-    assert!(locked.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
+    assert!(
+        locked.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
 
     // Per address: one source trying many accounts is stopped too.
     let sprayer = client_from([127, 0, 0, 9]);
     let mut statuses = Vec::new();
     for _ in 0..21 {
-        let r = sprayer.post(&path).json(&json!({"email": unique_email(), "password": "wrong password guess"})).send().await.unwrap();
+        let r = sprayer
+            .post(&path)
+            .json(&json!({"email": unique_email(), "password": "wrong password guess"}))
+            .send()
+            .await
+            .unwrap();
         statuses.push(r.status().as_u16());
     }
     assert_eq!(statuses[..20], [401; 20]);
@@ -327,22 +470,47 @@ async fn failed_logins_are_throttled_and_a_new_address_after_failures_is_reporte
 async fn no_secret_reaches_a_log_line() {
     let app = spawn_app(Backend::Emulator).await;
     let receiver = WebhookReceiver::start(vec![200]).await;
-    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
+        .await;
     let email = signed_up(&app, &org.id).await;
     let token = session(&app, &org.id, &email, PASSWORD).await;
     let _ = login(&app, &org.id, &email, "a wrong password here").await;
-    app.post_json(&format!("/portal/{}/password-reset", org.id), None, &json!({"email": email})).await;
+    app.post_json(
+        &format!("/portal/{}/password-reset", org.id),
+        None,
+        &json!({"email": email}),
+    )
+    .await;
     let mail = email_with(&app, &email, "reset-password?token=").await;
-    let reset = find_link(&mail, "http").unwrap().split("token=").nth(1).unwrap().to_string();
+    let reset = find_link(&mail, "http")
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
     let path = format!("/portal/{}/password-reset/complete", org.id);
-    assert_eq!(app.post_json(&path, None, &json!({"token": reset, "password": NEW_PASSWORD})).await.status(), 200);
-    eventually(Duration::from_secs(20), || async { (receiver.received().len() >= 3).then_some(()) }).await;
+    assert_eq!(
+        app.post_json(&path, None, &json!({"token": reset, "password": NEW_PASSWORD}))
+            .await
+            .status(),
+        200
+    );
+    eventually(Duration::from_secs(20), || async {
+        (receiver.received().len() >= 3).then_some(())
+    })
+    .await;
 
     let hooks = receiver.received();
-    assert!(hooks.iter().any(|h| h.json()["event"] == "developer_event.password_reset_requested"));
+    assert!(hooks
+        .iter()
+        .any(|h| h.json()["event"] == "developer_event.password_reset_requested"));
     for hook in &hooks {
         let body = String::from_utf8_lossy(&hook.body);
-        assert!(!body.contains(&reset) && !body.contains("enc:v1:"), "a webhook carried the reset link: {body}");
+        assert!(
+            !body.contains(&reset) && !body.contains("enc:v1:"),
+            "a webhook carried the reset link: {body}"
+        );
     }
 
     let logs = logged();
@@ -351,11 +519,25 @@ async fn no_secret_reaches_a_log_line() {
         .local
         .services
         .store
-        .query(&gatehouse::store::keys::org_pk(&OrgId::parse(&org.id).unwrap()), "DEV#", None, 10)
+        .query(
+            &gatehouse::store::keys::org_pk(&OrgId::parse(&org.id).unwrap()),
+            "DEV#",
+            None,
+            10,
+        )
         .await
         .unwrap();
     let password_hash = stored.records[0]["password_hash"].as_str().unwrap().to_string();
-    for secret in [PASSWORD, NEW_PASSWORD, "a wrong password here", &token, &reset, &org.admin_key, &org.webhook_secret, &password_hash] {
+    for secret in [
+        PASSWORD,
+        NEW_PASSWORD,
+        "a wrong password here",
+        &token,
+        &reset,
+        &org.admin_key,
+        &org.webhook_secret,
+        &password_hash,
+    ] {
         assert!(!logs.contains(secret), "a secret reached the logs: {secret}");
         assert!(!logs.contains(&token_hash(secret)), "a secret's hash reached the logs");
     }
@@ -364,7 +546,9 @@ async fn no_secret_reaches_a_log_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_only_portals_take_accounts_from_admins() {
     let app = spawn_app(Backend::Emulator).await;
-    let org = app.create_org(json!({"name": "Acme", "settings": {"signup_mode": "invite_only"}})).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "settings": {"signup_mode": "invite_only"}}))
+        .await;
     let email = unique_email();
     assert_eq!(app.sign_up(&org.id, &email).await.status(), 403);
 
@@ -384,10 +568,20 @@ async fn invite_only_portals_take_accounts_from_admins() {
     assert_eq!(login(&app, &org.id, &email, PASSWORD).await.status(), 401);
     let mail = email_with(&app, &email, "You are invited").await;
     assert!(mail.contains("within 7 days"));
-    let link = find_link(&mail, "http://127.0.0.1:3000/reset-password?token=").or_else(|| find_link(&mail, "https://portal.example.com/reset-password?token="));
-    let token = link.expect("a set-password link").split("token=").nth(1).unwrap().to_string();
+    let link = find_link(&mail, "http://127.0.0.1:3000/reset-password?token=")
+        .or_else(|| find_link(&mail, "https://portal.example.com/reset-password?token="));
+    let token = link
+        .expect("a set-password link")
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
     let chosen = app
-        .post_json(&format!("/portal/{}/password-reset/complete", org.id), None, &json!({"token": token, "password": NEW_PASSWORD}))
+        .post_json(
+            &format!("/portal/{}/password-reset/complete", org.id),
+            None,
+            &json!({"token": token, "password": NEW_PASSWORD}),
+        )
         .await;
     assert_eq!(chosen.status(), 200);
     session(&app, &org.id, &email, NEW_PASSWORD).await;
@@ -401,12 +595,30 @@ async fn one_email_in_two_organisations_is_two_accounts() {
     let email = unique_email();
     assert_eq!(app.sign_up(&a.id, &email).await.status(), 202);
     let other_password = "the password for B only";
-    let signed = app.post_json(&format!("/portal/{}/signup", b.id), None, &json!({"email": email, "password": other_password})).await;
+    let signed = app
+        .post_json(
+            &format!("/portal/{}/signup", b.id),
+            None,
+            &json!({"email": email, "password": other_password}),
+        )
+        .await;
     assert_eq!(signed.status(), 202);
-    let in_a: Value = me(&app, &a.id, &session(&app, &a.id, &email, PASSWORD).await).await.json().await.unwrap();
-    let in_b: Value = me(&app, &b.id, &session(&app, &b.id, &email, other_password).await).await.json().await.unwrap();
+    let in_a: Value = me(&app, &a.id, &session(&app, &a.id, &email, PASSWORD).await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let in_b: Value = me(&app, &b.id, &session(&app, &b.id, &email, other_password).await)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_ne!(in_a["id"], in_b["id"]);
-    assert_eq!(login(&app, &a.id, &email, other_password).await.status(), 401, "B's password is not A's");
+    assert_eq!(
+        login(&app, &a.id, &email, other_password).await.status(),
+        401,
+        "B's password is not A's"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,25 +628,72 @@ async fn admins_change_emails_and_remove_developers_with_their_sessions() {
     let email = signed_up(&app, &org.id).await;
     let other = signed_up(&app, &org.id).await;
     let token = session(&app, &org.id, &email, PASSWORD).await;
-    let id = me(&app, &org.id, &token).await.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let id = me(&app, &org.id, &token).await.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let path = format!("/orgs/{}/developers/{id}", org.id);
     let patch = |body: Value| {
         let (app, path, key) = (&app, path.clone(), org.admin_key.clone());
-        async move { app.http.patch(app.url(&path)).bearer_auth(key).json(&body).send().await.unwrap() }
+        async move {
+            app.http
+                .patch(app.url(&path))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
     };
 
-    assert_eq!(patch(json!({"email": other.to_uppercase()})).await.status(), 409, "another account has it");
+    assert_eq!(
+        patch(json!({"email": other.to_uppercase()})).await.status(),
+        409,
+        "another account has it"
+    );
     let moved = unique_email();
     assert_eq!(patch(json!({"email": moved})).await.status(), 200);
-    assert_eq!(login(&app, &org.id, &email, PASSWORD).await.status(), 401, "the old email no longer signs in");
+    assert_eq!(
+        login(&app, &org.id, &email, PASSWORD).await.status(),
+        401,
+        "the old email no longer signs in"
+    );
     let token = session(&app, &org.id, &moved, PASSWORD).await;
-    let viewed: Value = app.http.get(app.url(&path)).bearer_auth(&org.admin_key).send().await.unwrap().json().await.unwrap();
+    let viewed: Value = app
+        .http
+        .get(app.url(&path))
+        .bearer_auth(&org.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(viewed["email"], moved.as_str());
 
-    let removed = app.http.delete(app.url(&path)).bearer_auth(&org.admin_key).send().await.unwrap();
+    let removed = app
+        .http
+        .delete(app.url(&path))
+        .bearer_auth(&org.admin_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(removed.status(), 204);
-    assert_eq!(me(&app, &org.id, &token).await.status(), 401, "the removed developer's sessions ended");
-    assert_eq!(app.http.get(app.url(&path)).bearer_auth(&org.admin_key).send().await.unwrap().status(), 404);
+    assert_eq!(
+        me(&app, &org.id, &token).await.status(),
+        401,
+        "the removed developer's sessions ended"
+    );
+    assert_eq!(
+        app.http
+            .get(app.url(&path))
+            .bearer_auth(&org.admin_key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     // The address is free again: a new sign-up makes a new account.
     assert_eq!(app.sign_up(&org.id, &moved).await.status(), 202);
     session(&app, &org.id, &moved, PASSWORD).await;

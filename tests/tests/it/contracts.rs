@@ -15,7 +15,9 @@ async fn clients() -> AwsClients {
 }
 
 fn record(pk: &str, sk: &str, attrs: Value) -> Record {
-    let Value::Object(map) = attrs else { panic!("attrs must be an object") };
+    let Value::Object(map) = attrs else {
+        panic!("attrs must be an object")
+    };
     Key::new(pk, sk).record(map)
 }
 
@@ -23,7 +25,10 @@ async fn store_contract(store: &dyn Store) {
     let pk = "ORG#contract";
     // Round trip of every JSON shape the entities use.
     let attrs = json!({"s": "x", "n": 42, "f": 1.5, "b": true, "null": null, "list": [1, "a"], "map": {"k": {"deep": [true]}}, "empty": ""});
-    store.transact(vec![Write::put(record(pk, "A#1", attrs.clone()), Condition::NotExists)]).await.unwrap();
+    store
+        .transact(vec![Write::put(record(pk, "A#1", attrs.clone()), Condition::NotExists)])
+        .await
+        .unwrap();
     let got = store.get(&Key::new(pk, "A#1")).await.unwrap().unwrap();
     for (k, v) in attrs.as_object().unwrap() {
         assert_eq!(&got[k], v, "attribute {k}");
@@ -39,23 +44,48 @@ async fn store_contract(store: &dyn Store) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed { index: Some(1) }), "{err:?}");
-    assert!(store.get(&Key::new(pk, "A#2")).await.unwrap().is_none(), "nothing of a cancelled transaction is written");
+    assert!(
+        store.get(&Key::new(pk, "A#2")).await.unwrap().is_none(),
+        "nothing of a cancelled transaction is written"
+    );
 
     // Versioned updates: the first writer wins, a stale one is refused.
-    store.transact(vec![Write::put_versioned(record(pk, "V#1", json!({"v": "one"})), 0)]).await.unwrap();
-    store.transact(vec![Write::put_versioned(record(pk, "V#1", json!({"v": "two"})), 1)]).await.unwrap();
-    let stale = store.transact(vec![Write::put_versioned(record(pk, "V#1", json!({"v": "three"})), 1)]).await;
+    store
+        .transact(vec![Write::put_versioned(record(pk, "V#1", json!({"v": "one"})), 0)])
+        .await
+        .unwrap();
+    store
+        .transact(vec![Write::put_versioned(record(pk, "V#1", json!({"v": "two"})), 1)])
+        .await
+        .unwrap();
+    let stale = store
+        .transact(vec![Write::put_versioned(record(pk, "V#1", json!({"v": "three"})), 1)])
+        .await;
     assert!(matches!(stale, Err(StoreError::ConditionFailed { .. })));
     let v = store.get(&Key::new(pk, "V#1")).await.unwrap().unwrap();
     assert_eq!((v["v"].as_str(), gatehouse::store::version_of(&v)), (Some("two"), 2));
 
     // Deletes, conditional or not.
-    assert!(store.transact(vec![Write::Delete { key: Key::new(pk, "A#none"), condition: Condition::Exists }]).await.is_err());
-    store.transact(vec![Write::Delete { key: Key::new(pk, "V#1"), condition: Condition::Version(2) }]).await.unwrap();
+    assert!(store
+        .transact(vec![Write::Delete {
+            key: Key::new(pk, "A#none"),
+            condition: Condition::Exists
+        }])
+        .await
+        .is_err());
+    store
+        .transact(vec![Write::Delete {
+            key: Key::new(pk, "V#1"),
+            condition: Condition::Version(2),
+        }])
+        .await
+        .unwrap();
     assert!(store.get(&Key::new(pk, "V#1")).await.unwrap().is_none());
 
     // Prefix queries in order, paginated, and never outside the partition.
-    let mut writes: Vec<Write> = (0..5).map(|i| Write::put(record(pk, &format!("Q#{i}"), json!({"i": i})), Condition::None)).collect();
+    let mut writes: Vec<Write> = (0..5)
+        .map(|i| Write::put(record(pk, &format!("Q#{i}"), json!({"i": i})), Condition::None))
+        .collect();
     writes.push(Write::put(record("ORG#other", "Q#9", json!({})), Condition::None));
     store.transact(writes).await.unwrap();
     let first = store.query(pk, "Q#", None, 2).await.unwrap();
@@ -77,12 +107,22 @@ async fn store_contract(store: &dyn Store) {
             Write::put(record(pk, &format!("G#{i}"), attrs), Condition::None)
         })
         .collect();
-    writes.push(Write::put(record(pk, "G#other", json!({"GSI1PK": "ORG#other#EMAIL", "GSI1SK": "ann@z.io#9"})), Condition::None));
+    writes.push(Write::put(
+        record(
+            pk,
+            "G#other",
+            json!({"GSI1PK": "ORG#other#EMAIL", "GSI1SK": "ann@z.io#9"}),
+        ),
+        Condition::None,
+    ));
     store.transact(writes).await.unwrap();
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = store.query_gsi1("ORG#contract#EMAIL", "an", cursor.as_deref(), 1).await.unwrap();
+        let page = store
+            .query_gsi1("ORG#contract#EMAIL", "an", cursor.as_deref(), 1)
+            .await
+            .unwrap();
         seen.extend(page.records.iter().map(|r| r["email"].as_str().unwrap().to_string()));
         match page.next {
             Some(next) => cursor = Some(next),
@@ -94,7 +134,12 @@ async fn store_contract(store: &dyn Store) {
     let emails: Vec<&str> = all.records.iter().map(|r| r["email"].as_str().unwrap()).collect();
     assert_eq!(emails, ["amy@x.io", "ann@x.io", "anna@y.io", "bob@x.io"]);
     assert!(all.next.is_none());
-    assert!(store.query_gsi1("ORG#contract#EMAIL", "zed", None, 10).await.unwrap().records.is_empty());
+    assert!(store
+        .query_gsi1("ORG#contract#EMAIL", "zed", None, 10)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
 
     // Refused before reaching the table: the same key twice, or no writes.
     let twice = vec![
@@ -115,13 +160,18 @@ async fn dynamo_store_meets_the_contract() {
     let clients = clients().await;
     let table = unique("gh-contract");
     TableSpec::ensure(&clients.dynamodb, &table).await.unwrap();
-    TableSpec::ensure(&clients.dynamodb, &table).await.expect("ensure is idempotent");
+    TableSpec::ensure(&clients.dynamodb, &table)
+        .await
+        .expect("ensure is idempotent");
     store_contract(&DynamoStore::new(clients.dynamodb, table)).await;
 }
 
 async fn queue_contract(queue: Arc<dyn Queue>, dead_letters: Arc<dyn Queue>) {
     let bodies: Vec<String> = (0..13).map(|i| format!("job {i}")).collect();
-    queue.send(bodies.iter().map(|b| OutgoingMessage { body: b.clone() }).collect()).await.unwrap();
+    queue
+        .send(bodies.iter().map(|b| OutgoingMessage { body: b.clone() }).collect())
+        .await
+        .unwrap();
     let mut received = Vec::new();
     for _ in 0..10 {
         let batch = queue.receive(10, Duration::from_secs(1)).await.unwrap();
@@ -157,7 +207,10 @@ async fn queue_contract(queue: Arc<dyn Queue>, dead_letters: Arc<dyn Queue>) {
             receives += 1;
             assert_eq!(again.receive_count, receives);
         }
-        assert!(tokio::time::Instant::now() < deadline, "the message never reached the dead-letter queue");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the message never reached the dead-letter queue"
+        );
     }
     assert_eq!(receives, 3, "received maxReceiveCount times before dead-lettering");
 }
@@ -173,7 +226,11 @@ async fn memory_queue_meets_the_contract() {
 async fn sqs_queue_meets_the_contract() {
     let clients = clients().await;
     let name = unique("gh-contract");
-    let spec = QueueSpec { name: &name, visibility_timeout: Duration::from_secs(1), max_receive_count: 3 };
+    let spec = QueueSpec {
+        name: &name,
+        visibility_timeout: Duration::from_secs(1),
+        max_receive_count: 3,
+    };
     let (queue, dlq) = spec.ensure(&clients.sqs).await.unwrap();
     queue_contract(Arc::new(queue), Arc::new(dlq)).await;
 }
@@ -195,7 +252,13 @@ async fn outbox_mailer_writes_the_exact_message() {
 async fn ses_mailer_sends_the_exact_message() {
     let clients = clients().await;
     let sender = format!("{}@gatehouse.local", unique("sender"));
-    clients.ses.create_email_identity().email_identity(&sender).send().await.unwrap();
+    clients
+        .ses
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
     let mailer = SesMailer::new(clients.ses.clone(), None);
     let to = unique_email();
     let mail = test_mail(&sender, &to, "Contract");

@@ -9,18 +9,26 @@ use std::time::Duration;
 async fn retried_until_delivered_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let receiver = WebhookReceiver::start(vec![500, 200]).await;
-    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
+        .await;
     assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
 
-    let hooks = receiver.wait_for(2, Duration::from_secs(30))
-    .await
-    .expect("the webhook was retried after the 500");
+    let hooks = receiver
+        .wait_for(2, Duration::from_secs(30))
+        .await
+        .expect("the webhook was retried after the 500");
     // Both attempts carry the same message id, so a receiver could de-duplicate too.
     assert_eq!(hooks[0].header("webhook-id"), hooks[1].header("webhook-id"));
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(receiver.received().len(), 2, "delivered once: no attempt after the 200");
 
-    let webhooks: Vec<_> = app.deliveries(&org.id).await.into_iter().filter(|d| d.channel == "webhook").collect();
+    let webhooks: Vec<_> = app
+        .deliveries(&org.id)
+        .await
+        .into_iter()
+        .filter(|d| d.channel == "webhook")
+        .collect();
     assert_eq!(webhooks.len(), 1);
     let delivery = &webhooks[0];
     assert_eq!(delivery.status, DeliveryStatus::Sent);
@@ -41,8 +49,12 @@ async fn dead_endpoint_goes_to_the_dlq_without_holding_back_others(backend: Back
     let app = spawn_app(backend).await;
     let dead = WebhookReceiver::start(vec![500]).await;
     let healthy = WebhookReceiver::start(vec![200]).await;
-    let failing = app.create_org(json!({"name": "Failing", "event_options": {"developer_event": {"webhook": dead.url()}}})).await;
-    let working = app.create_org(json!({"name": "Working", "event_options": {"developer_event": {"webhook": healthy.url()}}})).await;
+    let failing = app
+        .create_org(json!({"name": "Failing", "event_options": {"developer_event": {"webhook": dead.url()}}}))
+        .await;
+    let working = app
+        .create_org(json!({"name": "Working", "event_options": {"developer_event": {"webhook": healthy.url()}}}))
+        .await;
     // Sign-ups in both organisations at once, so their jobs share batches.
     let emails: Vec<String> = (0..3).map(|_| unique_email()).collect();
     let (a, b, c) = tokio::join!(
@@ -50,10 +62,12 @@ async fn dead_endpoint_goes_to_the_dlq_without_holding_back_others(backend: Back
         app.sign_up(&working.id, &emails[1]),
         app.sign_up(&working.id, &emails[2]),
     );
-    assert_eq!([a.status(), b.status(), c.status()].map(|s| s.as_u16()), [202, 202, 202]);
+    assert_eq!(
+        [a.status(), b.status(), c.status()].map(|s| s.as_u16()),
+        [202, 202, 202]
+    );
 
-    let delivered = healthy.wait_for(2, Duration::from_secs(20))
-    .await;
+    let delivered = healthy.wait_for(2, Duration::from_secs(20)).await;
     assert!(delivered.is_some(), "the healthy endpoint got both of its webhooks");
 
     let dead_letters = eventually(Duration::from_secs(40), || async {
@@ -96,28 +110,41 @@ async fn webhooks_to_private_addresses_are_refused_without_the_allow_list() {
     config.webhook_allowed_networks.clear();
     let app = spawn_app_with(config).await;
     let receiver = WebhookReceiver::start(vec![200]).await;
-    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
+        .await;
     let email = unique_email();
     assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
     // The welcome email proves the event went through the pipeline; the webhook must not have.
-    eventually(Duration::from_secs(20), || async { app.emails_to(&email).await.into_iter().next() })
-        .await
-        .expect("the event was routed");
+    eventually(Duration::from_secs(20), || async {
+        app.emails_to(&email).await.into_iter().next()
+    })
+    .await
+    .expect("the event was routed");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(receiver.received().is_empty(), "no request reached the loopback receiver");
+    assert!(
+        receiver.received().is_empty(),
+        "no request reached the loopback receiver"
+    );
 }
 
 async fn retries_wait_for_retry_after(backend: Backend) {
     let app = spawn_app(backend).await;
     let receiver = WebhookReceiver::start_with(vec![503, 200], Some(3)).await;
-    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
+        .await;
     assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
-    let hooks = receiver.wait_for(2, Duration::from_secs(30))
-    .await
-    .expect("retried after the 503");
+    let hooks = receiver
+        .wait_for(2, Duration::from_secs(30))
+        .await
+        .expect("retried after the 503");
     // The schedule here says 1 s; the receiver asked for 3 s, and is the one obeyed.
     let gap = hooks[1].at - hooks[0].at;
-    assert!(gap >= Duration::from_millis(2900), "retried after {gap:?}, before Retry-After");
+    assert!(
+        gap >= Duration::from_millis(2900),
+        "retried after {gap:?}, before Retry-After"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,35 +161,70 @@ async fn failed_deliveries_are_logged_and_can_be_replayed(backend: Backend) {
     let app = spawn_app(backend).await;
     // Three failures exhaust the test queues' three receives; the fourth call would succeed.
     let receiver = WebhookReceiver::start(vec![500, 500, 500, 200]).await;
-    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}})).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
+        .await;
     assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
     let get = |path: String| {
         let (app, key) = (&app, org.admin_key.clone());
-        async move { app.http.get(app.url(&path)).bearer_auth(key).send().await.unwrap().json::<Value>().await.unwrap() }
+        async move {
+            app.http
+                .get(app.url(&path))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     let failed = eventually(Duration::from_secs(40), || async {
         let page = get(format!("/orgs/{}/deliveries?status=failed", org.id)).await;
-        page["items"].as_array().and_then(|i| i.iter().find(|d| d["channel"] == "webhook" && d["attempts"] == 3).cloned())
+        page["items"].as_array().and_then(|i| {
+            i.iter()
+                .find(|d| d["channel"] == "webhook" && d["attempts"] == 3)
+                .cloned()
+        })
     })
     .await
     .expect("the webhook failed three times and is logged");
     let log = failed["log"].as_array().unwrap();
     assert_eq!(log.len(), 3);
-    assert!(log.iter().all(|a| a["outcome"] == "failed" && a["detail"] == "the endpoint answered 500"));
-    assert!(log[0]["next_attempt_at"].is_string(), "the next attempt's time is logged");
+    assert!(log
+        .iter()
+        .all(|a| a["outcome"] == "failed" && a["detail"] == "the endpoint answered 500"));
+    assert!(
+        log[0]["next_attempt_at"].is_string(),
+        "the next attempt's time is logged"
+    );
     assert!(failed.get("job").is_none(), "the log does not expose the queued job");
     let id = failed["id"].as_str().unwrap();
     // Wait until the queue has dead-lettered it, so the replay is the only way it comes back.
-    eventually(Duration::from_secs(20), || async { (!app.dead_letters(true).await.is_empty()).then_some(()) }).await.expect("dead-lettered");
+    eventually(Duration::from_secs(20), || async {
+        (!app.dead_letters(true).await.is_empty()).then_some(())
+    })
+    .await
+    .expect("dead-lettered");
 
     let replay = |id: String| {
         let (app, key, org) = (&app, org.admin_key.clone(), org.id.clone());
-        async move { app.http.post(app.url(&format!("/orgs/{org}/deliveries/{id}/retry"))).bearer_auth(key).send().await.unwrap().status() }
+        async move {
+            app.http
+                .post(app.url(&format!("/orgs/{org}/deliveries/{id}/retry")))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
     };
     assert_eq!(replay(id.to_string()).await, 202);
     let sent = eventually(Duration::from_secs(20), || async {
         let page = get(format!("/orgs/{}/deliveries?status=sent", org.id)).await;
-        page["items"].as_array().and_then(|i| i.iter().find(|d| d["id"] == id).cloned())
+        page["items"]
+            .as_array()
+            .and_then(|i| i.iter().find(|d| d["id"] == id).cloned())
     })
     .await
     .expect("the replay delivered it");
@@ -188,13 +250,27 @@ async fn failed_deliveries_are_logged_and_can_be_replayed_embedded() {
 async fn a_poison_message_is_dead_lettered_and_holds_nothing_back(backend: Backend) {
     let app = spawn_app(backend).await;
     let ops = unique_email();
-    let org = app.create_org(json!({"name": "Acme", "event_options": {"api_event": {"email": ops}}})).await;
-    let poison = gatehouse::queue::OutgoingMessage { body: "{\"not\": \"a job\"}".into() };
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"api_event": {"email": ops}}}))
+        .await;
+    let poison = gatehouse::queue::OutgoingMessage {
+        body: "{\"not\": \"a job\"}".into(),
+    };
     app.local.services.email_queue.send(vec![poison]).await.unwrap();
     let started = std::time::Instant::now();
-    let created = app.post_json(&format!("/orgs/{}/apis", org.id), Some(&org.admin_key), &json!({"name": "Payments"})).await;
+    let created = app
+        .post_json(
+            &format!("/orgs/{}/apis", org.id),
+            Some(&org.admin_key),
+            &json!({"name": "Payments"}),
+        )
+        .await;
     assert_eq!(created.status(), 201);
-    eventually(Duration::from_secs(20), || async { app.emails_to(&ops).await.into_iter().next() }).await.expect("the good job is delivered");
+    eventually(Duration::from_secs(20), || async {
+        app.emails_to(&ops).await.into_iter().next()
+    })
+    .await
+    .expect("the good job is delivered");
     let dead = eventually(Duration::from_secs(30), || async {
         let d = app.dead_letters(false).await;
         (!d.is_empty()).then_some(d)

@@ -19,7 +19,10 @@ async fn sign_up_notifies_by_email_and_webhook(backend: Backend) {
     let response = app.sign_up(&org.id, &email).await;
     assert_eq!(response.status(), 202);
     let answer = response.text().await.unwrap();
-    assert!(!answer.contains("argon2") && !answer.contains(PASSWORD), "no secret in the answer");
+    assert!(
+        !answer.contains("argon2") && !answer.contains(PASSWORD),
+        "no secret in the answer"
+    );
 
     let mails = eventually(Duration::from_secs(20), || async {
         let m = app.emails_to(&email).await;
@@ -29,26 +32,40 @@ async fn sign_up_notifies_by_email_and_webhook(backend: Backend) {
     .expect("the welcome email was sent");
     assert_eq!(mails.len(), 1);
     let mime = &mails[0];
-    assert!(mime.contains("Subject: Welcome to the Acme APIs developer portal"), "{mime}");
+    assert!(
+        mime.contains("Subject: Welcome to the Acme APIs developer portal"),
+        "{mime}"
+    );
     assert!(mime.contains("multipart/alternative"));
     assert!(mime.contains("Content-Type: text/plain"));
     assert!(mime.contains("Content-Type: text/html"));
     assert!(mime.contains("https://portal.example.com"));
 
-    let hooks = receiver.wait_for(1, Duration::from_secs(20))
-    .await
-    .expect("the webhook was delivered");
+    let hooks = receiver
+        .wait_for(1, Duration::from_secs(20))
+        .await
+        .expect("the webhook was delivered");
     assert_eq!(hooks.len(), 1);
     let hook = &hooks[0];
-    assert!(verify_standard_webhook(&org.webhook_secret, hook), "the signature verifies with the org's secret");
+    assert!(
+        verify_standard_webhook(&org.webhook_secret, hook),
+        "the signature verifies with the org's secret"
+    );
     let wrong = gatehouse::webhook::SigningSecret::generate();
-    assert!(!verify_standard_webhook(wrong.text().expose(), hook), "and not with another secret");
+    assert!(
+        !verify_standard_webhook(wrong.text().expose(), hook),
+        "and not with another secret"
+    );
     let body = hook.json();
     assert_eq!(body["event"], "developer_event.signed_up");
     assert_eq!(body["org_id"], org.id.as_str());
     assert_eq!(body["data"]["email"], email.as_str());
     assert!(body["data"]["developer_id"].as_str().unwrap().starts_with("dev_"));
-    assert_eq!(hook.header("webhook-id"), body["id"].as_str().unwrap(), "the event id is the message id");
+    assert_eq!(
+        hook.header("webhook-id"),
+        body["id"].as_str().unwrap(),
+        "the event id is the message id"
+    );
     assert!(body["data"].get("password").is_none() && body["data"].get("password_hash").is_none());
 
     // Nothing further arrives: one event, one email, one webhook.
@@ -70,12 +87,16 @@ async fn sign_up_notifies_embedded() {
 async fn event_options_email_gets_an_admin_notice(backend: Backend) {
     let app = spawn_app(backend).await;
     let ops = unique_email();
-    let org = app.create_org(json!({"name": "Acme", "event_options": {"developer_event": {"email": ops}}})).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"email": ops}}}))
+        .await;
     let developer = unique_email();
     assert_eq!(app.sign_up(&org.id, &developer).await.status(), 202);
-    let notice = eventually(Duration::from_secs(20), || async { app.emails_to(&ops).await.into_iter().next() })
-        .await
-        .expect("the event_options address was told");
+    let notice = eventually(Duration::from_secs(20), || async {
+        app.emails_to(&ops).await.into_iter().next()
+    })
+    .await
+    .expect("the event_options address was told");
     assert!(notice.contains("Subject: [Acme] developer_event.signed_up"), "{notice}");
     assert!(notice.contains(&developer));
 }

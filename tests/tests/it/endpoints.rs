@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 
 async fn admin(app: &TestApp, org: &TestOrg, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = app.url(&format!("/orgs/{}{path}", org.id));
-    let mut request = app.http.request(method.parse().unwrap(), url).bearer_auth(&org.admin_key);
+    let mut request = app
+        .http
+        .request(method.parse().unwrap(), url)
+        .bearer_auth(&org.admin_key);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -28,12 +31,31 @@ async fn create_api(app: &TestApp, org: &TestOrg, name: &str) {
 async fn a_rotated_secret_signs_alongside_the_previous_one_for_the_grace_period() {
     let receiver = WebhookReceiver::start(vec![204]).await;
     let app = spawn_app(Backend::Embedded).await;
-    let org = app.create_org(json!({"name": "Rotating", "event_options": {"api_event": {"webhook": receiver.url()}}})).await;
+    let org = app
+        .create_org(json!({"name": "Rotating", "event_options": {"api_event": {"webhook": receiver.url()}}}))
+        .await;
 
-    let (status, problem) = admin(&app, &org, "POST", "/webhook-secret/rotate", Some(json!({"grace_period_secs": -1}))).await;
-    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("grace_period_secs")));
+    let (status, problem) = admin(
+        &app,
+        &org,
+        "POST",
+        "/webhook-secret/rotate",
+        Some(json!({"grace_period_secs": -1})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("grace_period_secs"))
+    );
 
-    let (status, rotated) = admin(&app, &org, "POST", "/webhook-secret/rotate", Some(json!({"grace_period_secs": 3600}))).await;
+    let (status, rotated) = admin(
+        &app,
+        &org,
+        "POST",
+        "/webhook-secret/rotate",
+        Some(json!({"grace_period_secs": 3600})),
+    )
+    .await;
     assert_eq!(status, 200, "{rotated}");
     let new_secret = rotated["webhook_secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, org.webhook_secret);
@@ -41,18 +63,38 @@ async fn a_rotated_secret_signs_alongside_the_previous_one_for_the_grace_period(
 
     create_api(&app, &org, "During the grace period").await;
     let hooks = receiver.wait_for(1, Duration::from_secs(20)).await.expect("delivered");
-    assert_eq!(hooks[0].header("webhook-signature").split(' ').count(), 2, "two signatures");
-    assert!(verify_standard_webhook(&new_secret, &hooks[0]), "the new secret verifies");
-    assert!(verify_standard_webhook(&org.webhook_secret, &hooks[0]), "and so does the previous one");
+    assert_eq!(
+        hooks[0].header("webhook-signature").split(' ').count(),
+        2,
+        "two signatures"
+    );
+    assert!(
+        verify_standard_webhook(&new_secret, &hooks[0]),
+        "the new secret verifies"
+    );
+    assert!(
+        verify_standard_webhook(&org.webhook_secret, &hooks[0]),
+        "and so does the previous one"
+    );
 
     // Rotating with no grace period: only the newest secret signs.
-    let (_, newest) = admin(&app, &org, "POST", "/webhook-secret/rotate", Some(json!({"grace_period_secs": 0}))).await;
+    let (_, newest) = admin(
+        &app,
+        &org,
+        "POST",
+        "/webhook-secret/rotate",
+        Some(json!({"grace_period_secs": 0})),
+    )
+    .await;
     let newest = newest["webhook_secret"].as_str().unwrap().to_string();
     create_api(&app, &org, "After").await;
     let hooks = receiver.wait_for(2, Duration::from_secs(20)).await.expect("delivered");
     assert_eq!(hooks[1].header("webhook-signature").split(' ').count(), 1);
     assert!(verify_standard_webhook(&newest, &hooks[1]));
-    assert!(!verify_standard_webhook(&new_secret, &hooks[1]), "the replaced secret no longer verifies");
+    assert!(
+        !verify_standard_webhook(&new_secret, &hooks[1]),
+        "the replaced secret no longer verifies"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,22 +111,42 @@ async fn a_410_disables_the_endpoint_tells_the_admin_and_skips_it_until_enabled(
         .await;
 
     create_api(&app, &org, "First").await;
-    receiver.wait_for(1, Duration::from_secs(20)).await.expect("the first attempt");
-    let notice = eventually(Duration::from_secs(20), || async { app.emails_to(&admin_email).await.into_iter().next() })
+    receiver
+        .wait_for(1, Duration::from_secs(20))
         .await
-        .expect("the admin is told");
-    assert!(notice.contains("a webhook endpoint was disabled") && notice.contains("410 Gone"), "{notice}");
+        .expect("the first attempt");
+    let notice = eventually(Duration::from_secs(20), || async {
+        app.emails_to(&admin_email).await.into_iter().next()
+    })
+    .await
+    .expect("the admin is told");
+    assert!(
+        notice.contains("a webhook endpoint was disabled") && notice.contains("410 Gone"),
+        "{notice}"
+    );
 
     let (_, listed) = admin(&app, &org, "GET", "/webhook-endpoints", None).await;
     assert_eq!(listed["items"][0]["url"], receiver.url());
     assert!(listed["items"][0]["disabled_reason"].as_str().unwrap().contains("410"));
-    let first = app.deliveries(&org.id).await.into_iter().find(|d| d.channel == "webhook").unwrap();
-    assert_eq!((first.status, first.attempts), (DeliveryStatus::Failed, 1), "not retried");
+    let first = app
+        .deliveries(&org.id)
+        .await
+        .into_iter()
+        .find(|d| d.channel == "webhook")
+        .unwrap();
+    assert_eq!(
+        (first.status, first.attempts),
+        (DeliveryStatus::Failed, 1),
+        "not retried"
+    );
 
     // While disabled, deliveries are skipped and say why; nothing reaches the endpoint.
     create_api(&app, &org, "Second").await;
     let skipped = eventually(Duration::from_secs(20), || async {
-        app.deliveries(&org.id).await.into_iter().find(|d| d.channel == "webhook" && d.status == DeliveryStatus::Skipped)
+        app.deliveries(&org.id)
+            .await
+            .into_iter()
+            .find(|d| d.channel == "webhook" && d.status == DeliveryStatus::Skipped)
     })
     .await
     .expect("recorded as skipped");
@@ -92,12 +154,29 @@ async fn a_410_disables_the_endpoint_tells_the_admin_and_skips_it_until_enabled(
     assert_eq!(receiver.received().len(), 1);
 
     // Enabled again, the endpoint gets the next event.
-    let (status, _) = admin(&app, &org, "POST", "/webhook-endpoints/enable", Some(json!({"url": receiver.url()}))).await;
+    let (status, _) = admin(
+        &app,
+        &org,
+        "POST",
+        "/webhook-endpoints/enable",
+        Some(json!({"url": receiver.url()})),
+    )
+    .await;
     assert_eq!(status, 200);
     create_api(&app, &org, "Third").await;
-    let hooks = receiver.wait_for(2, Duration::from_secs(20)).await.expect("delivered after enabling");
+    let hooks = receiver
+        .wait_for(2, Duration::from_secs(20))
+        .await
+        .expect("delivered after enabling");
     assert_eq!(hooks[1].json()["data"]["name"], "Third");
-    let (status, _) = admin(&app, &org, "POST", "/webhook-endpoints/enable", Some(json!({"url": "https://unknown.example.com/"}))).await;
+    let (status, _) = admin(
+        &app,
+        &org,
+        "POST",
+        "/webhook-endpoints/enable",
+        Some(json!({"url": "https://unknown.example.com/"})),
+    )
+    .await;
     assert_eq!(status, 404);
 }
 
@@ -117,11 +196,18 @@ async fn an_endpoint_failing_for_longer_than_allowed_is_disabled() {
         .await;
     create_api(&app, &org, "Doomed").await;
     // The first failure starts the clock; the second, past the (zero) allowance, disables it.
-    let notice = eventually(Duration::from_secs(30), || async { app.emails_to(&admin_email).await.into_iter().next() })
-        .await
-        .expect("the admin is told");
+    let notice = eventually(Duration::from_secs(30), || async {
+        app.emails_to(&admin_email).await.into_iter().next()
+    })
+    .await
+    .expect("the admin is told");
     assert!(notice.contains("has failed every delivery"), "{notice}");
-    let delivery = app.deliveries(&org.id).await.into_iter().find(|d| d.channel == "webhook").unwrap();
+    let delivery = app
+        .deliveries(&org.id)
+        .await
+        .into_iter()
+        .find(|d| d.channel == "webhook")
+        .unwrap();
     assert_eq!((delivery.status, delivery.attempts), (DeliveryStatus::Failed, 2));
     assert!(delivery.last_error.unwrap().contains("now disabled"));
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -134,22 +220,57 @@ async fn admins_preview_templates_and_send_a_test_email() {
     let org = app.create_org(json!({"name": "Preview Co"})).await;
     let (status, listed) = admin(&app, &org, "GET", "/email-templates", None).await;
     assert_eq!(status, 200);
-    assert!(listed["items"].as_array().unwrap().iter().any(|n| n == "password_reset"));
+    assert!(listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "password_reset"));
 
-    let (status, preview) = admin(&app, &org, "POST", "/email-templates/password_reset/preview", Some(json!({"data": {"private": {"expires_in": "15 minutes"}}}))).await;
+    let (status, preview) = admin(
+        &app,
+        &org,
+        "POST",
+        "/email-templates/password_reset/preview",
+        Some(json!({"data": {"private": {"expires_in": "15 minutes"}}})),
+    )
+    .await;
     assert_eq!(status, 200, "{preview}");
     assert!(preview["subject"].as_str().unwrap().contains("Preview Co"), "{preview}");
-    assert!(preview["text"].as_str().unwrap().contains("15 minutes"), "the override is used");
+    assert!(
+        preview["text"].as_str().unwrap().contains("15 minutes"),
+        "the override is used"
+    );
     assert!(preview["html"].as_str().unwrap().starts_with("<!doctype html>"));
 
     let (status, _) = admin(&app, &org, "POST", "/email-templates/nope/preview", Some(json!({}))).await;
     assert_eq!(status, 404);
-    let (status, problem) = admin(&app, &org, "POST", "/email-templates/password_reset/test", Some(json!({"to": "not an address"}))).await;
+    let (status, problem) = admin(
+        &app,
+        &org,
+        "POST",
+        "/email-templates/password_reset/test",
+        Some(json!({"to": "not an address"})),
+    )
+    .await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("to")));
 
     let to = unique_email();
-    let (status, queued) = admin(&app, &org, "POST", "/email-templates/password_reset/test", Some(json!({"to": to}))).await;
+    let (status, queued) = admin(
+        &app,
+        &org,
+        "POST",
+        "/email-templates/password_reset/test",
+        Some(json!({"to": to})),
+    )
+    .await;
     assert_eq!(status, 202, "{queued}");
-    let sent = eventually(Duration::from_secs(20), || async { app.emails_to(&to).await.into_iter().next() }).await.expect("the test email is sent");
-    assert!(sent.contains("Preview Co") && sent.contains("X-Gatehouse-Event-Type: delivery_event.test_email"), "{sent}");
+    let sent = eventually(Duration::from_secs(20), || async {
+        app.emails_to(&to).await.into_iter().next()
+    })
+    .await
+    .expect("the test email is sent");
+    assert!(
+        sent.contains("Preview Co") && sent.contains("X-Gatehouse-Event-Type: delivery_event.test_email"),
+        "{sent}"
+    );
 }

@@ -13,9 +13,9 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use futures::StreamExt;
 use gatehouse::app::Pollers;
 use gatehouse::domain::{now_rfc3339, Event, EventKind};
-use gatehouse::store::orgs::event_write;
 use gatehouse::pipeline::{poll_queue, QueueHandler, WebhookJob};
 use gatehouse::store::deliveries::{self, DeliveryStatus};
+use gatehouse::store::orgs::event_write;
 use gatehouse_tests::*;
 use serde_json::{json, Value};
 
@@ -48,9 +48,18 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
     let mut config = test_config(Backend::Emulator);
     config.aws_endpoint_url = Some(proxy.endpoint());
     config.queue_max_receive_count = 4;
-    let app = spawn_app_with_pollers(config, Pollers { webhook_worker: false, ..Pollers::default() }).await;
+    let app = spawn_app_with_pollers(
+        config,
+        Pollers {
+            webhook_worker: false,
+            ..Pollers::default()
+        },
+    )
+    .await;
     let receiver = WebhookReceiver::start_flaky(0.2).await;
-    let org = app.create_org(json!({"name": "Faults", "event_options": {"api_event": {"webhook": receiver.url()}}})).await;
+    let org = app
+        .create_org(json!({"name": "Faults", "event_options": {"api_event": {"webhook": receiver.url()}}}))
+        .await;
 
     // 1,000 notifications: api_event.created events written to the outbox as every handler writes
     // them (one PutItem each, no transaction: moto copies its tables on every transaction).
@@ -64,7 +73,10 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
                 let api_id = format!("api-{i:04}");
                 let data = json!({"api_id": api_id, "name": format!("API {i}"), "listen_path": format!("/api-{i}/")});
                 let event = Event::new(org_id, EventKind::ApiCreated, now_rfc3339(), data);
-                store.transact(vec![event_write(&event)]).await.expect("writing an event");
+                store
+                    .transact(vec![event_write(&event)])
+                    .await
+                    .expect("writing an event");
                 api_id
             }
         })
@@ -76,7 +88,11 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
 
     // Two instances of the worker, each restarted whenever it dies, as Lambda runs them.
     let started = std::time::Instant::now();
-    let worker = Arc::new(DiesOnce { inner: app.local.services.webhook_worker(), invocations: AtomicUsize::new(0), kill_at: 3 });
+    let worker = Arc::new(DiesOnce {
+        inner: app.local.services.webhook_worker(),
+        invocations: AtomicUsize::new(0),
+        kill_at: 3,
+    });
     let queue = app.local.services.webhook_queue.clone();
     let deaths = Arc::new(AtomicUsize::new(0));
     let supervisors: Vec<_> = (0..2)
@@ -94,7 +110,10 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
         .collect();
 
     // The emulator goes away for three seconds while deliveries are under way.
-    receiver.wait_for(200, Duration::from_secs(120)).await.expect("deliveries started");
+    receiver
+        .wait_for(200, Duration::from_secs(120))
+        .await
+        .expect("deliveries started");
     proxy.set_down(true);
     tokio::time::sleep(Duration::from_secs(3)).await;
     proxy.set_down(false);
@@ -115,13 +134,21 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
     }
     supervisors.iter().for_each(|s| s.abort());
     let delivered = delivered_apis(&receiver);
-    assert!(accounted, "{} delivered + {} dead-lettered of {NOTIFICATIONS}", delivered.len(), dead.len());
+    assert!(
+        accounted,
+        "{} delivered + {} dead-lettered of {NOTIFICATIONS}",
+        delivered.len(),
+        dead.len()
+    );
 
     // The faults happened.
     assert_eq!(deaths.load(Ordering::SeqCst), 1, "the worker was killed once");
     assert!(proxy.cut_connections() > 0, "the outage cut the pipeline's connections");
     let requests = receiver.received();
-    assert!(requests.iter().any(|r| r.status == 500), "the receiver failed some requests");
+    assert!(
+        requests.iter().any(|r| r.status == 500),
+        "the receiver failed some requests"
+    );
 
     // Exactly once: no notification answered 2xx twice, each for one of the created APIs, signed.
     let twice: Vec<_> = delivered.iter().filter(|(_, n)| **n > 1).collect();
@@ -138,7 +165,11 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
             .unwrap()
             .unwrap_or_else(|| panic!("no delivery record for the dead-lettered API {id}"));
         assert_eq!(record.status, DeliveryStatus::Failed, "{id}");
-        assert!(!record.log.is_empty() && record.log.iter().all(|a| a.outcome == "failed"), "{id}: {:?}", record.log);
+        assert!(
+            !record.log.is_empty() && record.log.iter().all(|a| a.outcome == "failed"),
+            "{id}: {:?}",
+            record.log
+        );
     }
     eprintln!(
         "in {:?}: {} delivered, {} dead-lettered, {} requests ({} answered 500)",
@@ -153,14 +184,21 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
 /// How many times each API's notification was answered with a 2xx.
 fn delivered_apis(receiver: &WebhookReceiver) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
-    for hook in receiver.received().into_iter().filter(|r| (200..300).contains(&r.status)) {
+    for hook in receiver
+        .received()
+        .into_iter()
+        .filter(|r| (200..300).contains(&r.status))
+    {
         *counts.entry(api_id(&hook.json()["data"])).or_default() += 1;
     }
     counts
 }
 
 fn api_id(data: &Value) -> String {
-    data["api_id"].as_str().expect("api events carry the API's id").to_string()
+    data["api_id"]
+        .as_str()
+        .expect("api events carry the API's id")
+        .to_string()
 }
 
 /// Takes every message off the webhook dead-letter queue.
@@ -168,7 +206,9 @@ async fn drain(app: &TestApp) -> Vec<String> {
     let queue = &app.local.webhook_dead_letters;
     let mut bodies = Vec::new();
     loop {
-        let Ok(batch) = queue.receive(10, Duration::ZERO).await else { return bodies };
+        let Ok(batch) = queue.receive(10, Duration::ZERO).await else {
+            return bodies;
+        };
         if batch.is_empty() {
             return bodies;
         }

@@ -16,13 +16,25 @@ async fn problem(response: reqwest::Response, status: u16) -> Value {
 }
 
 fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect()
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// How many records of `prefix` the organisation's partition holds.
 async fn count(app: &TestApp, org: &str, prefix: &str) -> usize {
     let pk = keys::org_pk(&OrgId::parse(org).unwrap());
-    app.local.services.store.query(&pk, prefix, None, 100).await.unwrap().records.len()
+    app.local
+        .services
+        .store
+        .query(&pk, prefix, None, 100)
+        .await
+        .unwrap()
+        .records
+        .len()
 }
 
 async fn duplicate_and_bad_sign_ups(backend: Backend) {
@@ -38,13 +50,24 @@ async fn duplicate_and_bad_sign_ups(backend: Backend) {
     let shouted = email.to_uppercase();
     let again = app.sign_up(&org.id, &shouted).await;
     assert_eq!((again.status(), again.text().await.unwrap()), first);
-    assert_eq!(count(&app, &org.id, "DEV#").await, 1, "the duplicate wrote no developer");
+    assert_eq!(
+        count(&app, &org.id, "DEV#").await,
+        1,
+        "the duplicate wrote no developer"
+    );
     assert_eq!(count(&app, &org.id, "DEVEMAIL#").await, 1);
     let notice = eventually(Duration::from_secs(20), || async {
-        app.emails_to(&email).await.into_iter().find(|m| m.contains("Someone tried to sign up"))
+        app.emails_to(&email)
+            .await
+            .into_iter()
+            .find(|m| m.contains("Someone tried to sign up"))
     })
     .await;
-    assert!(notice.is_some(), "the account's owner was told of the attempt; logs:\n{}", logged());
+    assert!(
+        notice.is_some(),
+        "the account's owner was told of the attempt; logs:\n{}",
+        logged()
+    );
 
     let path = format!("/portal/{}/signup", org.id);
     let raw = app
@@ -57,20 +80,52 @@ async fn duplicate_and_bad_sign_ups(backend: Backend) {
         .unwrap();
     problem(raw, 400).await;
 
-    let body = problem(app.post_json(&path, None, &json!({"email": "not-an-email", "password": "a long enough password"})).await, 400).await;
+    let body = problem(
+        app.post_json(
+            &path,
+            None,
+            &json!({"email": "not-an-email", "password": "a long enough password"}),
+        )
+        .await,
+        400,
+    )
+    .await;
     assert_eq!(fields(&body), ["email"]);
-    let body = problem(app.post_json(&path, None, &json!({"email": unique_email(), "password": "short"})).await, 400).await;
+    let body = problem(
+        app.post_json(&path, None, &json!({"email": unique_email(), "password": "short"}))
+            .await,
+        400,
+    )
+    .await;
     assert_eq!(fields(&body), ["password"]);
-    let body = problem(app.post_json(&path, None, &json!({"email": 5, "password": "a long enough password"})).await, 400).await;
+    let body = problem(
+        app.post_json(&path, None, &json!({"email": 5, "password": "a long enough password"}))
+            .await,
+        400,
+    )
+    .await;
     assert_eq!(fields(&body), ["email"]);
-    let body = problem(app.post_json(&path, None, &json!({"email": unique_email(), "password": "a long enough password", "fields": {"team": ["a"]}})).await, 400).await;
+    let body = problem(
+        app.post_json(
+            &path,
+            None,
+            &json!({"email": unique_email(), "password": "a long enough password", "fields": {"team": ["a"]}}),
+        )
+        .await,
+        400,
+    )
+    .await;
     assert_eq!(fields(&body), ["fields.team"]);
     problem(app.sign_up("no-such-org", &unique_email()).await, 404).await;
     let text = app.http.post(app.url(&path)).body("email=x").send().await.unwrap();
     problem(text, 415).await;
 
     assert_eq!(count(&app, &org.id, "DEV#").await, 1, "no bad request wrote anything");
-    assert_eq!(count(&app, &org.id, "EVENT#").await, 2, "the sign-up and the owner's notice, nothing more");
+    assert_eq!(
+        count(&app, &org.id, "EVENT#").await,
+        2,
+        "the sign-up and the owner's notice, nothing more"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,7 +142,12 @@ async fn duplicate_and_bad_sign_ups_embedded() {
 async fn organisations_need_the_right_key_and_valid_settings() {
     let app = spawn_app(Backend::Emulator).await;
     problem(app.post_json("/orgs", None, &json!({"name": "x"})).await, 401).await;
-    problem(app.post_json("/orgs", Some("gh_root_wrong_wrong_wrong_wrong"), &json!({"name": "x"})).await, 401).await;
+    problem(
+        app.post_json("/orgs", Some("gh_root_wrong_wrong_wrong_wrong"), &json!({"name": "x"}))
+            .await,
+        401,
+    )
+    .await;
     let body = problem(
         app.post_json(
             "/orgs",
@@ -100,18 +160,32 @@ async fn organisations_need_the_right_key_and_valid_settings() {
     .await;
     let mut got = fields(&body);
     got.sort();
-    assert_eq!(got, ["event_options.key_event.webhook", "event_options.nope", "id", "name"]);
+    assert_eq!(
+        got,
+        ["event_options.key_event.webhook", "event_options.nope", "id", "name"]
+    );
 
     let id = unique("acme");
     let a = app.create_org(json!({"id": id, "name": "Acme"})).await;
     assert_eq!(a.id, id);
     assert!(a.admin_key.starts_with(&format!("gh_admin_{id}.")));
     assert!(a.webhook_secret.starts_with("whsec_"));
-    problem(app.post_json("/orgs", Some(&app.root_key()), &json!({"id": id, "name": "Again"})).await, 409).await;
+    problem(
+        app.post_json("/orgs", Some(&app.root_key()), &json!({"id": id, "name": "Again"}))
+            .await,
+        409,
+    )
+    .await;
     let b = app.create_org(json!({"name": "Beta"})).await;
 
     // Read and change settings with the org's own admin key.
-    let read = app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(&a.admin_key).send().await.unwrap();
+    let read = app
+        .http
+        .get(app.url(&format!("/orgs/{}", a.id)))
+        .bearer_auth(&a.admin_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), 200);
     let read: Value = read.json().await.unwrap();
     assert_eq!(read["name"], "Acme");
@@ -140,7 +214,13 @@ async fn organisations_need_the_right_key_and_valid_settings() {
     assert_eq!(fields(&problem(bad_patch, 400).await), ["settings.disable_sign_up"]);
 
     // Another organisation's admin gets 404, and a made-up key 401; nothing of A changes.
-    let other = app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(&b.admin_key).send().await.unwrap();
+    let other = app
+        .http
+        .get(app.url(&format!("/orgs/{}", a.id)))
+        .bearer_auth(&b.admin_key)
+        .send()
+        .await
+        .unwrap();
     problem(other, 404).await;
     let other_patch = app
         .http
@@ -152,10 +232,24 @@ async fn organisations_need_the_right_key_and_valid_settings() {
         .unwrap();
     problem(other_patch, 404).await;
     let forged = format!("gh_admin_{}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", a.id);
-    let forged = app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(forged).send().await.unwrap();
+    let forged = app
+        .http
+        .get(app.url(&format!("/orgs/{}", a.id)))
+        .bearer_auth(forged)
+        .send()
+        .await
+        .unwrap();
     problem(forged, 401).await;
-    let again: Value =
-        app.http.get(app.url(&format!("/orgs/{}", a.id))).bearer_auth(&a.admin_key).send().await.unwrap().json().await.unwrap();
+    let again: Value = app
+        .http
+        .get(app.url(&format!("/orgs/{}", a.id)))
+        .bearer_auth(&a.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["name"], "Acme");
 
     let health = app.http.get(app.url("/health")).send().await.unwrap();

@@ -16,11 +16,22 @@ impl Portal {
     /// An organisation with one API and policy, and `settings`.
     async fn new(settings: Value, event_options: Value) -> Self {
         let app = spawn_app(Backend::Emulator).await;
-        let org = app.create_org(json!({"name": "Acme", "settings": settings, "event_options": event_options})).await;
-        let mut portal = Portal { app, org, api: String::new(), policy: String::new() };
+        let org = app
+            .create_org(json!({"name": "Acme", "settings": settings, "event_options": event_options}))
+            .await;
+        let mut portal = Portal {
+            app,
+            org,
+            api: String::new(),
+            policy: String::new(),
+        };
         let api = portal.admin("POST", "/apis", Some(json!({"name": "Payments"}))).await.1;
         let policy = portal
-            .admin("POST", "/policies", Some(json!({"name": "Gold", "api_ids": [api["id"]], "rate": {"requests": 10, "per_secs": 1}})))
+            .admin(
+                "POST",
+                "/policies",
+                Some(json!({"name": "Gold", "api_ids": [api["id"]], "rate": {"requests": 10, "per_secs": 1}})),
+            )
             .await
             .1;
         portal.policy = policy["id"].as_str().unwrap().to_string();
@@ -29,7 +40,14 @@ impl Portal {
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        send(&self.app, method, &format!("/orgs/{}{path}", self.org.id), &self.org.admin_key, body).await
+        send(
+            &self.app,
+            method,
+            &format!("/orgs/{}{path}", self.org.id),
+            &self.org.admin_key,
+            body,
+        )
+        .await
     }
 
     async fn entry(&self, approval: Option<&str>, extra: Value) -> String {
@@ -51,25 +69,42 @@ impl Portal {
         assert_eq!(self.app.sign_up(&self.org.id, &email).await.status(), 202);
         let login = self
             .app
-            .post_json(&format!("/portal/{}/login", self.org.id), None, &json!({"email": email, "password": PASSWORD}))
+            .post_json(
+                &format!("/portal/{}/login", self.org.id),
+                None,
+                &json!({"email": email, "password": PASSWORD}),
+            )
             .await;
         assert_eq!(login.status(), 200);
-        let token = login.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+        let token = login.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
         (email, token)
     }
 
     async fn portal(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        send(&self.app, method, &format!("/portal/{}{path}", self.org.id), token, body).await
+        send(
+            &self.app,
+            method,
+            &format!("/portal/{}{path}", self.org.id),
+            token,
+            body,
+        )
+        .await
     }
 
     async fn request(&self, token: &str, catalog: &str) -> (u16, Value) {
-        self.portal("POST", "/key-requests", token, Some(json!({"catalog_id": catalog}))).await
+        self.portal("POST", "/key-requests", token, Some(json!({"catalog_id": catalog})))
+            .await
     }
 
     async fn email(&self, to: &str, needle: &str) -> String {
-        eventually(Duration::from_secs(20), || async { self.app.emails_to(to).await.into_iter().find(|m| m.contains(needle)) })
-            .await
-            .unwrap_or_else(|| panic!("no email to {to} containing {needle:?}"))
+        eventually(Duration::from_secs(20), || async {
+            self.app.emails_to(to).await.into_iter().find(|m| m.contains(needle))
+        })
+        .await
+        .unwrap_or_else(|| panic!("no email to {to} containing {needle:?}"))
     }
 }
 
@@ -112,7 +147,10 @@ async fn auto_approval_issues_the_key_at_once_and_mails_it() {
     let pk = gatehouse::store::keys::org_pk(&gatehouse::domain::OrgId::parse(&p.org.id).unwrap());
     let everything = p.app.local.services.store.query(&pk, "", None, 1000).await.unwrap();
     assert!(everything.records.len() > 5);
-    assert!(!serde_json::to_string(&everything.records).unwrap().contains(&key), "a plaintext key is stored");
+    assert!(
+        !serde_json::to_string(&everything.records).unwrap().contains(&key),
+        "a plaintext key is stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,11 +165,31 @@ async fn admin_approval_and_decline() {
     let entry = p.entry(None, json!({})).await; // the organisation's default: admin
     let (email, token) = p.developer().await;
     let (status, problem) = p.request(&token, &entry).await;
-    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("fields.reason")));
-    let (status, problem) = p.portal("POST", "/key-requests", &token, Some(json!({"catalog_id": "cat_nope", "fields": {"reason": "x"}}))).await;
-    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("catalog_id")));
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("fields.reason"))
+    );
+    let (status, problem) = p
+        .portal(
+            "POST",
+            "/key-requests",
+            &token,
+            Some(json!({"catalog_id": "cat_nope", "fields": {"reason": "x"}})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("catalog_id"))
+    );
 
-    let ask = |reason: &'static str| p.portal("POST", "/key-requests", &token, Some(json!({"catalog_id": entry, "fields": {"reason": reason}})));
+    let ask = |reason: &'static str| {
+        p.portal(
+            "POST",
+            "/key-requests",
+            &token,
+            Some(json!({"catalog_id": entry, "fields": {"reason": reason}})),
+        )
+    };
     let (status, first) = ask("billing").await;
     assert_eq!((status, first["status"].as_str()), (201, Some("pending")));
     assert!(first.get("key").is_none());
@@ -139,17 +197,40 @@ async fn admin_approval_and_decline() {
     let (_, pending) = p.admin("GET", "/key-requests?status=pending", None).await;
     assert_eq!(pending["items"].as_array().unwrap().len(), 2);
 
-    let (status, approved) = p.admin("POST", &format!("/key-requests/{}/approve", first["id"].as_str().unwrap()), None).await;
+    let (status, approved) = p
+        .admin(
+            "POST",
+            &format!("/key-requests/{}/approve", first["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     let key = approved["key"].as_str().unwrap().to_string();
     assert!(p.email(&email, "Your Acme API key").await.contains(&key));
-    let (status, _) = p.admin("POST", &format!("/key-requests/{}/approve", first["id"].as_str().unwrap()), None).await;
+    let (status, _) = p
+        .admin(
+            "POST",
+            &format!("/key-requests/{}/approve", first["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(status, 409, "approved once");
 
     let second_id = second["id"].as_str().unwrap();
-    assert_eq!(p.admin("POST", &format!("/key-requests/{second_id}/decline"), None).await.0, 204);
+    assert_eq!(
+        p.admin("POST", &format!("/key-requests/{second_id}/decline"), None)
+            .await
+            .0,
+        204
+    );
     p.email(&email, "was declined").await;
-    assert_eq!(p.admin("POST", &format!("/key-requests/{second_id}/approve"), None).await.0, 404, "a declined request is gone");
+    assert_eq!(
+        p.admin("POST", &format!("/key-requests/{second_id}/approve"), None)
+            .await
+            .0,
+        404,
+        "a declined request is gone"
+    );
     let (_, mine) = p.portal("GET", "/key-requests", &token, None).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
 
@@ -162,12 +243,23 @@ async fn admin_approval_and_decline() {
     .expect("key_request_event notices");
     assert!(notices.iter().all(|m| !m.contains(&key)));
     assert!(notices.iter().any(|m| m.contains("[Acme] key_request_event.updated")));
-    let received = hooks.wait_for(4, Duration::from_secs(20))
-    .await
-    .expect("key_request_event webhooks");
-    let statuses: Vec<Value> = received.iter().map(|h| h.json()).filter(|b| b["event"] == "key_request_event.updated").map(|b| b["data"]["status"].clone()).collect();
+    let received = hooks
+        .wait_for(4, Duration::from_secs(20))
+        .await
+        .expect("key_request_event webhooks");
+    let statuses: Vec<Value> = received
+        .iter()
+        .map(|h| h.json())
+        .filter(|b| b["event"] == "key_request_event.updated")
+        .map(|b| b["data"]["status"].clone())
+        .collect();
     assert!(statuses.contains(&json!("approved")) && statuses.contains(&json!("declined")));
-    assert!(received.iter().all(|h| verify_standard_webhook(&p.org.webhook_secret, h) && !String::from_utf8_lossy(&h.body).contains(&key)));
+    assert!(
+        received
+            .iter()
+            .all(|h| verify_standard_webhook(&p.org.webhook_secret, h)
+                && !String::from_utf8_lossy(&h.body).contains(&key))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,23 +272,44 @@ async fn webhook_hand_off_approved_by_a_third_party() {
     assert_eq!((status, request["status"].as_str()), (201, Some("pending")));
 
     // The third party receives the signed request and approves it with an admin key.
-    let hook = eventually(Duration::from_secs(20), || async { third_party.received().into_iter().next() }).await.expect("handed off");
+    let hook = eventually(Duration::from_secs(20), || async {
+        third_party.received().into_iter().next()
+    })
+    .await
+    .expect("handed off");
     assert!(verify_standard_webhook(&p.org.webhook_secret, &hook));
     let body = hook.json();
     assert_eq!(body["event"], "key_request_event.created");
     assert_eq!(body["data"]["request_id"], request["id"]);
-    let (status, approved) = p.admin("POST", &format!("/key-requests/{}/approve", body["data"]["request_id"].as_str().unwrap()), None).await;
+    let (status, approved) = p
+        .admin(
+            "POST",
+            &format!("/key-requests/{}/approve", body["data"]["request_id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
-    assert!(p.email(&email, "Your Acme API key").await.contains(approved["key"].as_str().unwrap()));
+    assert!(p
+        .email(&email, "Your Acme API key")
+        .await
+        .contains(approved["key"].as_str().unwrap()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_mode_sends_the_developer_elsewhere() {
     let p = Portal::new(json!({}), json!({})).await;
-    let entry = p.entry(Some("redirect"), json!({"redirect_to": "https://apply.example.com/form"})).await;
+    let entry = p
+        .entry(
+            Some("redirect"),
+            json!({"redirect_to": "https://apply.example.com/form"}),
+        )
+        .await;
     let (_, token) = p.developer().await;
     let (status, body) = p.request(&token, &entry).await;
-    assert_eq!((status, body["redirect_to"].as_str()), (200, Some("https://apply.example.com/form")));
+    assert_eq!(
+        (status, body["redirect_to"].as_str()),
+        (200, Some("https://apply.example.com/form"))
+    );
     let (_, all) = p.admin("GET", "/key-requests", None).await;
     assert_eq!(all["items"], json!([]), "no request is made");
 }
@@ -208,7 +321,13 @@ async fn secure_key_approval_mails_a_link_only_its_developer_can_redeem_once() {
     let (email, token) = p.developer().await;
     let (_, other_token) = p.developer().await;
     let (_, request) = p.request(&token, &entry).await;
-    let (status, approved) = p.admin("POST", &format!("/key-requests/{}/approve", request["id"].as_str().unwrap()), None).await;
+    let (status, approved) = p
+        .admin(
+            "POST",
+            &format!("/key-requests/{}/approve", request["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(approved.get("key").is_none(), "no key exists yet");
     let (_, keys) = p.admin("GET", "/keys", None).await;
@@ -217,25 +336,46 @@ async fn secure_key_approval_mails_a_link_only_its_developer_can_redeem_once() {
     let mail = p.email(&email, "ready to generate").await;
     assert!(!mail.contains("gh_live_"), "the email never contains a key");
     let link = find_link(&mail, "https://portal.example.com/keys/generate?token=");
-    let link_token = link.expect("a Generate Key link").split("token=").nth(1).unwrap().to_string();
+    let link_token = link
+        .expect("a Generate Key link")
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
     let redeem = |session: String, t: String| {
         let p = &p;
-        async move { p.portal("POST", "/keys/generate", &session, Some(json!({"token": t}))).await }
+        async move {
+            p.portal("POST", "/keys/generate", &session, Some(json!({"token": t})))
+                .await
+        }
     };
     assert_eq!(redeem(String::new(), link_token.clone()).await.0, 401, "not logged in");
-    assert_eq!(redeem(other_token.clone(), link_token.clone()).await.0, 404, "another developer");
+    assert_eq!(
+        redeem(other_token.clone(), link_token.clone()).await.0,
+        404,
+        "another developer"
+    );
     let (status, generated) = redeem(token.clone(), link_token.clone()).await;
     assert_eq!(status, 201);
     let key = generated["key"].as_str().unwrap().to_string();
     assert!(key.starts_with("gh_live_"));
-    assert_eq!(redeem(token.clone(), link_token.clone()).await.0, 400, "a second redemption");
+    assert_eq!(
+        redeem(token.clone(), link_token.clone()).await.0,
+        400,
+        "a second redemption"
+    );
     let (_, mine) = p.portal("GET", "/keys", &token, None).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     assert!(!mine.to_string().contains(&key));
 
     // An expired link (its record still there, as TTL deletion is lazy) is refused.
     let (_, again) = p.request(&token, &entry).await;
-    p.admin("POST", &format!("/key-requests/{}/approve", again["id"].as_str().unwrap()), None).await;
+    p.admin(
+        "POST",
+        &format!("/key-requests/{}/approve", again["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
     let expired = "gh_keylink_expired_for_the_test_0000000000000000";
     let write = gatehouse::store::sessions::issue_key_link(
         &gatehouse::domain::OrgId::parse(&p.org.id).unwrap(),
@@ -267,7 +407,13 @@ async fn two_admins_approving_at_once_issue_one_key_and_one_email() {
     assert_eq!(keys["items"].as_array().unwrap().len(), 1, "exactly one key");
     p.email(&email, "Your Acme API key").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let approvals = p.app.emails_to(&email).await.into_iter().filter(|m| m.contains("Your Acme API key")).count();
+    let approvals = p
+        .app
+        .emails_to(&email)
+        .await
+        .into_iter()
+        .filter(|m| m.contains("Your Acme API key"))
+        .count();
     assert_eq!(approvals, 1, "exactly one email");
 }
 
@@ -279,28 +425,56 @@ async fn admins_subscribe_change_and_revoke_keys_with_tyk_shaped_events() {
     let (email, token) = p.developer().await;
     let (_, me) = p.portal("GET", "/me", &token, None).await;
     let developer = me["id"].as_str().unwrap();
-    let (status, problem) = p.admin("POST", &format!("/developers/{developer}/keys"), Some(json!({"policy_ids": ["pol_nope"]}))).await;
-    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("policy_ids[0]")));
-    let (status, subscribed) = p.admin("POST", &format!("/developers/{developer}/keys"), Some(json!({"policy_ids": [p.policy]}))).await;
+    let (status, problem) = p
+        .admin(
+            "POST",
+            &format!("/developers/{developer}/keys"),
+            Some(json!({"policy_ids": ["pol_nope"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("policy_ids[0]"))
+    );
+    let (status, subscribed) = p
+        .admin(
+            "POST",
+            &format!("/developers/{developer}/keys"),
+            Some(json!({"policy_ids": [p.policy]})),
+        )
+        .await;
     assert_eq!(status, 201, "{subscribed}");
     let key_id = subscribed["key_id"].as_str().unwrap().to_string();
 
     let (_, mine) = p.portal("GET", "/keys", &token, None).await;
     assert_eq!(mine["items"][0]["catalog_entry"]["name"], "(No Catalog Entry)");
 
-    let gold_only = p.admin("POST", "/policies", Some(json!({"name": "Silver", "api_ids": [p.api]}))).await.1;
-    let (status, changed) = p.admin("PATCH", &format!("/keys/{key_id}"), Some(json!({"policy_ids": [gold_only["id"]]}))).await;
-    assert_eq!((status, changed["policy_ids"][0].clone()), (200, gold_only["id"].clone()));
+    let gold_only = p
+        .admin("POST", "/policies", Some(json!({"name": "Silver", "api_ids": [p.api]})))
+        .await
+        .1;
+    let (status, changed) = p
+        .admin(
+            "PATCH",
+            &format!("/keys/{key_id}"),
+            Some(json!({"policy_ids": [gold_only["id"]]})),
+        )
+        .await;
+    assert_eq!(
+        (status, changed["policy_ids"][0].clone()),
+        (200, gold_only["id"].clone())
+    );
     p.email(&email, "was changed").await;
     assert_eq!(p.admin("DELETE", &format!("/keys/{key_id}"), None).await.0, 204);
     p.email(&email, "was revoked").await;
     let (_, mine) = p.portal("GET", "/keys", &token, None).await;
     assert_eq!(mine["items"], json!([]));
 
-    let received = hooks.wait_for(3, Duration::from_secs(20))
-    .await
-    .expect("key events");
-    let mut events: Vec<String> = received.iter().map(|h| h.json()["event"].as_str().unwrap().to_string()).collect();
+    let received = hooks.wait_for(3, Duration::from_secs(20)).await.expect("key events");
+    let mut events: Vec<String> = received
+        .iter()
+        .map(|h| h.json()["event"].as_str().unwrap().to_string())
+        .collect();
     events.sort();
     assert_eq!(events, ["key_event.created", "key_event.deleted", "key_event.updated"]);
     for hook in &received {
@@ -323,29 +497,47 @@ async fn admins_subscribe_change_and_revoke_keys_with_tyk_shaped_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hide_token_data_keeps_keys_out_of_email_and_removal_revokes_keys() {
     let hooks = WebhookReceiver::start(vec![200]).await;
-    let p = Portal::new(json!({"hide_token_data": true}), json!({"key_event": {"webhook": hooks.url()}})).await;
+    let p = Portal::new(
+        json!({"hide_token_data": true}),
+        json!({"key_event": {"webhook": hooks.url()}}),
+    )
+    .await;
     let entry = p.entry(Some("auto"), json!({})).await;
     let (email, token) = p.developer().await;
     let (status, body) = p.request(&token, &entry).await;
     assert_eq!(status, 201);
-    assert!(body.get("key").is_none(), "with hide_token_data the key comes through the link");
+    assert!(
+        body.get("key").is_none(),
+        "with hide_token_data the key comes through the link"
+    );
     let mail = p.email(&email, "ready to generate").await;
     assert!(!mail.contains("gh_live_"));
     let link = find_link(&mail, "https://portal.example.com/keys/generate?token=").expect("a Generate Key link");
     let link_token = link.split("token=").nth(1).unwrap().to_string();
-    let (status, generated) = p.portal("POST", "/keys/generate", &token, Some(json!({"token": link_token}))).await;
+    let (status, generated) = p
+        .portal("POST", "/keys/generate", &token, Some(json!({"token": link_token})))
+        .await;
     assert_eq!(status, 201);
     let key_id = generated["id"].as_str().unwrap().to_string();
 
     // Removing the developer revokes the key, with key_event.deleted for gateways that follow webhooks.
     let (_, me) = p.portal("GET", "/me", &token, None).await;
-    assert_eq!(p.admin("DELETE", &format!("/developers/{}", me["id"].as_str().unwrap()), None).await.0, 204);
+    assert_eq!(
+        p.admin("DELETE", &format!("/developers/{}", me["id"].as_str().unwrap()), None)
+            .await
+            .0,
+        204
+    );
     let (_, keys) = p.admin("GET", "/keys", None).await;
     assert_eq!(keys["items"], json!([]));
     let (_, requests) = p.admin("GET", "/key-requests", None).await;
     assert_eq!(requests["items"], json!([]));
     let deleted = eventually(Duration::from_secs(20), || async {
-        hooks.received().into_iter().map(|h| h.json()).find(|b| b["event"] == "key_event.deleted")
+        hooks
+            .received()
+            .into_iter()
+            .map(|h| h.json())
+            .find(|b| b["event"] == "key_event.deleted")
     })
     .await
     .expect("key_event.deleted");

@@ -17,16 +17,23 @@ async fn the_stream_sample_routes_to_a_welcome_email_and_a_webhook() {
     let app = spawn_app(Backend::Embedded).await;
     // The sample belongs to organisation `acme`.
     let receiver = WebhookReceiver::start(vec![200]).await;
-    app.create_org(json!({"id": "acme", "name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
-        .await;
+    app.create_org(
+        json!({"id": "acme", "name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}),
+    )
+    .await;
     let event: StreamEvent = serde_json::from_str(&sample("stream-signup.json")).unwrap();
     let response = app.local.services.event_router().handle(event).await;
     assert!(response.batch_item_failures.is_empty());
-    let hook = eventually(Duration::from_secs(20), || async { receiver.received().into_iter().next() })
-        .await
-        .expect("the sample event's webhook was sent");
+    let hook = eventually(Duration::from_secs(20), || async {
+        receiver.received().into_iter().next()
+    })
+    .await
+    .expect("the sample event's webhook was sent");
     assert_eq!(hook.json()["id"], "evt_01jgzz0000000000000000000a");
-    let mail = eventually(Duration::from_secs(20), || async { app.emails_to("ada@example.com").await.into_iter().next() }).await;
+    let mail = eventually(Duration::from_secs(20), || async {
+        app.emails_to("ada@example.com").await.into_iter().next()
+    })
+    .await;
     assert!(mail.is_some(), "the sample event's welcome email was written");
 }
 

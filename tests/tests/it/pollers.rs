@@ -42,11 +42,20 @@ impl StreamHandler for FailsOnce {
 }
 
 async fn failed_records_come_again(store: Arc<dyn Store>, source: Box<dyn StreamSource>) {
-    let handler = Arc::new(FailsOnce { seen: Mutex::default(), fail_on: "B", failed: AtomicBool::new(false) });
+    let handler = Arc::new(FailsOnce {
+        seen: Mutex::default(),
+        fail_on: "B",
+        failed: AtomicBool::new(false),
+    });
     let poller = tokio::spawn(poll_stream(source, handler.clone()));
     let writes = ["A", "B", "C"]
         .iter()
-        .map(|sk| Write::put(Key::new("ORG#poller", *sk).record(Default::default()), Condition::NotExists))
+        .map(|sk| {
+            Write::put(
+                Key::new("ORG#poller", *sk).record(Default::default()),
+                Condition::NotExists,
+            )
+        })
         .collect();
     store.transact(writes).await.unwrap();
     let seen = eventually(Duration::from_secs(20), || async {
@@ -70,5 +79,9 @@ async fn dynamodb_stream_retries_from_the_failed_record() {
     let table = unique("gh-poller");
     let stream_arn = TableSpec::ensure(&clients.dynamodb, &table).await.unwrap();
     let store = Arc::new(DynamoStore::new(clients.dynamodb.clone(), table));
-    failed_records_come_again(store, Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn))).await;
+    failed_records_come_again(
+        store,
+        Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn)),
+    )
+    .await;
 }

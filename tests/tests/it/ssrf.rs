@@ -9,7 +9,10 @@ use std::time::Duration;
 
 fn client(allowed: &str) -> WebhookClient {
     capture_logs();
-    WebhookClient::new(NetworkPolicy::new(NetworkPolicy::parse_allowed(allowed).unwrap()), Duration::from_secs(5))
+    WebhookClient::new(
+        NetworkPolicy::new(NetworkPolicy::parse_allowed(allowed).unwrap()),
+        Duration::from_secs(5),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,7 +31,10 @@ async fn loopback_in_every_spelling_is_refused_and_logged() {
         format!("http://0.0.0.0:{port}/hook"),
     ] {
         let outcome = guarded.post(&url, &[], b"{}".to_vec()).await;
-        assert!(matches!(outcome, Err(WebhookError::BlockedAddress(_))), "{url}: {outcome:?}");
+        assert!(
+            matches!(outcome, Err(WebhookError::BlockedAddress(_))),
+            "{url}: {outcome:?}"
+        );
     }
     assert!(receiver.received().is_empty(), "nothing reached the receiver");
     assert!(logged().contains("webhook destination refused by network policy"));
@@ -52,13 +58,21 @@ async fn redirects_are_never_followed() {
     let location = target.url();
     let app = axum::Router::new().fallback(move || {
         let location = location.clone();
-        async move { (axum::http::StatusCode::FOUND, [(axum::http::header::LOCATION, location)]) }
+        async move {
+            (
+                axum::http::StatusCode::FOUND,
+                [(axum::http::header::LOCATION, location)],
+            )
+        }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let redirecting = format!("http://{}/hook", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let response = client("127.0.0.0/8").post(&redirecting, &[], b"{}".to_vec()).await.unwrap();
+    let response = client("127.0.0.0/8")
+        .post(&redirecting, &[], b"{}".to_vec())
+        .await
+        .unwrap();
     assert_eq!(response.status, 302, "the redirect is an answer, not an instruction");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(target.received().is_empty(), "the redirect target was not called");

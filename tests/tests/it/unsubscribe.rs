@@ -11,16 +11,29 @@ use serde_json::{json, Value};
 /// The value of `name` in a raw MIME message, folded lines joined.
 fn header(mime: &str, name: &str) -> Option<String> {
     let unfolded = mime.replace("\r\n ", " ").replace("\r\n\t", " ").replace("\n ", " ");
-    unfolded.lines().find_map(|l| l.strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_string()))
+    unfolded
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_string()))
 }
 
 async fn create_api(app: &TestApp, org: &TestOrg, name: &str) {
-    let response = app.post_json(&format!("/orgs/{}/apis", org.id), Some(&org.admin_key), &json!({"name": name})).await;
+    let response = app
+        .post_json(
+            &format!("/orgs/{}/apis", org.id),
+            Some(&org.admin_key),
+            &json!({"name": name}),
+        )
+        .await;
     assert_eq!(response.status(), 201);
 }
 
 /// The organisation's email deliveries to `to` once there are `count` finished ones.
-async fn deliveries_to(app: &TestApp, org: &TestOrg, to: &str, count: usize) -> Vec<gatehouse::store::deliveries::Delivery> {
+async fn deliveries_to(
+    app: &TestApp,
+    org: &TestOrg,
+    to: &str,
+    count: usize,
+) -> Vec<gatehouse::store::deliveries::Delivery> {
     eventually(Duration::from_secs(30), || async {
         let found: Vec<_> = app
             .deliveries(&org.id)
@@ -38,13 +51,27 @@ async fn deliveries_to(app: &TestApp, org: &TestOrg, to: &str, count: usize) -> 
 async fn one_click_unsubscribe_stops_that_category_and_nothing_else() {
     let app = spawn_app(Backend::Emulator).await;
     let ops = unique_email();
-    let org = app.create_org(json!({"name": "Acme", "event_options": {"api_event": {"email": ops}, "key_event": {"email": ops}}})).await;
+    let org = app
+        .create_org(
+            json!({"name": "Acme", "event_options": {"api_event": {"email": ops}, "key_event": {"email": ops}}}),
+        )
+        .await;
     create_api(&app, &org, "First").await;
-    let notice = eventually(Duration::from_secs(30), || async { app.emails_to(&ops).await.into_iter().next() }).await.expect("the notice");
-    assert_eq!(header(&notice, "List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    let notice = eventually(Duration::from_secs(30), || async {
+        app.emails_to(&ops).await.into_iter().next()
+    })
+    .await
+    .expect("the notice");
+    assert_eq!(
+        header(&notice, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
     let list = header(&notice, "List-Unsubscribe").expect("List-Unsubscribe");
     let url = list.trim_start_matches('<').trim_end_matches('>');
-    assert!(url.starts_with(&format!("http://127.0.0.1:3000/portal/{}/unsubscribe?token=", org.id)), "{url}");
+    assert!(
+        url.starts_with(&format!("http://127.0.0.1:3000/portal/{}/unsubscribe?token=", org.id)),
+        "{url}"
+    );
     assert!(!url.contains(&ops), "the address is not in the URL");
     let path = &url["http://127.0.0.1:3000".len()..];
 
@@ -53,7 +80,11 @@ async fn one_click_unsubscribe_stops_that_category_and_nothing_else() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("<form method=\"post\""));
     // Forged, missing, or another organisation's: refused, naming the token.
-    for bad in [format!("/portal/{}/unsubscribe?token=gh1.forged", org.id), format!("/portal/{}/unsubscribe", org.id), path.replace(&org.id, "other-org")] {
+    for bad in [
+        format!("/portal/{}/unsubscribe?token=gh1.forged", org.id),
+        format!("/portal/{}/unsubscribe", org.id),
+        path.replace(&org.id, "other-org"),
+    ] {
         let response = app.http.post(app.url(&bad)).send().await.unwrap();
         assert_eq!(response.status(), 400, "{bad}");
         assert_eq!(response.json::<Value>().await.unwrap()["errors"][0]["field"], "token");
@@ -69,13 +100,23 @@ async fn one_click_unsubscribe_stops_that_category_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.unwrap()["unsubscribed"], "event_notice.api_event");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["unsubscribed"],
+        "event_notice.api_event"
+    );
 
     // The next API notice is skipped and says why; other families still arrive.
     create_api(&app, &org, "Second").await;
     let deliveries = deliveries_to(&app, &org, &ops, 2).await;
-    let skipped = deliveries.iter().find(|d| d.status == DeliveryStatus::Skipped).expect("skipped");
-    assert!(skipped.last_error.as_deref().unwrap().contains("unsubscribed from event_notice.api_event"));
+    let skipped = deliveries
+        .iter()
+        .find(|d| d.status == DeliveryStatus::Skipped)
+        .expect("skipped");
+    assert!(skipped
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("unsubscribed from event_notice.api_event"));
     assert_eq!(app.emails_to(&ops).await.len(), 1);
 }
 
@@ -85,7 +126,11 @@ async fn essential_emails_carry_no_unsubscribe_link() {
     let org = app.create_org(json!({"name": "Acme"})).await;
     let email = unique_email();
     assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
-    let welcome = eventually(Duration::from_secs(30), || async { app.emails_to(&email).await.into_iter().next() }).await.expect("welcome");
+    let welcome = eventually(Duration::from_secs(30), || async {
+        app.emails_to(&email).await.into_iter().next()
+    })
+    .await
+    .expect("welcome");
     assert_eq!(header(&welcome, "List-Unsubscribe"), None);
 }
 
@@ -106,26 +151,50 @@ async fn bounced_and_complaining_addresses_are_suppressed() {
     let transient = json!({"Type": "Notification", "Message": json!({"notificationType": "Bounce",
         "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "full-mailbox@example.com"}]}}).to_string()});
     let queue = &app.local.services.email_queue;
-    let messages = [sns, complaint, transient].map(|m| OutgoingMessage { body: m.to_string() }).to_vec();
+    let messages = [sns, complaint, transient]
+        .map(|m| OutgoingMessage { body: m.to_string() })
+        .to_vec();
     queue.send(messages).await.unwrap();
 
     let store = app.local.services.store.clone();
     let suppressed = eventually(Duration::from_secs(30), || async {
         let email = gatehouse::domain::Email::parse(&complained).unwrap();
-        gatehouse::store::suppression::suppressed(store.as_ref(), &email).await.unwrap()
+        gatehouse::store::suppression::suppressed(store.as_ref(), &email)
+            .await
+            .unwrap()
     })
     .await
     .expect("the complaint is recorded");
-    assert_eq!((suppressed.reason.as_str(), suppressed.detail.as_str()), ("complaint", "complaint (abuse)"));
+    assert_eq!(
+        (suppressed.reason.as_str(), suppressed.detail.as_str()),
+        ("complaint", "complaint (abuse)")
+    );
     let transient_address = gatehouse::domain::Email::parse("full-mailbox@example.com").unwrap();
-    assert!(gatehouse::store::suppression::suppressed(store.as_ref(), &transient_address).await.unwrap().is_none(), "a transient bounce is not");
+    assert!(
+        gatehouse::store::suppression::suppressed(store.as_ref(), &transient_address)
+            .await
+            .unwrap()
+            .is_none(),
+        "a transient bounce is not"
+    );
 
     // Neither address is written to again; the delivery log says why.
     create_api(&app, &org, "Payments").await;
     let to_bounced = deliveries_to(&app, &org, &bounced, 1).await;
     assert_eq!(to_bounced[0].status, DeliveryStatus::Skipped);
-    assert!(to_bounced[0].last_error.as_deref().unwrap().contains("suppressed after a bounce (Permanent bounce (General)"), "{:?}", to_bounced[0].last_error);
+    assert!(
+        to_bounced[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("suppressed after a bounce (Permanent bounce (General)"),
+        "{:?}",
+        to_bounced[0].last_error
+    );
     assert!(app.emails_to(&bounced).await.is_empty());
     let dead = app.dead_letters(false).await;
-    assert!(dead.is_empty(), "feedback messages are consumed, not dead-lettered: {dead:?}");
+    assert!(
+        dead.is_empty(),
+        "feedback messages are consumed, not dead-lettered: {dead:?}"
+    );
 }
