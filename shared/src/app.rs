@@ -1,7 +1,9 @@
-//! Wiring: the clients and adapters each way of running needs, built once.
+//! Wiring: the clients and adapters each way of running needs, built once. The API state and each
+//! worker are built by one function apiece ([`api_state`], [`event_router`], [`email_worker`],
+//! [`webhook_worker`]) that the Lambda mains (through [`aws`]) and the local runner both call.
 //!
-//! - In Lambda each function's `main` builds only its own piece ([`AwsClients`] plus one handler) and
-//!   hands it to [`lambda`].
+//! - In Lambda each function's `main` reads its configuration and calls its builder in [`aws`], which
+//!   makes only the SDK clients that function uses, then hands the handler to [`lambda`].
 //! - Locally, [`Local::start`] runs everything in one process: embedded (memory store, in-process
 //!   queues, `.eml` outbox) by default, or against an AWS endpoint such as the local emulator
 //!   (`AWS_ENDPOINT_URL`), with pollers standing in for Lambda's event source mappings.
@@ -12,13 +14,13 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, EmailBackend};
 use crate::crypto::SecretBox;
-use crate::http::AppState;
 use crate::mail::{AllOf, Mailer, MailgunMailer, MandrillMailer, OutboxMailer, SendGridMailer, SesMailer, SmtpMailer};
 use crate::pipeline::{
     poll_queue, poll_stream, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
     RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
 };
-use crate::queue::{MemoryQueue, Queue, QueueSpec, SqsQueue};
+use crate::queue::{JobScheduler, JobSender, MemoryQueue, Queue, QueueSpec, SqsQueue};
+use crate::service::AppState;
 use crate::store::{DynamoStore, MemoryStore, Store, TableSpec};
 use crate::templates::Templates;
 use crate::webhook::{NetworkPolicy, WebhookClient};
@@ -36,6 +38,20 @@ impl AwsClients {
     /// From the environment's region and credentials; with `endpoint` (a local emulator), from that
     /// endpoint with test credentials unless the environment has some.
     pub async fn load(endpoint: Option<&str>) -> Self {
+        let shared = sdk_config(endpoint).await;
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
+            streams: aws_sdk_dynamodbstreams::Client::new(&shared),
+            sqs: aws_sdk_sqs::Client::new(&shared),
+            ses: aws_sdk_sesv2::Client::new(&shared),
+        }
+    }
+}
+
+/// The SDK configuration from the environment's region and credentials; with `endpoint` (a local
+/// emulator), for that endpoint with test credentials unless the environment has some.
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(endpoint) = endpoint {
             loader = loader.endpoint_url(endpoint);
@@ -52,13 +68,7 @@ impl AwsClients {
                 loader = loader.region(aws_config::Region::new("us-east-1"));
             }
         }
-        let shared = loader.load().await;
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
-            streams: aws_sdk_dynamodbstreams::Client::new(&shared),
-            sqs: aws_sdk_sqs::Client::new(&shared),
-            ses: aws_sdk_sesv2::Client::new(&shared),
-        }
+        loader.load().await
     }
 }
 
@@ -77,14 +87,14 @@ pub struct Services {
 
 impl Services {
     pub fn http_state(&self) -> AppState {
-        AppState {
-            store: self.store.clone(),
-            config: self.config.clone(),
-            secrets: self.secrets.clone(),
-            email_queue: self.email_queue.clone(),
-            webhook_queue: self.webhook_queue.clone(),
-            templates: self.templates.clone(),
-        }
+        api_state(
+            self.config.clone(),
+            self.store.clone(),
+            self.email_queue.clone(),
+            self.webhook_queue.clone(),
+            self.secrets.clone(),
+            self.templates.clone(),
+        )
     }
 
     pub fn router(&self) -> axum::Router {
@@ -92,25 +102,23 @@ impl Services {
     }
 
     pub fn event_router(&self) -> EventRouter {
-        EventRouter::new(
+        event_router(
+            &self.config,
             self.store.clone(),
             self.email_queue.clone(),
             self.webhook_queue.clone(),
-            self.config.portal_url.clone(),
         )
     }
 
     pub fn email_worker(&self) -> EmailWorker {
-        EmailWorker::new(
+        email_worker(
+            &self.config,
             self.store.clone(),
             self.secrets.clone(),
             self.mailer.clone(),
             self.templates.clone(),
-            self.config.from_email.clone(),
-            self.config.from_name.clone(),
-            self.config.public_api_url.clone(),
+            self.email_queue.clone(),
         )
-        .postponing_on(self.email_queue.clone())
     }
 
     pub fn webhook_worker(&self) -> WebhookWorker {
@@ -121,6 +129,56 @@ impl Services {
             self.webhook_queue.clone(),
         )
     }
+}
+
+/// The HTTP API's state; `email_jobs` and `webhook_jobs` take replays and test emails.
+pub fn api_state(
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    email_jobs: Arc<dyn JobSender>,
+    webhook_jobs: Arc<dyn JobSender>,
+    secrets: SecretBox,
+    templates: Arc<Templates>,
+) -> AppState {
+    AppState {
+        store,
+        config,
+        secrets,
+        email_jobs,
+        webhook_jobs,
+        templates,
+    }
+}
+
+/// The event router: the table's stream in, email and webhook jobs out.
+pub fn event_router(
+    config: &Config,
+    store: Arc<dyn Store>,
+    email_jobs: Arc<dyn JobSender>,
+    webhook_jobs: Arc<dyn JobSender>,
+) -> EventRouter {
+    EventRouter::new(store, email_jobs, webhook_jobs, config.portal_url.clone())
+}
+
+/// The email worker; `queue` is the one its jobs come from, where a busy delivery is put off.
+pub fn email_worker(
+    config: &Config,
+    store: Arc<dyn Store>,
+    secrets: SecretBox,
+    mailer: Option<Arc<dyn Mailer>>,
+    templates: Arc<Templates>,
+    queue: Arc<dyn JobScheduler>,
+) -> EmailWorker {
+    EmailWorker::new(
+        store,
+        secrets,
+        mailer,
+        templates,
+        config.from_email.clone(),
+        config.from_name.clone(),
+        config.public_api_url.clone(),
+    )
+    .postponing_on(queue)
 }
 
 pub fn secret_box(config: &Config) -> anyhow::Result<SecretBox> {
@@ -196,6 +254,8 @@ pub struct Local {
     pub services: Services,
     pub email_dead_letters: Arc<dyn Queue>,
     pub webhook_dead_letters: Arc<dyn Queue>,
+    /// The embedded store, for tests that inject faults into it.
+    pub memory_store: Option<Arc<MemoryStore>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -210,6 +270,7 @@ impl Drop for Local {
 /// The adapters of one way of running locally.
 struct Backends {
     store: Arc<dyn Store>,
+    memory_store: Option<Arc<MemoryStore>>,
     /// Each queue with its dead-letter queue.
     email: (Arc<dyn Queue>, Arc<dyn Queue>),
     webhook: (Arc<dyn Queue>, Arc<dyn Queue>),
@@ -233,6 +294,7 @@ impl Backends {
         };
         Ok(Self {
             store: store.clone(),
+            memory_store: Some(store.clone()),
             email: queue(&config.email_queue),
             webhook: queue(&config.webhook_queue),
             // Every email lands in the outbox, and also goes through the backend given, if any.
@@ -264,6 +326,7 @@ impl Backends {
         let arc = |q: SqsQueue| Arc::new(q) as Arc<dyn Queue>;
         Ok(Self {
             store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &config.table_name)),
+            memory_store: None,
             email: (arc(email), arc(email_dlq)),
             webhook: (arc(webhook), arc(webhook_dlq)),
             mailer: mailer(config, Some(&clients.ses))?,
@@ -326,6 +389,7 @@ impl Local {
             services,
             email_dead_letters: backends.email.1,
             webhook_dead_letters: backends.webhook.1,
+            memory_store: backends.memory_store,
             tasks,
         })
     }
@@ -339,6 +403,81 @@ async fn ensure_sender_identity(ses: &aws_sdk_sesv2::Client, config: &Config) ->
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) => Ok(()),
         Err(e) => Err(anyhow::Error::new(e).context(format!("registering the sender identity {sender}"))),
+    }
+}
+
+/// Each Lambda function's pieces, built from its configuration with only the SDK clients it calls.
+pub mod aws {
+    use std::sync::Arc;
+
+    use super::{
+        email_worker as build_email_worker, event_router as build_event_router, mailer, secret_box, templates,
+    };
+    use super::{sdk_config, webhook_worker as build_webhook_worker};
+    use crate::config::Config;
+    use crate::pipeline::{EmailWorker, EventRouter, WebhookWorker};
+    use crate::queue::SqsQueue;
+    use crate::store::{DynamoStore, Store};
+
+    fn store(config: &Config, shared: &aws_config::SdkConfig) -> Arc<dyn Store> {
+        Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(shared),
+            &config.table_name,
+        ))
+    }
+
+    /// A queue by its URL; Lambda reports the real ARNs in its own payloads, so the label only
+    /// names it in logs.
+    fn queue(shared: &aws_config::SdkConfig, url: &str, label: &str) -> Arc<SqsQueue> {
+        Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(shared), url, label))
+    }
+
+    /// The HTTP API: DynamoDB, and SQS to replay deliveries and queue test emails.
+    pub async fn api(config: Config) -> anyhow::Result<axum::Router> {
+        let shared = sdk_config(None).await;
+        let state = super::api_state(
+            Arc::new(config.clone()),
+            store(&config, &shared),
+            queue(&shared, &config.email_queue, "email"),
+            queue(&shared, &config.webhook_queue, "webhook"),
+            secret_box(&config)?,
+            templates(&config)?,
+        );
+        Ok(crate::http::router(state))
+    }
+
+    /// The event router: DynamoDB (organisations) and SQS (jobs).
+    pub async fn event_router(config: &Config) -> EventRouter {
+        let shared = sdk_config(None).await;
+        let email = queue(&shared, &config.email_queue, "email");
+        let webhook = queue(&shared, &config.webhook_queue, "webhook");
+        build_event_router(config, store(config, &shared), email, webhook)
+    }
+
+    /// The email worker: DynamoDB, SQS (its own queue), and SES v2 when that is the backend.
+    pub async fn email_worker(config: &Config) -> anyhow::Result<EmailWorker> {
+        let shared = sdk_config(None).await;
+        let ses = aws_sdk_sesv2::Client::new(&shared);
+        Ok(build_email_worker(
+            config,
+            store(config, &shared),
+            secret_box(config)?,
+            mailer(config, Some(&ses))?,
+            templates(config)?,
+            queue(&shared, &config.email_queue, "email"),
+        ))
+    }
+
+    /// The webhook worker: DynamoDB and SQS (its own queue, where retries are scheduled).
+    pub async fn webhook_worker(config: &Config) -> anyhow::Result<WebhookWorker> {
+        let shared = sdk_config(None).await;
+        let queue = queue(&shared, &config.webhook_queue, "webhook");
+        Ok(build_webhook_worker(
+            config,
+            store(config, &shared),
+            secret_box(config)?,
+            queue,
+        ))
     }
 }
 

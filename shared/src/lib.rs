@@ -5,7 +5,8 @@
 //!
 //! - [`domain`]: validated types (emails, ids, organisations, developers, events).
 //! - [`store`], [`queue`], [`mail`]: ports with their adapters (AWS and in-memory / local files).
-//! - [`http`]: the axum router served by Lambda and by the local runner alike.
+//! - [`service`]: the use cases (accounts, developers, keys, catalog, organisations, deliveries).
+//! - [`http`]: the axum router served by Lambda and by the local runner alike; handlers only.
 //! - [`pipeline`]: stream decoding, event routing, the email and webhook workers, the local pollers.
 //! - [`app`]: wiring of the three ways to run (AWS, local emulator, embedded).
 
@@ -18,6 +19,7 @@ pub mod mail;
 pub mod pipeline;
 pub mod queue;
 pub mod secret;
+pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod templates;

@@ -211,7 +211,7 @@ impl TestApp {
 
     /// The organisation's delivery records (emails and webhook attempts).
     pub async fn deliveries(&self, org: &str) -> Vec<gatehouse::store::deliveries::Delivery> {
-        let pk = gatehouse::store::keys::org_pk(&gatehouse::domain::OrgId::parse(org).unwrap());
+        let pk = gatehouse::store::table_keys::org_pk(&gatehouse::domain::OrgId::parse(org).unwrap());
         let page = self
             .local
             .services

@@ -78,7 +78,7 @@ pub struct CatalogEntry {
     pub approval: Option<ApprovalMode>,
     /// For `redirect`: where to send the developer (else the organisation's `redirect_to`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_to: Option<String>,
+    pub redirect_to: Option<super::HttpUrl>,
     pub published: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -122,16 +122,6 @@ pub fn check_quota(quota: &Quota, errors: &mut ValidationErrors) {
     }
 }
 
-/// An absolute http(s) URL for `field`.
-pub fn check_url(field: &str, url: &str) -> Result<String, FieldError> {
-    let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-    if ok {
-        Ok(url.to_string())
-    } else {
-        Err(FieldError::new(field, "must be an absolute http or https URL"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,7 +148,7 @@ mod tests {
         assert_eq!(fields, ["name", "rate", "quota"]);
         assert!(check_listen_path("/payments/").is_ok());
         assert!(check_listen_path("payments").is_err());
-        assert!(check_url("redirect_to", "https://example.com/apply").is_ok());
-        assert!(check_url("redirect_to", "javascript:alert(1)").is_err());
+        assert!(super::super::HttpUrl::parse_field("redirect_to", "https://example.com/apply").is_ok());
+        assert!(super::super::HttpUrl::parse_field("redirect_to", "javascript:alert(1)").is_err());
     }
 }

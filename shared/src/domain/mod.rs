@@ -33,14 +33,17 @@ macro_rules! validated_string {
 }
 pub(crate) use validated_string;
 
+pub mod api_keys;
 pub mod catalog;
 mod developer;
 mod email;
 mod event;
+pub mod event_data;
 pub mod fields;
 mod ids;
-pub mod keys;
+pub mod jobs;
 mod org;
+mod url;
 mod validation;
 
 pub use developer::{required, Developer, DeveloperStatus, Password, SignUp};
@@ -49,8 +52,9 @@ pub use event::{Event, EventCategory, EventKind, PersonalEmail};
 pub use ids::{ApiId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
 pub use org::{
     parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget, NewOrganisation, OrgPatch,
-    OrgSettings, Organisation, SignupMode, WebhookUrl,
+    OrgSettings, Organisation, SignupMode,
 };
+pub use url::{HttpUrl, WebhookUrl};
 pub use validation::{FieldError, ValidationErrors};
 
 /// Seconds since the Unix epoch, the unit of every stored expiry (`expires_at`, DynamoDB TTL).

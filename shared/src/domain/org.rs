@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::ApprovalMode;
 use super::fields::{check_specs, FieldSpec};
-use super::{Email, FieldError, OrgId, ValidationErrors};
+use super::{Email, FieldError, HttpUrl, OrgId, ValidationErrors, WebhookUrl};
 
 /// An organisation: one portal, its developers, its settings and where its events go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ pub struct OrgSettings {
     pub signup_fields: Vec<FieldSpec>,
     /// The portal's public address for links in emails; the deployment's `PORTAL_URL` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub portal_url: Option<String>,
+    pub portal_url: Option<HttpUrl>,
     /// How long a password reset link works (5 minutes to 24 hours).
     #[serde(default = "default_reset_ttl")]
     pub password_reset_ttl_secs: i64,
@@ -63,7 +63,7 @@ pub struct OrgSettings {
     #[serde(default)]
     pub redirect_on_key_request: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_to: Option<String>,
+    pub redirect_to: Option<HttpUrl>,
     /// Where key requests of `webhook`-approval entries are handed off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_request_webhook: Option<WebhookUrl>,
@@ -150,33 +150,6 @@ pub struct EventTarget {
     pub email: Option<Email>,
 }
 
-/// An absolute `http` or `https` URL with a host and no credentials. Whether its address may be
-/// reached is decided at delivery time (DNS can change), by the webhook client's network policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct WebhookUrl(String);
-
-impl WebhookUrl {
-    pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let bad = |m: &str| Err(FieldError::new("webhook", m));
-        if s.len() > 2048 {
-            return bad("must be at most 2048 characters");
-        }
-        let Ok(url) = url::Url::parse(s) else {
-            return bad("must be an absolute http or https URL");
-        };
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            return bad("must be an absolute http or https URL");
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return bad("must not carry credentials; deliveries are signed instead");
-        }
-        Ok(Self(url.to_string()))
-    }
-}
-
-super::validated_string!(WebhookUrl);
-
 /// What `POST /orgs` asks for, validated.
 #[derive(Debug, Clone)]
 pub struct NewOrganisation {
@@ -224,7 +197,20 @@ pub fn parse_org_name(s: &str) -> Result<String, FieldError> {
 
 /// Parses `settings` from JSON, naming the offending field.
 pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) -> Option<OrgSettings> {
-    let settings = match serde_path_to_error::deserialize::<_, OrgSettings>(value.clone()) {
+    let before = errors.0.len();
+    // URLs are checked first, so a bad one is reported beside the other settings' errors.
+    let mut value = value.clone();
+    if let Some(map) = value.as_object_mut() {
+        for name in ["portal_url", "redirect_to"] {
+            if let Some(serde_json::Value::String(text)) = map.get(name) {
+                if let Err(e) = HttpUrl::parse_field(&format!("settings.{name}"), text) {
+                    errors.0.push(e);
+                    map.remove(name);
+                }
+            }
+        }
+    }
+    let settings = match serde_path_to_error::deserialize::<_, OrgSettings>(value) {
         Ok(s) => s,
         Err(e) => {
             let path = e.path().to_string();
@@ -237,25 +223,13 @@ pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) 
             return None;
         }
     };
-    let before = errors.0.len();
     check_specs(&settings.signup_fields, "settings.signup_fields", errors);
     check_specs(&settings.key_request_fields, "settings.key_request_fields", errors);
-    if let Some(url) = &settings.redirect_to {
-        if let Err(e) = crate::domain::catalog::check_url("settings.redirect_to", url) {
-            errors.0.push(e);
-        }
-    }
     if settings.redirect_on_key_request && settings.redirect_to.is_none() {
         errors.push("settings.redirect_to", "is required when redirect_on_key_request is on");
     }
     if !(3600..=30 * 86_400).contains(&settings.key_link_ttl_secs) {
         errors.push("settings.key_link_ttl_secs", "must be from 3600 to 2592000 seconds");
-    }
-    if let Some(url) = &settings.portal_url {
-        let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-        if !ok {
-            errors.push("settings.portal_url", "must be an absolute http or https URL");
-        }
     }
     if !(300..=86_400).contains(&settings.password_reset_ttl_secs) {
         errors.push("settings.password_reset_ttl_secs", "must be from 300 to 86400 seconds");
@@ -270,7 +244,8 @@ impl OrgSettings {
     /// The base of links in this organisation's emails.
     pub fn portal_url<'a>(&'a self, deployment_default: &'a str) -> &'a str {
         self.portal_url
-            .as_deref()
+            .as_ref()
+            .map(HttpUrl::as_str)
             .unwrap_or(deployment_default)
             .trim_end_matches('/')
     }

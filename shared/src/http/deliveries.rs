@@ -1,5 +1,4 @@
-//! Admin: the delivery log (every email and webhook, with its attempts), replaying a failed one, and
-//! the health of webhook endpoints (enabling a disabled one).
+//! Admin: the delivery log, replays of failed deliveries, and webhook endpoint health.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -11,11 +10,9 @@ use serde_json::{json, Value};
 use super::auth::OrgAdmin;
 use super::json::JsonBody;
 use super::problem::ApiError;
-use super::{page_limit, AppState};
-use crate::domain::FieldError;
-use crate::queue::OutgoingMessage;
-use crate::store::deliveries::{self, Delivery, DeliveryStatus};
-use crate::store::endpoints::{self, EndpointHealth};
+use super::AppState;
+use crate::service::deliveries::{self, Delivery, DeliveryStatus};
+use crate::service::page_limit;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -25,10 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{org}/webhook-endpoints/enable", post(enable_endpoint))
 }
 
-/// The webhook endpoints Gatehouse has a health record for: failing since when, disabled or not.
 async fn list_endpoints(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let items = endpoints::list(state.store.as_ref(), &admin.org).await?;
-    Ok(Json(json!({"items": items})))
+    Ok(Json(json!({"items": deliveries::endpoints(&state, &admin).await?})))
 }
 
 #[derive(Deserialize)]
@@ -37,28 +32,14 @@ struct EnableBody {
     url: String,
 }
 
-/// Sends to a disabled endpoint again (its failure clock restarts).
 async fn enable_endpoint(
     admin: OrgAdmin,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<EnableBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(current) = endpoints::get(state.store.as_ref(), &admin.org, &body.url).await? else {
-        return Err(ApiError::NotFound("webhook endpoint"));
-    };
-    let health = EndpointHealth::new(&body.url);
-    match endpoints::save(state.store.as_ref(), &admin.org, &health, current.version, &[]).await {
-        Ok(()) => {}
-        Err(crate::store::StoreError::ConditionFailed { .. }) => {
-            return Err(ApiError::Conflict(FieldError::new(
-                "url",
-                "the endpoint changed at the same time; try again",
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    tracing::info!(org = %admin.org, "webhook endpoint enabled");
-    Ok(Json(json!(health)))
+    Ok(Json(json!(
+        deliveries::enable_endpoint(&state, &admin, &body.url).await?
+    )))
 }
 
 /// A delivery as the log shows it (not the queued job, which holds the whole event).
@@ -84,42 +65,17 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = page_limit(query.limit, 50)?;
-    let (page, next) = deliveries::list(state.store.as_ref(), &admin.org, query.after.as_deref(), limit).await?;
-    let items: Vec<Value> = page
-        .iter()
-        .filter(|d| query.status.is_none_or(|s| d.status == s))
-        .map(view)
-        .collect();
-    Ok(Json(json!({"items": items, "next_after": next})))
+    let (items, next) = deliveries::list(&state, &admin, query.status, query.after.as_deref(), limit).await?;
+    Ok(Json(
+        json!({"items": items.iter().map(view).collect::<Vec<_>>(), "next_after": next}),
+    ))
 }
 
-/// Puts a failed delivery's job back on its queue; the worker attempts it again (and still never
-/// delivers twice: a delivery that succeeded meanwhile is skipped).
 async fn retry(
     admin: OrgAdmin,
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let delivery = deliveries::get(state.store.as_ref(), &admin.org, &id)
-        .await?
-        .ok_or(ApiError::NotFound("delivery"))?;
-    if delivery.status != DeliveryStatus::Failed || delivery.job.is_empty() {
-        return Err(ApiError::Conflict(FieldError::new(
-            "status",
-            "only a failed delivery can be replayed",
-        )));
-    }
-    let queue = if delivery.channel == "webhook" {
-        &state.webhook_queue
-    } else {
-        &state.email_queue
-    };
-    queue
-        .send(vec![OutgoingMessage {
-            body: delivery.job.clone(),
-        }])
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("queueing a replay")))?;
-    tracing::info!(org = %admin.org, delivery_id = %delivery.delivery_id, "delivery replayed");
+    let delivery = deliveries::retry(&state, &admin, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(view(&delivery))))
 }

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
@@ -28,9 +28,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::MalformedJson(e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge {
+                    limit: super::MAX_BODY_BYTES,
+                }
+            } else {
+                ApiError::MalformedJson(e.body_text())
+            }
+        })?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
         serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
@@ -38,7 +44,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             let field = if path == "." { "body".to_string() } else { path };
             let mut errors = ValidationErrors::default();
             errors.push(field, e.into_inner().to_string());
-            ApiError::Validation(errors)
+            errors.into()
         })
     }
 }

@@ -12,9 +12,7 @@ use serde_json::{json, Value};
 
 use super::problem::ApiError;
 use super::AppState;
-use crate::domain::{FieldError, ValidationErrors};
-use crate::mail::UnsubscribeToken;
-use crate::store::suppression;
+use crate::service::unsubscribe;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/portal/{org}/unsubscribe", get(page).post(one_click))
@@ -25,28 +23,12 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-fn token(state: &AppState, org: &str, query: &TokenQuery) -> Result<(UnsubscribeToken, String), ApiError> {
-    let bad = || {
-        ApiError::from(ValidationErrors::from(FieldError::new(
-            "token",
-            "is not a valid unsubscribe token",
-        )))
-    };
-    let raw = query.token.as_deref().ok_or_else(bad)?;
-    let token = UnsubscribeToken::open(&state.secrets, raw)
-        .filter(|t| t.org.as_str() == org)
-        .ok_or_else(bad)?;
-    Ok((token, raw.to_string()))
-}
-
 async fn one_click(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let (token, _) = token(&state, &org, &query)?;
-    suppression::opt_out(state.store.as_ref(), &token.org, &token.email, &token.category).await?;
-    tracing::info!(org = %token.org, category = %token.category, "unsubscribed");
+    let token = unsubscribe::unsubscribe(&state, &org, query.token.as_deref()).await?;
     Ok(Json(json!({"unsubscribed": token.category})))
 }
 
@@ -55,7 +37,8 @@ async fn page(
     Path(org): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> Result<Html<String>, ApiError> {
-    let (token, raw) = token(&state, &org, &query)?;
+    let token = unsubscribe::open(&state, &org, query.token.as_deref())?;
+    let raw = query.token.unwrap_or_default();
     let escape = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")

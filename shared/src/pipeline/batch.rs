@@ -131,7 +131,7 @@ impl Retry {
 
 /// Makes a received message visible again after `delay` (a retry's schedule, or a held delivery's
 /// lock). Best effort: if it fails, the queue's own visibility timeout still brings the job back.
-pub(crate) async fn postpone(queue: &dyn crate::queue::Queue, message: &SqsMessage, delay: std::time::Duration) {
+pub(crate) async fn postpone(queue: &dyn crate::queue::JobScheduler, message: &SqsMessage, delay: std::time::Duration) {
     let receipt = message.receipt_handle.as_deref().unwrap_or_default();
     match queue.retry_after(receipt, delay).await {
         Ok(()) => tracing::info!(delay_secs = delay.as_secs(), "job postponed"),

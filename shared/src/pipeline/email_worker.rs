@@ -9,9 +9,9 @@ use tracing::Instrument;
 
 use super::batch::{deliver_once, job_span, postpone, report, Attempt, Retry};
 use super::feedback;
-use super::jobs::EmailJob;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
+use crate::domain::jobs::EmailJob;
 use crate::domain::{Email, EventKind};
 use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
 use crate::store::deliveries::DeliveryTarget;
@@ -30,7 +30,7 @@ pub struct EmailWorker {
     /// The API's public address, for unsubscribe URLs.
     api_base: String,
     /// The queue jobs come from, to postpone a job whose delivery another attempt holds.
-    queue: Option<Arc<dyn crate::queue::Queue>>,
+    queue: Option<Arc<dyn crate::queue::JobScheduler>>,
 }
 
 impl EmailWorker {
@@ -56,7 +56,7 @@ impl EmailWorker {
     }
 
     /// Jobs whose delivery another attempt holds come back when its lock expires, not sooner.
-    pub fn postponing_on(mut self, queue: Arc<dyn crate::queue::Queue>) -> Self {
+    pub fn postponing_on(mut self, queue: Arc<dyn crate::queue::JobScheduler>) -> Self {
         self.queue = Some(queue);
         self
     }

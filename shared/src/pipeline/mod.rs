@@ -5,14 +5,13 @@
 mod batch;
 mod email_worker;
 pub mod feedback;
-mod jobs;
 mod poller;
 mod router;
 mod stream;
 mod webhook_worker;
 
+pub use crate::domain::jobs::{EmailJob, WebhookJob};
 pub use email_worker::EmailWorker;
-pub use jobs::{EmailJob, WebhookJob};
 pub use poller::{poll_queue, poll_stream, sqs_event};
 pub use router::EventRouter;
 pub use stream::{DynamoStreamSource, MemoryStreamSource, StreamSource};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{QueueHandler, StreamHandler, StreamSource};
-use crate::queue::{Queue, ReceivedMessage, MAX_BATCH};
+use crate::queue::{JobSource, ReceivedMessage, MAX_BATCH};
 
 /// Reads the stream for ever, handing each batch to `handler`; on a reported failure the batch is
 /// read again from the failed record after a pause, as Lambda retries a stream batch.
@@ -63,7 +63,7 @@ pub fn sqs_event(queue_arn: &str, messages: &[ReceivedMessage]) -> SqsEvent {
 
 /// Receives from the queue for ever; deletes what the handler finished and leaves the reported
 /// failures to reappear after the visibility timeout (and reach the dead-letter queue in the end).
-pub async fn poll_queue(queue: Arc<dyn Queue>, handler: Arc<dyn QueueHandler>) {
+pub async fn poll_queue(queue: Arc<dyn JobSource>, handler: Arc<dyn QueueHandler>) {
     loop {
         let messages = match queue.receive(MAX_BATCH, Duration::from_secs(1)).await {
             Ok(m) => m,

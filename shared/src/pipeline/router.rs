@@ -8,16 +8,16 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::jobs::{EmailJob, WebhookJob};
 use super::StreamHandler;
+use crate::domain::jobs::{EmailJob, WebhookJob};
 use crate::domain::{Event, EventKind, OrgId, Organisation};
-use crate::queue::{OutgoingMessage, Queue};
-use crate::store::{keys, orgs, Store};
+use crate::queue::{JobSender, OutgoingMessage};
+use crate::store::{orgs, table_keys, Store};
 
 pub struct EventRouter {
     store: Arc<dyn Store>,
-    email_queue: Arc<dyn Queue>,
-    webhook_queue: Arc<dyn Queue>,
+    email_queue: Arc<dyn JobSender>,
+    webhook_queue: Arc<dyn JobSender>,
     portal_url: String,
 }
 
@@ -31,8 +31,8 @@ pub struct Plan {
 impl EventRouter {
     pub fn new(
         store: Arc<dyn Store>,
-        email_queue: Arc<dyn Queue>,
-        webhook_queue: Arc<dyn Queue>,
+        email_queue: Arc<dyn JobSender>,
+        webhook_queue: Arc<dyn JobSender>,
         portal_url: String,
     ) -> Self {
         Self {
@@ -106,7 +106,7 @@ fn outbox_event(record: &EventRecord) -> Option<Result<Event, serde_dynamo::Erro
         serde_dynamo::AttributeValue::S(s) => Some(s.clone()),
         _ => None,
     });
-    if !sk.is_some_and(|sk| sk.starts_with(keys::EVENT_PREFIX)) {
+    if !sk.is_some_and(|sk| sk.starts_with(table_keys::EVENT_PREFIX)) {
         return None;
     }
     Some(serde_dynamo::from_item(record.change.new_image.clone()))

@@ -6,18 +6,18 @@
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use serde_json::json;
 use std::sync::Arc;
 use tracing::Instrument;
 
 use super::batch::{deliver_once, job_span, postpone, report, Attempt, Retry};
-use super::jobs::WebhookJob;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
-use crate::domain::{now_epoch, now_rfc3339, Event, EventKind, Organisation};
+use crate::domain::event_data::{EndpointDisabled, EventData};
+use crate::domain::jobs::WebhookJob;
+use crate::domain::{now_epoch, now_rfc3339, Event, Organisation, WebhookUrl};
 use crate::store::deliveries::DeliveryTarget;
 use crate::store::endpoints::{self, EndpointHealth};
-use crate::store::orgs::Versioned;
+use crate::store::Versioned;
 use crate::store::{orgs, Store};
 use crate::webhook::{SigningSecret, WebhookClient, WebhookError, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
@@ -36,7 +36,7 @@ pub struct WebhookWorker {
 #[derive(Clone)]
 pub struct RetryPolicy {
     pub schedule: Vec<std::time::Duration>,
-    pub queue: Arc<dyn crate::queue::Queue>,
+    pub queue: Arc<dyn crate::queue::JobScheduler>,
 }
 
 impl RetryPolicy {
@@ -128,16 +128,15 @@ impl WebhookWorker {
         if let Some(reason) = &disable {
             state.disabled_at = Some(now_rfc3339());
             state.disabled_reason = Some(reason.clone());
-            let mut data = json!({"url": url, "reason": reason, "failing_since": state.failing_since});
-            if let Some(admin) = &org.settings.admin_email {
-                data["email"] = json!(admin);
+            if let Ok(url) = WebhookUrl::parse(url) {
+                let data = EventData::EndpointDisabled(EndpointDisabled {
+                    url,
+                    reason: reason.clone(),
+                    failing_since: state.failing_since,
+                    email: org.settings.admin_email.clone(),
+                });
+                events.push(Event::new(org.id.clone(), data.kind(), now_rfc3339(), data.public()));
             }
-            events.push(Event::new(
-                org.id.clone(),
-                EventKind::EndpointDisabled,
-                now_rfc3339(),
-                data,
-            ));
         }
         match endpoints::save(self.store.as_ref(), &org.id, &state, version, &events).await {
             Ok(()) if disable.is_some() => {

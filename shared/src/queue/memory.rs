@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-use super::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
+use super::{JobScheduler, JobSender, JobSource, OutgoingMessage, QueueError, ReceivedMessage};
 
 pub struct MemoryQueue {
     name: String,
@@ -115,14 +115,31 @@ impl MemoryQueue {
 }
 
 #[async_trait]
-impl Queue for MemoryQueue {
+impl JobSender for MemoryQueue {
     async fn send(&self, messages: Vec<OutgoingMessage>) -> Result<(), QueueError> {
         for m in messages {
             self.push(m.body);
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl JobScheduler for MemoryQueue {
+    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
+        let mut messages = self.messages.lock().expect("queue lock");
+        if let Some(m) = messages
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt_handle))
+        {
+            m.visible_at = Instant::now() + delay;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobSource for MemoryQueue {
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
         let deadline = Instant::now() + wait;
         loop {
@@ -136,17 +153,6 @@ impl Queue for MemoryQueue {
             let nap = (deadline - now).min(Duration::from_millis(100));
             let _ = tokio::time::timeout(nap, notified).await;
         }
-    }
-
-    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
-        let mut messages = self.messages.lock().expect("queue lock");
-        if let Some(m) = messages
-            .iter_mut()
-            .find(|m| m.receipt.as_deref() == Some(receipt_handle))
-        {
-            m.visible_at = Instant::now() + delay;
-        }
-        Ok(())
     }
 
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {

@@ -1,6 +1,7 @@
 //! The queue port: at-least-once job queues with a visibility timeout and a dead-letter queue after
-//! a number of receives, as SQS has them. The Lambda workers get their messages from the event source
-//! mapping; the local pollers use `receive` and `delete` to play that part.
+//! a number of receives, as SQS has them, split by side: a [`JobSender`] for those who queue jobs, a
+//! [`JobScheduler`] for the workers that put a job off, a [`JobSource`] for the local pollers that play
+//! Lambda's event source mapping (`receive`, `delete`).
 
 mod memory;
 mod sqs;
@@ -42,18 +43,27 @@ impl QueueError {
     }
 }
 
+/// The sending side: the event router queues jobs, the API replays deliveries and test emails.
 #[async_trait]
-pub trait Queue: Send + Sync {
+pub trait JobSender: Send + Sync {
     /// Sends every message, in calls of at most [`MAX_BATCH`].
     async fn send(&self, messages: Vec<OutgoingMessage>) -> Result<(), QueueError>;
+}
 
+/// What a worker does with a job it was handed: put it off (SQS ChangeMessageVisibility), which is
+/// how retries are scheduled.
+#[async_trait]
+pub trait JobScheduler: Send + Sync {
+    /// Makes a received message visible again after `delay`.
+    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// The receiving side, played by Lambda's event source mapping in AWS and by the local pollers here.
+#[async_trait]
+pub trait JobSource: JobScheduler {
     /// Up to `max` messages, waiting up to `wait` for the first; each is invisible to other receivers
     /// for the queue's visibility timeout.
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError>;
-
-    /// Makes a received message visible again after `delay` (SQS ChangeMessageVisibility): how a
-    /// retry is scheduled.
-    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError>;
 
     /// Acknowledges a received message: it is gone for good.
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError>;
@@ -61,3 +71,8 @@ pub trait Queue: Send + Sync {
     /// The queue's ARN (or a stand-in), as Lambda puts it in `eventSourceARN`.
     fn arn(&self) -> &str;
 }
+
+/// A whole queue, both sides: what the adapters are and what tests and the local runner hold.
+pub trait Queue: JobSender + JobSource {}
+
+impl<T: JobSender + JobSource> Queue for T {}

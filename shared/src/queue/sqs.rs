@@ -5,7 +5,7 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMes
 use aws_sdk_sqs::Client;
 use std::time::Duration;
 
-use super::{OutgoingMessage, Queue, QueueError, ReceivedMessage, MAX_BATCH};
+use super::{JobScheduler, JobSender, JobSource, OutgoingMessage, QueueError, ReceivedMessage, MAX_BATCH};
 
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
@@ -30,7 +30,7 @@ impl SqsQueue {
 }
 
 #[async_trait]
-impl Queue for SqsQueue {
+impl JobSender for SqsQueue {
     async fn send(&self, messages: Vec<OutgoingMessage>) -> Result<(), QueueError> {
         let total = messages.len();
         let mut failed = 0;
@@ -61,7 +61,25 @@ impl Queue for SqsQueue {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl JobScheduler for SqsQueue {
+    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(delay.as_secs()).unwrap_or(43_200))
+            .send()
+            .await
+            .map_err(QueueError::unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobSource for SqsQueue {
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
         let out = self
             .client
@@ -92,18 +110,6 @@ impl Queue for SqsQueue {
                 }
             })
             .collect())
-    }
-
-    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.url)
-            .receipt_handle(receipt_handle)
-            .visibility_timeout(i32::try_from(delay.as_secs()).unwrap_or(43_200))
-            .send()
-            .await
-            .map_err(QueueError::unavailable)?;
-        Ok(())
     }
 
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{from_record, keys, to_attrs, version_of, Store, StoreError, Write, EXPIRES_AT};
+use super::{from_record, table_keys, to_attrs, version_of, Store, StoreError, Write, EXPIRES_AT};
 use crate::domain::{now_epoch, now_rfc3339, OrgId};
 
 /// How long delivery records are kept for the delivery log and for de-duplication.
@@ -80,7 +80,7 @@ pub struct DeliveryTarget<'a> {
 
 /// Takes the delivery's lock for `lock_secs` unless it was sent or another attempt holds it.
 pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) -> Result<Claim, StoreError> {
-    let key = keys::delivery(t.org, t.delivery_id);
+    let key = table_keys::delivery(t.org, t.delivery_id);
     let now = now_epoch();
     let (previous, version) = match store.get(&key).await? {
         None => (None, 0),
@@ -172,7 +172,7 @@ pub async fn finish(
 
 pub async fn get(store: &dyn Store, org: &OrgId, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
     store
-        .get(&keys::delivery(org, delivery_id))
+        .get(&table_keys::delivery(org, delivery_id))
         .await?
         .map(from_record)
         .transpose()
@@ -185,11 +185,18 @@ pub async fn list(
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Delivery>, Option<String>), StoreError> {
-    let after = after.map(|id| keys::delivery(org, id).sk);
+    let after = after.map(|id| table_keys::delivery(org, id).sk);
     let page = store
-        .query(&keys::org_pk(org), "DELIVERY#", after.as_deref(), limit)
+        .query(
+            &table_keys::org_pk(org),
+            table_keys::DELIVERY_PREFIX,
+            after.as_deref(),
+            limit,
+        )
         .await?;
-    let next = page.next.map(|sk| sk.trim_start_matches("DELIVERY#").to_string());
+    let next = page
+        .next
+        .map(|sk| sk.trim_start_matches(table_keys::DELIVERY_PREFIX).to_string());
     Ok((
         page.records.into_iter().map(from_record).collect::<Result<_, _>>()?,
         next,
@@ -202,5 +209,5 @@ fn write(org: &OrgId, delivery: &Delivery, version: u64) -> Write {
         EXPIRES_AT.into(),
         serde_json::Value::from(now_epoch() + DELIVERY_TTL_SECS),
     );
-    Write::put_versioned(keys::delivery(org, &delivery.delivery_id).record(attrs), version)
+    Write::put_versioned(table_keys::delivery(org, &delivery.delivery_id).record(attrs), version)
 }

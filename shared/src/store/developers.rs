@@ -3,10 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::orgs::{event_write, Versioned};
-use super::{
-    from_record, keys, sessions, to_attrs, version_of, Condition, Key, Store, StoreError, Write, GSI1PK, GSI1SK,
-};
+use super::outbox::event_write;
+use super::Versioned;
+use super::{from_record, sessions, table_keys, to_attrs, Condition, Key, Store, StoreError, Write, GSI1PK, GSI1SK};
 use crate::domain::{Developer, DeveloperId, Email, Event, OrgId};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -28,16 +27,19 @@ pub enum SaveError {
 
 fn record(developer: &Developer) -> super::Record {
     let mut attrs = to_attrs(developer);
-    attrs.insert(GSI1PK.into(), json!(keys::developer_search_pk(&developer.org_id)));
+    attrs.insert(GSI1PK.into(), json!(table_keys::developer_search_pk(&developer.org_id)));
     attrs.insert(
         GSI1SK.into(),
-        json!(keys::developer_search_sk(&developer.email.normalized(), &developer.id)),
+        json!(table_keys::developer_search_sk(
+            &developer.email.normalized(),
+            &developer.id
+        )),
     );
-    keys::developer(&developer.org_id, &developer.id).record(attrs)
+    table_keys::developer(&developer.org_id, &developer.id).record(attrs)
 }
 
 fn guard(developer: &Developer) -> super::Record {
-    keys::developer_email(&developer.org_id, &developer.email.normalized())
+    table_keys::developer_email(&developer.org_id, &developer.email.normalized())
         .record(Map::from_iter([("developer_id".to_string(), json!(developer.id))]))
 }
 
@@ -51,7 +53,10 @@ pub async fn create(
     // A read first: a duplicate is then refused without a cancelled transaction, which DynamoDB
     // bills as a full write of every item. The guard's condition still settles a race.
     if store
-        .get(&keys::developer_email(&developer.org_id, &developer.email.normalized()))
+        .get(&table_keys::developer_email(
+            &developer.org_id,
+            &developer.email.normalized(),
+        ))
         .await?
         .is_some()
     {
@@ -73,16 +78,7 @@ pub async fn create(
 }
 
 pub async fn get(store: &dyn Store, org: &OrgId, id: &DeveloperId) -> Result<Option<Versioned<Developer>>, StoreError> {
-    match store.get(&keys::developer(org, id)).await? {
-        None => Ok(None),
-        Some(r) => {
-            let version = version_of(&r);
-            Ok(Some(Versioned {
-                value: from_record(r)?,
-                version,
-            }))
-        }
-    }
+    super::get_versioned(store, &table_keys::developer(org, id)).await
 }
 
 pub async fn find_by_email(
@@ -90,7 +86,10 @@ pub async fn find_by_email(
     org: &OrgId,
     email: &Email,
 ) -> Result<Option<Versioned<Developer>>, StoreError> {
-    let Some(guard) = store.get(&keys::developer_email(org, &email.normalized())).await? else {
+    let Some(guard) = store
+        .get(&table_keys::developer_email(org, &email.normalized()))
+        .await?
+    else {
         return Ok(None);
     };
     let Some(id) = guard
@@ -118,7 +117,7 @@ pub async fn save(
     if email_changed {
         writes.push(Write::put(guard(developer), Condition::NotExists));
         writes.push(Write::Delete {
-            key: keys::developer_email(&developer.org_id, &previous_email.normalized()),
+            key: table_keys::developer_email(&developer.org_id, &previous_email.normalized()),
             condition: Condition::None,
         });
     }
@@ -136,11 +135,11 @@ pub async fn save(
 pub async fn delete(store: &dyn Store, developer: &Developer, version: u64, event: &Event) -> Result<(), SaveError> {
     let mut writes = vec![
         Write::Delete {
-            key: keys::developer(&developer.org_id, &developer.id),
+            key: table_keys::developer(&developer.org_id, &developer.id),
             condition: Condition::Version(version),
         },
         Write::Delete {
-            key: keys::developer_email(&developer.org_id, &developer.email.normalized()),
+            key: table_keys::developer_email(&developer.org_id, &developer.email.normalized()),
             condition: Condition::None,
         },
     ];
@@ -162,7 +161,12 @@ pub async fn search(
     limit: usize,
 ) -> Result<(Vec<Developer>, Option<String>), StoreError> {
     let page = store
-        .query_gsi1(&keys::developer_search_pk(org), &prefix.to_lowercase(), cursor, limit)
+        .query_gsi1(
+            &table_keys::developer_search_pk(org),
+            &prefix.to_lowercase(),
+            cursor,
+            limit,
+        )
         .await?;
     let developers = page
         .records
@@ -174,5 +178,5 @@ pub async fn search(
 
 /// The key of a developer, for callers composing their own writes.
 pub fn key(developer: &Developer) -> Key {
-    keys::developer(&developer.org_id, &developer.id)
+    table_keys::developer(&developer.org_id, &developer.id)
 }

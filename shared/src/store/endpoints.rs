@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::orgs::{event_write, Versioned};
-use super::{from_record, keys, to_attrs, Store, StoreError, Write};
+use super::outbox::event_write;
+use super::Versioned;
+use super::{from_record, table_keys, to_attrs, Store, StoreError, Write};
 use crate::domain::{Event, OrgId};
 use crate::secret::token_hash;
 
@@ -33,7 +34,7 @@ impl EndpointHealth {
 }
 
 fn key(org: &OrgId, url: &str) -> super::Key {
-    keys::endpoint(org, &token_hash(url))
+    table_keys::endpoint(org, &token_hash(url))
 }
 
 pub async fn get(store: &dyn Store, org: &OrgId, url: &str) -> Result<Option<Versioned<EndpointHealth>>, StoreError> {
@@ -58,7 +59,7 @@ pub async fn save(
 
 /// Every endpoint of the organisation with a health record.
 pub async fn list(store: &dyn Store, org: &OrgId) -> Result<Vec<EndpointHealth>, StoreError> {
-    super::query_all(store, &keys::org_pk(org), "ENDPOINT#")
+    super::query_all(store, &table_keys::org_pk(org), table_keys::ENDPOINT_PREFIX)
         .await?
         .into_iter()
         .map(from_record)

@@ -1,19 +1,22 @@
 //! The store port: one table of records addressed by a partition key (`PK`) and a sort key (`SK`),
 //! read one at a time or by key prefix, and written in all-or-nothing transactions with conditions.
-//! The entity modules (`orgs`, `developers`, `deliveries`) map domain types to records; the adapters
-//! (`dynamo`, `memory`) know nothing of the domain. Every key starts with the organisation, so no
-//! query can cross two organisations.
+//! The entity modules (`orgs`, `developers`, `sessions`, `resources`, `deliveries`, `endpoints`,
+//! `suppression`) map domain types to records, `outbox` writes events, and every key and key prefix
+//! is built in `table_keys`; the adapters (`dynamo`, `memory`) know nothing of the domain. Every key of
+//! an organisation's records starts with the organisation, so no query can cross two organisations;
+//! the one global partition (the suppression list) holds addresses, not an organisation's data.
 
 pub mod deliveries;
 pub mod developers;
 mod dynamo;
 pub mod endpoints;
-pub mod keys;
 mod memory;
 pub mod orgs;
+pub mod outbox;
 pub mod resources;
 pub mod sessions;
 pub mod suppression;
+pub mod table_keys;
 
 pub use dynamo::{DynamoStore, TableSpec};
 pub use memory::{ChangeRecord, MemoryStore};
@@ -45,6 +48,13 @@ pub(crate) fn parse_gsi1_cursor(cursor: &str) -> Result<(String, String, String)
     let [a, b, c]: [String; 3] =
         serde_json::from_str(cursor).map_err(|_| StoreError::Invalid("bad page cursor".into()))?;
     Ok((a, b, c))
+}
+
+/// A record as read, with the version an update must match.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
 }
 
 /// Optimistic concurrency counter written by [`Condition::Version`] updates.
@@ -200,17 +210,16 @@ pub fn is_expired(record: &Record, now_epoch: i64) -> bool {
         .is_some_and(|t| t <= now_epoch)
 }
 
-/// Reads an entity out of a record, dropping the key attributes.
 /// The record at `key` as a `T`, with the version an update must match.
 pub async fn get_versioned<T: serde::de::DeserializeOwned>(
     store: &dyn Store,
     key: &Key,
-) -> Result<Option<orgs::Versioned<T>>, StoreError> {
+) -> Result<Option<Versioned<T>>, StoreError> {
     match store.get(key).await? {
         None => Ok(None),
         Some(record) => {
             let version = version_of(&record);
-            Ok(Some(orgs::Versioned {
+            Ok(Some(Versioned {
                 value: from_record(record)?,
                 version,
             }))

@@ -1,13 +1,9 @@
 //! Organisations and their admin keys, as records.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{from_record, keys, to_attrs, Condition, Store, StoreError, Write};
+use super::{from_record, table_keys, to_attrs, Condition, Store, StoreError, Versioned, Write};
 use crate::domain::{Event, OrgId, Organisation};
-
-/// How long an outbox event record lives; deliveries read what they need from their job.
-const EVENT_TTL_SECS: i64 = 7 * 24 * 3600;
 
 /// An admin API key as stored: its hash is the sort key; only a short prefix is kept for display.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,21 +14,14 @@ pub struct AdminKey {
     pub created_at: String,
 }
 
-/// An organisation as read, with the version an update must match.
-#[derive(Debug, Clone)]
-pub struct Versioned<T> {
-    pub value: T,
-    pub version: u64,
-}
-
 pub async fn create_org(
     store: &dyn Store,
     org: &Organisation,
     admin_key_hash: &str,
     admin_key: &AdminKey,
 ) -> Result<(), StoreError> {
-    let org_record = keys::org(&org.id).record(to_attrs(org));
-    let key_record = keys::admin_key(&org.id, admin_key_hash).record(to_attrs(admin_key));
+    let org_record = table_keys::org(&org.id).record(to_attrs(org));
+    let key_record = table_keys::admin_key(&org.id, admin_key_hash).record(to_attrs(admin_key));
     store
         .transact(vec![
             Write::put_versioned(org_record, 0),
@@ -42,7 +31,7 @@ pub async fn create_org(
 }
 
 pub async fn get_org(store: &dyn Store, id: &OrgId) -> Result<Option<Versioned<Organisation>>, StoreError> {
-    super::get_versioned(store, &keys::org(id)).await
+    super::get_versioned(store, &table_keys::org(id)).await
 }
 
 /// Saves a changed organisation if nobody changed it since it was read at `version`, with the
@@ -53,28 +42,18 @@ pub async fn update_org(
     version: u64,
     events: &[Event],
 ) -> Result<(), StoreError> {
-    let mut writes = vec![Write::put_versioned(keys::org(&org.id).record(to_attrs(org)), version)];
-    writes.extend(events.iter().map(event_write));
+    let mut writes = vec![Write::put_versioned(
+        table_keys::org(&org.id).record(to_attrs(org)),
+        version,
+    )];
+    writes.extend(events.iter().map(super::outbox::event_write));
     store.transact(writes).await
 }
 
 pub async fn find_admin_key(store: &dyn Store, org: &OrgId, key_hash: &str) -> Result<Option<AdminKey>, StoreError> {
     store
-        .get(&keys::admin_key(org, key_hash))
+        .get(&table_keys::admin_key(org, key_hash))
         .await?
         .map(from_record)
         .transpose()
-}
-
-/// The outbox write for an event: it goes in the same transaction as the change that raised it.
-pub fn event_write(event: &Event) -> Write {
-    let mut attrs = to_attrs(event);
-    attrs.insert(
-        super::EXPIRES_AT.into(),
-        Value::from(crate::domain::now_epoch() + EVENT_TTL_SECS),
-    );
-    Write::put(
-        keys::event(&event.org_id, &event.id).record(attrs),
-        Condition::NotExists,
-    )
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{from_record, is_expired, keys, to_attrs, Condition, Store, StoreError, Write, EXPIRES_AT};
+use super::{from_record, is_expired, table_keys, to_attrs, Condition, Store, StoreError, Write, EXPIRES_AT};
 use crate::domain::{now_epoch, DeveloperId, OrgId};
 
 /// At most this many sessions are ended in one transaction with the change that ends them.
@@ -18,7 +18,7 @@ pub struct Session {
 }
 
 pub fn start(org: &OrgId, token_hash: &str, session: &Session) -> Write {
-    let record = keys::session(org, &session.developer_id, token_hash).record(to_attrs(session));
+    let record = table_keys::session(org, &session.developer_id, token_hash).record(to_attrs(session));
     Write::put(record, Condition::NotExists)
 }
 
@@ -29,7 +29,7 @@ pub async fn find(
     developer: &DeveloperId,
     token_hash: &str,
 ) -> Result<Option<Session>, StoreError> {
-    match store.get(&keys::session(org, developer, token_hash)).await? {
+    match store.get(&table_keys::session(org, developer, token_hash)).await? {
         Some(r) if !is_expired(&r, now_epoch()) => Ok(Some(from_record(r)?)),
         _ => Ok(None),
     }
@@ -37,7 +37,7 @@ pub async fn find(
 
 pub fn end(org: &OrgId, developer: &DeveloperId, token_hash: &str) -> Write {
     Write::Delete {
-        key: keys::session(org, developer, token_hash),
+        key: table_keys::session(org, developer, token_hash),
         condition: Condition::None,
     }
 }
@@ -45,7 +45,12 @@ pub fn end(org: &OrgId, developer: &DeveloperId, token_hash: &str) -> Write {
 /// Deletes for every session of the developer (the newest [`MAX_ENDED`]; older ones expire).
 pub async fn end_all(store: &dyn Store, org: &OrgId, developer: &DeveloperId) -> Result<Vec<Write>, StoreError> {
     let page = store
-        .query(&keys::org_pk(org), &keys::session_prefix(developer), None, MAX_ENDED)
+        .query(
+            &table_keys::org_pk(org),
+            &table_keys::session_prefix(developer),
+            None,
+            MAX_ENDED,
+        )
         .await?;
     Ok(page
         .records
@@ -66,14 +71,14 @@ pub struct ResetToken {
 
 pub fn issue_reset(org: &OrgId, token_hash: &str, token: &ResetToken) -> Write {
     Write::put(
-        keys::password_reset(org, token_hash).record(to_attrs(token)),
+        table_keys::password_reset(org, token_hash).record(to_attrs(token)),
         Condition::NotExists,
     )
 }
 
 /// The live reset token with this hash, if any.
 pub async fn find_reset(store: &dyn Store, org: &OrgId, token_hash: &str) -> Result<Option<ResetToken>, StoreError> {
-    match store.get(&keys::password_reset(org, token_hash)).await? {
+    match store.get(&table_keys::password_reset(org, token_hash)).await? {
         Some(r) if !is_expired(&r, now_epoch()) => Ok(Some(from_record(r)?)),
         _ => Ok(None),
     }
@@ -82,7 +87,7 @@ pub async fn find_reset(store: &dyn Store, org: &OrgId, token_hash: &str) -> Res
 /// Uses up a reset token: the delete fails if another request used it first.
 pub fn use_reset(org: &OrgId, token_hash: &str) -> Write {
     Write::Delete {
-        key: keys::password_reset(org, token_hash),
+        key: table_keys::password_reset(org, token_hash),
         condition: Condition::Exists,
     }
 }
@@ -100,7 +105,7 @@ pub async fn login_failures(
     kind: &str,
     subject_hash: &str,
 ) -> Result<LoginFailures, StoreError> {
-    match store.get(&keys::login_throttle(org, kind, subject_hash)).await? {
+    match store.get(&table_keys::login_throttle(org, kind, subject_hash)).await? {
         Some(r) if !is_expired(&r, now_epoch()) => from_record(r),
         _ => Ok(LoginFailures::default()),
     }
@@ -122,7 +127,7 @@ pub async fn count_login_failure(
     current.failures += 1;
     let mut attrs = to_attrs(&current);
     attrs.insert(EXPIRES_AT.into(), json!(current.window_start + window_secs));
-    let record = keys::login_throttle(org, kind, subject_hash).record(attrs);
+    let record = table_keys::login_throttle(org, kind, subject_hash).record(attrs);
     // Last writer wins: two failures at the same instant may count as one, which only loosens the
     // throttle by one attempt.
     store.transact(vec![Write::put(record, Condition::None)]).await?;
@@ -131,7 +136,7 @@ pub async fn count_login_failure(
 
 pub fn clear_login_failures(org: &OrgId, kind: &str, subject_hash: &str) -> Write {
     Write::Delete {
-        key: keys::login_throttle(org, kind, subject_hash),
+        key: table_keys::login_throttle(org, kind, subject_hash),
         condition: Condition::None,
     }
 }
@@ -146,13 +151,13 @@ pub struct KeyLink {
 
 pub fn issue_key_link(org: &OrgId, token_hash: &str, link: &KeyLink) -> Write {
     Write::put(
-        keys::key_link(org, token_hash).record(to_attrs(link)),
+        table_keys::key_link(org, token_hash).record(to_attrs(link)),
         Condition::NotExists,
     )
 }
 
 pub async fn find_key_link(store: &dyn Store, org: &OrgId, token_hash: &str) -> Result<Option<KeyLink>, StoreError> {
-    match store.get(&keys::key_link(org, token_hash)).await? {
+    match store.get(&table_keys::key_link(org, token_hash)).await? {
         Some(r) if !is_expired(&r, now_epoch()) => Ok(Some(from_record(r)?)),
         _ => Ok(None),
     }
@@ -161,7 +166,7 @@ pub async fn find_key_link(store: &dyn Store, org: &OrgId, token_hash: &str) -> 
 /// Uses up a Generate Key link: fails if it was used meanwhile.
 pub fn use_key_link(org: &OrgId, token_hash: &str) -> Write {
     Write::Delete {
-        key: keys::key_link(org, token_hash),
+        key: table_keys::key_link(org, token_hash),
         condition: Condition::Exists,
     }
 }

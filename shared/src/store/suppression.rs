@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{from_record, keys, to_attrs, Condition, Store, StoreError, Write};
+use super::{from_record, table_keys, to_attrs, Condition, Store, StoreError, Write};
 use crate::domain::{now_rfc3339, Email, OrgId};
 use crate::secret::token_hash;
 
@@ -30,7 +30,7 @@ pub async fn suppress(store: &dyn Store, email: &Email, reason: &str, detail: &s
     };
     store
         .transact(vec![Write::put(
-            keys::suppressed(&hash(email)).record(to_attrs(&entry)),
+            table_keys::suppressed(&hash(email)).record(to_attrs(&entry)),
             Condition::None,
         )])
         .await
@@ -38,7 +38,7 @@ pub async fn suppress(store: &dyn Store, email: &Email, reason: &str, detail: &s
 
 pub async fn suppressed(store: &dyn Store, email: &Email) -> Result<Option<Suppression>, StoreError> {
     store
-        .get(&keys::suppressed(&hash(email)))
+        .get(&table_keys::suppressed(&hash(email)))
         .await?
         .map(from_record)
         .transpose()
@@ -59,12 +59,15 @@ pub async fn opt_out(store: &dyn Store, org: &OrgId, email: &Email, category: &s
     };
     store
         .transact(vec![Write::put(
-            keys::opt_out(org, &hash(email), category).record(to_attrs(&entry)),
+            table_keys::opt_out(org, &hash(email), category).record(to_attrs(&entry)),
             Condition::None,
         )])
         .await
 }
 
 pub async fn opted_out(store: &dyn Store, org: &OrgId, email: &Email, category: &str) -> Result<bool, StoreError> {
-    Ok(store.get(&keys::opt_out(org, &hash(email), category)).await?.is_some())
+    Ok(store
+        .get(&table_keys::opt_out(org, &hash(email), category))
+        .await?
+        .is_some())
 }

@@ -520,7 +520,7 @@ async fn no_secret_reaches_a_log_line() {
         .services
         .store
         .query(
-            &gatehouse::store::keys::org_pk(&OrgId::parse(&org.id).unwrap()),
+            &gatehouse::store::table_keys::org_pk(&OrgId::parse(&org.id).unwrap()),
             "DEV#",
             None,
             10,

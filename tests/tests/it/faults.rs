@@ -15,7 +15,7 @@ use gatehouse::app::Pollers;
 use gatehouse::domain::{now_rfc3339, Event, EventKind};
 use gatehouse::pipeline::{poll_queue, QueueHandler, WebhookJob};
 use gatehouse::store::deliveries::{self, DeliveryStatus};
-use gatehouse::store::orgs::event_write;
+use gatehouse::store::outbox::event_write;
 use gatehouse_tests::*;
 use serde_json::{json, Value};
 

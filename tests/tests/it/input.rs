@@ -1,7 +1,7 @@
 //! Bad input is refused with problem+json naming the field, and changes nothing.
 
 use gatehouse::domain::OrgId;
-use gatehouse::store::keys;
+use gatehouse::store::table_keys;
 use gatehouse_tests::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -26,7 +26,7 @@ fn fields(problem: &Value) -> Vec<String> {
 
 /// How many records of `prefix` the organisation's partition holds.
 async fn count(app: &TestApp, org: &str, prefix: &str) -> usize {
-    let pk = keys::org_pk(&OrgId::parse(org).unwrap());
+    let pk = table_keys::org_pk(&OrgId::parse(org).unwrap());
     app.local
         .services
         .store

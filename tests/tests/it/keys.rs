@@ -144,7 +144,7 @@ async fn auto_approval_issues_the_key_at_once_and_mails_it() {
 
     // The table holds the key's hash and prefix only, the outbox event included (its part for the
     // developer is sealed).
-    let pk = gatehouse::store::keys::org_pk(&gatehouse::domain::OrgId::parse(&p.org.id).unwrap());
+    let pk = gatehouse::store::table_keys::org_pk(&gatehouse::domain::OrgId::parse(&p.org.id).unwrap());
     let everything = p.app.local.services.store.query(&pk, "", None, 1000).await.unwrap();
     assert!(everything.records.len() > 5);
     assert!(

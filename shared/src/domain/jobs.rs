@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Email, Event, WebhookUrl};
+use super::{Email, Event, WebhookUrl};
 use crate::secret::token_hash;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! Every key of the table, built in one place. Partition keys start with the organisation.
+//! Every key and key prefix of the table, built in one place. Partition keys start with the
+//! organisation, except the deployment-wide suppression list.
 
 use super::Key;
 use crate::domain::{DeveloperId, EventId, OrgId};
@@ -32,9 +33,24 @@ pub fn event(org: &OrgId, id: &EventId) -> Key {
     Key::new(org_pk(org), format!("{EVENT_PREFIX}{id}"))
 }
 
+/// Sort-key prefixes of the organisation's resources (`<PREFIX><id>`).
+pub const API_PREFIX: &str = "API#";
+pub const POLICY_PREFIX: &str = "POLICY#";
+pub const CATALOG_PREFIX: &str = "CATALOG#";
+pub const KEY_REQUEST_PREFIX: &str = "KEYREQ#";
+pub const API_KEY_PREFIX: &str = "KEY#";
+
+/// GSI1 partition of what one developer owns (key requests, API keys), sorted by the record's own
+/// sort key, so a developer's items are read without reading the organisation's.
+pub fn developer_items_pk(org: &OrgId, developer: &DeveloperId) -> String {
+    format!("ORG#{org}#DEV#{developer}")
+}
+
+pub const DELIVERY_PREFIX: &str = "DELIVERY#";
+
 /// The record that makes one delivery (an event to one recipient or endpoint) happen once.
 pub fn delivery(org: &OrgId, delivery_id: &str) -> Key {
-    Key::new(org_pk(org), format!("DELIVERY#{delivery_id}"))
+    Key::new(org_pk(org), format!("{DELIVERY_PREFIX}{delivery_id}"))
 }
 
 /// GSI1 partition of an organisation's developers, sorted by `<lower-cased email>#<id>`.
@@ -68,9 +84,11 @@ pub fn key_link(org: &OrgId, token_hash: &str) -> Key {
     Key::new(org_pk(org), format!("KEYLINK#{token_hash}"))
 }
 
+pub const ENDPOINT_PREFIX: &str = "ENDPOINT#";
+
 /// A webhook endpoint's health (failing since, disabled), addressed by the SHA-256 of its URL.
 pub fn endpoint(org: &OrgId, url_hash: &str) -> Key {
-    Key::new(org_pk(org), format!("ENDPOINT#{url_hash}"))
+    Key::new(org_pk(org), format!("{ENDPOINT_PREFIX}{url_hash}"))
 }
 
 /// The deployment's suppression list (bounced or complained addresses), like SES's account-level

@@ -1,0 +1,327 @@
+//! The payload of every event kind, written down once: what webhook receivers get under `data` and
+//! what email templates read. [`EventData`] pairs each kind with its payload type; a payload's
+//! private part (links, keys, addresses) is sealed for the person concerned and never reaches a
+//! webhook.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::api_keys::{ApiKey, KeyRequest};
+use super::catalog::{Api, ApprovalMode};
+use super::{
+    ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId, KeyRequestId, PolicyId,
+    WebhookUrl,
+};
+
+/// Who made a change a developer's record or request shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Developer,
+    Admin,
+}
+
+/// A developer, as the developer events carry them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeveloperRef {
+    pub developer_id: DeveloperId,
+    pub email: Email,
+}
+
+impl From<&Developer> for DeveloperRef {
+    fn from(d: &Developer) -> Self {
+        Self {
+            developer_id: d.id.clone(),
+            email: d.email.clone(),
+        }
+    }
+}
+
+/// A developer's account after a change: sign-up, approval, rejection, edits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeveloperState {
+    pub developer_id: DeveloperId,
+    pub email: Email,
+    pub fields: Map<String, Value>,
+    pub status: DeveloperStatus,
+    /// Who changed it; absent on sign-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<Actor>,
+}
+
+impl DeveloperState {
+    pub fn of(d: &Developer, by: Option<Actor>) -> Self {
+        Self {
+            developer_id: d.id.clone(),
+            email: d.email.clone(),
+            fields: d.fields.clone(),
+            status: d.status,
+            by,
+        }
+    }
+}
+
+/// A link to choose a password (reset or invitation); the link itself is private.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PasswordLinkSent {
+    pub developer_id: DeveloperId,
+    pub email: Email,
+    /// Epoch seconds when the link stops working.
+    pub expires_at: i64,
+    #[serde(skip)]
+    pub url: String,
+    /// How long the link works, for people ("1 hour").
+    #[serde(skip)]
+    pub expires_in: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuspiciousLogin {
+    pub developer_id: DeveloperId,
+    pub email: Email,
+    /// Failed attempts for this email before the login from a new address.
+    pub failed_attempts: u32,
+    /// The new source address (private: only the developer is told).
+    #[serde(skip)]
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiChanged {
+    pub api_id: ApiId,
+    pub name: String,
+    pub listen_path: Option<String>,
+}
+
+impl From<&Api> for ApiChanged {
+    fn from(api: &Api) -> Self {
+        Self {
+            api_id: api.id.clone(),
+            name: api.name.clone(),
+            listen_path: api.listen_path.clone(),
+        }
+    }
+}
+
+/// A new key request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyRequestCreated {
+    pub request_id: KeyRequestId,
+    pub developer_id: DeveloperId,
+    pub email: Email,
+    pub catalog_id: Option<CatalogId>,
+    /// The catalog entry's name; absent when an admin subscribed the developer directly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog_name: Option<String>,
+    pub policy_ids: Vec<PolicyId>,
+    pub fields: Map<String, Value>,
+    pub approval: ApprovalMode,
+    pub by: Actor,
+}
+
+impl KeyRequestCreated {
+    pub fn of(request: &KeyRequest, catalog_name: Option<String>, by: Actor) -> Self {
+        Self {
+            request_id: request.id.clone(),
+            developer_id: request.developer_id.clone(),
+            email: request.developer_email.clone(),
+            catalog_id: request.catalog_id.clone(),
+            catalog_name,
+            policy_ids: request.policy_ids.clone(),
+            fields: request.fields.clone(),
+            approval: request.approval,
+            by,
+        }
+    }
+}
+
+/// How an approved key reaches the developer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyDelivery {
+    /// The key itself, in the (private part of the) email.
+    Key,
+    /// A one-use Generate Key link (secure key approval).
+    Link,
+}
+
+/// A key request approved (`status: approved`) or declined (`status: declined`, the request is
+/// gone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyRequestDecided {
+    pub request_id: KeyRequestId,
+    pub developer_id: DeveloperId,
+    pub email: Email,
+    pub catalog_id: Option<CatalogId>,
+    pub catalog_name: String,
+    pub policy_ids: Vec<PolicyId>,
+    pub status: Decision,
+    /// For approvals: the key or a link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<KeyDelivery>,
+    /// For approvals delivering the key: its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<KeyId>,
+    #[serde(skip)]
+    pub private: Option<DecisionSecret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approved,
+    Declined,
+}
+
+/// What only the developer may see of an approval.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DecisionSecret {
+    Key(String),
+    Link { url: String, expires_in: String },
+}
+
+impl KeyRequestDecided {
+    pub fn of(request: &KeyRequest, catalog_name: String, status: Decision) -> Self {
+        Self {
+            request_id: request.id.clone(),
+            developer_id: request.developer_id.clone(),
+            email: request.developer_email.clone(),
+            catalog_id: request.catalog_id.clone(),
+            catalog_name,
+            policy_ids: request.policy_ids.clone(),
+            status,
+            delivery: None,
+            key_id: None,
+            private: None,
+        }
+    }
+}
+
+/// A key created, changed or revoked (hash never, prefix only).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyChanged {
+    pub key_id: KeyId,
+    pub developer_id: DeveloperId,
+    pub email: Email,
+    pub policy_ids: Vec<PolicyId>,
+    pub catalog_id: Option<CatalogId>,
+    pub key_prefix: String,
+    /// On changes: the names of the key's policies now, for the developer's email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_names: Option<String>,
+}
+
+impl KeyChanged {
+    pub fn of(key: &ApiKey, email: &Email) -> Self {
+        Self {
+            key_id: key.id.clone(),
+            developer_id: key.developer_id.clone(),
+            email: email.clone(),
+            policy_ids: key.policy_ids.clone(),
+            catalog_id: key.catalog_id.clone(),
+            key_prefix: key.prefix.clone(),
+            policy_names: None,
+        }
+    }
+}
+
+/// A webhook endpoint Gatehouse stopped sending to; `email` is the organisation's `admin_email`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointDisabled {
+    pub url: WebhookUrl,
+    pub reason: String,
+    /// Epoch seconds of the first failure since the last success.
+    pub failing_since: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+}
+
+/// Every event's kind with its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventData {
+    ApiCreated(ApiChanged),
+    ApiUpdated(ApiChanged),
+    ApiDeleted(ApiChanged),
+    KeyRequestCreated(KeyRequestCreated),
+    KeyRequestUpdated(KeyRequestDecided),
+    KeyCreated(KeyChanged),
+    KeyUpdated(KeyChanged),
+    KeyDeleted(KeyChanged),
+    DeveloperSignedUp(DeveloperState),
+    DeveloperApproved(DeveloperState),
+    DeveloperRejected(DeveloperState),
+    DeveloperUpdated(DeveloperState),
+    DeveloperInvited(PasswordLinkSent),
+    DeveloperDeleted(DeveloperRef),
+    SignUpWithExistingEmail(DeveloperRef),
+    PasswordResetRequested(PasswordLinkSent),
+    PasswordChanged(DeveloperRef),
+    SuspiciousLogin(SuspiciousLogin),
+    EndpointDisabled(EndpointDisabled),
+}
+
+fn to_value<T: Serialize>(payload: &T) -> Value {
+    serde_json::to_value(payload).expect("event payloads serialize")
+}
+
+impl EventData {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::ApiCreated(_) => EventKind::ApiCreated,
+            Self::ApiUpdated(_) => EventKind::ApiUpdated,
+            Self::ApiDeleted(_) => EventKind::ApiDeleted,
+            Self::KeyRequestCreated(_) => EventKind::KeyRequestCreated,
+            Self::KeyRequestUpdated(_) => EventKind::KeyRequestUpdated,
+            Self::KeyCreated(_) => EventKind::KeyCreated,
+            Self::KeyUpdated(_) => EventKind::KeyUpdated,
+            Self::KeyDeleted(_) => EventKind::KeyDeleted,
+            Self::DeveloperSignedUp(_) => EventKind::DeveloperSignedUp,
+            Self::DeveloperApproved(_) => EventKind::DeveloperApproved,
+            Self::DeveloperRejected(_) => EventKind::DeveloperRejected,
+            Self::DeveloperUpdated(_) => EventKind::DeveloperUpdated,
+            Self::DeveloperInvited(_) => EventKind::DeveloperInvited,
+            Self::DeveloperDeleted(_) => EventKind::DeveloperDeleted,
+            Self::SignUpWithExistingEmail(_) => EventKind::SignUpWithExistingEmail,
+            Self::PasswordResetRequested(_) => EventKind::PasswordResetRequested,
+            Self::PasswordChanged(_) => EventKind::PasswordChanged,
+            Self::SuspiciousLogin(_) => EventKind::SuspiciousLogin,
+            Self::EndpointDisabled(_) => EventKind::EndpointDisabled,
+        }
+    }
+
+    /// What webhooks and `event_options` addresses receive as `data`.
+    pub fn public(&self) -> Value {
+        match self {
+            Self::ApiCreated(p) | Self::ApiUpdated(p) | Self::ApiDeleted(p) => to_value(p),
+            Self::KeyRequestCreated(p) => to_value(p),
+            Self::KeyRequestUpdated(p) => to_value(p),
+            Self::KeyCreated(p) | Self::KeyUpdated(p) | Self::KeyDeleted(p) => to_value(p),
+            Self::DeveloperSignedUp(p)
+            | Self::DeveloperApproved(p)
+            | Self::DeveloperRejected(p)
+            | Self::DeveloperUpdated(p) => to_value(p),
+            Self::DeveloperInvited(p) | Self::PasswordResetRequested(p) => to_value(p),
+            Self::DeveloperDeleted(p) | Self::SignUpWithExistingEmail(p) | Self::PasswordChanged(p) => to_value(p),
+            Self::SuspiciousLogin(p) => to_value(p),
+            Self::EndpointDisabled(p) => to_value(p),
+        }
+    }
+
+    /// What only the person concerned may see, sealed into the event for their email.
+    pub fn private(&self) -> Option<Value> {
+        match self {
+            Self::DeveloperInvited(p) | Self::PasswordResetRequested(p) => {
+                Some(json!({"reset_url": p.url, "expires_in": p.expires_in}))
+            }
+            Self::SuspiciousLogin(p) => Some(json!({"address": p.address})),
+            Self::KeyRequestUpdated(p) => match &p.private {
+                Some(DecisionSecret::Key(key)) => Some(json!({"key": key})),
+                Some(DecisionSecret::Link { url, expires_in }) => {
+                    Some(json!({"generate_url": url, "expires_in": expires_in}))
+                }
+                None => None,
+            },
+            _ => None,
+        }
+    }
+}

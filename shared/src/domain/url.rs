@@ -1,0 +1,84 @@
+use serde::{Deserialize, Serialize};
+
+use super::FieldError;
+
+/// An absolute `http` or `https` URL with a host and no credentials, at most 2048 characters, with
+/// no spaces or control characters anywhere (a URL parser would silently drop a CR or LF, and the
+/// text is handed back in links and redirects). The one URL type of Gatehouse: portal addresses,
+/// redirects, webhook endpoints and the deployment's own addresses. Whether a webhook's address may
+/// be reached is decided at delivery time (DNS can change), by the webhook client's network policy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HttpUrl(String);
+
+/// Webhook endpoints are ordinary URLs; the name says where one is used.
+pub type WebhookUrl = HttpUrl;
+
+impl HttpUrl {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::parse_field("url", s)
+    }
+
+    /// Parses `s`, naming `field` in the error.
+    pub fn parse_field(field: &str, s: &str) -> Result<Self, FieldError> {
+        let bad = |m: &str| Err(FieldError::new(field, m));
+        if s.len() > 2048 {
+            return bad("must be at most 2048 characters");
+        }
+        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return bad("must not contain spaces or control characters");
+        }
+        let Ok(url) = url::Url::parse(s) else {
+            return bad("must be an absolute http or https URL");
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return bad("must be an absolute http or https URL");
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return bad("must not carry credentials");
+        }
+        Ok(Self(s.to_string()))
+    }
+}
+
+super::validated_string!(HttpUrl);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_absolute_web_addresses() {
+        for ok in [
+            "https://example.com",
+            "http://127.0.0.1:9000/hook",
+            "https://portal.example.com/a?b=c#d",
+        ] {
+            assert_eq!(HttpUrl::parse(ok).unwrap().as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn refuses_other_schemes_credentials_and_control_characters() {
+        for bad in [
+            "",
+            "example.com",
+            "javascript:alert(1)",
+            "ftp://example.com",
+            "https://user:pw@example.com",
+            "https://example.com/\r\nSet-Cookie: a=b",
+            "https://example.com/\nx",
+            "https://example.com/\tx",
+            "https://exa mple.com",
+            "https://example.com/\u{0}",
+        ] {
+            assert!(HttpUrl::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            HttpUrl::parse_field("settings.portal_url", "nope").unwrap_err().field,
+            "settings.portal_url"
+        );
+        let long = format!("https://example.com/{}", "a".repeat(2048));
+        assert!(HttpUrl::parse(&long).is_err());
+    }
+}

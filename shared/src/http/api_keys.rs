@@ -1,0 +1,182 @@
+//! Key requests and API keys (rules in `service::api_keys`): developers request keys and redeem
+//! Generate Key links; admins list, approve, decline, subscribe, change and revoke.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{DeveloperSession, OrgAdmin};
+use super::json::JsonBody;
+use super::problem::ApiError;
+use super::AppState;
+use crate::domain::api_keys::{ApiKey, KeyRequest, KeyRequestStatus};
+use crate::service::api_keys::{
+    self, Approval, DescribedKey, GenerateInput, KeyRequestInput, PoliciesInput, Requested,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal/{org}/key-requests", post(request_key).get(own_requests))
+        .route("/portal/{org}/keys", get(own_keys))
+        .route("/portal/{org}/keys/generate", post(generate))
+        .route("/orgs/{org}/key-requests", get(list_requests))
+        .route("/orgs/{org}/key-requests/{id}/approve", post(approve))
+        .route("/orgs/{org}/key-requests/{id}/decline", post(decline))
+        .route("/orgs/{org}/developers/{id}/keys", post(subscribe))
+        .route("/orgs/{org}/keys", get(list_keys))
+        .route(
+            "/orgs/{org}/keys/{id}",
+            get(read_key).patch(change_key).delete(revoke_key),
+        )
+}
+
+fn request_view(request: &KeyRequest) -> Value {
+    let mut v = serde_json::to_value(request).expect("requests serialize");
+    v.as_object_mut().expect("an object").remove("org_id");
+    v
+}
+
+/// An approved request, with the key when it was issued now (shown once: only its hash is kept).
+fn approval_view(approval: &Approval) -> Value {
+    let mut body = request_view(&approval.request);
+    if let Some((plain, key)) = &approval.key {
+        body["key"] = json!(plain.expose());
+        body["key_details"] = key.view();
+    }
+    body
+}
+
+/// A key as its developer sees it: with its policies and catalog entry, or "(No Catalog Entry)".
+fn described_view(described: &DescribedKey) -> Value {
+    let mut v = described.key.view();
+    v["policies"] = json!(described
+        .policies
+        .iter()
+        .map(|p| json!({"id": p.id, "name": p.name, "rate": p.rate, "quota": p.quota}))
+        .collect::<Vec<_>>());
+    v["catalog_entry"] = match &described.catalog_entry {
+        Some(e) => json!({"id": e.id, "name": e.name}),
+        None => json!({"name": "(No Catalog Entry)"}),
+    };
+    v
+}
+
+async fn request_key(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<KeyRequestInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok(match api_keys::request_key(&state, &session, body).await? {
+        Requested::Redirect(target) => (
+            StatusCode::OK,
+            Json(json!({"status": "redirect", "redirect_to": target})),
+        ),
+        Requested::Pending(request) => (StatusCode::CREATED, Json(request_view(&request))),
+        Requested::Approved(approval) => (StatusCode::CREATED, Json(approval_view(&approval))),
+    })
+}
+
+async fn own_requests(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let mine = api_keys::own_requests(&state, &session).await?;
+    Ok(Json(
+        json!({"items": mine.iter().map(request_view).collect::<Vec<_>>()}),
+    ))
+}
+
+async fn own_keys(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let keys = api_keys::own_keys(&state, &session).await?;
+    Ok(Json(
+        json!({"items": keys.iter().map(described_view).collect::<Vec<_>>()}),
+    ))
+}
+
+async fn generate(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<GenerateInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (plain, key) = api_keys::generate(&state, &session, body).await?;
+    let mut body = key.view();
+    body["key"] = json!(plain.expose());
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusQuery {
+    status: Option<KeyRequestStatus>,
+}
+
+async fn list_requests(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<StatusQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let items = api_keys::list_requests(&state, &admin, query.status).await?;
+    Ok(Json(
+        json!({"items": items.iter().map(request_view).collect::<Vec<_>>()}),
+    ))
+}
+
+async fn approve(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(approval_view(&api_keys::approve(&state, &admin, &id).await?)))
+}
+
+async fn decline(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    api_keys::decline(&state, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn subscribe(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<PoliciesInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let approval = api_keys::subscribe(&state, &admin, &id, body).await?;
+    Ok((StatusCode::CREATED, Json(approval_view(&approval))))
+}
+
+async fn list_keys(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let keys = api_keys::list_keys(&state, &admin).await?;
+    Ok(Json(
+        json!({"items": keys.iter().map(ApiKey::view).collect::<Vec<_>>()}),
+    ))
+}
+
+async fn read_key(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(api_keys::get_key(&state, &admin, &id).await?.view()))
+}
+
+async fn change_key(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<PoliciesInput>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(api_keys::change_key(&state, &admin, &id, body).await?.view()))
+}
+
+async fn revoke_key(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    api_keys::revoke_key(&state, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

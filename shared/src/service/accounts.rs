@@ -1,0 +1,423 @@
+//! Developer accounts: sign-up, login and logout, the developer's own profile, password reset, and the
+//! one-use links to choose a password.
+//!
+//! Answers never tell whether an email has an account: sign-up and reset requests get the same
+//! answer and take about as long either way (both hash a password or write a token either way, and
+//! wait for a response floor), and a failed login says only that the email or password is wrong.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::net::IpAddr;
+
+use super::auth::{new_session_token, DeveloperSession};
+use super::{blocking, load_org, load_org_named, AppState, ServiceError};
+use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
+use crate::domain::fields::{check_values, merge, Completeness};
+use crate::domain::{
+    now_epoch, now_rfc3339, required, Developer, DeveloperStatus, Email, Event, EventKind, Organisation, Password,
+    SignUp, SignupMode, ValidationErrors,
+};
+use crate::secret::{new_token, token_hash, Secret};
+use crate::store::developers::{self, SaveError, SignUpOutcome};
+use crate::store::outbox::event_write;
+use crate::store::sessions::{self, ResetToken, Session};
+use crate::store::Write;
+
+/// Failed logins allowed per email, and per source address, in one window.
+const MAX_FAILURES_PER_EMAIL: u32 = 5;
+const MAX_FAILURES_PER_ADDRESS: u32 = 20;
+const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+
+/// Holds an answer back until a fixed time after the request began, so the work done for an email
+/// with an account and for one without cannot be told apart by timing.
+struct ResponseFloor(tokio::time::Instant);
+
+impl ResponseFloor {
+    fn start(state: &AppState) -> Self {
+        Self(tokio::time::Instant::now() + state.config.account_response_floor)
+    }
+
+    async fn wait(self) {
+        if tokio::time::Instant::now() > self.0 {
+            tracing::warn!(
+                "an account request took longer than ACCOUNT_RESPONSE_FLOOR_MS; raise it to keep timing uniform"
+            );
+        }
+        tokio::time::sleep_until(self.0).await;
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignUpInput {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub fields: Option<Value>,
+}
+
+/// Signs a developer up. Whether or not the email had an account, the caller gets the same `Ok(())`
+/// after the same time; the owner of a taken address is told someone tried.
+pub async fn sign_up(state: &AppState, org: &str, input: SignUpInput) -> Result<(), ServiceError> {
+    let floor = ResponseFloor::start(state);
+    let org = load_org_named(state, org).await?;
+    if org.settings.disable_signup || org.settings.signup_mode == SignupMode::InviteOnly {
+        return Err(ServiceError::Forbidden("this portal does not take sign-ups".into()));
+    }
+    let sign_up = SignUp::parse(
+        input.email.as_deref(),
+        input.password.as_deref(),
+        input.fields.as_ref(),
+        &org.settings.signup_fields,
+    )?;
+    let status = match org.settings.signup_mode {
+        SignupMode::AdminApproval => DeveloperStatus::Pending,
+        _ => DeveloperStatus::Active,
+    };
+    let developer = {
+        let (org_id, now) = (org.id.clone(), now_rfc3339());
+        blocking(move || sign_up.into_developer(org_id, status, now)).await?
+    };
+    let event = state.raise(
+        &org.id,
+        EventData::DeveloperSignedUp(DeveloperState::of(&developer, None)),
+    );
+    match developers::create(state.store.as_ref(), &developer, &event, vec![]).await? {
+        SignUpOutcome::Created => {
+            tracing::info!(org = %org.id, developer = %developer.id, event_id = %event.id, "developer signed up");
+        }
+        SignUpOutcome::EmailTaken => {
+            if let Some(existing) = developers::find_by_email(state.store.as_ref(), &org.id, &developer.email).await? {
+                let notice = state.raise(
+                    &org.id,
+                    EventData::SignUpWithExistingEmail(DeveloperRef::from(&existing.value)),
+                );
+                state.store.transact(vec![event_write(&notice)]).await?;
+            }
+            tracing::info!(org = %org.id, "sign-up with an email that has an account");
+        }
+    }
+    floor.wait().await;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+/// A new session, shown once.
+pub struct LoggedIn {
+    pub token: Secret,
+    pub expires_at: i64,
+    pub developer: Developer,
+}
+
+fn too_many(retry_after: i64) -> ServiceError {
+    ServiceError::TooManyRequests {
+        retry_after_secs: retry_after.max(1),
+    }
+}
+
+/// Logs a developer in. Failures are counted per email and per source address (both hashed) and
+/// throttled; a login from a new address after failures raises a suspicious-login notice.
+pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInput) -> Result<LoggedIn, ServiceError> {
+    let org = load_org_named(state, org).await?;
+    if org.settings.disable_login {
+        return Err(ServiceError::Forbidden("this portal does not take logins".into()));
+    }
+    let mut errors = ValidationErrors::default();
+    let email =
+        required(&mut errors, "email", input.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let password = required(&mut errors, "password", input.password.as_deref()).map(str::to_string);
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(errors.into());
+    };
+
+    let store = state.store.as_ref();
+    // Counters are keyed by hashes: of the email (known or not, so a lock-out reveals nothing) and of
+    // the source address.
+    let email_key = token_hash(&email.normalized());
+    let address_key = token_hash(&address.to_string());
+    let by_email = sessions::login_failures(store, &org.id, "email", &email_key).await?;
+    let by_address = sessions::login_failures(store, &org.id, "address", &address_key).await?;
+    let now = now_epoch();
+    if by_email.failures >= MAX_FAILURES_PER_EMAIL {
+        return Err(too_many(by_email.window_start + FAILURE_WINDOW_SECS - now));
+    }
+    if by_address.failures >= MAX_FAILURES_PER_ADDRESS {
+        return Err(too_many(by_address.window_start + FAILURE_WINDOW_SECS - now));
+    }
+
+    let found = developers::find_by_email(store, &org.id, &email).await?;
+    let hash = found.as_ref().map(|d| d.value.password_hash.clone());
+    let verified = blocking(move || match (Password::parse(&password), hash) {
+        (Ok(p), Some(h)) => p.verify(&h),
+        (Ok(p), None) => {
+            p.verify_against_nothing();
+            false
+        }
+        (Err(_), _) => {
+            Password::parse("the same work either way")
+                .expect("long enough")
+                .verify_against_nothing();
+            false
+        }
+    })
+    .await?;
+    let Some(found) = found.filter(|_| verified) else {
+        sessions::count_login_failure(store, &org.id, "email", &email_key, FAILURE_WINDOW_SECS).await?;
+        sessions::count_login_failure(store, &org.id, "address", &address_key, FAILURE_WINDOW_SECS).await?;
+        tracing::info!(org = %org.id, "login failed");
+        return Err(ServiceError::InvalidCredentials);
+    };
+    let mut developer = found.value;
+    if developer.status != DeveloperStatus::Active {
+        return Err(ServiceError::Forbidden(match developer.status {
+            DeveloperStatus::Pending => "this account is waiting for approval".into(),
+            _ => "this account is not active".into(),
+        }));
+    }
+
+    let previous_email = developer.email.clone();
+    let new_address = developer.remember_address(address_key);
+    let mut events = Vec::new();
+    if new_address && by_email.failures > 0 {
+        events.push(state.raise(
+            &org.id,
+            EventData::SuspiciousLogin(SuspiciousLogin {
+                developer_id: developer.id.clone(),
+                email: developer.email.clone(),
+                failed_attempts: by_email.failures,
+                address: address.to_string(),
+            }),
+        ));
+    }
+    let (token, token_hash) = new_session_token(&org.id, &developer.id);
+    let expires_at = now + org.settings.session_ttl_secs;
+    let session = Session {
+        developer_id: developer.id.clone(),
+        created_at: now_rfc3339(),
+        expires_at,
+    };
+    let writes = vec![
+        sessions::start(&org.id, &token_hash, &session),
+        sessions::clear_login_failures(&org.id, "email", &email_key),
+    ];
+    developers::save(store, &developer, found.version, &previous_email, writes, &events).await?;
+    tracing::info!(org = %org.id, developer = %developer.id, suspicious = !events.is_empty(), "developer logged in");
+    Ok(LoggedIn {
+        token,
+        expires_at,
+        developer,
+    })
+}
+
+pub async fn logout(state: &AppState, session: &DeveloperSession) -> Result<(), ServiceError> {
+    let end = sessions::end(&session.org, &session.developer, &session.token_hash);
+    state.store.transact(vec![end]).await?;
+    Ok(())
+}
+
+/// The developer of a session.
+pub async fn profile(state: &AppState, session: &DeveloperSession) -> Result<Developer, ServiceError> {
+    Ok(developers::get(state.store.as_ref(), &session.org, &session.developer)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?
+        .value)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInput {
+    pub fields: Option<Value>,
+}
+
+/// A developer changes their own profile fields (`null` removes an optional one).
+pub async fn edit_profile(
+    state: &AppState,
+    session: &DeveloperSession,
+    input: ProfileInput,
+) -> Result<Developer, ServiceError> {
+    let org = load_org(state, &session.org).await?;
+    let mut errors = ValidationErrors::default();
+    let changes = check_values(
+        &org.settings.signup_fields,
+        input.fields.as_ref(),
+        Completeness::Partial,
+        &mut errors,
+    );
+    errors.into_result()?;
+    let found = developers::get(state.store.as_ref(), &org.id, &session.developer)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    let mut developer = found.value;
+    developer.fields = merge(developer.fields, changes);
+    developer.updated_at = now_rfc3339();
+    let event = state.raise(
+        &org.id,
+        EventData::DeveloperUpdated(DeveloperState::of(&developer, Some(Actor::Developer))),
+    );
+    let email = developer.email.clone();
+    developers::save(
+        state.store.as_ref(),
+        &developer,
+        found.version,
+        &email,
+        vec![],
+        &[event],
+    )
+    .await?;
+    Ok(developer)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequestInput {
+    pub email: Option<String>,
+}
+
+/// Mails a reset link if an active account has this email; the same `Ok(())`, after the same time,
+/// either way.
+pub async fn request_reset(state: &AppState, org: &str, input: ResetRequestInput) -> Result<(), ServiceError> {
+    let floor = ResponseFloor::start(state);
+    let org = load_org_named(state, org).await?;
+    let mut errors = ValidationErrors::default();
+    let email =
+        required(&mut errors, "email", input.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let Some(email) = email else {
+        return Err(errors.into());
+    };
+    let found = developers::find_by_email(state.store.as_ref(), &org.id, &email).await?;
+    // The token is made either way, so both paths do the same work up to the write.
+    let link = PasswordLink::new(state, &org, org.settings.password_reset_ttl_secs);
+    if let Some(developer) = found.map(|f| f.value).filter(|d| d.status == DeveloperStatus::Active) {
+        let (token, event) = link.issue(state, &org, &developer, EventKind::PasswordResetRequested);
+        state.store.transact(vec![token, event_write(&event)]).await?;
+        tracing::info!(org = %org.id, developer = %developer.id, "password reset requested");
+    }
+    floor.wait().await;
+    Ok(())
+}
+
+/// A one-use link to choose a password (a reset, or an invitation's first password): 256 random
+/// bits, stored only as a hash, expiring; the link itself travels sealed inside the event that mails it.
+pub(crate) struct PasswordLink {
+    token: Secret,
+    url: String,
+    expires_at: i64,
+    ttl_secs: i64,
+}
+
+impl PasswordLink {
+    pub(crate) fn new(state: &AppState, org: &Organisation, ttl_secs: i64) -> Self {
+        let token = new_token("gh_reset_");
+        let url = format!("{}/reset-password?token={}", state.portal_url(org), token.expose());
+        Self {
+            token,
+            url,
+            expires_at: now_epoch() + ttl_secs,
+            ttl_secs,
+        }
+    }
+
+    /// The token record, and the event (`PasswordResetRequested` or `DeveloperInvited`) that mails
+    /// the link to `developer`.
+    pub(crate) fn issue(
+        &self,
+        state: &AppState,
+        org: &Organisation,
+        developer: &Developer,
+        kind: EventKind,
+    ) -> (Write, Event) {
+        let sent = PasswordLinkSent {
+            developer_id: developer.id.clone(),
+            email: developer.email.clone(),
+            expires_at: self.expires_at,
+            url: self.url.clone(),
+            expires_in: human_duration(self.ttl_secs),
+        };
+        let data = match kind {
+            EventKind::DeveloperInvited => EventData::DeveloperInvited(sent),
+            _ => EventData::PasswordResetRequested(sent),
+        };
+        let event = state.raise(&org.id, data);
+        let reset = ResetToken {
+            developer_id: developer.id.clone(),
+            expires_at: self.expires_at,
+        };
+        (
+            sessions::issue_reset(&org.id, &token_hash(self.token.expose()), &reset),
+            event,
+        )
+    }
+}
+
+/// "45 minutes", "1 hour", "7 days": how long a link works, for people.
+pub(crate) fn human_duration(secs: i64) -> String {
+    let (n, unit) = match secs {
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3_600 == 0 => (s / 3_600, "hour"),
+        s => ((s + 59) / 60, "minute"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetCompleteInput {
+    pub token: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Sets a new password from a reset (or invitation) link: the token is used up (only once, even under
+/// a race), every session ends, the failed-login count for the email is cleared, and the owner is
+/// told — one transaction.
+pub async fn complete_reset(state: &AppState, org: &str, input: ResetCompleteInput) -> Result<(), ServiceError> {
+    let org = load_org_named(state, org).await?;
+    let mut errors = ValidationErrors::default();
+    let token = required(&mut errors, "token", input.token.as_deref()).map(str::to_string);
+    let password = required(&mut errors, "password", input.password.as_deref())
+        .and_then(|p| errors.check("password", Password::parse(p)));
+    let (Some(token), Some(password)) = (token, password) else {
+        return Err(errors.into());
+    };
+    let invalid = || ServiceError::invalid("token", "is invalid, used or expired");
+    let store = state.store.as_ref();
+    let hash = token_hash(&token);
+    let reset = sessions::find_reset(store, &org.id, &hash).await?.ok_or_else(invalid)?;
+    let found = developers::get(store, &org.id, &reset.developer_id)
+        .await?
+        .ok_or_else(invalid)?;
+    let mut developer = found.value;
+    developer.password_hash = blocking(move || password.hash()).await?;
+    developer.updated_at = now_rfc3339();
+    let mut writes = vec![sessions::use_reset(&org.id, &hash)];
+    writes.extend(sessions::end_all(store, &org.id, &developer.id).await?);
+    writes.push(sessions::clear_login_failures(
+        &org.id,
+        "email",
+        &token_hash(&developer.email.normalized()),
+    ));
+    let event = state.raise(&org.id, EventData::PasswordChanged(DeveloperRef::from(&developer)));
+    let email = developer.email.clone();
+    match developers::save(store, &developer, found.version, &email, writes, &[event]).await {
+        Ok(()) => {}
+        Err(SaveError::Conflict) => return Err(invalid()),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(org = %org.id, developer = %developer.id, "password changed by reset");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(super::human_duration(3600), "1 hour");
+        assert_eq!(super::human_duration(7 * 86_400), "7 days");
+        assert_eq!(super::human_duration(300), "5 minutes");
+        assert_eq!(super::human_duration(5400), "90 minutes");
+    }
+}

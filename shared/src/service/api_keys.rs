@@ -1,0 +1,586 @@
+//! Key requests and API keys: developers request access to catalog entries; each entry's approval mode
+//! (or the organisation's default) decides — at once, by an admin, by a third party through the admin
+//! API, or by sending the developer elsewhere. An approval issues a key, or with secure key approval a
+//! one-use Generate Key link that only the requesting developer, logged in, can redeem.
+//!
+//! Every decision is one transaction conditioned on the request's version: of two admins approving at
+//! once exactly one succeeds, and a failed write leaves the request pending with no key and no event.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::auth::{DeveloperSession, OrgAdmin};
+use super::{load_org, AppState, OrConflict, ServiceError};
+use crate::domain::api_keys::{mint_key, ApiKey, KeyRequest, KeyRequestStatus};
+use crate::domain::catalog::{ApprovalMode, CatalogEntry, Policy};
+use crate::domain::event_data::{
+    Actor, Decision, DecisionSecret, EventData, KeyChanged, KeyDelivery, KeyRequestCreated, KeyRequestDecided,
+};
+use crate::domain::fields::{check_values, Completeness};
+use crate::domain::{
+    now_epoch, now_rfc3339, required, CatalogId, Developer, DeveloperId, Email, Event, KeyRequestId, Organisation,
+    PolicyId, ValidationErrors,
+};
+use crate::secret::{new_token, token_hash, Secret};
+use crate::store::outbox::event_write;
+use crate::store::sessions::{self, KeyLink};
+use crate::store::{developers, resources, StoreError, Versioned, Write};
+
+const NO_CATALOG_ENTRY: &str = "(No Catalog Entry)";
+
+/// The name of the request's catalog entry, for emails and listings.
+async fn catalog_name(state: &AppState, request: &KeyRequest) -> Result<String, ServiceError> {
+    let Some(id) = &request.catalog_id else {
+        return Ok(NO_CATALOG_ENTRY.into());
+    };
+    let entry = resources::get::<CatalogEntry>(state.store.as_ref(), &request.org_id, id.as_str()).await?;
+    Ok(entry.map(|e| e.value.name).unwrap_or_else(|| NO_CATALOG_ENTRY.into()))
+}
+
+/// What an approval delivered: the key itself (shown once) or, with secure approval, nothing yet.
+pub struct Approval {
+    pub request: KeyRequest,
+    pub key: Option<(Secret, ApiKey)>,
+}
+
+/// Approving `request`, read at `version` (0: it is created approved in the same transaction): the
+/// writes (the request, the key or its Generate Key link, the events) and what they deliver.
+fn approval(
+    state: &AppState,
+    org: &Organisation,
+    mut request: KeyRequest,
+    version: u64,
+    catalog_name: String,
+) -> (Vec<Write>, Approval) {
+    request.status = KeyRequestStatus::Approved;
+    request.updated_at = now_rfc3339();
+    let mut decided = KeyRequestDecided::of(&request, catalog_name, Decision::Approved);
+    if org.settings.secure_key_approval || org.settings.hide_token_data {
+        let token = new_token("gh_keylink_");
+        let link = KeyLink {
+            developer_id: request.developer_id.clone(),
+            request_id: request.id.clone(),
+            expires_at: now_epoch() + org.settings.key_link_ttl_secs,
+        };
+        let url = format!("{}/keys/generate?token={}", state.portal_url(org), token.expose());
+        let hours = org.settings.key_link_ttl_secs / 3600;
+        decided.delivery = Some(KeyDelivery::Link);
+        decided.private = Some(DecisionSecret::Link {
+            url,
+            expires_in: format!("{hours} hours"),
+        });
+        let approved = state.raise(&org.id, EventData::KeyRequestUpdated(decided));
+        let writes = vec![
+            resources::write(&request, version),
+            sessions::issue_key_link(&org.id, &token_hash(token.expose()), &link),
+            event_write(&approved),
+        ];
+        return (writes, Approval { request, key: None });
+    }
+    let (plain, key) = mint_key(
+        &org.id,
+        &request.developer_id,
+        request.policy_ids.clone(),
+        request.catalog_id.clone(),
+        Some(request.id.clone()),
+        &request.updated_at,
+    );
+    request.key_id = Some(key.id.clone());
+    decided.delivery = Some(KeyDelivery::Key);
+    decided.key_id = Some(key.id.clone());
+    decided.private = Some(DecisionSecret::Key(plain.expose().to_string()));
+    let approved = state.raise(&org.id, EventData::KeyRequestUpdated(decided));
+    let created = state.raise(
+        &org.id,
+        EventData::KeyCreated(KeyChanged::of(&key, &request.developer_email)),
+    );
+    let writes = vec![
+        resources::write(&request, version),
+        resources::write(&key, 0),
+        event_write(&approved),
+        event_write(&created),
+    ];
+    (
+        writes,
+        Approval {
+            request,
+            key: Some((plain, key)),
+        },
+    )
+}
+
+/// Runs an approval's transaction; a lost race on the request is a 409.
+async fn commit_approval(
+    state: &AppState,
+    org: &Organisation,
+    writes: Vec<Write>,
+    approval: Approval,
+) -> Result<Approval, ServiceError> {
+    state
+        .store
+        .transact(writes)
+        .await
+        .or_conflict("status", "the request was decided by someone else meanwhile")?;
+    tracing::info!(org = %org.id, request = %approval.request.id, by_link = approval.key.is_none(), "key request approved");
+    Ok(approval)
+}
+
+/// A new pending request of `developer`.
+fn new_request(
+    org: &Organisation,
+    developer: &Developer,
+    entry: Option<&CatalogEntry>,
+    policy_ids: Vec<PolicyId>,
+    fields: serde_json::Map<String, Value>,
+    approval: ApprovalMode,
+) -> KeyRequest {
+    let now = now_rfc3339();
+    KeyRequest {
+        id: KeyRequestId::generate(),
+        org_id: org.id.clone(),
+        developer_id: developer.id.clone(),
+        developer_email: developer.email.clone(),
+        catalog_id: entry.map(|e| e.id.clone()),
+        policy_ids,
+        fields,
+        approval,
+        status: KeyRequestStatus::Pending,
+        key_id: None,
+        created_at: now.clone(),
+        updated_at: now,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRequestInput {
+    pub catalog_id: Option<String>,
+    pub fields: Option<Value>,
+}
+
+/// What asking for a key led to.
+pub enum Requested {
+    /// The entry sends developers elsewhere (Tyk's redirect): nothing was stored.
+    Redirect(String),
+    /// A request waiting for its approver.
+    Pending(KeyRequest),
+    /// Approved at once (`auto`).
+    Approved(Approval),
+}
+
+/// A developer asks for a key to a published catalog entry, with the organisation's key request
+/// fields.
+pub async fn request_key(
+    state: &AppState,
+    session: &DeveloperSession,
+    input: KeyRequestInput,
+) -> Result<Requested, ServiceError> {
+    let org = load_org(state, &session.org).await?;
+    let mut errors = ValidationErrors::default();
+    let catalog_id = required(&mut errors, "catalog_id", input.catalog_id.as_deref()).map(str::to_string);
+    let fields = check_values(
+        &org.settings.key_request_fields,
+        input.fields.as_ref(),
+        Completeness::Whole,
+        &mut errors,
+    );
+    let Some(catalog_id) = catalog_id else {
+        return Err(errors.into());
+    };
+    let entry = match CatalogId::parse(&catalog_id) {
+        Some(id) => resources::get::<CatalogEntry>(state.store.as_ref(), &org.id, id.as_str())
+            .await?
+            .map(|v| v.value),
+        None => None,
+    };
+    let Some(entry) = entry.filter(|e| e.published) else {
+        errors.push("catalog_id", "is not a published catalog entry of this portal");
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+
+    let approval = entry.approval.unwrap_or(org.settings.default_approval);
+    if org.settings.redirect_on_key_request || approval == ApprovalMode::Redirect {
+        let target = entry.redirect_to.clone().or_else(|| org.settings.redirect_to.clone());
+        let Some(target) = target else {
+            return Err(ServiceError::conflict(
+                "catalog_id",
+                "this entry redirects, but no redirect address is set",
+            ));
+        };
+        return Ok(Requested::Redirect(target.to_string()));
+    }
+    let developer = developers::get(state.store.as_ref(), &org.id, &session.developer)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?
+        .value;
+    let request = new_request(
+        &org,
+        &developer,
+        Some(&entry),
+        vec![entry.policy_id.clone()],
+        fields,
+        approval,
+    );
+    let created = state.raise(
+        &org.id,
+        EventData::KeyRequestCreated(KeyRequestCreated::of(
+            &request,
+            Some(entry.name.clone()),
+            Actor::Developer,
+        )),
+    );
+    tracing::info!(org = %org.id, request = %request.id, ?approval, "key requested");
+    if approval == ApprovalMode::Auto {
+        let (mut writes, approved) = approval_of_new(state, &org, request.clone(), entry.name.clone());
+        writes.push(event_write(&created));
+        return Ok(Requested::Approved(
+            commit_approval(state, &org, writes, approved).await?,
+        ));
+    }
+    state
+        .store
+        .transact(vec![resources::write(&request, 0), event_write(&created)])
+        .await?;
+    Ok(Requested::Pending(request))
+}
+
+/// The approval of a request created in the same transaction.
+fn approval_of_new(state: &AppState, org: &Organisation, request: KeyRequest, name: String) -> (Vec<Write>, Approval) {
+    approval(state, org, request, 0, name)
+}
+
+/// The developer's own requests, read from their own index (not the organisation's partition).
+pub async fn own_requests(state: &AppState, session: &DeveloperSession) -> Result<Vec<KeyRequest>, ServiceError> {
+    Ok(resources::of_developer::<KeyRequest>(state.store.as_ref(), &session.org, &session.developer).await?)
+}
+
+/// A key with what a developer sees of it: its policies and its catalog entry.
+pub struct DescribedKey {
+    pub key: ApiKey,
+    pub policies: Vec<Policy>,
+    /// `None`: "(No Catalog Entry)".
+    pub catalog_entry: Option<CatalogEntry>,
+}
+
+/// The developer's own keys with their policies and catalog entry (or none).
+pub async fn own_keys(state: &AppState, session: &DeveloperSession) -> Result<Vec<DescribedKey>, ServiceError> {
+    let store = state.store.as_ref();
+    let keys = resources::of_developer::<ApiKey>(store, &session.org, &session.developer).await?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let policies = resources::all::<Policy>(store, &session.org).await?;
+    let entries = resources::all::<CatalogEntry>(store, &session.org).await?;
+    Ok(keys
+        .into_iter()
+        .map(|key| {
+            let entry = key
+                .catalog_id
+                .as_ref()
+                .and_then(|id| entries.iter().find(|e| &e.id == id))
+                .or_else(|| entries.iter().find(|e| key.policy_ids.contains(&e.policy_id)))
+                .cloned();
+            let policies = policies
+                .iter()
+                .filter(|p| key.policy_ids.contains(&p.id))
+                .cloned()
+                .collect();
+            DescribedKey {
+                key,
+                policies,
+                catalog_entry: entry,
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateInput {
+    pub token: Option<String>,
+}
+
+/// Redeems a Generate Key link: only by the developer it was made for, logged in, once, in time.
+pub async fn generate(
+    state: &AppState,
+    session: &DeveloperSession,
+    input: GenerateInput,
+) -> Result<(Secret, ApiKey), ServiceError> {
+    let org = load_org(state, &session.org).await?;
+    let mut errors = ValidationErrors::default();
+    let Some(token) = required(&mut errors, "token", input.token.as_deref()) else {
+        return Err(errors.into());
+    };
+    let hash = token_hash(token);
+    let used = || ServiceError::invalid("token", "is invalid, used or expired");
+    let link = sessions::find_key_link(state.store.as_ref(), &org.id, &hash)
+        .await?
+        .ok_or_else(used)?;
+    if link.developer_id != session.developer {
+        return Err(ServiceError::NotFound("key link"));
+    }
+    let found = resources::get::<KeyRequest>(state.store.as_ref(), &org.id, link.request_id.as_str())
+        .await?
+        .ok_or_else(used)?;
+    let mut request = found.value;
+    let now = now_rfc3339();
+    let (plain, key) = mint_key(
+        &org.id,
+        &request.developer_id,
+        request.policy_ids.clone(),
+        request.catalog_id.clone(),
+        Some(request.id.clone()),
+        &now,
+    );
+    request.key_id = Some(key.id.clone());
+    request.updated_at = now;
+    let created = state.raise(
+        &org.id,
+        EventData::KeyCreated(KeyChanged::of(&key, &request.developer_email)),
+    );
+    let writes = vec![
+        sessions::use_key_link(&org.id, &hash),
+        resources::write(&request, found.version),
+        resources::write(&key, 0),
+        event_write(&created),
+    ];
+    match state.store.transact(writes).await {
+        Ok(()) => {}
+        // Used meanwhile (or the request changed): the link is spent either way.
+        Err(StoreError::ConditionFailed { .. }) => return Err(used()),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(org = %org.id, key = %key.id, "key generated from a link");
+    Ok((plain, key))
+}
+
+/// The organisation's key requests, of one status or all.
+pub async fn list_requests(
+    state: &AppState,
+    admin: &OrgAdmin,
+    status: Option<KeyRequestStatus>,
+) -> Result<Vec<KeyRequest>, ServiceError> {
+    let all = resources::all::<KeyRequest>(state.store.as_ref(), &admin.org).await?;
+    Ok(all
+        .into_iter()
+        .filter(|r| status.is_none_or(|s| r.status == s))
+        .collect())
+}
+
+async fn find_request(state: &AppState, org: &Organisation, id: &str) -> Result<Versioned<KeyRequest>, ServiceError> {
+    let id = KeyRequestId::parse(id).ok_or(ServiceError::NotFound("key request"))?;
+    resources::get::<KeyRequest>(state.store.as_ref(), &org.id, id.as_str())
+        .await?
+        .ok_or(ServiceError::NotFound("key request"))
+}
+
+fn not_pending() -> ServiceError {
+    ServiceError::conflict("status", "the request is not pending")
+}
+
+/// An admin (or a third party holding an admin key) approves a pending request.
+pub async fn approve(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Approval, ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    let found = find_request(state, &org, id).await?;
+    if found.value.status != KeyRequestStatus::Pending {
+        return Err(not_pending());
+    }
+    let name = catalog_name(state, &found.value).await?;
+    let (writes, approved) = approval(state, &org, found.value, found.version, name);
+    commit_approval(state, &org, writes, approved).await
+}
+
+/// Declines a pending request: it is deleted, as in Tyk, and the developer told.
+pub async fn decline(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    let found = find_request(state, &org, id).await?;
+    if found.value.status != KeyRequestStatus::Pending {
+        return Err(not_pending());
+    }
+    let request = &found.value;
+    let name = catalog_name(state, request).await?;
+    let event = state.raise(
+        &org.id,
+        EventData::KeyRequestUpdated(KeyRequestDecided::of(request, name, Decision::Declined)),
+    );
+    state
+        .store
+        .transact(vec![
+            resources::delete_write(request, found.version),
+            event_write(&event),
+        ])
+        .await
+        .or_conflict("status", "the request was decided by someone else meanwhile")?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesInput {
+    pub policy_ids: Option<Vec<String>>,
+}
+
+/// The policies named, all of this organisation, at least one.
+async fn policies(
+    state: &AppState,
+    org: &Organisation,
+    ids: Option<Vec<String>>,
+) -> Result<Vec<PolicyId>, ServiceError> {
+    let ids = ids.ok_or_else(|| ServiceError::invalid("policy_ids", "is required"))?;
+    if ids.is_empty() {
+        return Err(ServiceError::invalid("policy_ids", "must name at least one policy"));
+    }
+    let mut errors = ValidationErrors::default();
+    let mut found = Vec::new();
+    for (i, raw) in ids.iter().enumerate() {
+        match PolicyId::parse(raw) {
+            Some(id)
+                if resources::get::<Policy>(state.store.as_ref(), &org.id, id.as_str())
+                    .await?
+                    .is_some() =>
+            {
+                if !found.contains(&id) {
+                    found.push(id);
+                }
+            }
+            _ => errors.push(format!("policy_ids[{i}]"), "is not a policy of this organisation"),
+        }
+    }
+    errors.into_result()?;
+    Ok(found)
+}
+
+/// An admin subscribes a developer to a new key directly (Tyk's Edit Developer): a request with no
+/// catalog entry, created approved and delivered like any approval, in one transaction.
+pub async fn subscribe(
+    state: &AppState,
+    admin: &OrgAdmin,
+    developer_id: &str,
+    input: PoliciesInput,
+) -> Result<Approval, ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    let policy_ids = policies(state, &org, input.policy_ids).await?;
+    let developer: Developer = match DeveloperId::parse(developer_id) {
+        Some(id) => developers::get(state.store.as_ref(), &org.id, &id)
+            .await?
+            .map(|v| v.value),
+        None => None,
+    }
+    .ok_or(ServiceError::NotFound("developer"))?;
+    let request = new_request(
+        &org,
+        &developer,
+        None,
+        policy_ids,
+        Default::default(),
+        ApprovalMode::Admin,
+    );
+    let created = state.raise(
+        &org.id,
+        EventData::KeyRequestCreated(KeyRequestCreated::of(&request, None, Actor::Admin)),
+    );
+    let (mut writes, approved) = approval_of_new(state, &org, request, NO_CATALOG_ENTRY.into());
+    writes.push(event_write(&created));
+    commit_approval(state, &org, writes, approved).await
+}
+
+pub async fn list_keys(state: &AppState, admin: &OrgAdmin) -> Result<Vec<ApiKey>, ServiceError> {
+    Ok(resources::all::<ApiKey>(state.store.as_ref(), &admin.org).await?)
+}
+
+async fn find_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Versioned<ApiKey>, ServiceError> {
+    resources::get::<ApiKey>(state.store.as_ref(), &admin.org, id)
+        .await?
+        .ok_or(ServiceError::NotFound("key"))
+}
+
+pub async fn get_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<ApiKey, ServiceError> {
+    Ok(find_key(state, admin, id).await?.value)
+}
+
+async fn developer_email(state: &AppState, key: &ApiKey) -> Result<Email, ServiceError> {
+    let developer = developers::get(state.store.as_ref(), &key.org_id, &key.developer_id).await?;
+    developer
+        .map(|d| d.value.email)
+        .ok_or(ServiceError::NotFound("developer"))
+}
+
+/// Changes a key's policies; the developer is told which policies it now has.
+pub async fn change_key(
+    state: &AppState,
+    admin: &OrgAdmin,
+    id: &str,
+    input: PoliciesInput,
+) -> Result<ApiKey, ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    let policy_ids = policies(state, &org, input.policy_ids).await?;
+    let found = find_key(state, admin, id).await?;
+    let mut key = found.value;
+    key.policy_ids = policy_ids;
+    key.updated_at = now_rfc3339();
+    let names: Vec<String> = resources::all::<Policy>(state.store.as_ref(), &org.id)
+        .await?
+        .into_iter()
+        .filter(|p| key.policy_ids.contains(&p.id))
+        .map(|p| p.name)
+        .collect();
+    let mut data = KeyChanged::of(&key, &developer_email(state, &key).await?);
+    data.policy_names = Some(names.join(", "));
+    let event = state.raise(&org.id, EventData::KeyUpdated(data));
+    state
+        .store
+        .transact(vec![resources::write(&key, found.version), event_write(&event)])
+        .await
+        .or_changed_meanwhile("id")?;
+    Ok(key)
+}
+
+pub async fn revoke_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
+    let found = find_key(state, admin, id).await?;
+    let email = developer_email(state, &found.value).await?;
+    let event = state.raise(&admin.org, EventData::KeyDeleted(KeyChanged::of(&found.value, &email)));
+    state
+        .store
+        .transact(vec![
+            resources::delete_write(&found.value, found.version),
+            event_write(&event),
+        ])
+        .await
+        .or_changed_meanwhile("id")?;
+    Ok(())
+}
+
+/// Revokes every key of a developer being removed (each raising `key_event.deleted`, so gateways
+/// following the webhooks drop it too) and deletes their key requests. Read from the developer's own
+/// index; written in transactions of at most 100 writes.
+pub(crate) async fn remove_all_of(state: &AppState, developer: &Developer) -> Result<(), ServiceError> {
+    let store = state.store.as_ref();
+    let org = &developer.org_id;
+    let keys = resources::of_developer::<ApiKey>(store, org, &developer.id).await?;
+    // Two writes a key (the key, its event).
+    for chunk in keys.chunks(50) {
+        let mut writes = Vec::new();
+        for key in chunk {
+            let event: Event = state.raise(org, EventData::KeyDeleted(KeyChanged::of(key, &developer.email)));
+            writes.push(Write::Delete {
+                key: resources::key::<ApiKey>(org, key.id.as_str()),
+                condition: crate::store::Condition::None,
+            });
+            writes.push(event_write(&event));
+        }
+        store.transact(writes).await?;
+    }
+    let requests = resources::of_developer::<KeyRequest>(store, org, &developer.id).await?;
+    for chunk in requests.chunks(100) {
+        let writes = chunk
+            .iter()
+            .map(|r| Write::Delete {
+                key: resources::key::<KeyRequest>(org, r.id.as_str()),
+                condition: crate::store::Condition::None,
+            })
+            .collect();
+        store.transact(writes).await?;
+    }
+    Ok(())
+}

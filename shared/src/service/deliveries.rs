@@ -1,0 +1,71 @@
+//! The delivery log (every email and webhook, with its attempts), replaying a failed delivery, and
+//! the health of webhook endpoints (enabling a disabled one).
+
+use super::auth::OrgAdmin;
+use super::{AppState, OrConflict, ServiceError};
+use crate::domain::HttpUrl;
+use crate::queue::OutgoingMessage;
+use crate::store::deliveries;
+pub use crate::store::deliveries::{Delivery, DeliveryStatus};
+use crate::store::endpoints::{self, EndpointHealth};
+
+/// The webhook endpoints with a health record: failing since when, disabled or not.
+pub async fn endpoints(state: &AppState, admin: &OrgAdmin) -> Result<Vec<EndpointHealth>, ServiceError> {
+    Ok(endpoints::list(state.store.as_ref(), &admin.org).await?)
+}
+
+/// Sends to a disabled endpoint again (its failure clock restarts).
+pub async fn enable_endpoint(state: &AppState, admin: &OrgAdmin, url: &str) -> Result<EndpointHealth, ServiceError> {
+    let url = HttpUrl::parse_field("url", url)?;
+    let Some(current) = endpoints::get(state.store.as_ref(), &admin.org, url.as_str()).await? else {
+        return Err(ServiceError::NotFound("webhook endpoint"));
+    };
+    let health = EndpointHealth::new(url.as_str());
+    endpoints::save(state.store.as_ref(), &admin.org, &health, current.version, &[])
+        .await
+        .or_conflict("url", "the endpoint changed at the same time; try again")?;
+    tracing::info!(org = %admin.org, "webhook endpoint enabled");
+    Ok(health)
+}
+
+/// A page of the delivery log (oldest event first) after the delivery `after`, of one status or all.
+pub async fn list(
+    state: &AppState,
+    admin: &OrgAdmin,
+    status: Option<DeliveryStatus>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Delivery>, Option<String>), ServiceError> {
+    let (page, next) = deliveries::list(state.store.as_ref(), &admin.org, after, limit).await?;
+    let items = page
+        .into_iter()
+        .filter(|d| status.is_none_or(|s| d.status == s))
+        .collect();
+    Ok((items, next))
+}
+
+/// Puts a failed delivery's job back on its queue; the worker attempts it again (and still never
+/// delivers twice: a delivery that succeeded meanwhile is skipped).
+pub async fn retry(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Delivery, ServiceError> {
+    let delivery = deliveries::get(state.store.as_ref(), &admin.org, id)
+        .await?
+        .ok_or(ServiceError::NotFound("delivery"))?;
+    if delivery.status != DeliveryStatus::Failed || delivery.job.is_empty() {
+        return Err(ServiceError::conflict(
+            "status",
+            "only a failed delivery can be replayed",
+        ));
+    }
+    let jobs = if delivery.channel == "webhook" {
+        &state.webhook_jobs
+    } else {
+        &state.email_jobs
+    };
+    jobs.send(vec![OutgoingMessage {
+        body: delivery.job.clone(),
+    }])
+    .await
+    .map_err(|e| ServiceError::Internal(anyhow::Error::new(e).context("queueing a replay")))?;
+    tracing::info!(org = %admin.org, delivery_id = %delivery.delivery_id, "delivery replayed");
+    Ok(delivery)
+}

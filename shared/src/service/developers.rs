@@ -1,0 +1,170 @@
+//! Admins and an organisation's developers: search by email prefix, invite, view, edit any field
+//! (approving or rejecting a pending sign-up is a status change), remove.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::accounts::PasswordLink;
+use super::auth::OrgAdmin;
+use super::{api_keys, load_org, AppState, ServiceError};
+use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData};
+use crate::domain::fields::{check_values, merge, Completeness};
+use crate::domain::{
+    now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, EventKind, ValidationErrors,
+};
+use crate::store::developers::{self, SignUpOutcome};
+use crate::store::{StoreError, Versioned};
+
+/// How long an invitation's set-password link works.
+const INVITATION_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// Developers whose email starts with `prefix` (any case), in email order, from `cursor` (a previous
+/// page's `next`).
+pub async fn search(
+    state: &AppState,
+    admin: &OrgAdmin,
+    prefix: &str,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Developer>, Option<String>), ServiceError> {
+    developers::search(state.store.as_ref(), &admin.org, prefix.trim(), cursor, limit)
+        .await
+        .map_err(|e| match e {
+            StoreError::Invalid(_) => ServiceError::invalid("cursor", "is not a cursor from this list"),
+            e => e.into(),
+        })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteInput {
+    pub email: Option<String>,
+    pub fields: Option<Value>,
+}
+
+/// Creates an account (the way in for `invite_only` portals) and emails the developer a link to
+/// choose their password; until then no password works.
+pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> Result<Developer, ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    let mut errors = ValidationErrors::default();
+    let email =
+        required(&mut errors, "email", input.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+    let fields = check_values(
+        &org.settings.signup_fields,
+        input.fields.as_ref(),
+        Completeness::Whole,
+        &mut errors,
+    );
+    let Some(email) = email else {
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+    let now = now_rfc3339();
+    let developer = Developer {
+        id: DeveloperId::generate(),
+        org_id: org.id.clone(),
+        email,
+        password_hash: String::new(),
+        fields,
+        status: DeveloperStatus::Active,
+        created_at: now.clone(),
+        updated_at: now,
+        known_addresses: Vec::new(),
+    };
+    let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS);
+    let (token, event) = link.issue(state, &org, &developer, EventKind::DeveloperInvited);
+    match developers::create(state.store.as_ref(), &developer, &event, vec![token]).await? {
+        SignUpOutcome::Created => {}
+        SignUpOutcome::EmailTaken => {
+            return Err(ServiceError::conflict("email", "an account with this email exists"));
+        }
+    }
+    tracing::info!(org = %org.id, developer = %developer.id, "developer invited");
+    Ok(developer)
+}
+
+async fn find(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Versioned<Developer>, ServiceError> {
+    let id = DeveloperId::parse(id).ok_or(ServiceError::NotFound("developer"))?;
+    developers::get(state.store.as_ref(), &admin.org, &id)
+        .await?
+        .ok_or(ServiceError::NotFound("developer"))
+}
+
+pub async fn get(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Developer, ServiceError> {
+    Ok(find(state, admin, id).await?.value)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditInput {
+    pub email: Option<String>,
+    pub fields: Option<Value>,
+    pub status: Option<DeveloperStatus>,
+}
+
+/// An admin edits a developer; a status change to `active` approves (raising `approved`), from
+/// `pending` to `rejected` rejects.
+pub async fn edit(state: &AppState, admin: &OrgAdmin, id: &str, input: EditInput) -> Result<Developer, ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    let mut errors = ValidationErrors::default();
+    let email = input
+        .email
+        .as_deref()
+        .and_then(|e| errors.check("email", Email::parse(e)));
+    let changes = check_values(
+        &org.settings.signup_fields,
+        input.fields.as_ref(),
+        Completeness::Partial,
+        &mut errors,
+    );
+    errors.into_result()?;
+
+    let found = find(state, admin, id).await?;
+    let mut developer = found.value;
+    let previous_email = developer.email.clone();
+    let previous_status = developer.status;
+    if let Some(email) = email {
+        developer.email = email;
+    }
+    developer.fields = merge(developer.fields, changes);
+    if let Some(status) = input.status {
+        developer.status = status;
+    }
+    developer.updated_at = now_rfc3339();
+
+    let data = DeveloperState::of(&developer, Some(Actor::Admin));
+    let mut events = vec![state.raise(&org.id, EventData::DeveloperUpdated(data.clone()))];
+    match (previous_status, developer.status) {
+        (before, DeveloperStatus::Active) if before != DeveloperStatus::Active => {
+            events.push(state.raise(&org.id, EventData::DeveloperApproved(data)));
+        }
+        (DeveloperStatus::Pending, DeveloperStatus::Rejected) => {
+            events.push(state.raise(&org.id, EventData::DeveloperRejected(data)));
+        }
+        _ => {}
+    }
+    developers::save(
+        state.store.as_ref(),
+        &developer,
+        found.version,
+        &previous_email,
+        vec![],
+        &events,
+    )
+    .await?;
+    Ok(developer)
+}
+
+/// Removes a developer: their keys first (a developer who is gone holds no working key), then the
+/// account with its sessions and email guard.
+pub async fn remove(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
+    let found = find(state, admin, id).await?;
+    let event = state.raise(
+        &admin.org,
+        EventData::DeveloperDeleted(DeveloperRef::from(&found.value)),
+    );
+    api_keys::remove_all_of(state, &found.value).await?;
+    developers::delete(state.store.as_ref(), &found.value, found.version, &event).await?;
+    tracing::info!(org = %admin.org, developer = %found.value.id, "developer removed");
+    Ok(())
+}

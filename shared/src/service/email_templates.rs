@@ -1,0 +1,104 @@
+//! The email templates: list them, preview one with sample data (optionally overridden), and send a
+//! test email through the real pipeline (queue, worker, configured backend).
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::OrgAdmin;
+use super::{load_org, AppState, ServiceError};
+use crate::domain::jobs::EmailJob;
+use crate::domain::{now_rfc3339, Email, Event, EventKind, Organisation, ValidationErrors};
+use crate::queue::OutgoingMessage;
+use crate::secret::Secret;
+use crate::templates::{merged, sample_data, Rendered, TemplateError, Templates};
+
+/// Every template name, and the sample data (every variable templates may use).
+pub fn catalogue() -> (Vec<&'static str>, Value) {
+    (Templates::names().collect(), sample_data())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewInput {
+    /// Values to use instead of the samples (`data`, `private`, …), merged object by object.
+    #[serde(default)]
+    pub data: Option<Value>,
+    /// For a test email: who gets it.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// The sample data with this organisation's name and portal, and the caller's overrides.
+fn data_for(state: &AppState, org: &Organisation, overrides: Option<&Value>) -> Result<Value, ServiceError> {
+    let own = json!({
+        "org": {"id": org.id, "name": org.name},
+        "portal_url": state.portal_url(org),
+    });
+    let data = merged(sample_data(), &own);
+    match overrides {
+        None => Ok(data),
+        Some(v) if v.is_object() => Ok(merged(data, v)),
+        Some(_) => Err(ServiceError::invalid("data", "must be an object")),
+    }
+}
+
+fn rendering_problem(e: TemplateError) -> ServiceError {
+    match e {
+        TemplateError::Unknown(_) => ServiceError::NotFound("email template"),
+        other => ServiceError::invalid("data", &other.to_string()),
+    }
+}
+
+pub async fn preview(
+    state: &AppState,
+    admin: &OrgAdmin,
+    name: &str,
+    input: PreviewInput,
+) -> Result<Rendered, ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    let data = data_for(state, &org, input.data.as_ref())?;
+    state.templates.render(name, &data).map_err(rendering_problem)
+}
+
+/// Queues the template, rendered with sample data, for `to`: the email worker sends it through the
+/// configured backend and the delivery log records it like any other email. Returns the delivery id.
+pub async fn send_test(
+    state: &AppState,
+    admin: &OrgAdmin,
+    name: &str,
+    input: PreviewInput,
+) -> Result<String, ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    let mut errors = ValidationErrors::default();
+    let to = match input.to.as_deref() {
+        Some(to) => errors.check("to", Email::parse(to)),
+        None => {
+            errors.push("to", "is required");
+            None
+        }
+    };
+    let data = data_for(state, &org, input.data.as_ref())?;
+    errors.into_result()?;
+    let to = to.expect("checked above");
+    // Rendered here too, so a bad template or override is a 400 now rather than a failed delivery.
+    state.templates.render(name, &data).map_err(rendering_problem)?;
+    let mut event = Event::new(
+        org.id.clone(),
+        EventKind::TestEmail,
+        now_rfc3339(),
+        data["data"].clone(),
+    );
+    event.private_sealed = Some(state.secrets.seal(&Secret::new(data["private"].to_string())));
+    let context = json!({"org": data["org"], "portal_url": data["portal_url"], "category": data["category"], "recipient": data["recipient"], "data_json": data["data_json"]});
+    let job = EmailJob::new(&event, to, name, context);
+    let message = OutgoingMessage {
+        body: serde_json::to_string(&job).expect("jobs serialize"),
+    };
+    state
+        .email_jobs
+        .send(vec![message])
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::Error::new(e).context("queueing a test email")))?;
+    tracing::info!(org = %org.id, template = %name, delivery_id = %job.delivery_id, "test email queued");
+    Ok(job.delivery_id)
+}

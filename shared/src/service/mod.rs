@@ -1,0 +1,97 @@
+//! The use cases: every rule of the portal and the admin API, one module per area. A function here
+//! takes the [`AppState`] and typed input, and returns domain results or a [`ServiceError`]; it knows
+//! no HTTP type. Every change that raises events is one store transaction holding the change, its
+//! guards and its events (the outbox), conditioned so that a race loses cleanly.
+//!
+//! - [`auth`]: who is calling (root key, admin keys, developer sessions).
+//! - [`accounts`]: sign-up, login and its throttle, profile, password reset, password links.
+//! - [`developers`]: admins search, invite, edit and remove developers.
+//! - [`orgs`]: organisations, settings, the webhook signing secret.
+//! - [`catalog`]: APIs, policies, catalog entries and the published catalog.
+//! - [`api_keys`]: key requests, approvals, Generate Key links, keys.
+//! - [`deliveries`]: the delivery log, replays, webhook endpoint health.
+//! - [`email_templates`]: previews and test emails.
+//! - [`unsubscribe`]: one-click opt-outs.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod auth;
+pub mod catalog;
+pub mod deliveries;
+pub mod developers;
+pub mod email_templates;
+mod error;
+pub mod orgs;
+pub mod unsubscribe;
+
+pub use error::{OrConflict, ServiceError};
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::domain::event_data::EventData;
+use crate::domain::{now_rfc3339, Event, FieldError, OrgId, Organisation, ValidationErrors};
+use crate::queue::JobSender;
+use crate::secret::Secret;
+use crate::store::{orgs as org_store, Store};
+use crate::templates::Templates;
+
+/// What every use case may use, built once at start (see `app`).
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub secrets: SecretBox,
+    /// Where replayed deliveries and test emails go.
+    pub email_jobs: Arc<dyn JobSender>,
+    pub webhook_jobs: Arc<dyn JobSender>,
+    /// For template previews and test emails.
+    pub templates: Arc<Templates>,
+}
+
+impl AppState {
+    /// A new event of `org`, its private part (if any) sealed for the person it concerns.
+    pub(crate) fn raise(&self, org: &OrgId, data: impl Into<EventData>) -> Event {
+        let data = data.into();
+        let private = data.private();
+        let mut event = Event::new(org.clone(), data.kind(), now_rfc3339(), data.public());
+        event.private_sealed = private.map(|p| self.secrets.seal(&Secret::new(p.to_string())));
+        event
+    }
+
+    /// The organisation's portal address (its own, or the deployment's).
+    pub(crate) fn portal_url<'a>(&'a self, org: &'a Organisation) -> &'a str {
+        org.settings.portal_url(&self.config.portal_url)
+    }
+}
+
+/// The organisation with this id, or 404.
+pub async fn load_org(state: &AppState, org: &OrgId) -> Result<Organisation, ServiceError> {
+    Ok(org_store::get_org(state.store.as_ref(), org)
+        .await?
+        .ok_or(ServiceError::NotFound("organisation"))?
+        .value)
+}
+
+/// The organisation named in a path (any text), or 404.
+pub async fn load_org_named(state: &AppState, org: &str) -> Result<Organisation, ServiceError> {
+    let id = OrgId::parse(org).map_err(|_| ServiceError::NotFound("organisation"))?;
+    load_org(state, &id).await
+}
+
+/// A list's page size: `default` when not given, 1 to 100 when given.
+pub fn page_limit(limit: Option<usize>, default: usize) -> Result<usize, ServiceError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(ValidationErrors::from(FieldError::new("limit", "must be from 1 to 100")).into()),
+    }
+}
+
+/// Runs password hashing (and other CPU-heavy work) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::Error::new(e).context("password hashing task")))
+}

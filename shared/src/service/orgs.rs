@@ -1,0 +1,192 @@
+//! Organisations: created by the operator, read and changed by their admins; the webhook signing
+//! secret and its rotation.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::auth::{new_admin_key, Operator, OrgAdmin};
+use super::{load_org, AppState, OrConflict, ServiceError};
+use crate::domain::{
+    now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch, Organisation,
+    ValidationErrors,
+};
+use crate::secret::Secret;
+use crate::store::orgs::{self, AdminKey};
+use crate::store::StoreError;
+use crate::webhook::SigningSecret;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInput {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub settings: Option<Value>,
+    pub event_options: Option<Value>,
+}
+
+/// A new organisation with what is shown once: its first admin key and its webhook signing secret.
+pub struct Created {
+    pub org: Organisation,
+    pub admin_key: Secret,
+    pub admin_key_prefix: String,
+    pub webhook_secret: Secret,
+}
+
+pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Result<Created, ServiceError> {
+    let mut errors = ValidationErrors::default();
+    let id = match input.id.as_deref() {
+        Some(id) => errors.check("id", OrgId::parse(id)),
+        None => Some(OrgId::generate()),
+    };
+    let name = match input.name.as_deref() {
+        Some(n) => errors.check("name", parse_org_name(n)),
+        None => {
+            errors.push("name", "is required");
+            None
+        }
+    };
+    let settings = input
+        .settings
+        .as_ref()
+        .map_or(Some(Default::default()), |v| parse_settings(v, &mut errors));
+    let event_options = input
+        .event_options
+        .as_ref()
+        .map_or(Some(Default::default()), |v| parse_event_options(v, &mut errors));
+    let (Some(id), Some(name), Some(settings), Some(event_options)) = (id, name, settings, event_options) else {
+        return Err(errors.into());
+    };
+    let taken = || ServiceError::conflict("id", "an organisation with this id exists");
+    // Checked before the transaction, so a taken id costs a read rather than a cancelled transaction.
+    if orgs::get_org(state.store.as_ref(), &id).await?.is_some() {
+        return Err(taken());
+    }
+    let signing = SigningSecret::generate();
+    let now = now_rfc3339();
+    let org = Organisation {
+        id: id.clone(),
+        name,
+        settings,
+        event_options,
+        webhook_secret_sealed: state.secrets.seal(signing.text()),
+        previous_webhook_secret_sealed: None,
+        previous_webhook_secret_until: None,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+    };
+    let (key, key_hash, prefix) = new_admin_key(&id);
+    let admin_key = AdminKey {
+        org_id: id.clone(),
+        prefix: prefix.clone(),
+        name: "first admin key".into(),
+        created_at: now,
+    };
+    match orgs::create_org(state.store.as_ref(), &org, &key_hash, &admin_key).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed { .. }) => return Err(taken()),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(org = %org.id, "organisation created");
+    Ok(Created {
+        org,
+        admin_key: key,
+        admin_key_prefix: prefix,
+        webhook_secret: signing.text().clone(),
+    })
+}
+
+pub async fn get(state: &AppState, admin: &OrgAdmin) -> Result<Organisation, ServiceError> {
+    load_org(state, &admin.org).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchInput {
+    pub name: Option<String>,
+    pub settings: Option<Value>,
+    pub event_options: Option<Value>,
+}
+
+pub async fn update(state: &AppState, admin: &OrgAdmin, input: PatchInput) -> Result<Organisation, ServiceError> {
+    let mut errors = ValidationErrors::default();
+    let patch = OrgPatch {
+        name: input
+            .name
+            .as_deref()
+            .and_then(|n| errors.check("name", parse_org_name(n))),
+        settings: input.settings.as_ref().and_then(|v| parse_settings(v, &mut errors)),
+        event_options: input
+            .event_options
+            .as_ref()
+            .and_then(|v| parse_event_options(v, &mut errors)),
+    };
+    errors.into_result()?;
+    change_org(state, &admin.org, |org| org.apply(patch.clone(), now_rfc3339())).await
+}
+
+/// Applies `change` to the organisation as stored and saves it; re-reads and re-applies if another
+/// update landed in between (optimistic concurrency, three tries).
+async fn change_org(
+    state: &AppState,
+    id: &OrgId,
+    change: impl Fn(&mut Organisation),
+) -> Result<Organisation, ServiceError> {
+    for _ in 0..3 {
+        let current = orgs::get_org(state.store.as_ref(), id)
+            .await?
+            .ok_or(ServiceError::NotFound("organisation"))?;
+        let mut org = current.value;
+        change(&mut org);
+        match orgs::update_org(state.store.as_ref(), &org, current.version, &[]).await {
+            Ok(()) => return Ok(org),
+            Err(StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::ConditionFailed { index: None })
+        .or_conflict("organisation", "changed by someone else at the same time; try again")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateInput {
+    pub grace_period_secs: Option<i64>,
+}
+
+/// How long the previous secret keeps signing by default, and at most.
+const DEFAULT_GRACE_SECS: i64 = 24 * 3600;
+const MAX_GRACE_SECS: i64 = 7 * 24 * 3600;
+
+/// A rotated secret: the new one (shown once) and until when the previous one still signs.
+pub struct Rotated {
+    pub webhook_secret: Secret,
+    /// Epoch seconds; `None` without a grace period.
+    pub previous_valid_until: Option<i64>,
+}
+
+/// A new signing secret; the previous one keeps signing alongside it (two `v1,` signatures in
+/// `webhook-signature`) for the grace period, so receivers switch without a gap.
+pub async fn rotate_secret(state: &AppState, admin: &OrgAdmin, input: RotateInput) -> Result<Rotated, ServiceError> {
+    let grace = input.grace_period_secs.unwrap_or(DEFAULT_GRACE_SECS);
+    if !(0..=MAX_GRACE_SECS).contains(&grace) {
+        return Err(ServiceError::invalid(
+            "grace_period_secs",
+            "must be from 0 to 604800 seconds",
+        ));
+    }
+    let signing = SigningSecret::generate();
+    let sealed = state.secrets.seal(signing.text());
+    let until = now_epoch() + grace;
+    let org = change_org(state, &admin.org, |org| {
+        org.previous_webhook_secret_sealed = (grace > 0).then(|| org.webhook_secret_sealed.clone());
+        org.previous_webhook_secret_until = (grace > 0).then_some(until);
+        org.webhook_secret_sealed = sealed.clone();
+        org.updated_at = now_rfc3339();
+    })
+    .await?;
+    tracing::info!(org = %org.id, grace_period_secs = grace, "webhook signing secret rotated");
+    Ok(Rotated {
+        webhook_secret: signing.text().clone(),
+        previous_valid_until: (grace > 0).then_some(until),
+    })
+}
