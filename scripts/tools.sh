@@ -2,15 +2,32 @@
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
 AIOSMTPD_VERSION=1.4.6
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+# The TypeScript client generator frontends use, and the compiler that checks what it generates.
+OPENAPI_TYPESCRIPT_VERSION=7.13.0
+TYPESCRIPT_VERSION=5.9.3
+NPM_TOOLS=${GATEHOUSE_NPM_TOOLS:-$PWD/.npm-tools}
 VENV=${GATEHOUSE_VENV:-$PWD/.venv}
 
 ensure_tools() {
-  if ! "$VENV/bin/python" -c "import moto, cfnlint, flask_cors, aiosmtpd" >/dev/null 2>&1 ||
+  if ! "$VENV/bin/python" -c "import moto, cfnlint, flask_cors, aiosmtpd, openapi_spec_validator" >/dev/null 2>&1 ||
      [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
-    echo "installing moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION and aiosmtpd $AIOSMTPD_VERSION into $VENV"
+    echo "installing moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION, aiosmtpd $AIOSMTPD_VERSION and openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION into $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-      "moto[server,dynamodb,sqs,ses]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"
+      "moto[server,dynamodb,sqs,ses]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" \
+      "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+  fi
+}
+
+# openapi-typescript and tsc from the npm registry, pinned, into $NPM_TOOLS.
+ensure_npm_tools() {
+  if [ "$("$NPM_TOOLS/node_modules/.bin/openapi-typescript" --version 2>/dev/null)" != "v$OPENAPI_TYPESCRIPT_VERSION" ] ||
+     [ ! -x "$NPM_TOOLS/node_modules/.bin/tsc" ]; then
+    echo "installing openapi-typescript $OPENAPI_TYPESCRIPT_VERSION and typescript $TYPESCRIPT_VERSION into $NPM_TOOLS"
+    mkdir -p "$NPM_TOOLS"
+    npm install --silent --no-audit --no-fund --prefix "$NPM_TOOLS" \
+      "openapi-typescript@$OPENAPI_TYPESCRIPT_VERSION" "typescript@$TYPESCRIPT_VERSION" >/dev/null
   fi
 }
 

@@ -325,7 +325,7 @@ impl Backends {
         let (webhook, webhook_dlq) = spec(config.webhook_queue.as_str()).ensure(&clients.sqs).await?;
         let arc = |q: SqsQueue| Arc::new(q) as Arc<dyn Queue>;
         Ok(Self {
-            store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &config.table_name)),
+            store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &config.table_name).one_transaction_at_a_time()),
             memory_store: None,
             email: (arc(email), arc(email_dlq)),
             webhook: (arc(webhook), arc(webhook_dlq)),

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod contract;
+
 use axum::http::{HeaderMap, StatusCode};
 use gatehouse::app::{Local, Pollers};
 use gatehouse::config::Config;
@@ -82,6 +84,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub outbox: PathBuf,
     pub backend: Backend,
+    /// Every answer is checked against `openapi.yaml`; what did not match fails the test.
+    pub contract: contract::ContractChecker,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -89,7 +93,33 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
         let _ = std::fs::remove_dir_all(&self.outbox);
+        let violations = std::mem::take(&mut *self.contract.violations.lock().unwrap());
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!("answers that do not match openapi.yaml:\n{}", violations.join("\n"));
+        }
     }
+}
+
+/// Checks each answer of the test server against the OpenAPI document.
+async fn check_contract(
+    axum::extract::State(checker): axum::extract::State<contract::ContractChecker>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let content_type = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let problems = checker.problems(&method, &path, parts.status.as_u16(), &content_type, &bytes);
+    checker.violations.lock().unwrap().extend(problems);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Settings for one test: its own names, short queue timings so retries happen in seconds, and
@@ -130,9 +160,11 @@ pub async fn spawn_app_with_pollers(config: Config, pollers: Pollers) -> TestApp
     let local = Local::start_with(config, pollers).await.expect("Gatehouse starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
+    let contract = contract::ContractChecker::default();
     let router = local
         .services
         .router()
+        .layer(axum::middleware::from_fn_with_state(contract.clone(), check_contract))
         .into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
@@ -143,6 +175,7 @@ pub async fn spawn_app_with_pollers(config: Config, pollers: Pollers) -> TestApp
         http: reqwest::Client::new(),
         outbox,
         backend,
+        contract,
         server,
     }
 }

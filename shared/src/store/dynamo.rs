@@ -24,6 +24,8 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Held around each multi-item transaction when set: see [`DynamoStore::one_transaction_at_a_time`].
+    transactions: Option<tokio::sync::Mutex<()>>,
 }
 
 impl DynamoStore {
@@ -31,7 +33,17 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            transactions: None,
         }
+    }
+
+    /// Runs this process's multi-item transactions one at a time. For the local emulator only: moto
+    /// does not isolate concurrent `TransactWriteItems` on one table (one of two answers HTTP 500
+    /// after part of it was applied), while DynamoDB runs each atomically. A Lambda instance handles
+    /// one request at a time, so in AWS this would change nothing anyway.
+    pub fn one_transaction_at_a_time(mut self) -> Self {
+        self.transactions = Some(tokio::sync::Mutex::new(()));
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -193,6 +205,10 @@ impl Store for DynamoStore {
         if writes.len() == 1 {
             return self.write_one(writes.into_iter().next().expect("one write")).await;
         }
+        let _one_at_a_time = match &self.transactions {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
         let mut items = Vec::with_capacity(writes.len());
         for w in &writes {
             let item = match w {

@@ -27,6 +27,16 @@ pub struct ChangeRecord {
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     changed: Notify,
+    /// What tests ask of it: faults to inject and reads to record.
+    testing: Mutex<Testing>,
+}
+
+#[derive(Default)]
+struct Testing {
+    /// The next transaction writing a key whose sort key starts with this fails as unavailable.
+    fail_next_writing: Option<String>,
+    /// Keys of the records read, while recording.
+    reads: Option<Vec<Key>>,
 }
 
 #[derive(Default)]
@@ -51,6 +61,33 @@ impl MemoryStore {
         self.read_changes(sequence, limit)
     }
 
+    /// Makes the next transaction that writes a record whose sort key starts with `sk_prefix` fail
+    /// as if the store were unreachable (nothing is written), to test what a use case does then.
+    pub fn fail_next_transaction_writing(&self, sk_prefix: &str) {
+        self.testing.lock().expect("memory store lock").fail_next_writing = Some(sk_prefix.to_string());
+    }
+
+    /// Starts (again) recording the key of every record read by `get` and the queries.
+    pub fn record_reads(&self) {
+        self.testing.lock().expect("memory store lock").reads = Some(Vec::new());
+    }
+
+    /// The keys read since [`MemoryStore::record_reads`], in order.
+    pub fn reads(&self) -> Vec<Key> {
+        self.testing
+            .lock()
+            .expect("memory store lock")
+            .reads
+            .clone()
+            .unwrap_or_default()
+    }
+
+    fn note_reads<'a>(&self, records: impl IntoIterator<Item = &'a Record>) {
+        if let Some(reads) = self.testing.lock().expect("memory store lock").reads.as_mut() {
+            reads.extend(records.into_iter().filter_map(Key::of));
+        }
+    }
+
     fn read_changes(&self, sequence: u64, limit: usize) -> Vec<ChangeRecord> {
         let inner = self.inner.lock().expect("memory store lock");
         // Sequence numbers are positions, so the change after `sequence` sits at index `sequence`.
@@ -70,7 +107,9 @@ fn holds(condition: &Condition, current: Option<&Record>) -> bool {
 #[async_trait]
 impl Store for MemoryStore {
     async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
-        Ok(self.inner.lock().expect("memory store lock").records.get(key).cloned())
+        let found = self.inner.lock().expect("memory store lock").records.get(key).cloned();
+        self.note_reads(found.iter());
+        Ok(found)
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
@@ -83,7 +122,9 @@ impl Store for MemoryStore {
             .filter(|(key, _)| after != Some(key.sk.as_str()))
             .take(limit + 1)
             .map(|(_, record)| record.clone())
-            .collect();
+            .collect::<Vec<_>>();
+        drop(inner);
+        self.note_reads(records.iter());
         Ok(Page::from_overfetch(records, limit, sk_cursor))
     }
 
@@ -114,12 +155,25 @@ impl Store for MemoryStore {
             .filter(|(g, p, s, _)| after.as_ref().is_none_or(|(ag, ap, as_)| (g, p, s) > (ag, ap, as_)))
             .take(limit + 1)
             .map(|(_, _, _, r)| r.clone())
-            .collect();
+            .collect::<Vec<_>>();
+        drop(inner);
+        self.note_reads(records.iter());
         Ok(Page::from_overfetch(records, limit, gsi1_cursor))
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
+        {
+            let mut testing = self.testing.lock().expect("memory store lock");
+            let hit = testing
+                .fail_next_writing
+                .as_deref()
+                .is_some_and(|prefix| writes.iter().any(|w| w.key().is_some_and(|k| k.sk.starts_with(prefix))));
+            if hit {
+                testing.fail_next_writing = None;
+                return Err(StoreError::unavailable(std::io::Error::other("injected store failure")));
+            }
+        }
         let mut inner = self.inner.lock().expect("memory store lock");
         for (index, w) in writes.iter().enumerate() {
             let (key, condition) = match w {

@@ -256,3 +256,130 @@ async fn organisations_need_the_right_key_and_valid_settings() {
     assert_eq!(health.status(), 200);
     problem(app.http.get(app.url("/nowhere")).send().await.unwrap(), 404).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addresses_the_mailer_would_refuse_are_refused_everywhere_they_enter() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let bad = [
+        ".a@example.com",
+        "a.@example.com",
+        "a\u{200B}b@example.com",
+        "ad\u{202E}min@example.com",
+    ];
+    for address in bad {
+        let body = problem(app.sign_up(&org.id, address).await, 400).await;
+        assert_eq!(fields(&body), ["email"], "{address:?}");
+        let invite = app
+            .post_json(
+                &format!("/orgs/{}/developers", org.id),
+                Some(&org.admin_key),
+                &json!({"email": address}),
+            )
+            .await;
+        assert_eq!(fields(&problem(invite, 400).await), ["email"], "{address:?}");
+        let settings = app
+            .http
+            .patch(app.url(&format!("/orgs/{}", org.id)))
+            .bearer_auth(&org.admin_key)
+            .json(&json!({"settings": {"admin_email": address}, "event_options": {"key_event": {"email": address}}}))
+            .send()
+            .await
+            .unwrap();
+        let fields = fields(&problem(settings, 400).await);
+        assert!(fields.contains(&"settings.admin_email".to_string()), "{fields:?}");
+    }
+    assert_eq!(count(&app, &org.id, "DEV#").await, 0, "no account was made");
+    // Addresses that mail correctly keep working: international and quoted ones.
+    for good in ["jörg@bücher.example", "\"quoted.name\"@example.com"] {
+        assert_eq!(app.sign_up(&org.id, good).await.status(), 202, "{good}");
+    }
+    assert_eq!(count(&app, &org.id, "DEV#").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_with_line_breaks_are_refused_and_never_handed_back() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let patch = |settings: Value| {
+        app.http
+            .patch(app.url(&format!("/orgs/{}", org.id)))
+            .bearer_auth(&org.admin_key)
+            .json(&json!({ "settings": settings }))
+            .send()
+    };
+    for (name, value) in [
+        ("portal_url", "https://portal.example.com/\r\nSet-Cookie: a=b"),
+        (
+            "redirect_to",
+            "https://apply.example.com/\nLocation: https://evil.example",
+        ),
+        ("redirect_to", "https://apply.example.com/\tx"),
+    ] {
+        let body = problem(patch(json!({ name: value })).await.unwrap(), 400).await;
+        assert_eq!(fields(&body), [format!("settings.{name}")], "{value:?}");
+    }
+    let created = app
+        .post_json(
+            "/orgs",
+            Some(&app.root_key()),
+            &json!({"name": "Other", "settings": {"portal_url": "https://x.example.com/\r\n"}}),
+        )
+        .await;
+    assert_eq!(fields(&problem(created, 400).await), ["settings.portal_url"]);
+    let (_, read) = {
+        let r = app
+            .http
+            .get(app.url(&format!("/orgs/{}", org.id)))
+            .bearer_auth(&org.admin_key)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert!(read["settings"]["portal_url"].is_null() && read["settings"]["redirect_to"].is_null());
+    // A catalog entry's redirect too.
+    let api = app
+        .post_json(
+            &format!("/orgs/{}/apis", org.id),
+            Some(&org.admin_key),
+            &json!({"name": "Payments"}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let policy = app
+        .post_json(
+            &format!("/orgs/{}/policies", org.id),
+            Some(&org.admin_key),
+            &json!({"name": "Gold", "api_ids": [api["id"]]}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let entry = app
+        .post_json(
+            &format!("/orgs/{}/catalog", org.id),
+            Some(&org.admin_key),
+            &json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"], "approval": "redirect",
+                    "redirect_to": "https://apply.example.com/\r\nx"}),
+        )
+        .await;
+    assert_eq!(fields(&problem(entry, 400).await), ["redirect_to"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_413_and_changes_nothing() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let big = json!({"email": unique_email(), "password": PASSWORD, "fields": {"bio": "x".repeat(70 * 1024)}});
+    let body = problem(
+        app.post_json(&format!("/portal/{}/signup", org.id), None, &big).await,
+        413,
+    )
+    .await;
+    assert_eq!(body["type"], "https://gatehouse.dev/problems/payload-too-large");
+    assert_eq!(count(&app, &org.id, "DEV#").await, 0);
+}

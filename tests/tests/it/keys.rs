@@ -15,7 +15,11 @@ struct Portal {
 impl Portal {
     /// An organisation with one API and policy, and `settings`.
     async fn new(settings: Value, event_options: Value) -> Self {
-        let app = spawn_app(Backend::Emulator).await;
+        Self::on(Backend::Emulator, settings, event_options).await
+    }
+
+    async fn on(backend: Backend, settings: Value, event_options: Value) -> Self {
+        let app = spawn_app(backend).await;
         let org = app
             .create_org(json!({"name": "Acme", "settings": settings, "event_options": event_options}))
             .await;
@@ -542,4 +546,106 @@ async fn hide_token_data_keeps_keys_out_of_email_and_removal_revokes_keys() {
     .await
     .expect("key_event.deleted");
     assert_eq!(deleted["data"]["key_id"], key_id.as_str());
+}
+
+/// The kinds of the outbox events written so far in the organisation.
+async fn event_kinds(p: &Portal) -> Vec<String> {
+    let pk = gatehouse::store::table_keys::org_pk(&gatehouse::domain::OrgId::parse(&p.org.id).unwrap());
+    let store = p.app.local.services.store.clone();
+    let records = gatehouse::store::query_all(store.as_ref(), &pk, gatehouse::store::table_keys::EVENT_PREFIX)
+        .await
+        .unwrap();
+    records
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failure_during_approval_leaves_the_request_pending_and_logs_the_request_id() {
+    let p = Portal::on(Backend::Embedded, json!({}), json!({})).await;
+    let entry = p.entry(Some("admin"), json!({})).await;
+    let (_, token) = p.developer().await;
+    let (_, request) = p.request(&token, &entry).await;
+    let id = request["id"].as_str().unwrap();
+    let events_before = event_kinds(&p).await;
+
+    let memory = p.app.local.memory_store.clone().expect("the embedded store");
+    memory.fail_next_transaction_writing(gatehouse::store::table_keys::API_KEY_PREFIX);
+    let response = p
+        .app
+        .http
+        .post(p.app.url(&format!("/orgs/{}/key-requests/{id}/approve", p.org.id)))
+        .bearer_auth(&p.org.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(!request_id.is_empty());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "https://gatehouse.dev/problems/internal");
+
+    // Nothing of the approval happened: the request is pending, there is no key and no new event.
+    let (_, requests) = p.admin("GET", "/key-requests", None).await;
+    assert_eq!(requests["items"][0]["id"], request["id"]);
+    assert_eq!(requests["items"][0]["status"], "pending");
+    assert!(requests["items"][0].get("key_id").is_none());
+    let (_, keys) = p.admin("GET", "/keys", None).await;
+    assert_eq!(keys["items"].as_array().unwrap().len(), 0, "no key");
+    assert_eq!(event_kinds(&p).await, events_before, "no event");
+    // The failure is logged with the request's id.
+    let logs = logged();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("request failed") && l.contains(&request_id)),
+        "no error line with request id {request_id}"
+    );
+    assert!(logs.contains("injected store failure"), "the cause is logged");
+    // And the request can still be approved.
+    let (status, approved) = p.admin("POST", &format!("/key-requests/{id}/approve"), None).await;
+    assert_eq!(status, 200, "{approved}");
+    assert!(approved["key"].as_str().unwrap().starts_with("gh_live_"));
+    assert_eq!(event_kinds(&p).await.len(), events_before.len() + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_developer_lists_their_keys_and_requests_reading_only_their_own_records() {
+    let p = Portal::on(Backend::Embedded, json!({}), json!({})).await;
+    let admin_entry = p.entry(Some("admin"), json!({})).await;
+    let auto_entry = p.entry(Some("auto"), json!({})).await;
+    let (_, mine) = p.developer().await;
+    let (_, theirs) = p.developer().await;
+    for _ in 0..6 {
+        assert_eq!(p.request(&theirs, &admin_entry).await.0, 201);
+        assert_eq!(p.request(&theirs, &auto_entry).await.0, 201);
+    }
+    assert_eq!(p.request(&mine, &admin_entry).await.0, 201);
+    let (_, issued) = p.request(&mine, &auto_entry).await;
+    let (_, me) = p.portal("GET", "/me", &mine, None).await;
+    let my_id = me["id"].as_str().unwrap().to_string();
+
+    let memory = p.app.local.memory_store.clone().expect("the embedded store");
+    let request_prefix = gatehouse::store::table_keys::KEY_REQUEST_PREFIX;
+    let key_prefix = gatehouse::store::table_keys::API_KEY_PREFIX;
+    for (path, prefix, expected) in [("/key-requests", request_prefix, 2), ("/keys", key_prefix, 1)] {
+        memory.record_reads();
+        let (status, listed) = p.portal("GET", path, &mine, None).await;
+        assert_eq!(status, 200);
+        let items = listed["items"].as_array().unwrap();
+        assert_eq!(items.len(), expected, "{path}: {listed}");
+        assert!(items.iter().all(|i| i["developer_id"] == my_id.as_str()));
+        let read: Vec<_> = memory
+            .reads()
+            .into_iter()
+            .filter(|k| k.sk.starts_with(prefix))
+            .collect();
+        assert_eq!(
+            read.len(),
+            expected,
+            "{path} read {} records of that kind: {read:?}",
+            read.len()
+        );
+    }
+    assert_eq!(issued["status"], "approved");
 }

@@ -1,0 +1,129 @@
+//! `openapi.yaml` held against real answers: every response the test server sends is checked
+//! against the schema the document gives for its path, method, status and content type, so a field
+//! a handler stops sending (or a 2xx the document does not know) fails the test that caused it.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The OpenAPI document, parsed once.
+pub fn spec() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml")).unwrap();
+        serde_norway::from_str(&text).expect("openapi.yaml parses")
+    })
+}
+
+/// The documented path template a request path falls under: the one whose fixed segments match
+/// most (`/orgs/{org}/webhook-endpoints/enable` before `/orgs/{org}/developers/{id}`).
+pub fn template_of(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut best: Option<(usize, &String)> = None;
+    for template in spec()["paths"].as_object()?.keys() {
+        let parts: Vec<&str> = template.split('/').collect();
+        if parts.len() != segments.len() {
+            continue;
+        }
+        let mut fixed = 0;
+        let fits = parts.iter().zip(&segments).all(|(t, s)| {
+            if t.starts_with('{') {
+                !s.is_empty()
+            } else {
+                fixed += 1;
+                t == s
+            }
+        });
+        if fits && best.is_none_or(|(n, _)| fixed > n) {
+            best = Some((fixed, template));
+        }
+    }
+    best.map(|(_, t)| t.clone())
+}
+
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Checks answers against the document; remembers what did not match.
+#[derive(Clone, Default)]
+pub struct ContractChecker {
+    validators: Arc<Mutex<HashMap<String, Arc<jsonschema::Validator>>>>,
+    pub violations: Arc<Mutex<Vec<String>>>,
+}
+
+impl ContractChecker {
+    fn validator(&self, pointer: &str) -> Arc<jsonschema::Validator> {
+        let mut cache = self.validators.lock().unwrap();
+        cache
+            .entry(pointer.to_string())
+            .or_insert_with(|| {
+                // The whole document as the root resource, so `$ref`s to components resolve.
+                let mut root = spec().clone();
+                root["$ref"] = Value::String(format!("#{pointer}"));
+                Arc::new(jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("schema at {pointer}: {e}")))
+            })
+            .clone()
+    }
+
+    /// What is wrong with this answer, per the document (nothing when it is undocumented and not a
+    /// success).
+    pub fn problems(&self, method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) -> Vec<String> {
+        let Some(template) = template_of(path) else {
+            return Vec::new();
+        };
+        let method = method.to_lowercase();
+        let operation = &spec()["paths"][&template][&method];
+        if operation.is_null() {
+            return Vec::new();
+        }
+        let what = format!("{} {template} → {status}", method.to_uppercase());
+        let response = &operation["responses"][status.to_string()];
+        if response.is_null() {
+            return if (200..300).contains(&status) {
+                vec![format!("{what}: this status is not documented")]
+            } else {
+                Vec::new()
+            };
+        }
+        let response = match response["$ref"].as_str() {
+            Some(r) => r
+                .strip_prefix('#')
+                .and_then(|p| spec().pointer(p))
+                .cloned()
+                .unwrap_or(Value::Null),
+            None => response.clone(),
+        };
+        let media = content_type.split(';').next().unwrap_or_default().trim().to_string();
+        let Some(content) = response["content"].as_object().filter(|c| !c.is_empty()) else {
+            return if body.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!("{what}: a body the document does not describe")]
+            };
+        };
+        if !content.contains_key(&media) {
+            return vec![format!("{what}: content type {media:?} is not documented")];
+        }
+        if content[&media]["schema"].is_null() || !media.contains("json") {
+            return Vec::new();
+        }
+        let instance: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return vec![format!("{what}: the body is not JSON ({e})")],
+        };
+        let pointer = if let Some(r) = operation["responses"][status.to_string()]["$ref"].as_str() {
+            format!("{}/content/{}/schema", r.trim_start_matches('#'), escape(&media))
+        } else {
+            format!(
+                "/paths/{}/{method}/responses/{status}/content/{}/schema",
+                escape(&template),
+                escape(&media)
+            )
+        };
+        self.validator(&pointer)
+            .iter_errors(&instance)
+            .map(|e| format!("{what}: {e} at {}", e.instance_path()))
+            .collect()
+    }
+}
