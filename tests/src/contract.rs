@@ -66,6 +66,22 @@ impl ContractChecker {
             .clone()
     }
 
+    /// Where `instance` breaks the schema at `pointer` (a JSON pointer into the document).
+    pub fn validate(&self, pointer: &str, instance: &Value) -> Vec<String> {
+        self.validator(pointer)
+            .iter_errors(instance)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
+    }
+
+    /// The schema a webhook of `event` is published with.
+    pub fn webhook_schema_pointer(event: &str) -> String {
+        format!(
+            "/webhooks/{}/post/requestBody/content/application~1json/schema",
+            escape(event)
+        )
+    }
+
     /// What is wrong with this answer, per the document (nothing when it is undocumented and not a
     /// success).
     pub fn problems(&self, method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) -> Vec<String> {

@@ -90,3 +90,158 @@ fn operation_ids_are_unique_and_read_as_english() {
     }
     assert!(seen.contains("listPolicies") && seen.contains("listCatalogEntries"));
 }
+
+/// Every event payload, built by its typed constructor, matches the catalogue published for webhook
+/// receivers in `webhooks` (required fields present, no undocumented field, types right), and every
+/// kind a webhook can carry is published.
+#[test]
+fn every_event_payload_matches_the_published_catalogue() {
+    use gatehouse::domain::api_keys::{ApiKey, KeyRequest, KeyRequestStatus};
+    use gatehouse::domain::catalog::{Api, ApprovalMode};
+    use gatehouse::domain::event_data::*;
+    use gatehouse::domain::*;
+
+    let org = OrgId::parse("acme").unwrap();
+    let email = Email::parse("ada@example.com").unwrap();
+    let developer = Developer {
+        id: DeveloperId::generate(),
+        org_id: org.clone(),
+        email: email.clone(),
+        password_hash: String::new(),
+        fields: serde_json::Map::from_iter([("company".to_string(), serde_json::json!("Acme"))]),
+        status: DeveloperStatus::Active,
+        created_at: now_rfc3339(),
+        updated_at: now_rfc3339(),
+        known_addresses: vec![],
+    };
+    let api = Api {
+        id: ApiId::generate(),
+        org_id: org.clone(),
+        name: "Payments".into(),
+        description: String::new(),
+        listen_path: Some("/payments/".into()),
+        created_at: now_rfc3339(),
+        updated_at: now_rfc3339(),
+    };
+    let request = KeyRequest {
+        id: KeyRequestId::generate(),
+        org_id: org.clone(),
+        developer_id: developer.id.clone(),
+        developer_email: email.clone(),
+        catalog_id: Some(CatalogId::generate()),
+        policy_ids: vec![PolicyId::generate()],
+        fields: Default::default(),
+        approval: ApprovalMode::Admin,
+        status: KeyRequestStatus::Pending,
+        key_id: None,
+        created_at: now_rfc3339(),
+        updated_at: now_rfc3339(),
+    };
+    let (_, key): (_, ApiKey) = gatehouse::domain::api_keys::mint_key(
+        &org,
+        &developer.id,
+        request.policy_ids.clone(),
+        None,
+        Some(request.id.clone()),
+        &now_rfc3339(),
+    );
+    let link = PasswordLinkSent {
+        developer_id: developer.id.clone(),
+        email: email.clone(),
+        expires_at: now_epoch() + 3600,
+        url: "https://portal.example.com/reset-password?token=secret".into(),
+        expires_in: "1 hour".into(),
+    };
+    let mut approved = KeyRequestDecided::of(&request, "Payments".into(), Decision::Approved);
+    approved.delivery = Some(KeyDelivery::Key);
+    approved.key_id = Some(key.id.clone());
+    approved.private = Some(DecisionSecret::Key("gh_live_secret".into()));
+    let mut by_link = KeyRequestDecided::of(&request, "Payments".into(), Decision::Approved);
+    by_link.delivery = Some(KeyDelivery::Link);
+    let mut changed = KeyChanged::of(&key, &email);
+    changed.policy_names = Some("Gold".into());
+    let all = vec![
+        EventData::ApiCreated((&api).into()),
+        EventData::ApiUpdated(ApiChanged {
+            listen_path: None,
+            ..(&api).into()
+        }),
+        EventData::ApiDeleted((&api).into()),
+        EventData::KeyRequestCreated(KeyRequestCreated::of(
+            &request,
+            Some("Payments".into()),
+            Actor::Developer,
+        )),
+        EventData::KeyRequestCreated(KeyRequestCreated::of(&request, None, Actor::Admin)),
+        EventData::KeyRequestUpdated(approved),
+        EventData::KeyRequestUpdated(by_link),
+        EventData::KeyRequestUpdated(KeyRequestDecided::of(
+            &request,
+            "(No Catalog Entry)".into(),
+            Decision::Declined,
+        )),
+        EventData::KeyCreated(KeyChanged::of(&key, &email)),
+        EventData::KeyUpdated(changed),
+        EventData::KeyDeleted(KeyChanged::of(&key, &email)),
+        EventData::DeveloperSignedUp(DeveloperState::of(&developer, None)),
+        EventData::DeveloperApproved(DeveloperState::of(&developer, Some(Actor::Admin))),
+        EventData::DeveloperRejected(DeveloperState::of(&developer, Some(Actor::Admin))),
+        EventData::DeveloperUpdated(DeveloperState::of(&developer, Some(Actor::Developer))),
+        EventData::DeveloperInvited(link.clone()),
+        EventData::DeveloperDeleted((&developer).into()),
+        EventData::SignUpWithExistingEmail((&developer).into()),
+        EventData::PasswordResetRequested(link),
+        EventData::PasswordChanged((&developer).into()),
+        EventData::SuspiciousLogin(SuspiciousLogin {
+            developer_id: developer.id.clone(),
+            email: email.clone(),
+            failed_attempts: 3,
+            address: "192.0.2.1".into(),
+        }),
+    ];
+    let checker = gatehouse_tests::contract::ContractChecker::default();
+    let mut covered = std::collections::BTreeSet::new();
+    for data in all {
+        let event = Event::new(org.clone(), data.kind(), now_rfc3339(), data.public());
+        let body = event.webhook_payload();
+        let name = data.kind().name();
+        let problems = checker.validate(
+            &gatehouse_tests::contract::ContractChecker::webhook_schema_pointer(name),
+            &body,
+        );
+        assert_eq!(problems, Vec::<String>::new(), "{name}: {body}");
+        assert!(
+            !body.to_string().contains("secret"),
+            "{name}: a private part reached the payload"
+        );
+        covered.insert(name.to_string());
+    }
+    let published: std::collections::BTreeSet<String> = gatehouse_tests::contract::spec()["webhooks"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        covered, published,
+        "every event kind a webhook carries is published, and only those"
+    );
+    // A payload missing a documented field, or carrying an undocumented one, is caught.
+    let pointer =
+        gatehouse_tests::contract::ContractChecker::webhook_schema_pointer("developer_event.password_changed");
+    let mut body = Event::new(
+        org.clone(),
+        EventKind::PasswordChanged,
+        now_rfc3339(),
+        serde_json::json!({"developer_id": developer.id}),
+    )
+    .webhook_payload();
+    assert!(!checker.validate(&pointer, &body).is_empty(), "email is required");
+    body["data"]["email"] = serde_json::json!(email);
+    assert!(checker.validate(&pointer, &body).is_empty());
+    body["data"]["extra"] = serde_json::json!(1);
+    assert!(
+        !checker.validate(&pointer, &body).is_empty(),
+        "undocumented fields are caught"
+    );
+}
