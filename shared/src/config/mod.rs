@@ -6,7 +6,7 @@ use ipnet::IpNet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::domain::Email;
+use crate::domain::{Email, HttpUrl};
 use crate::secret::Secret;
 use crate::webhook::NetworkPolicy;
 
@@ -150,20 +150,15 @@ impl Config {
             c.from_name = Some(name);
         }
         c.email_backend = email.backend;
-        if let Some(v) = get("PORTAL_URL") {
-            let url = url::Url::parse(&v).map_err(|_| bad("PORTAL_URL", "must be an absolute URL"))?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(bad("PORTAL_URL", "must be an http or https URL"));
+        // The deployment's own addresses are checked like every URL Gatehouse takes (HttpUrl).
+        for (name, slot) in [
+            ("PORTAL_URL", &mut c.portal_url),
+            ("PUBLIC_API_URL", &mut c.public_api_url),
+        ] {
+            if let Some(v) = get(name) {
+                let url = HttpUrl::parse_field(name, &v).map_err(|e| bad(name, e.message))?;
+                *slot = url.as_str().trim_end_matches('/').to_string();
             }
-            c.portal_url = v.trim_end_matches('/').to_string();
-        }
-        if let Some(v) = get("PUBLIC_API_URL") {
-            let ok =
-                url::Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-            if !ok {
-                return Err(bad("PUBLIC_API_URL", "must be an absolute http or https URL"));
-            }
-            c.public_api_url = v.trim_end_matches('/').to_string();
         }
         if let Some(v) = get("OUTBOX_DIR") {
             c.outbox_dir = PathBuf::from(v);
@@ -340,6 +335,8 @@ mod tests {
             ("FROM_EMAIL", "nope"),
             ("PORT", "70000"),
             ("PORTAL_URL", "ftp://x"),
+            ("PORTAL_URL", "https://portal.example.com/\r\nx"),
+            ("PUBLIC_API_URL", "api.example.com"),
             ("GATEHOUSE_SECRET_KEY", "c2hvcnQ="),
             ("GATEHOUSE_ROOT_KEY", "short"),
             ("QUEUE_MAX_RECEIVE_COUNT", "0"),

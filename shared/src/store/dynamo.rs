@@ -25,7 +25,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     /// Held around each multi-item transaction when set: see [`DynamoStore::one_transaction_at_a_time`].
-    transactions: Option<tokio::sync::Mutex<()>>,
+    transactions: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl DynamoStore {
@@ -42,7 +42,7 @@ impl DynamoStore {
     /// after part of it was applied), while DynamoDB runs each atomically. A Lambda instance handles
     /// one request at a time, so in AWS this would change nothing anyway.
     pub fn one_transaction_at_a_time(mut self) -> Self {
-        self.transactions = Some(tokio::sync::Mutex::new(()));
+        self.transactions = Some(std::sync::Arc::new(tokio::sync::Mutex::new(())));
         self
     }
 
