@@ -41,6 +41,44 @@ pub fn template_of(path: &str) -> Option<String> {
     best.map(|(_, t)| t.clone())
 }
 
+/// A JSON pointer as a URI fragment: characters a URI may not hold (`{`, `}`, …) percent-encoded.
+fn uri_fragment(pointer: &str) -> String {
+    pointer
+        .chars()
+        .map(|c| match c {
+            'a'..='z'
+            | 'A'..='Z'
+            | '0'..='9'
+            | '-'
+            | '.'
+            | '_'
+            | '~'
+            | '/'
+            | ':'
+            | '@'
+            | '!'
+            | '$'
+            | '&'
+            | '\''
+            | '('
+            | ')'
+            | '*'
+            | '+'
+            | ','
+            | ';'
+            | '=' => c.to_string(),
+            other => {
+                let mut buf = [0u8; 4];
+                other
+                    .encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect()
+            }
+        })
+        .collect()
+}
+
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
@@ -60,7 +98,7 @@ impl ContractChecker {
             .or_insert_with(|| {
                 // The whole document as the root resource, so `$ref`s to components resolve.
                 let mut root = spec().clone();
-                root["$ref"] = Value::String(format!("#{pointer}"));
+                root["$ref"] = Value::String(format!("#{}", uri_fragment(pointer)));
                 Arc::new(jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("schema at {pointer}: {e}")))
             })
             .clone()

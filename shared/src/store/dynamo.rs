@@ -37,10 +37,11 @@ impl DynamoStore {
         }
     }
 
-    /// Runs this process's multi-item transactions one at a time. For the local emulator only: moto
-    /// does not isolate concurrent `TransactWriteItems` on one table (one of two answers HTTP 500
-    /// after part of it was applied), while DynamoDB runs each atomically. A Lambda instance handles
-    /// one request at a time, so in AWS this would change nothing anyway.
+    /// Runs this process's multi-item transactions one at a time, their conditions checked before
+    /// they are sent. For the local emulator only: moto does not isolate concurrent
+    /// `TransactWriteItems` on one table, and a cancelled one's writes are applied and rolled back
+    /// while its stream may already have handed them out; DynamoDB runs each atomically and emits
+    /// nothing for a cancelled one.
     pub fn one_transaction_at_a_time(mut self) -> Self {
         self.transactions = Some(std::sync::Arc::new(tokio::sync::Mutex::new(())));
         self
@@ -206,7 +207,26 @@ impl Store for DynamoStore {
             return self.write_one(writes.into_iter().next().expect("one write")).await;
         }
         let _one_at_a_time = match &self.transactions {
-            Some(lock) => Some(lock.lock().await),
+            Some(lock) => {
+                let guard = lock.lock().await;
+                // The emulator applies a cancelled transaction's other writes before rolling them
+                // back, and its stream can hand them out meanwhile; so its conditions are checked
+                // here first (exact, since this process's transactions run one at a time).
+                for (index, w) in writes.iter().enumerate() {
+                    let (key, condition) = match w {
+                        Write::Put { record, condition } => (Key::of(record), condition),
+                        Write::Delete { key, condition } => (Some(key.clone()), condition),
+                    };
+                    if *condition == Condition::None {
+                        continue;
+                    }
+                    let current = self.get(&key.expect("validated")).await?;
+                    if !super::holds(condition, current.as_ref()) {
+                        return Err(StoreError::ConditionFailed { index: Some(index) });
+                    }
+                }
+                Some(guard)
+            }
             None => None,
         };
         let mut items = Vec::with_capacity(writes.len());

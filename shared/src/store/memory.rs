@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use super::{
-    gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, version_of, Condition, Key, Page, Record, Store,
-    StoreError, Write, GSI1PK, GSI1SK, PK, SK,
+    gsi1_cursor, holds, parse_gsi1_cursor, sk_cursor, validate_transaction, Key, Page, Record, Store, StoreError,
+    Write, GSI1PK, GSI1SK, PK, SK,
 };
 
 /// One change, as a stream record would describe it.
@@ -92,15 +92,6 @@ impl MemoryStore {
         let inner = self.inner.lock().expect("memory store lock");
         // Sequence numbers are positions, so the change after `sequence` sits at index `sequence`.
         inner.log.iter().skip(sequence as usize).take(limit).cloned().collect()
-    }
-}
-
-fn holds(condition: &Condition, current: Option<&Record>) -> bool {
-    match condition {
-        Condition::None => true,
-        Condition::NotExists => current.is_none(),
-        Condition::Exists => current.is_some(),
-        Condition::Version(v) => current.is_some_and(|r| version_of(r) == *v),
     }
 }
 

@@ -196,6 +196,16 @@ pub trait Store: Send + Sync {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 }
 
+/// Whether `condition` holds for the record as it is now (`None`: absent).
+pub(crate) fn holds(condition: &Condition, current: Option<&Record>) -> bool {
+    match condition {
+        Condition::None => true,
+        Condition::NotExists => current.is_none(),
+        Condition::Exists => current.is_some(),
+        Condition::Version(v) => current.is_some_and(|r| version_of(r) == *v),
+    }
+}
+
 /// The version a record carries (0 when it has none).
 pub fn version_of(record: &Record) -> u64 {
     record.get(VERSION).and_then(Value::as_u64).unwrap_or(0)
