@@ -165,7 +165,7 @@ pub enum Requested {
     /// A request waiting for its approver.
     Pending(KeyRequest),
     /// Approved at once (`auto`).
-    Approved(Approval),
+    Approved(Box<Approval>),
 }
 
 /// A developer asks for a key to a published catalog entry, with the organisation's key request
@@ -234,9 +234,8 @@ pub async fn request_key(
     if approval == ApprovalMode::Auto {
         let (mut writes, approved) = approval_of_new(state, &org, request.clone(), entry.name.clone());
         writes.push(event_write(&created));
-        return Ok(Requested::Approved(
-            commit_approval(state, &org, writes, approved).await?,
-        ));
+        let approved = commit_approval(state, &org, writes, approved).await?;
+        return Ok(Requested::Approved(Box::new(approved)));
     }
     state
         .store
