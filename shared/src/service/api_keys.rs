@@ -163,7 +163,7 @@ pub enum Requested {
     /// The entry sends developers elsewhere (Tyk's redirect): nothing was stored.
     Redirect(String),
     /// A request waiting for its approver.
-    Pending(KeyRequest),
+    Pending(Box<KeyRequest>),
     /// Approved at once (`auto`).
     Approved(Box<Approval>),
 }
@@ -241,7 +241,7 @@ pub async fn request_key(
         .store
         .transact(vec![resources::write(&request, 0), event_write(&created)])
         .await?;
-    Ok(Requested::Pending(request))
+    Ok(Requested::Pending(Box::new(request)))
 }
 
 /// The approval of a request created in the same transaction.
