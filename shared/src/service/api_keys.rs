@@ -18,8 +18,8 @@ use crate::domain::event_data::{
 };
 use crate::domain::fields::{check_values, Completeness};
 use crate::domain::{
-    now_epoch, now_rfc3339, required, CatalogId, Developer, DeveloperId, Email, Event, KeyRequestId, Organisation,
-    PolicyId, ValidationErrors,
+    now_epoch, now_rfc3339, required, CatalogId, Developer, DeveloperId, Email, Event, KeyRequestId, OrgId,
+    Organisation, PolicyId, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash, Secret};
 use crate::store::outbox::event_write;
@@ -45,7 +45,7 @@ pub struct Approval {
 
 /// Approving `request`, read at `version` (0: it is created approved in the same transaction): the
 /// writes (the request, the key or its Generate Key link, the events) and what they deliver.
-fn approval(
+fn approval_of(
     state: &AppState,
     org: &Organisation,
     mut request: KeyRequest,
@@ -77,23 +77,11 @@ fn approval(
         ];
         return (writes, Approval { request, key: None });
     }
-    let (plain, key) = mint_key(
-        &org.id,
-        &request.developer_id,
-        request.policy_ids.clone(),
-        request.catalog_id.clone(),
-        Some(request.id.clone()),
-        &request.updated_at,
-    );
-    request.key_id = Some(key.id.clone());
+    let (plain, key, created) = issue_key(state, &mut request);
     decided.delivery = Some(KeyDelivery::Key);
     decided.key_id = Some(key.id.clone());
     decided.private = Some(DecisionSecret::Key(plain.expose().to_string()));
     let approved = state.raise(&org.id, EventData::KeyRequestUpdated(decided));
-    let created = state.raise(
-        &org.id,
-        EventData::KeyCreated(KeyChanged::of(&key, &request.developer_email)),
-    );
     let writes = vec![
         resources::write(&request, version),
         resources::write(&key, 0),
@@ -109,6 +97,27 @@ fn approval(
     )
 }
 
+/// A new key for `request` (shown once; the request now names it) and its `key_event.created`.
+fn issue_key(state: &AppState, request: &mut KeyRequest) -> (Secret, ApiKey, Event) {
+    let (plain, key) = mint_key(
+        &request.org_id,
+        &request.developer_id,
+        request.policy_ids.clone(),
+        request.catalog_id.clone(),
+        Some(request.id.clone()),
+        &request.updated_at,
+    );
+    request.key_id = Some(key.id.clone());
+    let created = state.raise(
+        &request.org_id,
+        EventData::KeyCreated(KeyChanged::of(&key, &request.developer_email)),
+    );
+    (plain, key, created)
+}
+
+/// The answer to an approval or decline that lost the race for the request.
+const DECIDED_MEANWHILE: &str = "the request was decided by someone else meanwhile";
+
 /// Runs an approval's transaction; a lost race on the request is a 409.
 async fn commit_approval(
     state: &AppState,
@@ -120,7 +129,7 @@ async fn commit_approval(
         .store
         .transact(writes)
         .await
-        .or_conflict("status", "the request was decided by someone else meanwhile")?;
+        .or_conflict("status", DECIDED_MEANWHILE)?;
     tracing::info!(org = %org.id, request = %approval.request.id, by_link = approval.key.is_none(), "key request approved");
     Ok(approval)
 }
@@ -232,7 +241,7 @@ pub async fn request_key(
     );
     tracing::info!(org = %org.id, request = %request.id, ?approval, "key requested");
     if approval == ApprovalMode::Auto {
-        let (mut writes, approved) = approval_of_new(state, &org, request.clone(), entry.name.clone());
+        let (mut writes, approved) = approval_of(state, &org, request, 0, entry.name.clone());
         writes.push(event_write(&created));
         let approved = commit_approval(state, &org, writes, approved).await?;
         return Ok(Requested::Approved(Box::new(approved)));
@@ -242,11 +251,6 @@ pub async fn request_key(
         .transact(vec![resources::write(&request, 0), event_write(&created)])
         .await?;
     Ok(Requested::Pending(Box::new(request)))
-}
-
-/// The approval of a request created in the same transaction.
-fn approval_of_new(state: &AppState, org: &Organisation, request: KeyRequest, name: String) -> (Vec<Write>, Approval) {
-    approval(state, org, request, 0, name)
 }
 
 /// The developer's own requests, read from their own index (not the organisation's partition).
@@ -323,21 +327,8 @@ pub async fn generate(
         .await?
         .ok_or_else(used)?;
     let mut request = found.value;
-    let now = now_rfc3339();
-    let (plain, key) = mint_key(
-        &org.id,
-        &request.developer_id,
-        request.policy_ids.clone(),
-        request.catalog_id.clone(),
-        Some(request.id.clone()),
-        &now,
-    );
-    request.key_id = Some(key.id.clone());
-    request.updated_at = now;
-    let created = state.raise(
-        &org.id,
-        EventData::KeyCreated(KeyChanged::of(&key, &request.developer_email)),
-    );
+    request.updated_at = now_rfc3339();
+    let (plain, key, created) = issue_key(state, &mut request);
     let writes = vec![
         sessions::use_key_link(&org.id, &hash),
         resources::write(&request, found.version),
@@ -367,9 +358,9 @@ pub async fn list_requests(
         .collect())
 }
 
-async fn find_request(state: &AppState, org: &Organisation, id: &str) -> Result<Versioned<KeyRequest>, ServiceError> {
+async fn find_request(state: &AppState, org: &OrgId, id: &str) -> Result<Versioned<KeyRequest>, ServiceError> {
     let id = KeyRequestId::parse(id).ok_or(ServiceError::NotFound("key request"))?;
-    resources::get::<KeyRequest>(state.store.as_ref(), &org.id, id.as_str())
+    resources::get::<KeyRequest>(state.store.as_ref(), org, id.as_str())
         .await?
         .ok_or(ServiceError::NotFound("key request"))
 }
@@ -381,26 +372,25 @@ fn not_pending() -> ServiceError {
 /// An admin (or a third party holding an admin key) approves a pending request.
 pub async fn approve(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Approval, ServiceError> {
     let org = load_org(state, &admin.org).await?;
-    let found = find_request(state, &org, id).await?;
+    let found = find_request(state, &org.id, id).await?;
     if found.value.status != KeyRequestStatus::Pending {
         return Err(not_pending());
     }
     let name = catalog_name(state, &found.value).await?;
-    let (writes, approved) = approval(state, &org, found.value, found.version, name);
+    let (writes, approved) = approval_of(state, &org, found.value, found.version, name);
     commit_approval(state, &org, writes, approved).await
 }
 
 /// Declines a pending request: it is deleted, as in Tyk, and the developer told.
 pub async fn decline(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
-    let org = load_org(state, &admin.org).await?;
-    let found = find_request(state, &org, id).await?;
+    let found = find_request(state, &admin.org, id).await?;
     if found.value.status != KeyRequestStatus::Pending {
         return Err(not_pending());
     }
     let request = &found.value;
     let name = catalog_name(state, request).await?;
     let event = state.raise(
-        &org.id,
+        &admin.org,
         EventData::KeyRequestUpdated(KeyRequestDecided::of(request, name, Decision::Declined)),
     );
     state
@@ -410,7 +400,7 @@ pub async fn decline(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(),
             event_write(&event),
         ])
         .await
-        .or_conflict("status", "the request was decided by someone else meanwhile")?;
+        .or_conflict("status", DECIDED_MEANWHILE)?;
     Ok(())
 }
 
@@ -421,11 +411,7 @@ pub struct PoliciesInput {
 }
 
 /// The policies named, all of this organisation, at least one.
-async fn policies(
-    state: &AppState,
-    org: &Organisation,
-    ids: Option<Vec<String>>,
-) -> Result<Vec<PolicyId>, ServiceError> {
+async fn policies(state: &AppState, org: &OrgId, ids: Option<Vec<String>>) -> Result<Vec<PolicyId>, ServiceError> {
     let ids = ids.ok_or_else(|| ServiceError::invalid("policy_ids", "is required"))?;
     if ids.is_empty() {
         return Err(ServiceError::invalid("policy_ids", "must name at least one policy"));
@@ -435,7 +421,7 @@ async fn policies(
     for (i, raw) in ids.iter().enumerate() {
         match PolicyId::parse(raw) {
             Some(id)
-                if resources::get::<Policy>(state.store.as_ref(), &org.id, id.as_str())
+                if resources::get::<Policy>(state.store.as_ref(), org, id.as_str())
                     .await?
                     .is_some() =>
             {
@@ -459,7 +445,7 @@ pub async fn subscribe(
     input: PoliciesInput,
 ) -> Result<Approval, ServiceError> {
     let org = load_org(state, &admin.org).await?;
-    let policy_ids = policies(state, &org, input.policy_ids).await?;
+    let policy_ids = policies(state, &org.id, input.policy_ids).await?;
     let developer: Developer = match DeveloperId::parse(developer_id) {
         Some(id) => developers::get(state.store.as_ref(), &org.id, &id)
             .await?
@@ -479,7 +465,7 @@ pub async fn subscribe(
         &org.id,
         EventData::KeyRequestCreated(KeyRequestCreated::of(&request, None, Actor::Admin)),
     );
-    let (mut writes, approved) = approval_of_new(state, &org, request, NO_CATALOG_ENTRY.into());
+    let (mut writes, approved) = approval_of(state, &org, request, 0, NO_CATALOG_ENTRY.into());
     writes.push(event_write(&created));
     commit_approval(state, &org, writes, approved).await
 }
@@ -512,13 +498,12 @@ pub async fn change_key(
     id: &str,
     input: PoliciesInput,
 ) -> Result<ApiKey, ServiceError> {
-    let org = load_org(state, &admin.org).await?;
-    let policy_ids = policies(state, &org, input.policy_ids).await?;
+    let policy_ids = policies(state, &admin.org, input.policy_ids).await?;
     let found = find_key(state, admin, id).await?;
     let mut key = found.value;
     key.policy_ids = policy_ids;
     key.updated_at = now_rfc3339();
-    let names: Vec<String> = resources::all::<Policy>(state.store.as_ref(), &org.id)
+    let names: Vec<String> = resources::all::<Policy>(state.store.as_ref(), &admin.org)
         .await?
         .into_iter()
         .filter(|p| key.policy_ids.contains(&p.id))
@@ -526,7 +511,7 @@ pub async fn change_key(
         .collect();
     let mut data = KeyChanged::of(&key, &developer_email(state, &key).await?);
     data.policy_names = Some(names.join(", "));
-    let event = state.raise(&org.id, EventData::KeyUpdated(data));
+    let event = state.raise(&admin.org, EventData::KeyUpdated(data));
     state
         .store
         .transact(vec![resources::write(&key, found.version), event_write(&event)])
