@@ -132,22 +132,20 @@ impl ContractChecker {
             return Vec::new();
         }
         let what = format!("{} {template} → {status}", method.to_uppercase());
-        let response = &operation["responses"][status.to_string()];
-        if response.is_null() {
+        let declared = &operation["responses"][status.to_string()];
+        if declared.is_null() {
             return if (200..300).contains(&status) {
                 vec![format!("{what}: this status is not documented")]
             } else {
                 Vec::new()
             };
         }
-        let response = match response["$ref"].as_str() {
-            Some(r) => r
-                .strip_prefix('#')
-                .and_then(|p| spec().pointer(p))
-                .cloned()
-                .unwrap_or(Value::Null),
-            None => response.clone(),
+        // Where the response object stands: its own place, or the component it refers to.
+        let base = match declared["$ref"].as_str() {
+            Some(r) => r.trim_start_matches('#').to_string(),
+            None => format!("/paths/{}/{method}/responses/{status}", escape(&template)),
         };
+        let response = spec().pointer(&base).cloned().unwrap_or(Value::Null);
         let media = content_type.split(';').next().unwrap_or_default().trim().to_string();
         let Some(content) = response["content"].as_object().filter(|c| !c.is_empty()) else {
             return if body.is_empty() {
@@ -166,18 +164,10 @@ impl ContractChecker {
             Ok(v) => v,
             Err(e) => return vec![format!("{what}: the body is not JSON ({e})")],
         };
-        let pointer = if let Some(r) = operation["responses"][status.to_string()]["$ref"].as_str() {
-            format!("{}/content/{}/schema", r.trim_start_matches('#'), escape(&media))
-        } else {
-            format!(
-                "/paths/{}/{method}/responses/{status}/content/{}/schema",
-                escape(&template),
-                escape(&media)
-            )
-        };
-        self.validator(&pointer)
-            .iter_errors(&instance)
-            .map(|e| format!("{what}: {e} at {}", e.instance_path()))
+        let pointer = format!("{base}/content/{}/schema", escape(&media));
+        self.validate(&pointer, &instance)
+            .into_iter()
+            .map(|problem| format!("{what}: {problem}"))
             .collect()
     }
 }

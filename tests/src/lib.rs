@@ -205,6 +205,21 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// `method path` with a bearer token (none when empty) and a JSON body: the status and the JSON
+    /// answer (`null` when there is none).
+    pub async fn send(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method.parse().unwrap(), self.url(path));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn create_org(&self, body: Value) -> TestOrg {
         let response = self.post_json("/orgs", Some(&self.root_key()), &body).await;
         assert_eq!(response.status(), 201, "creating an organisation");

@@ -12,18 +12,8 @@ struct Admin<'a> {
 
 impl Admin<'_> {
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = self.app.url(&format!("/orgs/{}{path}", self.org.id));
-        let mut request = self
-            .app
-            .http
-            .request(method.parse().unwrap(), url)
-            .bearer_auth(&self.org.admin_key);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let path = format!("/orgs/{}{path}", self.org.id);
+        self.app.send(method, &path, &self.org.admin_key, body).await
     }
 
     async fn created(&self, path: &str, body: Value) -> Value {

@@ -327,38 +327,24 @@ async fn urls_with_line_breaks_are_refused_and_never_handed_back() {
         )
         .await;
     assert_eq!(fields(&problem(created, 400).await), ["settings.portal_url"]);
-    let (_, read) = {
-        let r = app
-            .http
-            .get(app.url(&format!("/orgs/{}", org.id)))
-            .bearer_auth(&org.admin_key)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.json::<Value>().await.unwrap())
-    };
+    let (_, read) = app
+        .send("GET", &format!("/orgs/{}", org.id), &org.admin_key, None)
+        .await;
     assert!(read["settings"]["portal_url"].is_null() && read["settings"]["redirect_to"].is_null());
     // A catalog entry's redirect too.
-    let api = app
-        .post_json(
-            &format!("/orgs/{}/apis", org.id),
-            Some(&org.admin_key),
-            &json!({"name": "Payments"}),
+    let admin = |path: &str| format!("/orgs/{}{path}", org.id);
+    let (_, api) = app
+        .send(
+            "POST",
+            &admin("/apis"),
+            &org.admin_key,
+            Some(json!({"name": "Payments"})),
         )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
-    let policy = app
-        .post_json(
-            &format!("/orgs/{}/policies", org.id),
-            Some(&org.admin_key),
-            &json!({"name": "Gold", "api_ids": [api["id"]]}),
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+        .await;
+    let policy_body = json!({"name": "Gold", "api_ids": [api["id"]]});
+    let (_, policy) = app
+        .send("POST", &admin("/policies"), &org.admin_key, Some(policy_body))
+        .await;
     let entry = app
         .post_json(
             &format!("/orgs/{}/catalog", org.id),

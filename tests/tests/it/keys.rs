@@ -44,14 +44,14 @@ impl Portal {
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        send(
-            &self.app,
-            method,
-            &format!("/orgs/{}{path}", self.org.id),
-            &self.org.admin_key,
-            body,
-        )
-        .await
+        self.app
+            .send(
+                method,
+                &format!("/orgs/{}{path}", self.org.id),
+                &self.org.admin_key,
+                body,
+            )
+            .await
     }
 
     async fn entry(&self, approval: Option<&str>, extra: Value) -> String {
@@ -88,14 +88,9 @@ impl Portal {
     }
 
     async fn portal(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        send(
-            &self.app,
-            method,
-            &format!("/portal/{}{path}", self.org.id),
-            token,
-            body,
-        )
-        .await
+        self.app
+            .send(method, &format!("/portal/{}{path}", self.org.id), token, body)
+            .await
     }
 
     async fn request(&self, token: &str, catalog: &str) -> (u16, Value) {
@@ -110,19 +105,6 @@ impl Portal {
         .await
         .unwrap_or_else(|| panic!("no email to {to} containing {needle:?}"))
     }
-}
-
-async fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app.http.request(method.parse().unwrap(), app.url(path));
-    if !token.is_empty() {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
