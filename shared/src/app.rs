@@ -435,8 +435,9 @@ pub mod aws {
     /// The HTTP API: DynamoDB, and SQS to replay deliveries and queue test emails.
     pub async fn api(config: Config) -> anyhow::Result<axum::Router> {
         let shared = sdk_config(None).await;
+        let config = Arc::new(config);
         let state = super::api_state(
-            Arc::new(config.clone()),
+            config.clone(),
             store(&config, &shared),
             queue(&shared, &config.email_queue, "email"),
             queue(&shared, &config.webhook_queue, "webhook"),

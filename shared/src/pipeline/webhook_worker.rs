@@ -95,13 +95,13 @@ impl WebhookWorker {
     async fn note_health(
         &self,
         org: &Organisation,
-        url: &str,
+        url: &WebhookUrl,
         health: Option<Versioned<EndpointHealth>>,
         answer: Health,
     ) -> Option<String> {
         let (mut state, version) = match health {
             Some(h) => (h.value, h.version),
-            None => (EndpointHealth::new(url), 0),
+            None => (EndpointHealth::new(url.as_str()), 0),
         };
         let now = now_epoch();
         let disable = match answer {
@@ -128,15 +128,13 @@ impl WebhookWorker {
         if let Some(reason) = &disable {
             state.disabled_at = Some(now_rfc3339());
             state.disabled_reason = Some(reason.clone());
-            if let Ok(url) = WebhookUrl::parse(url) {
-                let data = EventData::EndpointDisabled(EndpointDisabled {
-                    url,
-                    reason: reason.clone(),
-                    failing_since: state.failing_since,
-                    email: org.settings.admin_email.clone(),
-                });
-                events.push(Event::new(org.id.clone(), data.kind(), now_rfc3339(), data.public()));
-            }
+            let data = EventData::EndpointDisabled(EndpointDisabled {
+                url: url.clone(),
+                reason: reason.clone(),
+                failing_since: state.failing_since,
+                email: org.settings.admin_email.clone(),
+            });
+            events.push(Event::new(org.id.clone(), data.kind(), now_rfc3339(), data.public()));
         }
         match endpoints::save(self.store.as_ref(), &org.id, &state, version, &events).await {
             Ok(()) if disable.is_some() => {
@@ -214,7 +212,7 @@ impl WebhookWorker {
                 Health::Failing,
             ),
         };
-        match self.note_health(&org, url, health, answer).await {
+        match self.note_health(&org, &job.url, health, answer).await {
             Some(reason) => Attempt::FailedForGood(format!(
                 "{}; the endpoint is now disabled: {reason}",
                 problem_of(&attempt)

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::{new_admin_key, Operator, OrgAdmin};
-use super::{load_org, AppState, OrConflict, ServiceError};
+use super::{load_org, AppState, ServiceError};
 use crate::domain::{
     now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch, Organisation,
     ValidationErrors,
@@ -143,8 +143,10 @@ async fn change_org(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::ConditionFailed { index: None })
-        .or_conflict("organisation", "changed by someone else at the same time; try again")
+    Err(ServiceError::conflict(
+        "organisation",
+        "changed by someone else at the same time; try again",
+    ))
 }
 
 #[derive(Debug, Deserialize)]
