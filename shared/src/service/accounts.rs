@@ -14,8 +14,8 @@ use super::{blocking, load_org, load_org_named, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::{
-    now_epoch, now_rfc3339, required, Developer, DeveloperStatus, Email, Event, EventKind, Organisation, Password,
-    SignUp, SignupMode, ValidationErrors,
+    now_epoch, now_rfc3339, required, Developer, DeveloperStatus, Email, Event, Organisation, Password, SignUp,
+    SignupMode, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash, Secret};
 use crate::store::developers::{self, SaveError, SignUpOutcome};
@@ -293,7 +293,7 @@ pub async fn request_reset(state: &AppState, org: &str, input: ResetRequestInput
     // The token is made either way, so both paths do the same work up to the write.
     let link = PasswordLink::new(state, &org, org.settings.password_reset_ttl_secs);
     if let Some(developer) = found.map(|f| f.value).filter(|d| d.status == DeveloperStatus::Active) {
-        let (token, event) = link.issue(state, &org, &developer, EventKind::PasswordResetRequested);
+        let (token, event) = link.issue(state, &org, &developer, EventData::PasswordResetRequested);
         state.store.transact(vec![token, event_write(&event)]).await?;
         tracing::info!(org = %org.id, developer = %developer.id, "password reset requested");
     }
@@ -322,14 +322,14 @@ impl PasswordLink {
         }
     }
 
-    /// The token record, and the event (`PasswordResetRequested` or `DeveloperInvited`) that mails
-    /// the link to `developer`.
+    /// The token record, and the event that mails the link to `developer`: `raised` is the kind's
+    /// constructor (`EventData::PasswordResetRequested` or `EventData::DeveloperInvited`).
     pub(crate) fn issue(
         &self,
         state: &AppState,
         org: &Organisation,
         developer: &Developer,
-        kind: EventKind,
+        raised: fn(PasswordLinkSent) -> EventData,
     ) -> (Write, Event) {
         let sent = PasswordLinkSent {
             developer_id: developer.id.clone(),
@@ -338,11 +338,7 @@ impl PasswordLink {
             url: self.url.clone(),
             expires_in: human_duration(self.ttl_secs),
         };
-        let data = match kind {
-            EventKind::DeveloperInvited => EventData::DeveloperInvited(sent),
-            _ => EventData::PasswordResetRequested(sent),
-        };
-        let event = state.raise(&org.id, data);
+        let event = state.raise(&org.id, raised(sent));
         let reset = ResetToken {
             developer_id: developer.id.clone(),
             expires_at: self.expires_at,

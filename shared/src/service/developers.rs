@@ -9,9 +9,7 @@ use super::auth::OrgAdmin;
 use super::{api_keys, load_org, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData};
 use crate::domain::fields::{check_values, merge, Completeness};
-use crate::domain::{
-    now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, EventKind, ValidationErrors,
-};
+use crate::domain::{now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, ValidationErrors};
 use crate::store::developers::{self, SignUpOutcome};
 use crate::store::{StoreError, Versioned};
 
@@ -72,7 +70,7 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         known_addresses: Vec::new(),
     };
     let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS);
-    let (token, event) = link.issue(state, &org, &developer, EventKind::DeveloperInvited);
+    let (token, event) = link.issue(state, &org, &developer, EventData::DeveloperInvited);
     match developers::create(state.store.as_ref(), &developer, &event, vec![token]).await? {
         SignUpOutcome::Created => {}
         SignUpOutcome::EmailTaken => {
