@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use super::auth::{DeveloperSession, OrgAdmin};
 use super::json::JsonBody;
 use super::problem::ApiError;
-use super::AppState;
-use crate::domain::api_keys::{ApiKey, KeyRequest, KeyRequestStatus};
+use super::{without_org, AppState};
+use crate::domain::api_keys::{ApiKey, KeyRequestStatus};
 use crate::service::api_keys::{
     self, Approval, DescribedKey, GenerateInput, KeyRequestInput, PoliciesInput, Requested,
 };
@@ -33,15 +33,9 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn request_view(request: &KeyRequest) -> Value {
-    let mut v = serde_json::to_value(request).expect("requests serialize");
-    v.as_object_mut().expect("an object").remove("org_id");
-    v
-}
-
 /// An approved request, with the key when it was issued now (shown once: only its hash is kept).
 fn approval_view(approval: &Approval) -> Value {
-    let mut body = request_view(&approval.request);
+    let mut body = without_org(&approval.request);
     if let Some((plain, key)) = &approval.key {
         body["key"] = json!(plain.expose());
         body["key_details"] = key.view();
@@ -74,16 +68,14 @@ async fn request_key(
             StatusCode::OK,
             Json(json!({"status": "redirect", "redirect_to": target})),
         ),
-        Requested::Pending(request) => (StatusCode::CREATED, Json(request_view(&request))),
+        Requested::Pending(request) => (StatusCode::CREATED, Json(without_org(&request))),
         Requested::Approved(approval) => (StatusCode::CREATED, Json(approval_view(&approval))),
     })
 }
 
 async fn own_requests(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mine = api_keys::own_requests(&state, &session).await?;
-    Ok(Json(
-        json!({"items": mine.iter().map(request_view).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(json!({"items": mine.iter().map(without_org).collect::<Vec<_>>()})))
 }
 
 async fn own_keys(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -117,7 +109,7 @@ async fn list_requests(
 ) -> Result<Json<Value>, ApiError> {
     let items = api_keys::list_requests(&state, &admin, query.status).await?;
     Ok(Json(
-        json!({"items": items.iter().map(request_view).collect::<Vec<_>>()}),
+        json!({"items": items.iter().map(without_org).collect::<Vec<_>>()}),
     ))
 }
 

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::auth::OrgAdmin;
 use super::json::JsonBody;
 use super::problem::ApiError;
-use super::AppState;
+use super::{without_org, AppState};
 use crate::domain::catalog::{Api, CatalogEntry, Policy};
 use crate::service::catalog::{self, AdminResource};
 use crate::service::page_limit;
@@ -41,22 +41,13 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{org}/catalog", get(published))
 }
 
-/// A resource as admins see it: everything but the organisation it belongs to.
-fn view<R: AdminResource>(resource: &R) -> Value {
-    let mut value = serde_json::to_value(resource).expect("resources serialize");
-    if let Some(map) = value.as_object_mut() {
-        map.remove("org_id");
-    }
-    value
-}
-
 async fn create<R: AdminResource>(
     admin: OrgAdmin,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let resource = catalog::create::<R>(&state, &admin, body).await?;
-    Ok((StatusCode::CREATED, Json(view(&resource))))
+    Ok((StatusCode::CREATED, Json(without_org(&resource))))
 }
 
 #[derive(Deserialize)]
@@ -74,7 +65,7 @@ async fn list<R: AdminResource>(
     let limit = page_limit(query.limit, 50)?;
     let (items, next) = catalog::list::<R>(&state, &admin, query.after.as_deref(), limit).await?;
     Ok(Json(
-        json!({"items": items.iter().map(view).collect::<Vec<_>>(), "next_after": next}),
+        json!({"items": items.iter().map(without_org).collect::<Vec<_>>(), "next_after": next}),
     ))
 }
 
@@ -83,7 +74,7 @@ async fn read<R: AdminResource>(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(view(&catalog::get::<R>(&state, &admin, &id).await?)))
+    Ok(Json(without_org(&catalog::get::<R>(&state, &admin, &id).await?)))
 }
 
 async fn update<R: AdminResource>(
@@ -92,7 +83,9 @@ async fn update<R: AdminResource>(
     Path((_, id)): Path<(String, String)>,
     JsonBody(patch): JsonBody<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(view(&catalog::update::<R>(&state, &admin, &id, patch).await?)))
+    Ok(Json(without_org(
+        &catalog::update::<R>(&state, &admin, &id, patch).await?,
+    )))
 }
 
 async fn remove<R: AdminResource>(

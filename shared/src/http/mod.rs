@@ -50,6 +50,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A record as its organisation's callers see it: everything but the organisation it belongs to.
+pub(crate) fn without_org<T: serde::Serialize>(record: &T) -> serde_json::Value {
+    let mut value = serde_json::to_value(record).expect("records serialize");
+    if let Some(map) = value.as_object_mut() {
+        map.remove("org_id");
+    }
+    value
+}
+
 async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
