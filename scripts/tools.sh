@@ -3,6 +3,8 @@ MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
 AIOSMTPD_VERSION=1.4.6
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+# The API contract fuzzer (scripts/fuzz).
+SCHEMATHESIS_VERSION=4.32.5
 # The TypeScript client generator frontends use, and the compiler that checks what it generates.
 OPENAPI_TYPESCRIPT_VERSION=7.13.0
 TYPESCRIPT_VERSION=5.9.3
@@ -10,13 +12,19 @@ NPM_TOOLS=${GATEHOUSE_NPM_TOOLS:-$PWD/.npm-tools}
 VENV=${GATEHOUSE_VENV:-$PWD/.venv}
 
 ensure_tools() {
-  if ! "$VENV/bin/python" -c "import moto, cfnlint, flask_cors, aiosmtpd, openapi_spec_validator" >/dev/null 2>&1 ||
-     [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
-    echo "installing moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION, aiosmtpd $AIOSMTPD_VERSION and openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION into $VENV"
+  # The installed versions of the pinned tools, compared with the pins (an old venv is brought up to date).
+  local installed wanted
+  installed=$("$VENV/bin/python" -c '
+import importlib.metadata as m
+print(" ".join(m.version(p) for p in ["moto", "cfn-lint", "aiosmtpd", "openapi-spec-validator", "schemathesis"]))
+import flask_cors' 2>/dev/null || true)
+  wanted="$MOTO_VERSION $CFN_LINT_VERSION $AIOSMTPD_VERSION $OPENAPI_SPEC_VALIDATOR_VERSION $SCHEMATHESIS_VERSION"
+  if [ "$installed" != "$wanted" ]; then
+    echo "installing moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION, aiosmtpd $AIOSMTPD_VERSION, openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION and schemathesis $SCHEMATHESIS_VERSION into $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
       "moto[server,dynamodb,sqs,ses]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" \
-      "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+      "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
   fi
 }
 

@@ -3,7 +3,7 @@
 //! `AWS_ENDPOINT_URL` set, the AWS-shaped pipeline against that endpoint (e.g. the local emulator).
 
 use anyhow::Context;
-use gatehouse::app::{Local, Mode};
+use gatehouse::app::{Local, Mode, Pollers};
 use gatehouse::config::Config;
 
 #[tokio::main]
@@ -17,7 +17,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], config.port));
-    let local = Local::start(config).await.context("starting Gatehouse")?;
+    let pollers = Pollers {
+        webhook_worker: config.local_webhooks,
+        ..Pollers::default()
+    };
+    let local = Local::start_with(config, pollers).await.context("starting Gatehouse")?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("binding {address}"))?;

@@ -76,6 +76,9 @@ pub struct Config {
     pub queue_max_receive_count: u32,
     /// The local HTTP port (`PORT`).
     pub port: u16,
+    /// Local runner: `false` keeps webhook jobs on the in-process queue instead of sending them
+    /// (`LOCAL_WEBHOOKS=hold`), so a frontend or a fuzzer working against it reaches no one.
+    pub local_webhooks: bool,
     /// Sign-up and password-reset requests answer no sooner than this (`ACCOUNT_RESPONSE_FLOOR_MS`),
     /// so their timing does not tell whether an email has an account.
     pub account_response_floor: Duration,
@@ -108,6 +111,7 @@ impl Config {
             queue_visibility_timeout: Duration::from_secs(60),
             queue_max_receive_count: 5,
             port: 3000,
+            local_webhooks: true,
             account_response_floor: Duration::from_millis(250),
         }
     }
@@ -195,6 +199,13 @@ impl Config {
         }
         if let Some(v) = get("PORT") {
             c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
+        }
+        if let Some(v) = get("LOCAL_WEBHOOKS") {
+            c.local_webhooks = match v.as_str() {
+                "send" => true,
+                "hold" => false,
+                _ => return Err(bad("LOCAL_WEBHOOKS", "must be send or hold")),
+            };
         }
         Ok(c)
     }
@@ -342,6 +353,7 @@ mod tests {
             ("QUEUE_MAX_RECEIVE_COUNT", "0"),
             ("WEBHOOK_RETRY_SCHEDULE", "5,soon"),
             ("EMAIL_BACKEND", "postcard"),
+            ("LOCAL_WEBHOOKS", "later"),
             ("EMAIL_BACKEND_CONFIG", "{\"code\": \"sendgrid\", \"setings\": {}}"),
             ("ENABLE_EMAIL_NOTIFICATIONS", "yes"),
         ] {

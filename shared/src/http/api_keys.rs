@@ -1,7 +1,7 @@
 //! Key requests and API keys (rules in `service::api_keys`): developers request keys and redeem
 //! Generate Key links; admins list, approve, decline, subscribe, change and revoke.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{DeveloperSession, OrgAdmin};
-use super::json::JsonBody;
+use super::extract::{page, page_args, JsonBody, PageQuery, Path, Query};
 use super::problem::ApiError;
 use super::{without_org, AppState};
 use crate::domain::api_keys::{ApiKey, KeyRequestStatus};
@@ -73,16 +73,24 @@ async fn request_key(
     })
 }
 
-async fn own_requests(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let mine = api_keys::own_requests(&state, &session).await?;
-    Ok(Json(json!({"items": mine.iter().map(without_org).collect::<Vec<_>>()})))
+async fn own_requests(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (after, limit) = query.resolve(50)?;
+    let (mine, next) = api_keys::own_requests(&state, &session, after.as_deref(), limit).await?;
+    Ok(Json(page(mine.iter().map(without_org).collect(), next)))
 }
 
-async fn own_keys(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let keys = api_keys::own_keys(&state, &session).await?;
-    Ok(Json(
-        json!({"items": keys.iter().map(described_view).collect::<Vec<_>>()}),
-    ))
+async fn own_keys(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (after, limit) = query.resolve(50)?;
+    let (keys, next) = api_keys::own_keys(&state, &session, after.as_deref(), limit).await?;
+    Ok(Json(page(keys.iter().map(described_view).collect(), next)))
 }
 
 async fn generate(
@@ -100,6 +108,8 @@ async fn generate(
 #[serde(deny_unknown_fields)]
 struct StatusQuery {
     status: Option<KeyRequestStatus>,
+    limit: Option<usize>,
+    cursor: Option<String>,
 }
 
 async fn list_requests(
@@ -107,10 +117,9 @@ async fn list_requests(
     State(state): State<AppState>,
     Query(query): Query<StatusQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let items = api_keys::list_requests(&state, &admin, query.status).await?;
-    Ok(Json(
-        json!({"items": items.iter().map(without_org).collect::<Vec<_>>()}),
-    ))
+    let (after, limit) = page_args(query.limit, query.cursor.as_deref(), 50)?;
+    let (items, next) = api_keys::list_requests(&state, &admin, query.status, after.as_deref(), limit).await?;
+    Ok(Json(page(items.iter().map(without_org).collect(), next)))
 }
 
 async fn approve(
@@ -140,11 +149,14 @@ async fn subscribe(
     Ok((StatusCode::CREATED, Json(approval_view(&approval))))
 }
 
-async fn list_keys(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let keys = api_keys::list_keys(&state, &admin).await?;
-    Ok(Json(
-        json!({"items": keys.iter().map(ApiKey::view).collect::<Vec<_>>()}),
-    ))
+async fn list_keys(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (after, limit) = query.resolve(50)?;
+    let (keys, next) = api_keys::list_keys(&state, &admin, after.as_deref(), limit).await?;
+    Ok(Json(page(keys.iter().map(ApiKey::view).collect(), next)))
 }
 
 async fn read_key(

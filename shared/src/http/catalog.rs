@@ -1,20 +1,18 @@
 //! Admin: APIs, policies and catalog entries, one generic set of handlers over
 //! `service::catalog::AdminResource`; and the portal's published catalog.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::OrgAdmin;
-use super::json::JsonBody;
+use super::extract::{page, JsonBody, PageQuery, Path, Query};
 use super::problem::ApiError;
 use super::{without_org, AppState};
 use crate::domain::catalog::{Api, CatalogEntry, Policy};
 use crate::service::catalog::{self, AdminResource};
-use crate::service::page_limit;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -50,23 +48,14 @@ async fn create<R: AdminResource>(
     Ok((StatusCode::CREATED, Json(without_org(&resource))))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    limit: Option<usize>,
-    after: Option<String>,
-}
-
 async fn list<R: AdminResource>(
     admin: OrgAdmin,
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = page_limit(query.limit, 50)?;
-    let (items, next) = catalog::list::<R>(&state, &admin, query.after.as_deref(), limit).await?;
-    Ok(Json(
-        json!({"items": items.iter().map(without_org).collect::<Vec<_>>(), "next_after": next}),
-    ))
+    let (after, limit) = query.resolve(50)?;
+    let (items, next) = catalog::list::<R>(&state, &admin, after.as_deref(), limit).await?;
+    Ok(Json(page(items.iter().map(without_org).collect(), next)))
 }
 
 async fn read<R: AdminResource>(
@@ -98,9 +87,14 @@ async fn remove<R: AdminResource>(
 }
 
 /// The portal's catalog: published entries with their API and the limits their policy grants.
-async fn published(Path(org): Path<String>, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let items: Vec<Value> = catalog::published(&state, &org)
-        .await?
+async fn published(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (after, limit) = query.resolve(50)?;
+    let (entries, next) = catalog::published(&state, &org, after.as_deref(), limit).await?;
+    let items: Vec<Value> = entries
         .into_iter()
         .map(|p| {
             json!({
@@ -113,5 +107,5 @@ async fn published(Path(org): Path<String>, State(state): State<AppState>) -> Re
             })
         })
         .collect();
-    Ok(Json(json!({"items": items})))
+    Ok(Json(page(items, next)))
 }

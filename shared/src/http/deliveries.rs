@@ -1,6 +1,6 @@
 //! Admin: the delivery log, replays of failed deliveries, and webhook endpoint health.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -8,11 +8,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
-use super::json::JsonBody;
+use super::extract::{page, page_args, JsonBody, PageQuery, Path, Query};
 use super::problem::ApiError;
 use super::AppState;
 use crate::service::deliveries::{self, Delivery, DeliveryStatus};
-use crate::service::page_limit;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -22,8 +21,14 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{org}/webhook-endpoints/enable", post(enable_endpoint))
 }
 
-async fn list_endpoints(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"items": deliveries::endpoints(&state, &admin).await?})))
+async fn list_endpoints(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (after, limit) = query.resolve(50)?;
+    let (items, next) = deliveries::endpoints(&state, &admin, after.as_deref(), limit).await?;
+    Ok(Json(page(items.iter().map(|e| json!(e)).collect(), next)))
 }
 
 #[derive(Deserialize)]
@@ -56,7 +61,7 @@ fn view(d: &Delivery) -> Value {
 struct ListQuery {
     status: Option<DeliveryStatus>,
     limit: Option<usize>,
-    after: Option<String>,
+    cursor: Option<String>,
 }
 
 async fn list(
@@ -64,11 +69,9 @@ async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = page_limit(query.limit, 50)?;
-    let (items, next) = deliveries::list(&state, &admin, query.status, query.after.as_deref(), limit).await?;
-    Ok(Json(
-        json!({"items": items.iter().map(view).collect::<Vec<_>>(), "next_after": next}),
-    ))
+    let (after, limit) = page_args(query.limit, query.cursor.as_deref(), 50)?;
+    let (items, next) = deliveries::list(&state, &admin, query.status, after.as_deref(), limit).await?;
+    Ok(Json(page(items.iter().map(view).collect(), next)))
 }
 
 async fn retry(

@@ -1,20 +1,17 @@
 //! Admin: an organisation's developers — search by email prefix, invite, view, edit, remove.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
-use super::json::JsonBody;
+use super::extract::{page, page_args, JsonBody, Path, Query};
 use super::problem::ApiError;
 use super::AppState;
 use crate::service::developers::{self, EditInput, InviteInput};
-use crate::service::{page_limit, ServiceError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,23 +32,10 @@ async fn search(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = page_limit(query.limit, 20)?;
-    let cursor = match query.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(
-            URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| ServiceError::invalid("cursor", "is not a cursor from this list"))?,
-        ),
-    };
+    let (after, limit) = page_args(query.limit, query.cursor.as_deref(), 20)?;
     let prefix = query.email.unwrap_or_default();
-    let (found, next) = developers::search(&state, &admin, &prefix, cursor.as_deref(), limit).await?;
-    Ok(Json(json!({
-        "items": found.iter().map(|d| d.profile()).collect::<Vec<_>>(),
-        "next_cursor": next.map(|n| URL_SAFE_NO_PAD.encode(n)),
-    })))
+    let (found, next) = developers::search(&state, &admin, &prefix, after.as_deref(), limit).await?;
+    Ok(Json(page(found.iter().map(|d| json!(d.profile())).collect(), next)))
 }
 
 async fn invite(

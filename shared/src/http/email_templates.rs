@@ -1,13 +1,14 @@
 //! Admin: the email templates — list them, preview one with sample data, send a test email.
 
-use axum::extract::{Path, State};
+use super::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
-use super::json::JsonBody;
+use super::extract::JsonBody;
 use super::problem::ApiError;
 use super::AppState;
 use crate::service::email_templates::{self, PreviewInput};
@@ -21,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn list(_: OrgAdmin) -> Json<Value> {
     let (names, sample) = email_templates::catalogue();
-    Json(json!({"items": names, "sample_data": sample}))
+    Json(json!({"templates": names, "sample_data": sample}))
 }
 
 async fn preview(

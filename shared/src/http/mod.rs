@@ -8,7 +8,7 @@ mod catalog;
 mod deliveries;
 mod developers;
 mod email_templates;
-mod json;
+mod extract;
 mod orgs;
 mod portal;
 pub mod problem;

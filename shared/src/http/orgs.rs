@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::auth::{Operator, OrgAdmin};
-use super::json::JsonBody;
+use super::extract::JsonBody;
 use super::problem::ApiError;
 use super::AppState;
 use crate::domain::Organisation;

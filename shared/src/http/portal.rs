@@ -1,7 +1,8 @@
 //! The developer portal's accounts: sign-up, login and logout, the developer's own profile, password
 //! reset (rules in `service::accounts`).
 
-use axum::extract::{Path, State};
+use super::extract::Path;
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -9,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::auth::{ClientAddress, DeveloperSession};
-use super::json::JsonBody;
+use super::extract::JsonBody;
 use super::problem::ApiError;
 use super::AppState;
 use crate::service::accounts::{self, LoginInput, ProfileInput, ResetCompleteInput, ResetRequestInput, SignUpInput};

@@ -129,8 +129,8 @@ impl IntoResponse for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
-                "send the body as application/json",
-                None,
+                "content-type: send the body as application/json",
+                Some(&[FieldError::new("content-type", "must be application/json")]),
             ),
             ApiError::PayloadTooLarge { limit } => problem(
                 StatusCode::PAYLOAD_TOO_LARGE,

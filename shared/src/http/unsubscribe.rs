@@ -3,7 +3,8 @@
 //! category. `GET` only shows a page with a button that posts, because link scanners fetch links
 //! and must not unsubscribe anyone.
 
-use axum::extract::{Path, Query, State};
+use super::extract::{Path, Query};
+use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};

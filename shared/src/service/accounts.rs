@@ -29,21 +29,24 @@ const MAX_FAILURES_PER_ADDRESS: u32 = 20;
 const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 
 /// Holds an answer back until a fixed time after the request began, so the work done for an email
-/// with an account and for one without cannot be told apart by timing.
-struct ResponseFloor(tokio::time::Instant);
+/// with an account and for one without cannot be told apart by timing. `None`: the floor is off
+/// (`ACCOUNT_RESPONSE_FLOOR_MS=0`).
+struct ResponseFloor(Option<tokio::time::Instant>);
 
 impl ResponseFloor {
     fn start(state: &AppState) -> Self {
-        Self(tokio::time::Instant::now() + state.config.account_response_floor)
+        let floor = state.config.account_response_floor;
+        Self((!floor.is_zero()).then(|| tokio::time::Instant::now() + floor))
     }
 
     async fn wait(self) {
-        if tokio::time::Instant::now() > self.0 {
+        let Some(until) = self.0 else { return };
+        if tokio::time::Instant::now() > until {
             tracing::warn!(
                 "an account request took longer than ACCOUNT_RESPONSE_FLOOR_MS; raise it to keep timing uniform"
             );
         }
-        tokio::time::sleep_until(self.0).await;
+        tokio::time::sleep_until(until).await;
     }
 }
 

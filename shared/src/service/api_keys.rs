@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::{DeveloperSession, OrgAdmin};
-use super::{load_org, AppState, OrConflict, ServiceError};
+use super::{load_org, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::api_keys::{mint_key, ApiKey, KeyRequest, KeyRequestStatus};
 use crate::domain::catalog::{ApprovalMode, CatalogEntry, Policy};
 use crate::domain::event_data::{
@@ -253,9 +253,16 @@ pub async fn request_key(
     Ok(Requested::Pending(Box::new(request)))
 }
 
-/// The developer's own requests, read from their own index (not the organisation's partition).
-pub async fn own_requests(state: &AppState, session: &DeveloperSession) -> Result<Vec<KeyRequest>, ServiceError> {
-    Ok(resources::of_developer::<KeyRequest>(state.store.as_ref(), &session.org, &session.developer).await?)
+/// A page of the developer's own requests, read from their own index (not the organisation's
+/// partition).
+pub async fn own_requests(
+    state: &AppState,
+    session: &DeveloperSession,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Paged<KeyRequest>, ServiceError> {
+    let store = state.store.as_ref();
+    Ok(resources::page_of_developer::<KeyRequest>(store, &session.org, &session.developer, after, limit).await?)
 }
 
 /// A key with what a developer sees of it: its policies and its catalog entry.
@@ -266,16 +273,22 @@ pub struct DescribedKey {
     pub catalog_entry: Option<CatalogEntry>,
 }
 
-/// The developer's own keys with their policies and catalog entry (or none).
-pub async fn own_keys(state: &AppState, session: &DeveloperSession) -> Result<Vec<DescribedKey>, ServiceError> {
+/// A page of the developer's own keys with their policies and catalog entry (or none).
+pub async fn own_keys(
+    state: &AppState,
+    session: &DeveloperSession,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Paged<DescribedKey>, ServiceError> {
     let store = state.store.as_ref();
-    let keys = resources::of_developer::<ApiKey>(store, &session.org, &session.developer).await?;
+    let (keys, next) =
+        resources::page_of_developer::<ApiKey>(store, &session.org, &session.developer, after, limit).await?;
     if keys.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), next));
     }
     let policies = resources::all::<Policy>(store, &session.org).await?;
     let entries = resources::all::<CatalogEntry>(store, &session.org).await?;
-    Ok(keys
+    let described = keys
         .into_iter()
         .map(|key| {
             let entry = key
@@ -295,7 +308,8 @@ pub async fn own_keys(state: &AppState, session: &DeveloperSession) -> Result<Ve
                 catalog_entry: entry,
             }
         })
-        .collect())
+        .collect();
+    Ok((described, next))
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,17 +359,21 @@ pub async fn generate(
     Ok((plain, key))
 }
 
-/// The organisation's key requests, of one status or all.
+/// A page of the organisation's key requests, of one status or all (filtered after reading, so a
+/// page may hold fewer than `limit`).
 pub async fn list_requests(
     state: &AppState,
     admin: &OrgAdmin,
     status: Option<KeyRequestStatus>,
-) -> Result<Vec<KeyRequest>, ServiceError> {
-    let all = resources::all::<KeyRequest>(state.store.as_ref(), &admin.org).await?;
-    Ok(all
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Paged<KeyRequest>, ServiceError> {
+    let (page, next) = resources::list::<KeyRequest>(state.store.as_ref(), &admin.org, after, limit).await?;
+    let items = page
         .into_iter()
         .filter(|r| status.is_none_or(|s| r.status == s))
-        .collect())
+        .collect();
+    Ok((items, next))
 }
 
 async fn find_request(state: &AppState, org: &OrgId, id: &str) -> Result<Versioned<KeyRequest>, ServiceError> {
@@ -470,8 +488,14 @@ pub async fn subscribe(
     commit_approval(state, &org, writes, approved).await
 }
 
-pub async fn list_keys(state: &AppState, admin: &OrgAdmin) -> Result<Vec<ApiKey>, ServiceError> {
-    Ok(resources::all::<ApiKey>(state.store.as_ref(), &admin.org).await?)
+/// A page of the organisation's keys.
+pub async fn list_keys(
+    state: &AppState,
+    admin: &OrgAdmin,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Paged<ApiKey>, ServiceError> {
+    Ok(resources::list::<ApiKey>(state.store.as_ref(), &admin.org, after, limit).await?)
 }
 
 async fn find_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Versioned<ApiKey>, ServiceError> {

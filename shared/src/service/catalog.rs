@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use std::future::Future;
 
 use super::auth::OrgAdmin;
-use super::{load_org_named, AppState, OrConflict, ServiceError};
+use super::{load_org_named, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::catalog::{
     check_description, check_listen_path, check_name, check_quota, check_rate, Api, ApprovalMode, CatalogEntry, Policy,
     Quota, Rate,
@@ -83,13 +83,13 @@ pub async fn create<R: AdminResource>(state: &AppState, admin: &OrgAdmin, body: 
     Ok(resource)
 }
 
-/// A page of the organisation's resources of this kind, in creation order, after the id `after`.
+/// A page of the organisation's resources of this kind, in creation order.
 pub async fn list<R: AdminResource>(
     state: &AppState,
     admin: &OrgAdmin,
     after: Option<&str>,
     limit: usize,
-) -> Result<(Vec<R>, Option<String>), ServiceError> {
+) -> Result<Paged<R>, ServiceError> {
     Ok(resources::list::<R>(state.store.as_ref(), &admin.org, after, limit).await?)
 }
 
@@ -387,16 +387,19 @@ pub struct PublishedEntry {
     pub policy: Option<Policy>,
 }
 
-/// The portal's catalog: published entries with their API and the limits their policy grants.
-pub async fn published(state: &AppState, org: &str) -> Result<Vec<PublishedEntry>, ServiceError> {
+/// A page of the portal's catalog: published entries with their API and the limits their policy
+/// grants (unpublished entries are left out after reading, so a page may hold fewer than `limit`).
+pub async fn published(
+    state: &AppState,
+    org: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Paged<PublishedEntry>, ServiceError> {
     let org = load_org_named(state, org).await?;
     let store = state.store.as_ref();
+    let (entries, next) = resources::list::<CatalogEntry>(store, &org.id, after, limit).await?;
     let mut items = Vec::new();
-    for entry in all_catalog_entries(state, &org.id)
-        .await?
-        .into_iter()
-        .filter(|e| e.published)
-    {
+    for entry in entries.into_iter().filter(|e| e.published) {
         let api = resources::get::<Api>(store, &org.id, entry.api_id.as_str())
             .await?
             .map(|v| v.value);
@@ -405,5 +408,5 @@ pub async fn published(state: &AppState, org: &str) -> Result<Vec<PublishedEntry
             .map(|v| v.value);
         items.push(PublishedEntry { entry, api, policy });
     }
-    Ok(items)
+    Ok((items, next))
 }

@@ -2,16 +2,21 @@
 //! the health of webhook endpoints (enabling a disabled one).
 
 use super::auth::OrgAdmin;
-use super::{AppState, OrConflict, ServiceError};
+use super::{AppState, OrConflict, Paged, ServiceError};
 use crate::domain::HttpUrl;
 use crate::queue::OutgoingMessage;
 use crate::store::deliveries;
 pub use crate::store::deliveries::{Delivery, DeliveryStatus};
 use crate::store::endpoints::{self, EndpointHealth};
 
-/// The webhook endpoints with a health record: failing since when, disabled or not.
-pub async fn endpoints(state: &AppState, admin: &OrgAdmin) -> Result<Vec<EndpointHealth>, ServiceError> {
-    Ok(endpoints::list(state.store.as_ref(), &admin.org).await?)
+/// A page of the webhook endpoints with a health record: failing since when, disabled or not.
+pub async fn endpoints(
+    state: &AppState,
+    admin: &OrgAdmin,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Paged<EndpointHealth>, ServiceError> {
+    Ok(endpoints::list(state.store.as_ref(), &admin.org, after, limit).await?)
 }
 
 /// Sends to a disabled endpoint again (its failure clock restarts).
@@ -28,14 +33,15 @@ pub async fn enable_endpoint(state: &AppState, admin: &OrgAdmin, url: &str) -> R
     Ok(health)
 }
 
-/// A page of the delivery log (oldest event first) after the delivery `after`, of one status or all.
+/// A page of the delivery log (oldest event first), of one status or all (filtered after reading,
+/// so a page may hold fewer than `limit`).
 pub async fn list(
     state: &AppState,
     admin: &OrgAdmin,
     status: Option<DeliveryStatus>,
     after: Option<&str>,
     limit: usize,
-) -> Result<(Vec<Delivery>, Option<String>), ServiceError> {
+) -> Result<Paged<Delivery>, ServiceError> {
     let (page, next) = deliveries::list(state.store.as_ref(), &admin.org, after, limit).await?;
     let items = page
         .into_iter()

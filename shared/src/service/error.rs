@@ -52,7 +52,10 @@ impl From<FieldError> for ServiceError {
 
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
-        ServiceError::Internal(anyhow::Error::new(e).context("store"))
+        match e {
+            StoreError::BadCursor => ServiceError::invalid("cursor", "is not a cursor from this list"),
+            e => ServiceError::Internal(anyhow::Error::new(e).context("store")),
+        }
     }
 }
 

@@ -81,6 +81,9 @@ pub async fn load_org_named(state: &AppState, org: &str) -> Result<Organisation,
 }
 
 /// A list's page size: `default` when not given, 1 to 100 when given.
+/// A page of a list and the cursor of the next page (`None` on the last); see `store::Page`.
+pub type Paged<T> = (Vec<T>, Option<String>);
+
 pub fn page_limit(limit: Option<usize>, default: usize) -> Result<usize, ServiceError> {
     match limit {
         None => Ok(default),

@@ -178,28 +178,19 @@ pub async fn get(store: &dyn Store, org: &OrgId, delivery_id: &str) -> Result<Op
         .transpose()
 }
 
-/// A page of the organisation's deliveries, oldest event first.
+/// A page of the organisation's deliveries, oldest event first, after the cursor `after`.
 pub async fn list(
     store: &dyn Store,
     org: &OrgId,
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Delivery>, Option<String>), StoreError> {
-    let after = after.map(|id| table_keys::delivery(org, id).sk);
     let page = store
-        .query(
-            &table_keys::org_pk(org),
-            table_keys::DELIVERY_PREFIX,
-            after.as_deref(),
-            limit,
-        )
+        .query(&table_keys::org_pk(org), table_keys::DELIVERY_PREFIX, after, limit)
         .await?;
-    let next = page
-        .next
-        .map(|sk| sk.trim_start_matches(table_keys::DELIVERY_PREFIX).to_string());
     Ok((
         page.records.into_iter().map(from_record).collect::<Result<_, _>>()?,
-        next,
+        page.next,
     ))
 }
 

@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
 use super::{
-    gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, Condition, Key, Page, Record, Store, StoreError,
-    Write, EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, VERSION,
+    check_sk_cursor, gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, Condition, Key, Page, Record,
+    Store, StoreError, Write, EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, VERSION,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -147,6 +147,7 @@ impl Store for DynamoStore {
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+        check_sk_cursor(after, sk_prefix)?;
         let mut request = self
             .client
             .query()
@@ -185,7 +186,7 @@ impl Store for DynamoStore {
             .set_expression_attribute_values(Some(key_values(pk, sk_prefix)))
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
         if let Some(after) = after {
-            let (gsi_sk, table_pk, table_sk) = parse_gsi1_cursor(after)?;
+            let (gsi_sk, table_pk, table_sk) = parse_gsi1_cursor(after, sk_prefix)?;
             let mut start = key_item(&Key::new(table_pk, table_sk));
             start.insert(GSI1PK.into(), AttributeValue::S(pk.into()));
             start.insert(GSI1SK.into(), AttributeValue::S(gsi_sk));

@@ -57,11 +57,18 @@ pub async fn save(
     store.transact(writes).await
 }
 
-/// Every endpoint of the organisation with a health record.
-pub async fn list(store: &dyn Store, org: &OrgId) -> Result<Vec<EndpointHealth>, StoreError> {
-    super::query_all(store, &table_keys::org_pk(org), table_keys::ENDPOINT_PREFIX)
-        .await?
-        .into_iter()
-        .map(from_record)
-        .collect()
+/// A page of the organisation's endpoints with a health record, after the cursor `after`.
+pub async fn list(
+    store: &dyn Store,
+    org: &OrgId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<EndpointHealth>, Option<String>), StoreError> {
+    let page = store
+        .query(&table_keys::org_pk(org), table_keys::ENDPOINT_PREFIX, after, limit)
+        .await?;
+    Ok((
+        page.records.into_iter().map(from_record).collect::<Result<_, _>>()?,
+        page.next,
+    ))
 }

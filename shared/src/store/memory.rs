@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use super::{
-    gsi1_cursor, holds, parse_gsi1_cursor, sk_cursor, validate_transaction, Key, Page, Record, Store, StoreError,
-    Write, GSI1PK, GSI1SK, PK, SK,
+    check_sk_cursor, gsi1_cursor, holds, parse_gsi1_cursor, sk_cursor, validate_transaction, Key, Page, Record, Store,
+    StoreError, Write, GSI1PK, GSI1SK, PK, SK,
 };
 
 /// One change, as a stream record would describe it.
@@ -104,6 +104,7 @@ impl Store for MemoryStore {
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+        check_sk_cursor(after, sk_prefix)?;
         let inner = self.inner.lock().expect("memory store lock");
         let start = Key::new(pk, after.unwrap_or(sk_prefix));
         let records = inner
@@ -126,7 +127,7 @@ impl Store for MemoryStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let after = after.map(parse_gsi1_cursor).transpose()?;
+        let after = after.map(|a| parse_gsi1_cursor(a, sk_prefix)).transpose()?;
         let inner = self.inner.lock().expect("memory store lock");
         let text = |r: &Record, name: &str| {
             r.get(name)

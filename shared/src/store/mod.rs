@@ -43,11 +43,25 @@ pub(crate) fn gsi1_cursor(record: &Record) -> Option<String> {
     Some(serde_json::to_string(&[field(GSI1SK)?, field(PK)?, field(SK)?]).expect("strings serialize"))
 }
 
-/// `(GSI1SK, PK, SK)` from a cursor made by [`gsi1_cursor`].
-pub(crate) fn parse_gsi1_cursor(cursor: &str) -> Result<(String, String, String), StoreError> {
-    let [a, b, c]: [String; 3] =
-        serde_json::from_str(cursor).map_err(|_| StoreError::Invalid("bad page cursor".into()))?;
-    Ok((a, b, c))
+/// `(GSI1SK, PK, SK)` from a cursor made by [`gsi1_cursor`] for a query of `sk_prefix`.
+pub(crate) fn parse_gsi1_cursor(cursor: &str, sk_prefix: &str) -> Result<(String, String, String), StoreError> {
+    let [gsi_sk, pk, sk]: [String; 3] = serde_json::from_str(cursor).map_err(|_| StoreError::BadCursor)?;
+    let fits = |k: &str| !k.is_empty() && k.len() <= MAX_KEY_BYTES;
+    if !gsi_sk.starts_with(sk_prefix) || ![&gsi_sk, &pk, &sk].into_iter().all(|k| fits(k)) {
+        return Err(StoreError::BadCursor);
+    }
+    Ok((gsi_sk, pk, sk))
+}
+
+/// DynamoDB's limit on a sort key, so a cursor made up by a caller never reaches the table.
+const MAX_KEY_BYTES: usize = 1024;
+
+/// Checks a table query's cursor: a sort key of the queried range.
+pub(crate) fn check_sk_cursor(after: Option<&str>, sk_prefix: &str) -> Result<(), StoreError> {
+    match after {
+        Some(sk) if !sk.starts_with(sk_prefix) || sk.len() > MAX_KEY_BYTES => Err(StoreError::BadCursor),
+        _ => Ok(()),
+    }
 }
 
 /// A record as read, with the version an update must match.
@@ -164,6 +178,9 @@ pub enum StoreError {
     ConditionFailed { index: Option<usize> },
     #[error("invalid write: {0}")]
     Invalid(String),
+    /// A page cursor that no query of this list made (a caller's cursor is only ever passed back).
+    #[error("not a cursor of this list")]
+    BadCursor,
     #[error("store unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

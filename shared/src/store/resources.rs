@@ -108,22 +108,37 @@ pub async fn get<R: Resource>(store: &dyn Store, org: &OrgId, id: &str) -> Resul
     super::get_versioned(store, &key::<R>(org, id)).await
 }
 
-/// A page of the organisation's resources of this kind, in id (creation) order.
+/// A page of the organisation's resources of this kind, in id (creation) order, after the cursor
+/// `after` (a previous page's `next`).
 pub async fn list<R: Resource>(
     store: &dyn Store,
     org: &OrgId,
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<R>, Option<String>), StoreError> {
-    let after = after.map(|id| format!("{}{id}", R::PREFIX));
-    let page = store
-        .query(&table_keys::org_pk(org), R::PREFIX, after.as_deref(), limit)
-        .await?;
-    let next = page.next.map(|sk| sk.trim_start_matches(R::PREFIX).to_string());
+    let page = store.query(&table_keys::org_pk(org), R::PREFIX, after, limit).await?;
     let items = page
         .records
         .into_iter()
         .map(from_record)
         .collect::<Result<Vec<R>, _>>()?;
-    Ok((items, next))
+    Ok((items, page.next))
+}
+
+/// A page of the resources of this kind that `developer` owns, from GSI1.
+pub async fn page_of_developer<R: Resource>(
+    store: &dyn Store,
+    org: &OrgId,
+    developer: &DeveloperId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<R>, Option<String>), StoreError> {
+    let pk = table_keys::developer_items_pk(org, developer);
+    let page = store.query_gsi1(&pk, R::PREFIX, after, limit).await?;
+    let items = page
+        .records
+        .into_iter()
+        .map(from_record)
+        .collect::<Result<Vec<R>, _>>()?;
+    Ok((items, page.next))
 }

@@ -220,7 +220,7 @@ async fn admins_preview_templates_and_send_a_test_email() {
     let org = app.create_org(json!({"name": "Preview Co"})).await;
     let (status, listed) = admin(&app, &org, "GET", "/email-templates", None).await;
     assert_eq!(status, 200);
-    assert!(listed["items"]
+    assert!(listed["templates"]
         .as_array()
         .unwrap()
         .iter()

@@ -369,3 +369,65 @@ async fn a_body_over_the_limit_is_413_and_changes_nothing() {
     assert_eq!(body["type"], "https://gatehouse.dev/problems/payload-too-large");
     assert_eq!(count(&app, &org.id, "DEV#").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_parameters_and_content_types_are_refused_naming_them() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let get = |query: &str| {
+        app.http
+            .get(app.url(&format!("/orgs/{}/apis?{query}", org.id)))
+            .bearer_auth(&org.admin_key)
+            .send()
+    };
+    // An unknown parameter is named, not ignored (a misspelt `limit` would silently do nothing).
+    let unknown = problem(get("nonsense=1").await.unwrap(), 400).await;
+    assert_eq!(fields(&unknown), ["nonsense"]);
+    assert!(unknown["detail"].as_str().unwrap().contains("nonsense"), "{unknown}");
+    // A value of the wrong type, or out of range, names its parameter.
+    assert_eq!(fields(&problem(get("limit=many").await.unwrap(), 400).await), ["limit"]);
+    assert_eq!(fields(&problem(get("limit=0").await.unwrap(), 400).await), ["limit"]);
+    let deliveries = app
+        .http
+        .get(app.url(&format!("/orgs/{}/deliveries?status=lost", org.id)))
+        .bearer_auth(&org.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fields(&problem(deliveries, 400).await), ["status"]);
+
+    // A body that is not declared JSON is 415 naming the header, and creates nothing.
+    let path = format!("/orgs/{}/apis", org.id);
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let mut request = app
+            .http
+            .post(app.url(&path))
+            .bearer_auth(&org.admin_key)
+            .body(r#"{"name": "Payments"}"#);
+        if let Some(value) = content_type {
+            request = request.header("content-type", value);
+        }
+        let refused = problem(request.send().await.unwrap(), 415).await;
+        assert_eq!(fields(&refused), ["content-type"], "{content_type:?}");
+        assert_eq!(refused["type"], "https://gatehouse.dev/problems/unsupported-media-type");
+    }
+    assert_eq!(count(&app, &org.id, "API#").await, 0);
+
+    // JSON's integral numbers are integers whichever way they are written.
+    let created = app
+        .post_json(
+            &format!("/orgs/{}/policies", org.id),
+            Some(&org.admin_key),
+            &json!({"name": "Gold", "rate": {"requests": 10.0, "per_secs": 1}}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let fraction = app
+        .post_json(
+            &format!("/orgs/{}/policies", org.id),
+            Some(&org.admin_key),
+            &json!({"name": "Silver", "rate": {"requests": 10.5, "per_secs": 1}}),
+        )
+        .await;
+    assert_eq!(fields(&problem(fraction, 400).await), ["rate.requests"]);
+}

@@ -11,6 +11,7 @@ mod faults;
 mod input;
 mod keys;
 mod openapi;
+mod pagination;
 mod payloads;
 mod pollers;
 mod smtp;
