@@ -28,6 +28,14 @@ impl HttpUrl {
         if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return bad("must not contain spaces or control characters");
         }
+        // RFC 3986 characters only, so the text is a URI wherever it is handed back (JSON answers,
+        // Location headers, emails); anything else is percent-encoded by the caller, hosts in
+        // punycode.
+        if !s.chars().all(is_uri_char) || !percent_escapes_are_whole(s) {
+            return bad(
+                "must be a URI: ASCII letters, digits and -._~:/?#[]@!$&'()*+,;= with other characters percent-encoded",
+            );
+        }
         let Ok(url) = url::Url::parse(s) else {
             return bad("must be an absolute http or https URL");
         };
@@ -39,6 +47,19 @@ impl HttpUrl {
         }
         Ok(Self(s.to_string()))
     }
+}
+
+/// Unreserved and reserved characters of RFC 3986, and `%` of a percent-encoding.
+fn is_uri_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
+}
+
+/// Every `%` starts a `%XX` escape.
+fn percent_escapes_are_whole(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().filter(|(_, b)| **b == b'%').all(|(i, _)| {
+        bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+    })
 }
 
 super::validated_string!(HttpUrl);
@@ -53,6 +74,7 @@ mod tests {
             "https://example.com",
             "http://127.0.0.1:9000/hook",
             "https://portal.example.com/a?b=c#d",
+            "https://example.com/caf%C3%A9?q=a+b&r=%2F",
         ] {
             assert_eq!(HttpUrl::parse(ok).unwrap().as_str(), ok);
         }
@@ -71,6 +93,12 @@ mod tests {
             "https://example.com/\tx",
             "https://exa mple.com",
             "https://example.com/\u{0}",
+            "https://example.com/caf\u{e9}",
+            "https://example.com/#\u{1F60D}",
+            "https://example.com/a|b",
+            "https://example.com/{x}",
+            "https://example.com/100%",
+            "https://example.com/%zz",
         ] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad:?}");
         }
