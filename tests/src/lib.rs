@@ -259,18 +259,59 @@ impl TestApp {
 
     /// The organisation's delivery records (emails and webhook attempts).
     pub async fn deliveries(&self, org: &str) -> Vec<gatehouse::store::deliveries::Delivery> {
-        let pk = gatehouse::store::table_keys::org_pk(&gatehouse::domain::OrgId::parse(org).unwrap());
-        let page = self
-            .local
-            .services
-            .store
-            .query(&pk, "DELIVERY#", None, 100)
+        self.org_records(org)
             .await
-            .unwrap();
-        page.records
             .into_iter()
+            .filter(|r| r["SK"] == gatehouse::store::table_keys::DELIVERY_KIND)
             .map(|r| gatehouse::store::from_record(r).unwrap())
             .collect()
+    }
+
+    /// Every record of the organisation, across all its partitions (`ORG#{org}` and
+    /// `ORG#{org}#…`): read from the memory store, or scanned from the test's own table.
+    pub async fn org_records(&self, org: &str) -> Vec<gatehouse::store::Record> {
+        let own = format!("ORG#{org}");
+        let nested = format!("{own}#");
+        let belongs = |r: &gatehouse::store::Record| {
+            r.get("PK")
+                .and_then(Value::as_str)
+                .is_some_and(|pk| pk == own || pk.starts_with(&nested))
+        };
+        self.table_records().await.into_iter().filter(belongs).collect()
+    }
+
+    /// Every record of the test's table.
+    pub async fn table_records(&self) -> Vec<gatehouse::store::Record> {
+        if let Some(memory) = &self.local.memory_store {
+            return memory.records_under("");
+        }
+        let endpoint = self
+            .local
+            .services
+            .config
+            .aws_endpoint_url
+            .clone()
+            .unwrap_or_else(emulator_endpoint);
+        let config = gatehouse::app::sdk_config(Some(&endpoint)).await;
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let out = client
+                .scan()
+                .table_name(&self.local.services.config.table_name)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            for item in out.items.unwrap_or_default() {
+                records.push(serde_dynamo::from_item(item).unwrap());
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return records,
+            }
+        }
     }
 
     /// Messages sitting in a dead-letter queue (received, so invisible for a while afterwards).

@@ -97,7 +97,7 @@ impl EventRouter {
     }
 }
 
-/// The outbox event a stream record carries, if it is one (an insert under `EVENT#`).
+/// The outbox event a stream record carries, if it is one (an insert with the sort key `EVENT`).
 fn outbox_event(record: &EventRecord) -> Option<Result<Event, serde_dynamo::Error>> {
     if record.event_name != "INSERT" {
         return None;
@@ -106,7 +106,7 @@ fn outbox_event(record: &EventRecord) -> Option<Result<Event, serde_dynamo::Erro
         serde_dynamo::AttributeValue::S(s) => Some(s.clone()),
         _ => None,
     });
-    if !sk.is_some_and(|sk| sk.starts_with(table_keys::EVENT_PREFIX)) {
+    if sk.as_deref() != Some(table_keys::EVENT_SK) {
         return None;
     }
     Some(serde_dynamo::from_item(record.change.new_image.clone()))

@@ -218,7 +218,7 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
 }
 
 pub async fn logout(state: &AppState, session: &DeveloperSession) -> Result<(), ServiceError> {
-    let end = sessions::end(&session.org, &session.developer, &session.token_hash);
+    let end = sessions::end(&session.org, &session.token_hash);
     state.store.transact(vec![end]).await?;
     Ok(())
 }

@@ -80,7 +80,7 @@ pub struct DeliveryTarget<'a> {
 
 /// Takes the delivery's lock for `lock_secs` unless it was sent or another attempt holds it.
 pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) -> Result<Claim, StoreError> {
-    let key = table_keys::delivery(t.org, t.delivery_id);
+    let key = key(t.org, t.delivery_id);
     let now = now_epoch();
     let (previous, version) = match store.get(&key).await? {
         None => (None, 0),
@@ -171,27 +171,27 @@ pub async fn finish(
 }
 
 pub async fn get(store: &dyn Store, org: &OrgId, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
-    store
-        .get(&table_keys::delivery(org, delivery_id))
-        .await?
-        .map(from_record)
-        .transpose()
+    store.get(&key(org, delivery_id)).await?.map(from_record).transpose()
 }
 
-/// A page of the organisation's deliveries, oldest event first, after the cursor `after`.
+/// A page of the organisation's deliveries, newest event first, after the cursor `after` (the last
+/// delivery id of the previous page), merged from the listing's shards.
 pub async fn list(
     store: &dyn Store,
     org: &OrgId,
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Delivery>, Option<String>), StoreError> {
-    let page = store
-        .query(&table_keys::org_pk(org), table_keys::DELIVERY_PREFIX, after, limit)
-        .await?;
+    let page = super::list_sharded(store, org, table_keys::DELIVERY_KIND, after, true, limit).await?;
     Ok((
         page.records.into_iter().map(from_record).collect::<Result<_, _>>()?,
         page.next,
     ))
+}
+
+/// A delivery's own partition: every attempt of every delivery writes a different key.
+fn key(org: &OrgId, delivery_id: &str) -> super::Key {
+    table_keys::spread(org, table_keys::DELIVERY_KIND, delivery_id)
 }
 
 fn write(org: &OrgId, delivery: &Delivery, version: u64) -> Write {
@@ -200,5 +200,10 @@ fn write(org: &OrgId, delivery: &Delivery, version: u64) -> Write {
         EXPIRES_AT.into(),
         serde_json::Value::from(now_epoch() + DELIVERY_TTL_SECS),
     );
-    Write::put_versioned(table_keys::delivery(org, &delivery.delivery_id).record(attrs), version)
+    attrs.extend(super::listing_attrs(
+        org,
+        table_keys::DELIVERY_KIND,
+        &delivery.delivery_id,
+    ));
+    Write::put_versioned(key(org, &delivery.delivery_id).record(attrs), version)
 }

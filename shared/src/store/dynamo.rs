@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use super::{
     check_sk_cursor, gsi1_cursor, parse_gsi1_cursor, sk_cursor, validate_transaction, Condition, Key, Page, Record,
-    Store, StoreError, Write, EXPIRES_AT, GSI1PK, GSI1SK, PK, SK, VERSION,
+    Store, StoreError, Write, EXPIRES_AT, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK, VERSION,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -202,6 +202,37 @@ impl Store for DynamoStore {
         Ok(Page::from_overfetch(records, limit, gsi1_cursor))
     }
 
+    async fn query_gsi2(
+        &self,
+        pk: &str,
+        after: Option<&str>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(pk.into()))]);
+        let condition = match after {
+            None => format!("{GSI2PK} = :pk"),
+            Some(after) => {
+                values.insert(":after".to_string(), AttributeValue::S(after.into()));
+                let op = if newest_first { "<" } else { ">" };
+                format!("{GSI2PK} = :pk AND {GSI2SK} {op} :after")
+            }
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TableSpec::GSI2)
+            .key_condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(!newest_first)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         if writes.len() == 1 {
@@ -336,8 +367,9 @@ pub struct TableSpec;
 
 impl TableSpec {
     pub const GSI1: &'static str = "GSI1";
+    pub const GSI2: &'static str = "GSI2";
 
-    /// Creates the table (with its stream, GSI1 and TTL) unless it exists; returns its stream ARN.
+    /// Creates the table (with its stream, GSI1, GSI2 and TTL) unless it exists; returns its stream ARN.
     pub async fn ensure(client: &Client, table: &str) -> anyhow::Result<String> {
         use anyhow::Context;
         let existing = client.describe_table().table_name(table).send().await;
@@ -365,17 +397,29 @@ impl TableSpec {
                     .create_table()
                     .table_name(table)
                     .billing_mode(BillingMode::PayPerRequest)
-                    .set_attribute_definitions(Some(vec![attr(PK), attr(SK), attr(GSI1PK), attr(GSI1SK)]))
+                    .set_attribute_definitions(Some(vec![
+                        attr(PK),
+                        attr(SK),
+                        attr(GSI1PK),
+                        attr(GSI1SK),
+                        attr(GSI2PK),
+                        attr(GSI2SK),
+                    ]))
                     .set_key_schema(Some(vec![key(PK, KeyType::Hash), key(SK, KeyType::Range)]))
-                    .global_secondary_indexes(
-                        GlobalSecondaryIndex::builder()
-                            .index_name(Self::GSI1)
-                            .key_schema(key(GSI1PK, KeyType::Hash))
-                            .key_schema(key(GSI1SK, KeyType::Range))
-                            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                            .build()
-                            .expect("GSI has name, keys and projection"),
-                    )
+                    .set_global_secondary_indexes(Some(
+                        [(Self::GSI1, GSI1PK, GSI1SK), (Self::GSI2, GSI2PK, GSI2SK)]
+                            .into_iter()
+                            .map(|(name, pk, sk)| {
+                                GlobalSecondaryIndex::builder()
+                                    .index_name(name)
+                                    .key_schema(key(pk, KeyType::Hash))
+                                    .key_schema(key(sk, KeyType::Range))
+                                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                                    .build()
+                                    .expect("GSI has name, keys and projection")
+                            })
+                            .collect(),
+                    ))
                     .stream_specification(
                         StreamSpecification::builder()
                             .stream_enabled(true)

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::outbox::event_write;
 use super::Versioned;
-use super::{from_record, table_keys, to_attrs, Store, StoreError, Write};
+use super::{from_record, table_keys, to_attrs, Store, StoreError, Write, GSI1PK, GSI1SK};
 use crate::domain::{Event, OrgId};
 use crate::secret::token_hash;
 
@@ -49,10 +49,10 @@ pub async fn save(
     version: u64,
     events: &[Event],
 ) -> Result<(), StoreError> {
-    let mut writes = vec![Write::put_versioned(
-        key(org, &health.url).record(to_attrs(health)),
-        version,
-    )];
+    let mut attrs = to_attrs(health);
+    attrs.insert(GSI1PK.into(), table_keys::endpoints_pk(org).into());
+    attrs.insert(GSI1SK.into(), token_hash(&health.url).into());
+    let mut writes = vec![Write::put_versioned(key(org, &health.url).record(attrs), version)];
     writes.extend(events.iter().map(event_write));
     store.transact(writes).await
 }
@@ -65,7 +65,7 @@ pub async fn list(
     limit: usize,
 ) -> Result<(Vec<EndpointHealth>, Option<String>), StoreError> {
     let page = store
-        .query(&table_keys::org_pk(org), table_keys::ENDPOINT_PREFIX, after, limit)
+        .query_gsi1(&table_keys::endpoints_pk(org), "", after, limit)
         .await?;
     Ok((
         page.records.into_iter().map(from_record).collect::<Result<_, _>>()?,

@@ -8,8 +8,16 @@ use tokio::sync::Notify;
 
 use super::{
     check_sk_cursor, gsi1_cursor, holds, parse_gsi1_cursor, sk_cursor, validate_transaction, Key, Page, Record, Store,
-    StoreError, Write, GSI1PK, GSI1SK, PK, SK,
+    StoreError, Write, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK,
 };
+
+/// Where a write lands: the table, or one of its global secondary indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Partitioned {
+    Table,
+    Gsi1,
+    Gsi2,
+}
 
 /// One change, as a stream record would describe it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +51,30 @@ struct Testing {
 struct Inner {
     records: BTreeMap<Key, Record>,
     log: Vec<ChangeRecord>,
+    /// Writes per partition key of the table and of each index, as DynamoDB would count them: a put
+    /// or delete writes the table's partition, and each index whose key the old or new image holds
+    /// (an index key that changes writes both partitions).
+    writes: BTreeMap<(Partitioned, String), u64>,
+}
+
+impl Inner {
+    fn count_writes(&mut self, key: &Key, old: Option<&Record>, new: Option<&Record>) {
+        *self.writes.entry((Partitioned::Table, key.pk.clone())).or_default() += 1;
+        for (index, attribute) in [(Partitioned::Gsi1, GSI1PK), (Partitioned::Gsi2, GSI2PK)] {
+            let pk = |r: Option<&Record>| {
+                r.and_then(|r| r.get(attribute))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string)
+            };
+            let (before, after) = (pk(old), pk(new));
+            for pk in [before.clone(), after.filter(|a| before.as_ref() != Some(a))]
+                .into_iter()
+                .flatten()
+            {
+                *self.writes.entry((index, pk)).or_default() += 1;
+            }
+        }
+    }
 }
 
 impl MemoryStore {
@@ -80,6 +112,28 @@ impl MemoryStore {
             .reads
             .clone()
             .unwrap_or_default()
+    }
+
+    /// Writes per partition key of the table and of each index since the store began (or since
+    /// [`MemoryStore::reset_write_counts`]).
+    pub fn writes_per_partition(&self) -> BTreeMap<(Partitioned, String), u64> {
+        self.inner.lock().expect("memory store lock").writes.clone()
+    }
+
+    pub fn reset_write_counts(&self) {
+        self.inner.lock().expect("memory store lock").writes.clear();
+    }
+
+    /// Every record whose partition key starts with `pk_prefix` (tests look at what an organisation
+    /// stored across its partitions).
+    pub fn records_under(&self, pk_prefix: &str) -> Vec<Record> {
+        let inner = self.inner.lock().expect("memory store lock");
+        inner
+            .records
+            .iter()
+            .filter(|(key, _)| key.pk.starts_with(pk_prefix))
+            .map(|(_, record)| record.clone())
+            .collect()
     }
 
     fn note_reads<'a>(&self, records: impl IntoIterator<Item = &'a Record>) {
@@ -153,6 +207,36 @@ impl Store for MemoryStore {
         Ok(Page::from_overfetch(records, limit, gsi1_cursor))
     }
 
+    async fn query_gsi2(
+        &self,
+        pk: &str,
+        after: Option<&str>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let inner = self.inner.lock().expect("memory store lock");
+        let text = |r: &Record, name: &str| r.get(name).and_then(serde_json::Value::as_str).map(str::to_string);
+        let mut matching: Vec<(String, &Record)> = inner
+            .records
+            .values()
+            .filter(|r| text(r, GSI2PK).as_deref() == Some(pk))
+            .filter_map(|r| Some((text(r, GSI2SK)?, r)))
+            .filter(|(sk, _)| match after {
+                None => true,
+                Some(a) if newest_first => sk.as_str() < a,
+                Some(a) => sk.as_str() > a,
+            })
+            .collect();
+        matching.sort_by(|a, b| a.0.cmp(&b.0));
+        if newest_first {
+            matching.reverse();
+        }
+        let records: Vec<Record> = matching.into_iter().take(limit).map(|(_, r)| r.clone()).collect();
+        drop(inner);
+        self.note_reads(records.iter());
+        Ok(records)
+    }
+
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         {
@@ -185,6 +269,8 @@ impl Store for MemoryStore {
                 Some(r) => inner.records.insert(key.clone(), r.clone()),
                 None => inner.records.remove(&key),
             };
+            // DynamoDB charges a write even for deleting what is not there.
+            inner.count_writes(&key, old_image.as_ref(), new_image.as_ref());
             let event_name = match (&old_image, &new_image) {
                 (None, Some(_)) => "INSERT",
                 (Some(_), Some(_)) => "MODIFY",

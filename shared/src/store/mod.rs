@@ -19,7 +19,7 @@ pub mod suppression;
 pub mod table_keys;
 
 pub use dynamo::{DynamoStore, TableSpec};
-pub use memory::{ChangeRecord, MemoryStore};
+pub use memory::{ChangeRecord, MemoryStore, Partitioned};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -33,9 +33,13 @@ pub const SK: &str = "SK";
 /// Epoch seconds after which a record is dead; DynamoDB's TTL attribute. Code checks it too,
 /// because TTL deletion is lazy.
 pub const EXPIRES_AT: &str = "expires_at";
-/// The attributes of the one global secondary index, `GSI1`.
+/// The attributes of `GSI1`: what one developer owns, developers by email, endpoint health.
 pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
+/// The attributes of `GSI2`: organisation-wide listings of records with partitions of their own,
+/// spread over write shards (`table_keys::listing_shard_pk`) and sorted by time-ordered id.
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
 
 /// Where a GSI1 page ends: the index key and the table key of its last record, as an opaque string.
 pub(crate) fn gsi1_cursor(record: &Record) -> Option<String> {
@@ -209,6 +213,16 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Page, StoreError>;
 
+    /// Records whose `GSI2PK` is `pk`, in `GSI2SK` order (descending when `newest_first`), strictly
+    /// after `after` in that order; at most `limit`. Eventually consistent in DynamoDB.
+    async fn query_gsi2(
+        &self,
+        pk: &str,
+        after: Option<&str>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
+
     /// All writes happen or none does (at most 100, each key once).
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 }
@@ -252,6 +266,53 @@ pub async fn get_versioned<T: serde::de::DeserializeOwned>(
             }))
         }
     }
+}
+
+/// The attributes that list a record in shard `shard_of(id)` of the organisation's `kind` listing.
+pub fn listing_attrs(org: &crate::domain::OrgId, kind: &str, id: &str) -> [(String, Value); 2] {
+    let shard = table_keys::shard_of(id);
+    [
+        (
+            GSI2PK.into(),
+            Value::from(table_keys::listing_shard_pk(org, kind, shard)),
+        ),
+        (GSI2SK.into(), Value::from(id)),
+    ]
+}
+
+/// A page of the organisation's `kind` listing: every shard read after the cursor (the last id of
+/// the previous page) and merged by id, so a page is in id (creation) order, newest first if asked.
+/// Ids are unique and the cursor is an id, so pages neither skip nor repeat a record, whatever is
+/// written meanwhile (a record written after a page was read sorts before its cursor when newest
+/// first, and lands on a later page when oldest first).
+pub async fn list_sharded(
+    store: &dyn Store,
+    org: &crate::domain::OrgId,
+    kind: &str,
+    after: Option<&str>,
+    newest_first: bool,
+    limit: usize,
+) -> Result<Page, StoreError> {
+    let id_prefix = table_keys::listed_id_prefix(kind);
+    if after.is_some_and(|a| !a.starts_with(id_prefix) || a.len() <= id_prefix.len() || a.len() > MAX_KEY_BYTES) {
+        return Err(StoreError::BadCursor);
+    }
+    let reads = (0..table_keys::LIST_SHARDS).map(|n| {
+        let pk = table_keys::listing_shard_pk(org, kind, n);
+        async move { store.query_gsi2(&pk, after, newest_first, limit + 1).await }
+    });
+    let mut records: Vec<Record> = futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let id = |r: &Record| r.get(GSI2SK).and_then(Value::as_str).unwrap_or_default().to_string();
+    records.sort_by_key(id);
+    if newest_first {
+        records.reverse();
+    }
+    records.truncate(limit + 1);
+    Ok(Page::from_overfetch(records, limit, |r| Some(id(r))))
 }
 
 /// Every record of partition `pk` under `sk_prefix`, read a page of 100 at a time.

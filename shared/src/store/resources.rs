@@ -1,6 +1,8 @@
-//! Organisation-owned resources (APIs, policies, catalog entries, key requests, API keys): one record
-//! each under `<PREFIX><id>` in the organisation's partition, versioned. What a developer owns is also
-//! indexed under the developer in GSI1, so their own list is one query of their own records.
+//! Organisation-owned resources, versioned. The catalog (APIs, policies, catalog entries) changes
+//! rarely and is listed together, so it lives in the organisation's partition under `<PREFIX><id>`.
+//! Key requests and API keys are written per request, so each has a partition of its own, listed
+//! organisation-wide through GSI2's write shards, and indexed under their developer in GSI1, so a
+//! developer's own list is one query of their own records.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,9 +13,16 @@ use crate::domain::api_keys::{ApiKey, KeyRequest};
 use crate::domain::catalog::{Api, CatalogEntry, Policy};
 use crate::domain::{DeveloperId, OrgId};
 
+/// Where a kind of resource is kept (see the module's comment).
+pub enum Placement {
+    /// In the organisation's partition, under this sort-key prefix.
+    Collection(&'static str),
+    /// In a partition of its own per record, listed through GSI2; the kind names both.
+    Spread(&'static str),
+}
+
 pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
-    /// The sort key prefix, e.g. `API#`.
-    const PREFIX: &'static str;
+    const PLACEMENT: Placement;
     fn id(&self) -> &str;
     fn org(&self) -> &OrgId;
     /// The developer it belongs to, for resources listed per developer.
@@ -24,9 +33,9 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
 
 /// Resources carry their own `id` and `org_id`; owned ones a `developer_id`.
 macro_rules! resource {
-    ($($type:ty => $prefix:expr $(, owned by $owner:ident)?);* $(;)?) => {$(
+    ($($type:ty => $placement:expr $(, owned by $owner:ident)?);* $(;)?) => {$(
         impl Resource for $type {
-            const PREFIX: &'static str = $prefix;
+            const PLACEMENT: Placement = $placement;
             fn id(&self) -> &str {
                 self.id.as_str()
             }
@@ -41,20 +50,33 @@ macro_rules! resource {
 }
 
 resource! {
-    Api => table_keys::API_PREFIX;
-    Policy => table_keys::POLICY_PREFIX;
-    CatalogEntry => table_keys::CATALOG_PREFIX;
-    KeyRequest => table_keys::KEY_REQUEST_PREFIX, owned by developer_id;
-    ApiKey => table_keys::API_KEY_PREFIX, owned by developer_id;
+    Api => Placement::Collection(table_keys::API_PREFIX);
+    Policy => Placement::Collection(table_keys::POLICY_PREFIX);
+    CatalogEntry => Placement::Collection(table_keys::CATALOG_PREFIX);
+    KeyRequest => Placement::Spread(table_keys::KEY_REQUEST_KIND), owned by developer_id;
+    ApiKey => Placement::Spread(table_keys::API_KEY_KIND), owned by developer_id;
+}
+
+/// The GSI1 sort-key prefix of this kind under its developer.
+fn owned_prefix<R: Resource>() -> String {
+    match R::PLACEMENT {
+        Placement::Collection(prefix) => prefix.to_string(),
+        Placement::Spread(kind) => table_keys::developer_item_sk(kind, ""),
+    }
 }
 
 /// Every resource of this kind in the organisation, read a page of 100 at a time.
 pub async fn all<R: Resource>(store: &dyn Store, org: &OrgId) -> Result<Vec<R>, StoreError> {
-    super::query_all(store, &table_keys::org_pk(org), R::PREFIX)
-        .await?
-        .into_iter()
-        .map(from_record)
-        .collect()
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, next) = list::<R>(store, org, after.as_deref(), 100).await?;
+        items.extend(page);
+        match next {
+            Some(next) => after = Some(next),
+            None => return Ok(items),
+        }
+    }
 }
 
 /// Every resource of this kind that `developer` owns, from GSI1: only their records are read.
@@ -67,7 +89,9 @@ pub async fn of_developer<R: Resource>(
     let mut items = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = store.query_gsi1(&pk, R::PREFIX, after.as_deref(), 100).await?;
+        let page = store
+            .query_gsi1(&pk, &owned_prefix::<R>(), after.as_deref(), 100)
+            .await?;
         for record in page.records {
             items.push(from_record(record)?);
         }
@@ -80,16 +104,16 @@ pub async fn of_developer<R: Resource>(
 
 /// The write that stores `resource` at `version` (0 creates), for callers composing a transaction.
 pub fn write<R: Resource>(resource: &R, version: u64) -> Write {
-    let key = key::<R>(resource.org(), resource.id());
+    let (org, id) = (resource.org(), resource.id());
     let mut attrs = to_attrs(resource);
     if let Some(owner) = resource.owner() {
-        attrs.insert(
-            GSI1PK.into(),
-            Value::from(table_keys::developer_items_pk(resource.org(), owner)),
-        );
-        attrs.insert(GSI1SK.into(), Value::from(key.sk.clone()));
+        attrs.insert(GSI1PK.into(), Value::from(table_keys::developer_items_pk(org, owner)));
+        attrs.insert(GSI1SK.into(), Value::from(format!("{}{id}", owned_prefix::<R>())));
     }
-    Write::put_versioned(key.record(attrs), version)
+    if let Placement::Spread(kind) = R::PLACEMENT {
+        attrs.extend(super::listing_attrs(org, kind, id));
+    }
+    Write::put_versioned(key::<R>(org, id).record(attrs), version)
 }
 
 /// The write that deletes `resource` if it is still at `version`.
@@ -101,7 +125,10 @@ pub fn delete_write<R: Resource>(resource: &R, version: u64) -> Write {
 }
 
 pub fn key<R: Resource>(org: &OrgId, id: &str) -> Key {
-    Key::new(table_keys::org_pk(org), format!("{}{id}", R::PREFIX))
+    match R::PLACEMENT {
+        Placement::Collection(prefix) => Key::new(table_keys::org_pk(org), format!("{prefix}{id}")),
+        Placement::Spread(kind) => table_keys::spread(org, kind, id),
+    }
 }
 
 pub async fn get<R: Resource>(store: &dyn Store, org: &OrgId, id: &str) -> Result<Option<Versioned<R>>, StoreError> {
@@ -116,7 +143,10 @@ pub async fn list<R: Resource>(
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<R>, Option<String>), StoreError> {
-    let page = store.query(&table_keys::org_pk(org), R::PREFIX, after, limit).await?;
+    let page = match R::PLACEMENT {
+        Placement::Collection(prefix) => store.query(&table_keys::org_pk(org), prefix, after, limit).await?,
+        Placement::Spread(kind) => super::list_sharded(store, org, kind, after, false, limit).await?,
+    };
     let items = page
         .records
         .into_iter()
@@ -134,7 +164,7 @@ pub async fn page_of_developer<R: Resource>(
     limit: usize,
 ) -> Result<(Vec<R>, Option<String>), StoreError> {
     let pk = table_keys::developer_items_pk(org, developer);
-    let page = store.query_gsi1(&pk, R::PREFIX, after, limit).await?;
+    let page = store.query_gsi1(&pk, &owned_prefix::<R>(), after, limit).await?;
     let items = page
         .records
         .into_iter()

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{from_record, is_expired, table_keys, to_attrs, Condition, Store, StoreError, Write, EXPIRES_AT};
+use super::{
+    from_record, is_expired, table_keys, to_attrs, Condition, Store, StoreError, Write, EXPIRES_AT, GSI1PK, GSI1SK,
+};
 use crate::domain::{now_epoch, DeveloperId, OrgId};
 
 /// At most this many sessions are ended in one transaction with the change that ends them.
@@ -17,9 +19,18 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+/// A new session, indexed under its developer (GSI1) so all of theirs can be ended at once.
 pub fn start(org: &OrgId, token_hash: &str, session: &Session) -> Write {
-    let record = table_keys::session(org, &session.developer_id, token_hash).record(to_attrs(session));
-    Write::put(record, Condition::NotExists)
+    let mut attrs = to_attrs(session);
+    attrs.insert(
+        GSI1PK.into(),
+        json!(table_keys::developer_items_pk(org, &session.developer_id)),
+    );
+    attrs.insert(
+        GSI1SK.into(),
+        json!(table_keys::developer_item_sk(table_keys::SESSION_KIND, token_hash)),
+    );
+    Write::put(table_keys::session(org, token_hash).record(attrs), Condition::NotExists)
 }
 
 /// The live session of this token, if any.
@@ -29,15 +40,19 @@ pub async fn find(
     developer: &DeveloperId,
     token_hash: &str,
 ) -> Result<Option<Session>, StoreError> {
-    match store.get(&table_keys::session(org, developer, token_hash)).await? {
-        Some(r) if !is_expired(&r, now_epoch()) => Ok(Some(from_record(r)?)),
+    match store.get(&table_keys::session(org, token_hash)).await? {
+        // The token names its developer too; a session is theirs only if both agree.
+        Some(r) if !is_expired(&r, now_epoch()) => {
+            let session: Session = from_record(r)?;
+            Ok((&session.developer_id == developer).then_some(session))
+        }
         _ => Ok(None),
     }
 }
 
-pub fn end(org: &OrgId, developer: &DeveloperId, token_hash: &str) -> Write {
+pub fn end(org: &OrgId, token_hash: &str) -> Write {
     Write::Delete {
-        key: table_keys::session(org, developer, token_hash),
+        key: table_keys::session(org, token_hash),
         condition: Condition::None,
     }
 }
@@ -45,9 +60,9 @@ pub fn end(org: &OrgId, developer: &DeveloperId, token_hash: &str) -> Write {
 /// Deletes for every session of the developer (the newest [`MAX_ENDED`]; older ones expire).
 pub async fn end_all(store: &dyn Store, org: &OrgId, developer: &DeveloperId) -> Result<Vec<Write>, StoreError> {
     let page = store
-        .query(
-            &table_keys::org_pk(org),
-            &table_keys::session_prefix(developer),
+        .query_gsi1(
+            &table_keys::developer_items_pk(org, developer),
+            &table_keys::developer_item_sk(table_keys::SESSION_KIND, ""),
             None,
             MAX_ENDED,
         )

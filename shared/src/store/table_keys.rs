@@ -1,5 +1,20 @@
-//! Every key and key prefix of the table, built in one place. Partition keys start with the
-//! organisation, except the deployment-wide suppression list.
+//! Every key and key prefix of the table, built in one place (key scheme 2; the README's data section
+//! has the table of records and the rule).
+//!
+//! The rule: a partition key is chosen by how often it is written. Every partition key starts with
+//! `ORG#{org}` (so no key reaches across organisations), except the deployment-wide suppression list.
+//! - Records an admin lists together and that change rarely (the organisation, its admin keys, APIs,
+//!   policies, catalog entries) share the organisation's partition `ORG#{org}`.
+//! - Records written per request or per delivery get a partition of their own:
+//!   `ORG#{org}#{KIND}#{id or hash}` with the sort key `{KIND}` (developers, the email guard, outbox
+//!   events, key requests, keys, deliveries, sessions, reset tokens, login throttles, Generate Key
+//!   links, endpoint health, opt-outs).
+//! - Organisation-wide listings of such records go through GSI2 under a write-sharded partition key,
+//!   `ORG#{org}#LIST#{KIND}#{n}` with `n` = [`shard_of`] the id, sorted by the time-ordered id; a page
+//!   merges the [`LIST_SHARDS`] shards. What one developer owns (key requests, keys, sessions) is
+//!   indexed under the developer in GSI1, one query away.
+
+use sha2::{Digest, Sha256};
 
 use super::Key;
 use crate::domain::{DeveloperId, EventId, OrgId};
@@ -12,48 +27,86 @@ pub fn org(org: &OrgId) -> Key {
     Key::new(org_pk(org), "ORG")
 }
 
-/// An admin API key, addressed by the SHA-256 of the key.
+/// A record in a partition of its own: `ORG#{org}#{kind}#{id}`, sort key `{kind}`.
+fn own(org: &OrgId, kind: &str, id: &str) -> Key {
+    Key::new(format!("ORG#{org}#{kind}#{id}"), kind)
+}
+
+/// An admin API key, addressed by the SHA-256 of the key (in the organisation's partition: written
+/// when an organisation is made or its keys change).
 pub fn admin_key(org: &OrgId, key_hash: &str) -> Key {
     Key::new(org_pk(org), format!("ADMINKEY#{key_hash}"))
 }
 
 pub fn developer(org: &OrgId, id: &DeveloperId) -> Key {
-    Key::new(org_pk(org), format!("DEV#{id}"))
+    own(org, "DEV", id.as_str())
 }
 
 /// The guard that keeps one account per (lower-cased) email in an organisation.
 pub fn developer_email(org: &OrgId, normalized_email: &str) -> Key {
-    Key::new(org_pk(org), format!("DEVEMAIL#{normalized_email}"))
+    own(org, "DEVEMAIL", normalized_email)
 }
 
-pub const EVENT_PREFIX: &str = "EVENT#";
+/// The sort key of every outbox event, which is how the event router tells them in the stream.
+pub const EVENT_SK: &str = "EVENT";
 
 /// An outbox event; its insertion is what the stream carries to the event router.
 pub fn event(org: &OrgId, id: &EventId) -> Key {
-    Key::new(org_pk(org), format!("{EVENT_PREFIX}{id}"))
+    own(org, EVENT_SK, id.as_str())
 }
 
-/// Sort-key prefixes of the organisation's resources (`<PREFIX><id>`).
+/// Sort-key prefixes of the organisation's catalog (`<PREFIX><id>` in its partition).
 pub const API_PREFIX: &str = "API#";
 pub const POLICY_PREFIX: &str = "POLICY#";
 pub const CATALOG_PREFIX: &str = "CATALOG#";
-pub const KEY_REQUEST_PREFIX: &str = "KEYREQ#";
-pub const API_KEY_PREFIX: &str = "KEY#";
 
-/// GSI1 partition of what one developer owns (key requests, API keys), sorted by the record's own
-/// sort key, so a developer's items are read without reading the organisation's.
+/// Kinds of record with a partition of their own and an organisation-wide listing in GSI2.
+pub const KEY_REQUEST_KIND: &str = "KEYREQ";
+pub const API_KEY_KIND: &str = "KEY";
+pub const DELIVERY_KIND: &str = "DELIVERY";
+
+/// A key request, key or delivery: its own partition.
+pub fn spread(org: &OrgId, kind: &str, id: &str) -> Key {
+    own(org, kind, id)
+}
+
+/// The prefix every id of a listed kind starts with, so a cursor (an id) can be checked.
+pub fn listed_id_prefix(kind: &str) -> &'static str {
+    match kind {
+        KEY_REQUEST_KIND => "kr_",
+        API_KEY_KIND => "key_",
+        DELIVERY_KIND => "evt_",
+        _ => "",
+    }
+}
+
+/// How many GSI2 partitions each organisation-wide listing is spread over. Changing it moves every
+/// listed record (a key scheme change).
+pub const LIST_SHARDS: u8 = 8;
+
+/// The listing shard of an id: the first byte of its SHA-256, modulo [`LIST_SHARDS`].
+pub fn shard_of(id: &str) -> u8 {
+    Sha256::digest(id.as_bytes())[0] % LIST_SHARDS
+}
+
+/// The GSI2 partition of shard `n` of the organisation's listing of `kind`.
+pub fn listing_shard_pk(org: &OrgId, kind: &str, n: u8) -> String {
+    format!("ORG#{org}#LIST#{kind}#{n}")
+}
+
+/// GSI1 partition of what one developer owns (key requests, API keys, sessions), sorted by
+/// `<KIND>#<id or hash>`, so a developer's items are read without reading anyone else's.
 pub fn developer_items_pk(org: &OrgId, developer: &DeveloperId) -> String {
     format!("ORG#{org}#DEV#{developer}")
 }
 
-pub const DELIVERY_PREFIX: &str = "DELIVERY#";
-
-/// The record that makes one delivery (an event to one recipient or endpoint) happen once.
-pub fn delivery(org: &OrgId, delivery_id: &str) -> Key {
-    Key::new(org_pk(org), format!("{DELIVERY_PREFIX}{delivery_id}"))
+/// The GSI1 sort key of a record a developer owns.
+pub fn developer_item_sk(kind: &str, id: &str) -> String {
+    format!("{kind}#{id}")
 }
 
-/// GSI1 partition of an organisation's developers, sorted by `<lower-cased email>#<id>`.
+/// GSI1 partition of an organisation's developers, sorted by `<lower-cased email>#<id>` (written
+/// when an account is made or changes, not per request).
 pub fn developer_search_pk(org: &OrgId) -> String {
     format!("ORG#{org}#DEVEMAIL")
 }
@@ -62,43 +115,70 @@ pub fn developer_search_sk(normalized_email: &str, id: &DeveloperId) -> String {
     format!("{normalized_email}#{id}")
 }
 
-/// Sessions sort under their developer, so all of one developer's sessions can be found and ended.
-pub fn session_prefix(id: &DeveloperId) -> String {
-    format!("SESSION#{id}#")
-}
+pub const SESSION_KIND: &str = "SESSION";
 
-pub fn session(org: &OrgId, id: &DeveloperId, token_hash: &str) -> Key {
-    Key::new(org_pk(org), format!("{}{token_hash}", session_prefix(id)))
+/// A login session, addressed by the SHA-256 of its token.
+pub fn session(org: &OrgId, token_hash: &str) -> Key {
+    own(org, SESSION_KIND, token_hash)
 }
 
 pub fn password_reset(org: &OrgId, token_hash: &str) -> Key {
-    Key::new(org_pk(org), format!("RESET#{token_hash}"))
+    own(org, "RESET", token_hash)
 }
 
 /// Failed-login counters: `kind` is `email` or `address`, `subject_hash` the SHA-256 of either.
 pub fn login_throttle(org: &OrgId, kind: &str, subject_hash: &str) -> Key {
-    Key::new(org_pk(org), format!("THROTTLE#{kind}#{subject_hash}"))
+    own(org, "THROTTLE", &format!("{kind}#{subject_hash}"))
 }
 
 pub fn key_link(org: &OrgId, token_hash: &str) -> Key {
-    Key::new(org_pk(org), format!("KEYLINK#{token_hash}"))
+    own(org, "KEYLINK", token_hash)
 }
-
-pub const ENDPOINT_PREFIX: &str = "ENDPOINT#";
 
 /// A webhook endpoint's health (failing since, disabled), addressed by the SHA-256 of its URL.
 pub fn endpoint(org: &OrgId, url_hash: &str) -> Key {
-    Key::new(org_pk(org), format!("{ENDPOINT_PREFIX}{url_hash}"))
+    own(org, "ENDPOINT", url_hash)
+}
+
+/// GSI1 partition listing the organisation's endpoint health records (written when an endpoint
+/// starts or stops failing, not per delivery), sorted by URL hash.
+pub fn endpoints_pk(org: &OrgId) -> String {
+    format!("ORG#{org}#ENDPOINTS")
 }
 
 /// The deployment's suppression list (bounced or complained addresses), like SES's account-level
 /// list: a bad address hurts the sender's reputation whichever organisation writes to it. Keyed by
-/// the SHA-256 of the lower-cased address.
+/// the SHA-256 of the lower-cased address, each address a partition of its own.
 pub fn suppressed(email_hash: &str) -> Key {
-    Key::new("SUPPRESSED", email_hash)
+    Key::new(format!("SUPPRESSED#{email_hash}"), "SUPPRESSED")
 }
 
 /// One address's opt-out of one category of an organisation's emails (List-Unsubscribe).
 pub fn opt_out(org: &OrgId, email_hash: &str, category: &str) -> Key {
-    Key::new(org_pk(org), format!("OPTOUT#{email_hash}#{category}"))
+    own(org, "OPTOUT", &format!("{email_hash}#{category}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_starts_with_its_organisation_and_ids_spread_over_the_shards() {
+        let org = OrgId::parse("acme").unwrap();
+        let dev = DeveloperId::generate();
+        for key in [
+            developer(&org, &dev),
+            event(&org, &EventId::generate()),
+            spread(&org, DELIVERY_KIND, "evt_1.email.ab"),
+            session(&org, "abc"),
+            login_throttle(&org, "email", "abc"),
+        ] {
+            assert!(key.pk.starts_with("ORG#acme#"), "{key:?}");
+        }
+        let mut seen = [0u32; LIST_SHARDS as usize];
+        for _ in 0..800 {
+            seen[shard_of(EventId::generate().as_str()) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| (50..=150).contains(&n)), "{seen:?}");
+    }
 }

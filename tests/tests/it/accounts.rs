@@ -515,19 +515,13 @@ async fn no_secret_reaches_a_log_line() {
 
     let logs = logged();
     assert!(logs.contains("developer logged in"), "the capture works");
-    let stored = app
-        .local
-        .services
-        .store
-        .query(
-            &gatehouse::store::table_keys::org_pk(&OrgId::parse(&org.id).unwrap()),
-            "DEV#",
-            None,
-            10,
-        )
+    let stored: Vec<_> = app
+        .org_records(&org.id)
         .await
-        .unwrap();
-    let password_hash = stored.records[0]["password_hash"].as_str().unwrap().to_string();
+        .into_iter()
+        .filter(|r| r["SK"] == "DEV")
+        .collect();
+    let password_hash = stored[0]["password_hash"].as_str().unwrap().to_string();
     for secret in [
         PASSWORD,
         NEW_PASSWORD,

@@ -130,11 +130,10 @@ async fn auto_approval_issues_the_key_at_once_and_mails_it() {
 
     // The table holds the key's hash and prefix only, the outbox event included (its part for the
     // developer is sealed).
-    let pk = gatehouse::store::table_keys::org_pk(&gatehouse::domain::OrgId::parse(&p.org.id).unwrap());
-    let everything = p.app.local.services.store.query(&pk, "", None, 1000).await.unwrap();
-    assert!(everything.records.len() > 5);
+    let everything = p.app.org_records(&p.org.id).await;
+    assert!(everything.len() > 5);
     assert!(
-        !serde_json::to_string(&everything.records).unwrap().contains(&key),
+        !serde_json::to_string(&everything).unwrap().contains(&key),
         "a plaintext key is stored"
     );
 }
@@ -532,15 +531,16 @@ async fn hide_token_data_keeps_keys_out_of_email_and_removal_revokes_keys() {
 
 /// The kinds of the outbox events written so far in the organisation.
 async fn event_kinds(p: &Portal) -> Vec<String> {
-    let pk = gatehouse::store::table_keys::org_pk(&gatehouse::domain::OrgId::parse(&p.org.id).unwrap());
-    let store = p.app.local.services.store.clone();
-    let records = gatehouse::store::query_all(store.as_ref(), &pk, gatehouse::store::table_keys::EVENT_PREFIX)
+    let mut events: Vec<_> = p
+        .app
+        .org_records(&p.org.id)
         .await
-        .unwrap();
-    records
-        .iter()
-        .map(|r| r["kind"].as_str().unwrap().to_string())
-        .collect()
+        .into_iter()
+        .filter(|r| r["SK"] == gatehouse::store::table_keys::EVENT_SK)
+        .collect();
+    // In the order they were raised (event ids are time-ordered).
+    events.sort_by_key(|r| r["PK"].as_str().unwrap_or_default().to_string());
+    events.iter().map(|r| r["kind"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -553,7 +553,7 @@ async fn a_store_failure_during_approval_leaves_the_request_pending_and_logs_the
     let events_before = event_kinds(&p).await;
 
     let memory = p.app.local.memory_store.clone().expect("the embedded store");
-    memory.fail_next_transaction_writing(gatehouse::store::table_keys::API_KEY_PREFIX);
+    memory.fail_next_transaction_writing(gatehouse::store::table_keys::API_KEY_KIND);
     let response = p
         .app
         .http
@@ -608,20 +608,16 @@ async fn a_developer_lists_their_keys_and_requests_reading_only_their_own_record
     let my_id = me["id"].as_str().unwrap().to_string();
 
     let memory = p.app.local.memory_store.clone().expect("the embedded store");
-    let request_prefix = gatehouse::store::table_keys::KEY_REQUEST_PREFIX;
-    let key_prefix = gatehouse::store::table_keys::API_KEY_PREFIX;
-    for (path, prefix, expected) in [("/key-requests", request_prefix, 2), ("/keys", key_prefix, 1)] {
+    let request_kind = gatehouse::store::table_keys::KEY_REQUEST_KIND;
+    let key_kind = gatehouse::store::table_keys::API_KEY_KIND;
+    for (path, kind, expected) in [("/key-requests", request_kind, 2), ("/keys", key_kind, 1)] {
         memory.record_reads();
         let (status, listed) = p.portal("GET", path, &mine, None).await;
         assert_eq!(status, 200);
         let items = listed["items"].as_array().unwrap();
         assert_eq!(items.len(), expected, "{path}: {listed}");
         assert!(items.iter().all(|i| i["developer_id"] == my_id.as_str()));
-        let read: Vec<_> = memory
-            .reads()
-            .into_iter()
-            .filter(|k| k.sk.starts_with(prefix))
-            .collect();
+        let read: Vec<_> = memory.reads().into_iter().filter(|k| k.sk == kind).collect();
         assert_eq!(
             read.len(),
             expected,

@@ -12,6 +12,7 @@ mod input;
 mod keys;
 mod openapi;
 mod pagination;
+mod partitions;
 mod payloads;
 mod pollers;
 mod smtp;
