@@ -33,7 +33,7 @@ pub async fn enable_endpoint(state: &AppState, admin: &OrgAdmin, url: &str) -> R
     Ok(health)
 }
 
-/// A page of the delivery log (oldest event first), of one status or all (filtered after reading,
+/// A page of the delivery log (newest event first), of one status or all (filtered after reading,
 /// so a page may hold fewer than `limit`).
 pub async fn list(
     state: &AppState,
