@@ -26,10 +26,12 @@ pub fn emulator_endpoint() -> String {
 }
 
 /// An emulator of a test's own, for a test whose load would slow the shared one down (moto copies
-/// every table on each transaction).
+/// every table on each transaction). Heavy tests take turns: two at once on a small machine starve
+/// their emulators until requests time out.
 pub struct PrivateEmulator {
     pub endpoint: String,
     process: std::process::Child,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl Drop for PrivateEmulator {
@@ -41,6 +43,8 @@ impl Drop for PrivateEmulator {
 
 impl PrivateEmulator {
     pub async fn start() -> Self {
+        static TURN: std::sync::OnceLock<Arc<tokio::sync::Mutex<()>>> = std::sync::OnceLock::new();
+        let turn = TURN.get_or_init(Default::default).clone().lock_owned().await;
         let binary = std::env::var("GATEHOUSE_TEST_MOTO_SERVER")
             .expect("GATEHOUSE_TEST_MOTO_SERVER: run the suite with scripts/test");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -58,7 +62,11 @@ impl PrivateEmulator {
         let probe = format!("{endpoint}/moto-api/");
         let up = eventually(Duration::from_secs(30), || async { reqwest::get(&probe).await.ok() }).await;
         assert!(up.is_some(), "the private emulator did not start");
-        Self { endpoint, process }
+        Self {
+            endpoint,
+            process,
+            _turn: turn,
+        }
     }
 }
 

@@ -22,6 +22,10 @@ pub struct Developer {
     /// Hashes of the source addresses of recent successful logins, newest last.
     #[serde(default)]
     pub known_addresses: Vec<String>,
+    /// Sessions started at or before this time (epoch milliseconds) are over: set when the password
+    /// changes, so no session outlives it, however the sessions themselves are found and deleted.
+    #[serde(default)]
+    pub sessions_valid_after: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,6 +170,7 @@ impl SignUp {
             created_at: now.clone(),
             updated_at: now,
             known_addresses: Vec::new(),
+            sessions_valid_after: 0,
         }
     }
 }

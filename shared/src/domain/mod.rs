@@ -62,6 +62,11 @@ pub fn now_epoch() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Epoch milliseconds of now, where seconds are too coarse to order two events.
+pub fn now_epoch_millis() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 /// RFC 3339 timestamp of now, the form of every stored and emitted time.
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()

@@ -14,8 +14,8 @@ use super::{blocking, load_org, load_org_named, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::{
-    now_epoch, now_rfc3339, required, Developer, DeveloperStatus, Email, Event, Organisation, Password, SignUp,
-    SignupMode, ValidationErrors,
+    now_epoch, now_epoch_millis, now_rfc3339, required, Developer, DeveloperStatus, Email, Event, Organisation,
+    Password, SignUp, SignupMode, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash, Secret};
 use crate::store::developers::{self, SaveError, SignUpOutcome};
@@ -203,6 +203,7 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
         developer_id: developer.id.clone(),
         created_at: now_rfc3339(),
         expires_at,
+        started_at: now_epoch_millis(),
     };
     let writes = vec![
         sessions::start(&org.id, &token_hash, &session),
@@ -392,6 +393,7 @@ pub async fn complete_reset(state: &AppState, org: &str, input: ResetCompleteInp
     let mut developer = found.value;
     developer.password_hash = blocking(move || password.hash()).await?;
     developer.updated_at = now_rfc3339();
+    developer.sessions_valid_after = now_epoch_millis();
     let mut writes = vec![sessions::use_reset(&org.id, &hash)];
     writes.extend(sessions::end_all(store, &org.id, &developer.id).await?);
     writes.push(sessions::clear_login_failures(

@@ -6,7 +6,7 @@
 use super::{AppState, ServiceError};
 use crate::domain::{DeveloperId, OrgId};
 use crate::secret::{constant_time_eq, new_token, token_hash, Secret};
-use crate::store::{orgs, sessions};
+use crate::store::{developers, orgs, sessions};
 
 pub const ADMIN_KEY_PREFIX: &str = "gh_admin_";
 pub const SESSION_PREFIX: &str = "gh_sess_";
@@ -91,9 +91,17 @@ pub async fn developer_session(
     let org = OrgId::parse(org).map_err(|_| ServiceError::Unauthorized)?;
     let developer = DeveloperId::parse(developer).ok_or(ServiceError::Unauthorized)?;
     let hash = token_hash(token);
-    sessions::find(state.store.as_ref(), &org, &developer, &hash)
+    let session = sessions::find(state.store.as_ref(), &org, &developer, &hash)
         .await?
         .ok_or(ServiceError::Unauthorized)?;
+    // The account decides too: a removed developer has no sessions, and a password change ends
+    // every session begun before it (even one the deletes did not reach).
+    let account = developers::get(state.store.as_ref(), &org, &developer)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    if session.started_at <= account.value.sessions_valid_after {
+        return Err(ServiceError::Unauthorized);
+    }
     if org.as_str() != path_org {
         return Err(ServiceError::NotFound("organisation"));
     }

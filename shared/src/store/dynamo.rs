@@ -38,10 +38,10 @@ impl DynamoStore {
     }
 
     /// Runs this process's multi-item transactions one at a time, their conditions checked before
-    /// they are sent. For the local emulator only: moto does not isolate concurrent
-    /// `TransactWriteItems` on one table, and a cancelled one's writes are applied and rolled back
-    /// while its stream may already have handed them out; DynamoDB runs each atomically and emits
-    /// nothing for a cancelled one.
+    /// they are sent, and no other write beside one. For the local emulator only: moto does not
+    /// isolate `TransactWriteItems` from other writes to the table, and a cancelled one's writes are
+    /// applied and rolled back while its stream may already have handed them out; DynamoDB runs each
+    /// atomically and emits nothing for a cancelled one.
     pub fn one_transaction_at_a_time(mut self) -> Self {
         self.transactions = Some(std::sync::Arc::new(tokio::sync::Mutex::new(())));
         self
@@ -236,6 +236,12 @@ impl Store for DynamoStore {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         if writes.len() == 1 {
+            // On the emulator a single write waits for a running transaction too: moto copies the
+            // table while it runs one, and a write landing mid-copy fails it with a 500.
+            let _after_transactions = match &self.transactions {
+                Some(lock) => Some(lock.lock().await),
+                None => None,
+            };
             return self.write_one(writes.into_iter().next().expect("one write")).await;
         }
         let _one_at_a_time = match &self.transactions {

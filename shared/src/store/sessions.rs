@@ -17,6 +17,9 @@ pub struct Session {
     pub developer_id: DeveloperId,
     pub created_at: String,
     pub expires_at: i64,
+    /// Epoch milliseconds, compared with the developer's `sessions_valid_after`.
+    #[serde(default)]
+    pub started_at: i64,
 }
 
 /// A new session, indexed under its developer (GSI1) so all of theirs can be ended at once.

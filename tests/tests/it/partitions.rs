@@ -82,7 +82,7 @@ async fn run(app: &TestApp, receiver: &WebhookReceiver, w: &Workload) -> String 
                 Some(json!({"catalog_id": entry["id"]})),
             )
             .await;
-        assert_eq!(status, 201, "{request}");
+        assert_eq!(status, 201, "{request}; logs:\n{}", logged());
         assert_eq!(request["status"], "approved");
     }
     for n in 0..w.apis {
