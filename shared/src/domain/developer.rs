@@ -19,9 +19,6 @@ pub struct Developer {
     pub created_at: String,
     #[serde(default)]
     pub updated_at: String,
-    /// Hashes of the source addresses of recent successful logins, newest last.
-    #[serde(default)]
-    pub known_addresses: Vec<String>,
     /// Sessions started at or before this time (epoch milliseconds) are over: set when the password
     /// changes, so no session outlives it, however the sessions themselves are found and deleted.
     #[serde(default)]
@@ -37,26 +34,35 @@ pub enum DeveloperStatus {
     Rejected,
 }
 
-impl Developer {
-    /// How many login addresses an account remembers.
-    pub const KNOWN_ADDRESSES: usize = 10;
+/// Hashes of the source addresses of a developer's recent successful logins, newest last: a record
+/// of its own, so a login does not rewrite the account (nor the index of accounts by email).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KnownAddresses {
+    pub addresses: Vec<String>,
+}
 
+impl KnownAddresses {
+    /// How many login addresses an account remembers.
+    pub const MAX: usize = 10;
+
+    /// Remembers a login address; true when it was new.
+    pub fn remember(&mut self, address_hash: String) -> bool {
+        let known = self.addresses.contains(&address_hash);
+        self.addresses.retain(|a| a != &address_hash);
+        self.addresses.push(address_hash);
+        let excess = self.addresses.len().saturating_sub(Self::MAX);
+        self.addresses.drain(..excess);
+        !known
+    }
+}
+
+impl Developer {
     /// The Gravatar image of the email (Gravatar takes SHA-256 of the trimmed, lower-cased address).
     pub fn gravatar_url(&self) -> String {
         format!(
             "https://www.gravatar.com/avatar/{}?d=identicon",
             crate::secret::token_hash(&self.email.normalized())
         )
-    }
-
-    /// Remembers a login address; true when it was new.
-    pub fn remember_address(&mut self, address_hash: String) -> bool {
-        let known = self.known_addresses.contains(&address_hash);
-        self.known_addresses.retain(|a| a != &address_hash);
-        self.known_addresses.push(address_hash);
-        let excess = self.known_addresses.len().saturating_sub(Self::KNOWN_ADDRESSES);
-        self.known_addresses.drain(..excess);
-        !known
     }
 
     /// The profile as the developer and admins see it (no hash, no address list).
@@ -169,7 +175,6 @@ impl SignUp {
             status,
             created_at: now.clone(),
             updated_at: now,
-            known_addresses: Vec::new(),
             sessions_valid_after: 0,
         }
     }
@@ -200,14 +205,15 @@ mod tests {
     #[test]
     fn addresses_are_remembered_newest_last_and_capped() {
         let sign_up = SignUp::parse(Some("a@example.com"), Some("long enough password"), None, &[]).unwrap();
-        let mut d = sign_up.into_developer(OrgId::parse("acme").unwrap(), DeveloperStatus::Active, "t".into());
-        assert!(d.remember_address("a".into()));
-        assert!(!d.remember_address("a".into()));
+        let d = sign_up.into_developer(OrgId::parse("acme").unwrap(), DeveloperStatus::Active, "t".into());
+        let mut known = KnownAddresses::default();
+        assert!(known.remember("a".into()));
+        assert!(!known.remember("a".into()));
         for i in 0..20 {
-            d.remember_address(format!("x{i}"));
+            known.remember(format!("x{i}"));
         }
-        assert_eq!(d.known_addresses.len(), Developer::KNOWN_ADDRESSES);
-        assert_eq!(d.known_addresses.last().unwrap(), "x19");
+        assert_eq!(known.addresses.len(), KnownAddresses::MAX);
+        assert_eq!(known.addresses.last().unwrap(), "x19");
         assert!(d.gravatar_url().starts_with("https://www.gravatar.com/avatar/"));
     }
 

@@ -46,7 +46,7 @@ mod org;
 mod url;
 mod validation;
 
-pub use developer::{required, Developer, DeveloperStatus, Password, SignUp};
+pub use developer::{required, Developer, DeveloperStatus, KnownAddresses, Password, SignUp};
 pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
 pub use ids::{ApiId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};

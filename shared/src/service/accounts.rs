@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::net::IpAddr;
 
 use super::auth::{new_session_token, DeveloperSession};
-use super::{blocking, load_org, load_org_named, AppState, ServiceError};
+use super::{blocking, load_org, load_org_named, AppState, OrConflict, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::{
@@ -175,7 +175,7 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
         tracing::info!(org = %org.id, "login failed");
         return Err(ServiceError::InvalidCredentials);
     };
-    let mut developer = found.value;
+    let developer = found.value;
     if developer.status != DeveloperStatus::Active {
         return Err(ServiceError::Forbidden(match developer.status {
             DeveloperStatus::Pending => "this account is waiting for approval".into(),
@@ -183,8 +183,8 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
         }));
     }
 
-    let previous_email = developer.email.clone();
-    let new_address = developer.remember_address(address_key);
+    let mut known = sessions::known_addresses(store, &org.id, &developer.id).await?;
+    let new_address = known.value.remember(address_key);
     let mut events = Vec::new();
     if new_address && by_email.failures > 0 {
         events.push(state.raise(
@@ -205,11 +205,15 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
         expires_at,
         started_at: now_epoch_millis(),
     };
-    let writes = vec![
+    // The account is checked, not rewritten: a login racing a password change or a removal fails.
+    let mut writes = vec![
+        developers::unchanged(&developer, found.version),
+        sessions::remember_addresses(&org.id, &developer.id, &known.value, known.version),
         sessions::start(&org.id, &token_hash, &session),
         sessions::clear_login_failures(&org.id, "email", &email_key),
     ];
-    developers::save(store, &developer, found.version, &previous_email, writes, &events).await?;
+    writes.extend(events.iter().map(event_write));
+    store.transact(writes).await.or_changed_meanwhile("developer")?;
     tracing::info!(org = %org.id, developer = %developer.id, suspicious = !events.is_empty(), "developer logged in");
     Ok(LoggedIn {
         token,

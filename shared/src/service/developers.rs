@@ -67,7 +67,6 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         status: DeveloperStatus::Active,
         created_at: now.clone(),
         updated_at: now,
-        known_addresses: Vec::new(),
         sessions_valid_after: 0,
     };
     let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS);

@@ -144,6 +144,7 @@ pub async fn delete(store: &dyn Store, developer: &Developer, version: u64, even
         },
     ];
     writes.extend(sessions::end_all(store, &developer.org_id, &developer.id).await?);
+    writes.push(sessions::forget_addresses(&developer.org_id, &developer.id));
     writes.push(event_write(event));
     match store.transact(writes).await {
         Ok(()) => Ok(()),
@@ -174,6 +175,15 @@ pub async fn search(
         .map(from_record)
         .collect::<Result<Vec<Developer>, _>>()?;
     Ok((developers, page.next))
+}
+
+/// A check that the developer is still at `version`, for a transaction that depends on the account
+/// without changing it.
+pub fn unchanged(developer: &Developer, version: u64) -> Write {
+    Write::Check {
+        key: key(developer),
+        condition: Condition::Version(version),
+    }
 }
 
 /// The key of a developer, for callers composing their own writes.

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, Put, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
-    TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -251,14 +251,11 @@ impl Store for DynamoStore {
                 // back, and its stream can hand them out meanwhile; so its conditions are checked
                 // here first (exact, since this process's transactions run one at a time).
                 for (index, w) in writes.iter().enumerate() {
-                    let (key, condition) = match w {
-                        Write::Put { record, condition } => (Key::of(record), condition),
-                        Write::Delete { key, condition } => (Some(key.clone()), condition),
-                    };
+                    let (key, condition) = w.condition().expect("validated");
                     if *condition == Condition::None {
                         continue;
                     }
-                    let current = self.get(&key.expect("validated")).await?;
+                    let current = self.get(&key).await?;
                     if !super::holds(condition, current.as_ref()) {
                         return Err(StoreError::ConditionFailed { index: Some(index) });
                     }
@@ -277,6 +274,21 @@ impl Store for DynamoStore {
                             Put::builder()
                                 .table_name(&self.table)
                                 .set_item(Some(to_item(record)?))
+                                .set_condition_expression(e.expression)
+                                .set_expression_attribute_names(e.names)
+                                .set_expression_attribute_values(e.values)
+                                .build()
+                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        )
+                        .build()
+                }
+                Write::Check { key, condition } => {
+                    let e = expr(condition);
+                    TransactWriteItem::builder()
+                        .condition_check(
+                            ConditionCheck::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key_item(key)))
                                 .set_condition_expression(e.expression)
                                 .set_expression_attribute_names(e.names)
                                 .set_expression_attribute_values(e.values)
@@ -351,6 +363,7 @@ impl DynamoStore {
                     .map(|_| ())
                     .map_err(single_write_error)
             }
+            Write::Check { .. } => Err(StoreError::Invalid("a check alone writes nothing".into())),
         }
     }
 }

@@ -118,8 +118,20 @@ pub enum Condition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
-    Put { record: Record, condition: Condition },
-    Delete { key: Key, condition: Condition },
+    Put {
+        record: Record,
+        condition: Condition,
+    },
+    Delete {
+        key: Key,
+        condition: Condition,
+    },
+    /// Writes nothing: the transaction happens only if `condition` holds for the record at `key`
+    /// (DynamoDB's `ConditionCheck`).
+    Check {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 impl Write {
@@ -142,7 +154,15 @@ impl Write {
     pub fn key(&self) -> Option<Key> {
         match self {
             Write::Put { record, .. } => Key::of(record),
-            Write::Delete { key, .. } => Some(key.clone()),
+            Write::Delete { key, .. } | Write::Check { key, .. } => Some(key.clone()),
+        }
+    }
+
+    /// The key written or checked and the condition it must meet.
+    pub(crate) fn condition(&self) -> Option<(Key, &Condition)> {
+        match self {
+            Write::Put { record, condition } => Some((Key::of(record)?, condition)),
+            Write::Delete { key, condition } | Write::Check { key, condition } => Some((key.clone(), condition)),
         }
     }
 }
@@ -349,6 +369,11 @@ pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
             "a transaction holds 1 to 100 writes, not {}",
             writes.len()
         )));
+    }
+    if writes.iter().all(|w| matches!(w, Write::Check { .. })) {
+        return Err(StoreError::Invalid(
+            "a transaction of checks alone writes nothing".into(),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     for w in writes {

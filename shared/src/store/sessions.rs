@@ -4,10 +4,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::Versioned;
 use super::{
     from_record, is_expired, table_keys, to_attrs, Condition, Store, StoreError, Write, EXPIRES_AT, GSI1PK, GSI1SK,
 };
-use crate::domain::{now_epoch, DeveloperId, OrgId};
+use crate::domain::{now_epoch, DeveloperId, KnownAddresses, OrgId};
 
 /// At most this many sessions are ended in one transaction with the change that ends them.
 const MAX_ENDED: usize = 90;
@@ -79,6 +80,36 @@ pub async fn end_all(store: &dyn Store, org: &OrgId, developer: &DeveloperId) ->
             condition: Condition::None,
         })
         .collect())
+}
+
+/// The developer's recent login addresses, with the version a change must match (0: none yet).
+pub async fn known_addresses(
+    store: &dyn Store,
+    org: &OrgId,
+    developer: &DeveloperId,
+) -> Result<Versioned<KnownAddresses>, StoreError> {
+    Ok(
+        super::get_versioned(store, &table_keys::known_addresses(org, developer))
+            .await?
+            .unwrap_or(Versioned {
+                value: KnownAddresses::default(),
+                version: 0,
+            }),
+    )
+}
+
+pub fn remember_addresses(org: &OrgId, developer: &DeveloperId, known: &KnownAddresses, version: u64) -> Write {
+    Write::put_versioned(
+        table_keys::known_addresses(org, developer).record(to_attrs(known)),
+        version,
+    )
+}
+
+pub fn forget_addresses(org: &OrgId, developer: &DeveloperId) -> Write {
+    Write::Delete {
+        key: table_keys::known_addresses(org, developer),
+        condition: Condition::None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

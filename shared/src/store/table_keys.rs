@@ -122,6 +122,11 @@ pub fn session(org: &OrgId, token_hash: &str) -> Key {
     own(org, SESSION_KIND, token_hash)
 }
 
+/// The addresses a developer recently logged in from (written per login from a new address).
+pub fn known_addresses(org: &OrgId, developer: &DeveloperId) -> Key {
+    own(org, "LOGINS", developer.as_str())
+}
+
 pub fn password_reset(org: &OrgId, token_hash: &str) -> Key {
     own(org, "RESET", token_hash)
 }

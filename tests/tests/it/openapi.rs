@@ -111,7 +111,6 @@ fn every_event_payload_matches_the_published_catalogue() {
         status: DeveloperStatus::Active,
         created_at: now_rfc3339(),
         updated_at: now_rfc3339(),
-        known_addresses: vec![],
         sessions_valid_after: 0,
     };
     let api = Api {
