@@ -91,14 +91,14 @@ pub async fn developer_session(
     let org = OrgId::parse(org).map_err(|_| ServiceError::Unauthorized)?;
     let developer = DeveloperId::parse(developer).ok_or(ServiceError::Unauthorized)?;
     let hash = token_hash(token);
-    let session = sessions::find(state.store.as_ref(), &org, &developer, &hash)
-        .await?
-        .ok_or(ServiceError::Unauthorized)?;
     // The account decides too: a removed developer has no sessions, and a password change ends
-    // every session begun before it (even one the deletes did not reach).
-    let account = developers::get(state.store.as_ref(), &org, &developer)
-        .await?
-        .ok_or(ServiceError::Unauthorized)?;
+    // every session begun before it (even one the deletes did not reach). Both read at once.
+    let store = state.store.as_ref();
+    let (session, account) = futures::try_join!(
+        sessions::find(store, &org, &developer, &hash),
+        developers::get(store, &org, &developer)
+    )?;
+    let (session, account) = session.zip(account).ok_or(ServiceError::Unauthorized)?;
     if session.started_at <= account.value.sessions_valid_after {
         return Err(ServiceError::Unauthorized);
     }

@@ -183,10 +183,7 @@ pub async fn list(
     limit: usize,
 ) -> Result<(Vec<Delivery>, Option<String>), StoreError> {
     let page = super::list_sharded(store, org, table_keys::DELIVERY_KIND, after, true, limit).await?;
-    Ok((
-        page.records.into_iter().map(from_record).collect::<Result<_, _>>()?,
-        page.next,
-    ))
+    page.decode()
 }
 
 /// A delivery's own partition: every attempt of every delivery writes a different key.

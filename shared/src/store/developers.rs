@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::outbox::event_write;
 use super::Versioned;
-use super::{from_record, sessions, table_keys, to_attrs, Condition, Key, Store, StoreError, Write, GSI1PK, GSI1SK};
+use super::{sessions, table_keys, to_attrs, Condition, Key, Store, StoreError, Write, GSI1PK, GSI1SK};
 use crate::domain::{Developer, DeveloperId, Email, Event, OrgId};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -169,12 +169,7 @@ pub async fn search(
             limit,
         )
         .await?;
-    let developers = page
-        .records
-        .into_iter()
-        .map(from_record)
-        .collect::<Result<Vec<Developer>, _>>()?;
-    Ok((developers, page.next))
+    page.decode()
 }
 
 /// A check that the developer is still at `version`, for a transaction that depends on the account

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::outbox::event_write;
 use super::Versioned;
-use super::{from_record, table_keys, to_attrs, Store, StoreError, Write, GSI1PK, GSI1SK};
+use super::{table_keys, to_attrs, Store, StoreError, Write, GSI1PK, GSI1SK};
 use crate::domain::{Event, OrgId};
 use crate::secret::token_hash;
 
@@ -67,8 +67,5 @@ pub async fn list(
     let page = store
         .query_gsi1(&table_keys::endpoints_pk(org), "", after, limit)
         .await?;
-    Ok((
-        page.records.into_iter().map(from_record).collect::<Result<_, _>>()?,
-        page.next,
-    ))
+    page.decode()
 }

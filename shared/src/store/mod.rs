@@ -176,6 +176,12 @@ pub struct Page {
 }
 
 impl Page {
+    /// The page's records as `T`s, with the cursor of the next page.
+    pub fn decode<T: serde::de::DeserializeOwned>(self) -> Result<(Vec<T>, Option<String>), StoreError> {
+        let items = self.records.into_iter().map(from_record).collect::<Result<_, _>>()?;
+        Ok((items, self.next))
+    }
+
     /// A page from up to `limit + 1` records read in order: the extra one only says that more follow,
     /// and `cursor` gives the position of the page's last record.
     pub(crate) fn from_overfetch(
@@ -326,25 +332,31 @@ pub async fn list_sharded(
         .into_iter()
         .flatten()
         .collect();
-    let id = |r: &Record| r.get(GSI2SK).and_then(Value::as_str).unwrap_or_default().to_string();
-    records.sort_by_key(id);
+    fn id(r: &Record) -> &str {
+        r.get(GSI2SK).and_then(Value::as_str).unwrap_or_default()
+    }
+    records.sort_by(|a, b| id(a).cmp(id(b)));
     if newest_first {
         records.reverse();
     }
     records.truncate(limit + 1);
-    Ok(Page::from_overfetch(records, limit, |r| Some(id(r))))
+    Ok(Page::from_overfetch(records, limit, |r| Some(id(r).to_string())))
 }
 
-/// Every record of partition `pk` under `sk_prefix`, read a page of 100 at a time.
-pub async fn query_all(store: &dyn Store, pk: &str, sk_prefix: &str) -> Result<Vec<Record>, StoreError> {
-    let mut records = Vec::new();
+/// Every item of a paged read, page by page: `page(after)` reads the page after the cursor.
+pub async fn every_page<T, F, Fut>(mut page: F) -> Result<Vec<T>, StoreError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), StoreError>>,
+{
+    let mut items = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = store.query(pk, sk_prefix, after.as_deref(), 100).await?;
-        records.extend(page.records);
-        match page.next {
+        let (found, next) = page(after.take()).await?;
+        items.extend(found);
+        match next {
             Some(next) => after = Some(next),
-            None => return Ok(records),
+            None => return Ok(items),
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{from_record, table_keys, to_attrs, Condition, Key, Store, StoreError, Versioned, Write, GSI1PK, GSI1SK};
+use super::{table_keys, to_attrs, Condition, Key, Store, StoreError, Versioned, Write, GSI1PK, GSI1SK};
 use crate::domain::api_keys::{ApiKey, KeyRequest};
 use crate::domain::catalog::{Api, CatalogEntry, Policy};
 use crate::domain::{DeveloperId, OrgId};
@@ -67,16 +67,7 @@ fn owned_prefix<R: Resource>() -> String {
 
 /// Every resource of this kind in the organisation, read a page of 100 at a time.
 pub async fn all<R: Resource>(store: &dyn Store, org: &OrgId) -> Result<Vec<R>, StoreError> {
-    let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let (page, next) = list::<R>(store, org, after.as_deref(), 100).await?;
-        items.extend(page);
-        match next {
-            Some(next) => after = Some(next),
-            None => return Ok(items),
-        }
-    }
+    super::every_page(|after| async move { list::<R>(store, org, after.as_deref(), 100).await }).await
 }
 
 /// Every resource of this kind that `developer` owns, from GSI1: only their records are read.
@@ -85,21 +76,8 @@ pub async fn of_developer<R: Resource>(
     org: &OrgId,
     developer: &DeveloperId,
 ) -> Result<Vec<R>, StoreError> {
-    let pk = table_keys::developer_items_pk(org, developer);
-    let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = store
-            .query_gsi1(&pk, &owned_prefix::<R>(), after.as_deref(), 100)
-            .await?;
-        for record in page.records {
-            items.push(from_record(record)?);
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(items),
-        }
-    }
+    super::every_page(|after| async move { page_of_developer::<R>(store, org, developer, after.as_deref(), 100).await })
+        .await
 }
 
 /// The write that stores `resource` at `version` (0 creates), for callers composing a transaction.
@@ -147,12 +125,7 @@ pub async fn list<R: Resource>(
         Placement::Collection(prefix) => store.query(&table_keys::org_pk(org), prefix, after, limit).await?,
         Placement::Spread(kind) => super::list_sharded(store, org, kind, after, false, limit).await?,
     };
-    let items = page
-        .records
-        .into_iter()
-        .map(from_record)
-        .collect::<Result<Vec<R>, _>>()?;
-    Ok((items, page.next))
+    page.decode()
 }
 
 /// A page of the resources of this kind that `developer` owns, from GSI1.
@@ -165,10 +138,5 @@ pub async fn page_of_developer<R: Resource>(
 ) -> Result<(Vec<R>, Option<String>), StoreError> {
     let pk = table_keys::developer_items_pk(org, developer);
     let page = store.query_gsi1(&pk, &owned_prefix::<R>(), after, limit).await?;
-    let items = page
-        .records
-        .into_iter()
-        .map(from_record)
-        .collect::<Result<Vec<R>, _>>()?;
-    Ok((items, page.next))
+    page.decode()
 }
