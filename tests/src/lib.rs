@@ -95,6 +95,8 @@ pub struct TestApp {
     /// Every answer is checked against `openapi.yaml`; what did not match fails the test.
     pub contract: contract::ContractChecker,
     server: tokio::task::JoinHandle<()>,
+    /// A DynamoDB client for reading the emulator's table directly, made on first use.
+    dynamo: tokio::sync::OnceCell<aws_sdk_dynamodb::Client>,
 }
 
 impl Drop for TestApp {
@@ -185,6 +187,7 @@ pub async fn spawn_app_with_pollers(config: Config, pollers: Pollers) -> TestApp
         backend,
         contract,
         server,
+        dynamo: tokio::sync::OnceCell::new(),
     }
 }
 
@@ -228,6 +231,12 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `method /orgs/{org}{path}` with the organisation's admin key: the status and the JSON answer.
+    pub async fn admin(&self, org: &TestOrg, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.send(method, &format!("/orgs/{}{path}", org.id), &org.admin_key, body)
+            .await
+    }
+
     pub async fn create_org(&self, body: Value) -> TestOrg {
         let response = self.post_json("/orgs", Some(&self.root_key()), &body).await;
         assert_eq!(response.status(), 201, "creating an organisation");
@@ -247,6 +256,12 @@ impl TestApp {
             &json!({"email": email, "password": PASSWORD}),
         )
         .await
+    }
+
+    /// Logs `email` in with the test password: the status and the answer (`token` on success).
+    pub async fn log_in(&self, org: &str, email: &str) -> (u16, Value) {
+        let body = json!({"email": email, "password": PASSWORD});
+        self.send("POST", &format!("/portal/{org}/login"), "", Some(body)).await
     }
 
     /// Every email sent to `to` so far, as raw MIME: from the emulator's SES store or the outbox.
@@ -293,15 +308,14 @@ impl TestApp {
         if let Some(memory) = &self.local.memory_store {
             return memory.records_under("");
         }
-        let endpoint = self
-            .local
-            .services
-            .config
-            .aws_endpoint_url
-            .clone()
-            .unwrap_or_else(emulator_endpoint);
-        let config = gatehouse::app::sdk_config(Some(&endpoint)).await;
-        let client = aws_sdk_dynamodb::Client::new(&config);
+        let client = self
+            .dynamo
+            .get_or_init(|| async {
+                let endpoint = self.local.services.config.aws_endpoint_url.as_deref();
+                let endpoint = endpoint.map_or_else(emulator_endpoint, str::to_string);
+                aws_sdk_dynamodb::Client::new(&gatehouse::app::sdk_config(Some(&endpoint)).await)
+            })
+            .await;
         let mut records = Vec::new();
         let mut start = None;
         loop {

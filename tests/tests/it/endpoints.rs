@@ -6,24 +6,10 @@ use std::time::Duration;
 
 use gatehouse::store::deliveries::DeliveryStatus;
 use gatehouse_tests::*;
-use serde_json::{json, Value};
-
-async fn admin(app: &TestApp, org: &TestOrg, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let url = app.url(&format!("/orgs/{}{path}", org.id));
-    let mut request = app
-        .http
-        .request(method.parse().unwrap(), url)
-        .bearer_auth(&org.admin_key);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use serde_json::json;
 
 async fn create_api(app: &TestApp, org: &TestOrg, name: &str) {
-    let (status, body) = admin(app, org, "POST", "/apis", Some(json!({"name": name}))).await;
+    let (status, body) = app.admin(org, "POST", "/apis", Some(json!({"name": name}))).await;
     assert_eq!(status, 201, "{body}");
 }
 
@@ -35,27 +21,27 @@ async fn a_rotated_secret_signs_alongside_the_previous_one_for_the_grace_period(
         .create_org(json!({"name": "Rotating", "event_options": {"api_event": {"webhook": receiver.url()}}}))
         .await;
 
-    let (status, problem) = admin(
-        &app,
-        &org,
-        "POST",
-        "/webhook-secret/rotate",
-        Some(json!({"grace_period_secs": -1})),
-    )
-    .await;
+    let (status, problem) = app
+        .admin(
+            &org,
+            "POST",
+            "/webhook-secret/rotate",
+            Some(json!({"grace_period_secs": -1})),
+        )
+        .await;
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (400, Some("grace_period_secs"))
     );
 
-    let (status, rotated) = admin(
-        &app,
-        &org,
-        "POST",
-        "/webhook-secret/rotate",
-        Some(json!({"grace_period_secs": 3600})),
-    )
-    .await;
+    let (status, rotated) = app
+        .admin(
+            &org,
+            "POST",
+            "/webhook-secret/rotate",
+            Some(json!({"grace_period_secs": 3600})),
+        )
+        .await;
     assert_eq!(status, 200, "{rotated}");
     let new_secret = rotated["webhook_secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, org.webhook_secret);
@@ -78,14 +64,14 @@ async fn a_rotated_secret_signs_alongside_the_previous_one_for_the_grace_period(
     );
 
     // Rotating with no grace period: only the newest secret signs.
-    let (_, newest) = admin(
-        &app,
-        &org,
-        "POST",
-        "/webhook-secret/rotate",
-        Some(json!({"grace_period_secs": 0})),
-    )
-    .await;
+    let (_, newest) = app
+        .admin(
+            &org,
+            "POST",
+            "/webhook-secret/rotate",
+            Some(json!({"grace_period_secs": 0})),
+        )
+        .await;
     let newest = newest["webhook_secret"].as_str().unwrap().to_string();
     create_api(&app, &org, "After").await;
     let hooks = receiver.wait_for(2, Duration::from_secs(20)).await.expect("delivered");
@@ -125,7 +111,7 @@ async fn a_410_disables_the_endpoint_tells_the_admin_and_skips_it_until_enabled(
         "{notice}"
     );
 
-    let (_, listed) = admin(&app, &org, "GET", "/webhook-endpoints", None).await;
+    let (_, listed) = app.admin(&org, "GET", "/webhook-endpoints", None).await;
     assert_eq!(listed["items"][0]["url"], receiver.url());
     assert!(listed["items"][0]["disabled_reason"].as_str().unwrap().contains("410"));
     let first = app
@@ -154,14 +140,14 @@ async fn a_410_disables_the_endpoint_tells_the_admin_and_skips_it_until_enabled(
     assert_eq!(receiver.received().len(), 1);
 
     // Enabled again, the endpoint gets the next event.
-    let (status, _) = admin(
-        &app,
-        &org,
-        "POST",
-        "/webhook-endpoints/enable",
-        Some(json!({"url": receiver.url()})),
-    )
-    .await;
+    let (status, _) = app
+        .admin(
+            &org,
+            "POST",
+            "/webhook-endpoints/enable",
+            Some(json!({"url": receiver.url()})),
+        )
+        .await;
     assert_eq!(status, 200);
     create_api(&app, &org, "Third").await;
     let hooks = receiver
@@ -169,14 +155,14 @@ async fn a_410_disables_the_endpoint_tells_the_admin_and_skips_it_until_enabled(
         .await
         .expect("delivered after enabling");
     assert_eq!(hooks[1].json()["data"]["name"], "Third");
-    let (status, _) = admin(
-        &app,
-        &org,
-        "POST",
-        "/webhook-endpoints/enable",
-        Some(json!({"url": "https://unknown.example.com/"})),
-    )
-    .await;
+    let (status, _) = app
+        .admin(
+            &org,
+            "POST",
+            "/webhook-endpoints/enable",
+            Some(json!({"url": "https://unknown.example.com/"})),
+        )
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -218,7 +204,7 @@ async fn an_endpoint_failing_for_longer_than_allowed_is_disabled() {
 async fn admins_preview_templates_and_send_a_test_email() {
     let app = spawn_app(Backend::Embedded).await;
     let org = app.create_org(json!({"name": "Preview Co"})).await;
-    let (status, listed) = admin(&app, &org, "GET", "/email-templates", None).await;
+    let (status, listed) = app.admin(&org, "GET", "/email-templates", None).await;
     assert_eq!(status, 200);
     assert!(listed["templates"]
         .as_array()
@@ -226,14 +212,14 @@ async fn admins_preview_templates_and_send_a_test_email() {
         .iter()
         .any(|n| n == "password_reset"));
 
-    let (status, preview) = admin(
-        &app,
-        &org,
-        "POST",
-        "/email-templates/password_reset/preview",
-        Some(json!({"data": {"private": {"expires_in": "15 minutes"}}})),
-    )
-    .await;
+    let (status, preview) = app
+        .admin(
+            &org,
+            "POST",
+            "/email-templates/password_reset/preview",
+            Some(json!({"data": {"private": {"expires_in": "15 minutes"}}})),
+        )
+        .await;
     assert_eq!(status, 200, "{preview}");
     assert!(preview["subject"].as_str().unwrap().contains("Preview Co"), "{preview}");
     assert!(
@@ -242,27 +228,29 @@ async fn admins_preview_templates_and_send_a_test_email() {
     );
     assert!(preview["html"].as_str().unwrap().starts_with("<!doctype html>"));
 
-    let (status, _) = admin(&app, &org, "POST", "/email-templates/nope/preview", Some(json!({}))).await;
+    let (status, _) = app
+        .admin(&org, "POST", "/email-templates/nope/preview", Some(json!({})))
+        .await;
     assert_eq!(status, 404);
-    let (status, problem) = admin(
-        &app,
-        &org,
-        "POST",
-        "/email-templates/password_reset/test",
-        Some(json!({"to": "not an address"})),
-    )
-    .await;
+    let (status, problem) = app
+        .admin(
+            &org,
+            "POST",
+            "/email-templates/password_reset/test",
+            Some(json!({"to": "not an address"})),
+        )
+        .await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("to")));
 
     let to = unique_email();
-    let (status, queued) = admin(
-        &app,
-        &org,
-        "POST",
-        "/email-templates/password_reset/test",
-        Some(json!({"to": to})),
-    )
-    .await;
+    let (status, queued) = app
+        .admin(
+            &org,
+            "POST",
+            "/email-templates/password_reset/test",
+            Some(json!({"to": to})),
+        )
+        .await;
     assert_eq!(status, 202, "{queued}");
     let sent = eventually(Duration::from_secs(20), || async {
         app.emails_to(&to).await.into_iter().next()

@@ -44,14 +44,7 @@ impl Portal {
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.app
-            .send(
-                method,
-                &format!("/orgs/{}{path}", self.org.id),
-                &self.org.admin_key,
-                body,
-            )
-            .await
+        self.app.admin(&self.org, method, path, body).await
     }
 
     async fn entry(&self, approval: Option<&str>, extra: Value) -> String {

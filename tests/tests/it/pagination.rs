@@ -56,15 +56,7 @@ impl Filled {
         }
         let email = unique_email();
         assert_eq!(filled.app.sign_up(&filled.org.id, &email).await.status(), 202);
-        let (status, login) = filled
-            .app
-            .send(
-                "POST",
-                &format!("/portal/{}/login", filled.org.id),
-                "",
-                Some(json!({"email": email, "password": PASSWORD})),
-            )
-            .await;
+        let (status, login) = filled.app.log_in(&filled.org.id, &email).await;
         assert_eq!(status, 200, "{login}");
         let session = login["token"].as_str().unwrap().to_string();
         let developer = login["developer"]["id"].as_str().unwrap().to_string();
@@ -126,14 +118,7 @@ impl Filled {
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.app
-            .send(
-                method,
-                &format!("/orgs/{}{path}", self.org.id),
-                &self.org.admin_key,
-                body,
-            )
-            .await
+        self.app.admin(&self.org, method, path, body).await
     }
 
     /// The credential a documented route takes.

@@ -25,6 +25,17 @@ struct Workload {
     apis: usize,
 }
 
+/// An API, a policy granting it and a catalog entry publishing it: the entry's id.
+async fn catalog_entry(app: &TestApp, org: &TestOrg) -> String {
+    let (_, api) = app.admin(org, "POST", "/apis", Some(json!({"name": "Payments"}))).await;
+    let policy = json!({"name": "Gold", "api_ids": [api["id"]]});
+    let (_, policy) = app.admin(org, "POST", "/policies", Some(policy)).await;
+    let entry = json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]});
+    let (status, entry) = app.admin(org, "POST", "/catalog", Some(entry)).await;
+    assert_eq!(status, 201, "{entry}");
+    entry["id"].as_str().unwrap().to_string()
+}
+
 /// Drives the workload through the HTTP API and waits until every delivery it caused is recorded;
 /// returns the organisation's id.
 async fn run(app: &TestApp, receiver: &WebhookReceiver, w: &Workload) -> String {
@@ -38,38 +49,13 @@ async fn run(app: &TestApp, receiver: &WebhookReceiver, w: &Workload) -> String 
             },
         }))
         .await;
-    let (org_id, admin_key) = (&org.id, &org.admin_key);
-    let admin = |method: &'static str, path: String, body: Value| {
-        let path = format!("/orgs/{org_id}{path}");
-        async move { app.send(method, &path, admin_key, Some(body)).await }
-    };
-    let (_, api) = admin("POST", "/apis".into(), json!({"name": "Payments"})).await;
-    let (_, policy) = admin(
-        "POST",
-        "/policies".into(),
-        json!({"name": "Gold", "api_ids": [api["id"]]}),
-    )
-    .await;
-    let (status, entry) = admin(
-        "POST",
-        "/catalog".into(),
-        json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{entry}");
+    let entry = catalog_entry(app, &org).await;
 
     let mut sessions = Vec::new();
     for _ in 0..w.developers {
         let email = unique_email();
         assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
-        let (status, login) = app
-            .send(
-                "POST",
-                &format!("/portal/{}/login", org.id),
-                "",
-                Some(json!({"email": email, "password": PASSWORD})),
-            )
-            .await;
+        let (status, login) = app.log_in(&org.id, &email).await;
         assert_eq!(status, 200, "{login}");
         sessions.push(login["token"].as_str().unwrap().to_string());
     }
@@ -79,21 +65,21 @@ async fn run(app: &TestApp, receiver: &WebhookReceiver, w: &Workload) -> String 
                 "POST",
                 &format!("/portal/{}/key-requests", org.id),
                 &sessions[n % sessions.len()],
-                Some(json!({"catalog_id": entry["id"]})),
+                Some(json!({"catalog_id": entry})),
             )
             .await;
         assert_eq!(status, 201, "{request}; logs:\n{}", logged());
         assert_eq!(request["status"], "approved");
     }
     for n in 0..w.apis {
-        let (status, api) = admin("POST", "/apis".into(), json!({"name": format!("API {n}")})).await;
+        let (status, api) = app
+            .admin(&org, "POST", "/apis", Some(json!({"name": format!("API {n}")})))
+            .await;
         assert_eq!(status, 201, "{api}");
-        let (status, _) = admin(
-            "PATCH",
-            format!("/apis/{}", api["id"].as_str().unwrap()),
-            json!({"description": "v2"}),
-        )
-        .await;
+        let path = format!("/apis/{}", api["id"].as_str().unwrap());
+        let (status, _) = app
+            .admin(&org, "PATCH", &path, Some(json!({"description": "v2"})))
+            .await;
         assert_eq!(status, 200);
     }
     // Every event goes to an email and a webhook: wait until the log holds them all, sent.
@@ -328,25 +314,7 @@ async fn writes_per_operation() {
     let org = app
         .create_org(json!({"name": "Counted", "settings": {"default_approval": "auto"}}))
         .await;
-    let admin = |method: &'static str, path: String, body: Value| {
-        let path = format!("/orgs/{}{path}", org.id);
-        let key = org.admin_key.clone();
-        let app = &app;
-        async move { app.send(method, &path, &key, Some(body)).await }
-    };
-    let (_, api) = admin("POST", "/apis".into(), json!({"name": "Payments"})).await;
-    let (_, policy) = admin(
-        "POST",
-        "/policies".into(),
-        json!({"name": "Gold", "api_ids": [api["id"]]}),
-    )
-    .await;
-    let (_, entry) = admin(
-        "POST",
-        "/catalog".into(),
-        json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]}),
-    )
-    .await;
+    let entry = catalog_entry(&app, &org).await;
 
     // (table writes, index writes) of what ran since the last reset.
     let take = || {
@@ -368,14 +336,7 @@ async fn writes_per_operation() {
     let email = unique_email();
     assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
     let sign_up = take();
-    let (_, login) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/login", org.id),
-            "",
-            Some(json!({"email": email, "password": PASSWORD})),
-        )
-        .await;
+    let (_, login) = app.log_in(&org.id, &email).await;
     let log_in = take();
     let token = login["token"].as_str().unwrap();
     let (status, _) = app
@@ -383,19 +344,16 @@ async fn writes_per_operation() {
             "POST",
             &format!("/portal/{}/key-requests", org.id),
             token,
-            Some(json!({"catalog_id": entry["id"]})),
+            Some(json!({"catalog_id": entry})),
         )
         .await;
     assert_eq!(status, 201);
     let key_request = take();
-    let (_, created) = admin("POST", "/apis".into(), json!({"name": "Ledger"})).await;
+    let (_, created) = app.admin(&org, "POST", "/apis", Some(json!({"name": "Ledger"}))).await;
     let api_created = take();
-    admin(
-        "PATCH",
-        format!("/apis/{}", created["id"].as_str().unwrap()),
-        json!({"description": "v2"}),
-    )
-    .await;
+    let path = format!("/apis/{}", created["id"].as_str().unwrap());
+    app.admin(&org, "PATCH", &path, Some(json!({"description": "v2"})))
+        .await;
     let api_changed = take();
     println!("writes (table, indexes): sign-up {sign_up:?}, login {log_in:?}, auto-approved key request {key_request:?}, API created {api_created:?}, API changed {api_changed:?}");
     // Each is a handful of writes, one transaction: the figures the README's scale section uses.
