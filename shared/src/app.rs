@@ -178,6 +178,7 @@ pub fn email_worker(
         config.from_name.clone(),
         config.public_api_url.clone(),
     )
+    .with_limits(config.limits.clone())
     .postponing_on(queue)
 }
 

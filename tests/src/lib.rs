@@ -280,6 +280,27 @@ impl TestApp {
         }
     }
 
+    /// The organisation's email deliveries to `to` once at least `count` of them are finished.
+    pub async fn finished_emails_to(
+        &self,
+        org: &str,
+        to: &str,
+        count: usize,
+    ) -> Vec<gatehouse::store::deliveries::Delivery> {
+        use gatehouse::store::deliveries::DeliveryStatus;
+        eventually(Duration::from_secs(60), || async {
+            let found: Vec<_> = self
+                .deliveries(org)
+                .await
+                .into_iter()
+                .filter(|d| d.channel == "email" && d.target == to && d.status != DeliveryStatus::InProgress)
+                .collect();
+            (found.len() >= count).then_some(found)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{count} finished deliveries to {to}"))
+    }
+
     /// The organisation's delivery records (emails and webhook attempts).
     pub async fn deliveries(&self, org: &str) -> Vec<gatehouse::store::deliveries::Delivery> {
         self.org_records(org)
@@ -683,6 +704,14 @@ pub fn capture_logs() {
 /// What has been logged so far.
 pub fn logged() -> String {
     String::from_utf8_lossy(&LOGS.get().expect("capture_logs ran").lock().unwrap()).into_owned()
+}
+
+/// A client whose requests come from another loopback address (a source address of its own).
+pub fn client_from(address: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .unwrap()
 }
 
 /// The first URL in a MIME message starting with `prefix`, with quoted-printable soft breaks and

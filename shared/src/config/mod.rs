@@ -6,6 +6,7 @@ use ipnet::IpNet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::limits::{Limit, Limits, RateLimit};
 use crate::domain::{Email, HttpUrl};
 use crate::secret::Secret;
 use crate::webhook::NetworkPolicy;
@@ -82,6 +83,10 @@ pub struct Config {
     /// Sign-up and password-reset requests answer no sooner than this (`ACCOUNT_RESPONSE_FLOOR_MS`),
     /// so their timing does not tell whether an email has an account.
     pub account_response_floor: Duration,
+    /// The abuse limits (`RATE_LIMIT_<NAME>=<count>/<window>` or `off`; see `domain::limits`).
+    pub limits: Limits,
+    /// Key requests one developer may have waiting for a decision (`MAX_PENDING_KEY_REQUESTS`).
+    pub max_pending_key_requests: usize,
 }
 
 impl Config {
@@ -113,6 +118,8 @@ impl Config {
             port: 3000,
             local_webhooks: true,
             account_response_floor: Duration::from_millis(250),
+            limits: Limits::default(),
+            max_pending_key_requests: 20,
         }
     }
 
@@ -196,6 +203,15 @@ impl Config {
         }
         if let Some(v) = get("ACCOUNT_RESPONSE_FLOOR_MS") {
             c.account_response_floor = Duration::from_millis(parse_number("ACCOUNT_RESPONSE_FLOOR_MS", &v, 0, 5_000)?);
+        }
+        for limit in Limit::ALL {
+            if let Some(v) = get(limit.env()) {
+                let parsed = RateLimit::parse(&v).map_err(|problem| bad(limit.env(), problem))?;
+                c.limits.set(limit, parsed);
+            }
+        }
+        if let Some(v) = get("MAX_PENDING_KEY_REQUESTS") {
+            c.max_pending_key_requests = parse_number("MAX_PENDING_KEY_REQUESTS", &v, 1, 1_000)? as usize;
         }
         if let Some(v) = get("PORT") {
             c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
@@ -334,6 +350,22 @@ mod tests {
     }
 
     #[test]
+    fn limits_default_and_each_is_set_by_its_variable() {
+        let c = from(&[
+            ("RATE_LIMIT_SIGNUPS_PER_SOURCE", "100/1h"),
+            ("RATE_LIMIT_PUBLIC_READS_PER_SOURCE", "off"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.get(Limit::SignUpsPerSource), Some(RateLimit::new(100, 3_600)));
+        assert_eq!(c.limits.get(Limit::PublicReadsPerSource), None);
+        assert_eq!(
+            c.limits.get(Limit::ResetEmailsPerRecipient),
+            Some(RateLimit::new(3, 3_600)),
+            "unset limits keep their defaults"
+        );
+    }
+
+    #[test]
     fn lambda_requires_real_keys() {
         let err = from(&[("AWS_LAMBDA_FUNCTION_NAME", "api")]).unwrap_err();
         assert_eq!(err.name, "GATEHOUSE_ROOT_KEY");
@@ -356,6 +388,9 @@ mod tests {
             ("LOCAL_WEBHOOKS", "later"),
             ("EMAIL_BACKEND_CONFIG", "{\"code\": \"sendgrid\", \"setings\": {}}"),
             ("ENABLE_EMAIL_NOTIFICATIONS", "yes"),
+            ("RATE_LIMIT_SIGNUPS_PER_SOURCE", "10 per hour"),
+            ("RATE_LIMIT_RESET_EMAILS_PER_RECIPIENT", "0/1h"),
+            ("MAX_PENDING_KEY_REQUESTS", "0"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

@@ -42,6 +42,7 @@ pub mod event_data;
 pub mod fields;
 mod ids;
 pub mod jobs;
+pub mod limits;
 mod org;
 mod url;
 mod validation;

@@ -73,6 +73,10 @@ pub struct OrgSettings {
     /// Where Gatehouse's own notices to the organisation's admins go (a disabled webhook endpoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_email: Option<Email>,
+    /// Sign-ups allowed from one source address per window of the deployment's
+    /// `RATE_LIMIT_SIGNUPS_PER_SOURCE`: it can lower that limit, never raise it (1 to 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signup_limit_per_source: Option<u32>,
 }
 
 fn default_approval() -> ApprovalMode {
@@ -110,6 +114,7 @@ impl Default for OrgSettings {
             key_request_webhook: None,
             key_link_ttl_secs: default_key_link_ttl(),
             admin_email: None,
+            signup_limit_per_source: None,
         }
     }
 }
@@ -236,6 +241,12 @@ pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) 
     }
     if !(300..=30 * 86_400).contains(&settings.session_ttl_secs) {
         errors.push("settings.session_ttl_secs", "must be from 300 to 2592000 seconds");
+    }
+    if settings
+        .signup_limit_per_source
+        .is_some_and(|n| !(1..=10_000).contains(&n))
+    {
+        errors.push("settings.signup_limit_per_source", "must be from 1 to 10000");
     }
     (errors.0.len() == before).then_some(settings)
 }

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{DeveloperSession, OrgAdmin};
+use super::auth::{ClientAddress, DeveloperSession, OrgAdmin};
 use super::extract::{page, page_args, JsonBody, PageQuery, Path, Query};
 use super::problem::ApiError;
 use super::{without_org, AppState};
@@ -96,9 +96,10 @@ async fn own_keys(
 async fn generate(
     session: DeveloperSession,
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<GenerateInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (plain, key) = api_keys::generate(&state, &session, body).await?;
+    let (plain, key) = api_keys::generate(&state, &session, address, body).await?;
     let mut body = key.view();
     body["key"] = json!(plain.expose());
     Ok((StatusCode::CREATED, Json(body)))

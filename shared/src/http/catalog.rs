@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
-use super::auth::OrgAdmin;
+use super::auth::{ClientAddress, OrgAdmin};
 use super::extract::{page, JsonBody, PageQuery, Path, Query};
 use super::problem::ApiError;
 use super::{without_org, AppState};
@@ -90,10 +90,11 @@ async fn remove<R: AdminResource>(
 async fn published(
     Path(org): Path<String>,
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (after, limit) = query.resolve(50)?;
-    let (entries, next) = catalog::published(&state, &org, after.as_deref(), limit).await?;
+    let (entries, next) = catalog::published(&state, &org, address, after.as_deref(), limit).await?;
     let items: Vec<Value> = entries
         .into_iter()
         .map(|p| {

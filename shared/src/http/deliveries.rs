@@ -51,7 +51,8 @@ async fn enable_endpoint(
 fn view(d: &Delivery) -> Value {
     json!({
         "id": d.delivery_id, "event_id": d.event_id, "channel": d.channel, "target": d.target,
-        "status": d.status, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at,
+        "status": d.status, "attempts": d.attempts, "last_error": d.last_error, "reason": d.reason,
+        "updated_at": d.updated_at,
         "log": d.log,
     })
 }

@@ -29,9 +29,10 @@ pub fn routes() -> Router<AppState> {
 async fn sign_up(
     Path(org): Path<String>,
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<SignUpInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    accounts::sign_up(&state, &org, body).await?;
+    accounts::sign_up(&state, &org, address, body).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "received", "detail": "Check your email to continue."})),
@@ -78,9 +79,10 @@ async fn edit_me(
 async fn request_reset(
     Path(org): Path<String>,
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<ResetRequestInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    accounts::request_reset(&state, &org, body).await?;
+    accounts::request_reset(&state, &org, address, body).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "accepted", "detail": "If an account has this email, a reset link is on its way."})),
@@ -90,8 +92,9 @@ async fn request_reset(
 async fn complete_reset(
     Path(org): Path<String>,
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<ResetCompleteInput>,
 ) -> Result<Json<Value>, ApiError> {
-    accounts::complete_reset(&state, &org, body).await?;
+    accounts::complete_reset(&state, &org, address, body).await?;
     Ok(Json(json!({"status": "password_changed"})))
 }

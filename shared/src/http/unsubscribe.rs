@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::ClientAddress;
 use super::problem::ApiError;
 use super::AppState;
 use crate::service::unsubscribe;
@@ -27,18 +28,20 @@ struct TokenQuery {
 async fn one_click(
     State(state): State<AppState>,
     Path(org): Path<String>,
+    ClientAddress(address): ClientAddress,
     Query(query): Query<TokenQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let token = unsubscribe::unsubscribe(&state, &org, query.token.as_deref()).await?;
+    let token = unsubscribe::unsubscribe(&state, &org, address, query.token.as_deref()).await?;
     Ok(Json(json!({"unsubscribed": token.category})))
 }
 
 async fn page(
     State(state): State<AppState>,
     Path(org): Path<String>,
+    ClientAddress(address): ClientAddress,
     Query(query): Query<TokenQuery>,
 ) -> Result<Html<String>, ApiError> {
-    let token = unsubscribe::open(&state, &org, query.token.as_deref())?;
+    let token = unsubscribe::page(&state, &org, address, query.token.as_deref()).await?;
     let raw = query.token.unwrap_or_default();
     let escape = |s: &str| {
         s.replace('&', "&amp;")

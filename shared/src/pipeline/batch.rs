@@ -5,7 +5,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
 
 use super::RetryPolicy;
 use super::DELIVERY_LOCK_SECS;
-use crate::store::deliveries::{self, Claim, DeliveryStatus, DeliveryTarget, Outcome};
+use crate::store::deliveries::{self, Claim, DeliveryTarget, Outcome, Unsent, WithheldReason};
 use crate::store::Store;
 
 /// How one attempt at a delivery ended.
@@ -13,8 +13,9 @@ pub enum Attempt {
     Delivered,
     /// Will not get better by retrying (a refused address, a broken template): recorded, acknowledged.
     FailedForGood(String),
-    /// Not sent on purpose (emails switched off, a suppressed address): recorded, acknowledged.
-    Skipped(String),
+    /// Not sent on purpose (emails switched off, a suppressed address, a limit): recorded with its
+    /// reason and a sentence, acknowledged.
+    Skipped(WithheldReason, String),
     /// May work later: recorded, and the job is left to the queue. `retry_after` is the receiver's
     /// own word on when to come back (seconds), if it gave one.
     FailedForNow {
@@ -55,10 +56,10 @@ where
     let duration = started.elapsed();
     let (result, next_attempt_in) = match &outcome {
         Attempt::Delivered => (Ok(()), None),
-        Attempt::Skipped(reason) => (Err((DeliveryStatus::Skipped, reason.clone())), None),
-        Attempt::FailedForGood(problem) => (Err((DeliveryStatus::Failed, problem.clone())), None),
+        Attempt::Skipped(reason, why) => (Err(Unsent::Withheld(*reason, why.clone())), None),
+        Attempt::FailedForGood(problem) => (Err(Unsent::Failed(problem.clone())), None),
         Attempt::FailedForNow { problem, retry_after } => (
-            Err((DeliveryStatus::Failed, problem.clone())),
+            Err(Unsent::Failed(problem.clone())),
             retries.map(|r| r.delay(attempts, *retry_after)),
         ),
     };
@@ -76,8 +77,8 @@ where
     .await?;
     match outcome {
         Attempt::Delivered => Ok(()),
-        Attempt::Skipped(reason) => {
-            tracing::info!(delivery_id = %target.delivery_id, channel = target.channel, %reason, "delivery skipped");
+        Attempt::Skipped(reason, why) => {
+            tracing::info!(delivery_id = %target.delivery_id, channel = target.channel, ?reason, %why, "delivery skipped");
             Ok(())
         }
         Attempt::FailedForNow { problem, .. } => Err(Retry::Later {

@@ -12,9 +12,11 @@ use super::feedback;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
 use crate::domain::jobs::EmailJob;
+use crate::domain::limits::Limits;
 use crate::domain::{Email, EventKind};
 use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
-use crate::store::deliveries::DeliveryTarget;
+use crate::service::limits;
+use crate::store::deliveries::{DeliveryTarget, WithheldReason};
 use crate::store::suppression;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -31,6 +33,8 @@ pub struct EmailWorker {
     api_base: String,
     /// The queue jobs come from, to postpone a job whose delivery another attempt holds.
     queue: Option<Arc<dyn crate::queue::JobScheduler>>,
+    /// The per-recipient limits on emails a caller without a session can trigger.
+    limits: Limits,
 }
 
 impl EmailWorker {
@@ -52,7 +56,14 @@ impl EmailWorker {
             from_name,
             api_base,
             queue: None,
+            limits: Limits::default(),
         }
+    }
+
+    /// The deployment's limits instead of the defaults.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Jobs whose delivery another attempt holds come back when its lock expires, not sooner.
@@ -63,21 +74,49 @@ impl EmailWorker {
 
     /// Why this email must not go out, if it must not: a suppressed address (bounced or complained),
     /// or an opt-out of this category of non-essential email.
-    async fn withheld(&self, job: &EmailJob) -> Result<Option<String>, crate::store::StoreError> {
+    async fn withheld(&self, job: &EmailJob) -> Result<Option<(WithheldReason, String)>, crate::store::StoreError> {
         if let Some(entry) = suppression::suppressed(self.store.as_ref(), &job.to).await? {
             crate::telemetry::count("EmailsSkipped", "suppressed");
-            return Ok(Some(format!(
-                "the address is suppressed after a {} ({}, {})",
-                entry.reason, entry.detail, entry.at
+            return Ok(Some((
+                WithheldReason::SuppressedAddress,
+                format!(
+                    "the address is suppressed after a {} ({}, {})",
+                    entry.reason, entry.detail, entry.at
+                ),
             )));
         }
         if let Some(category) = unsubscribe_category(job) {
             if suppression::opted_out(self.store.as_ref(), &job.event.org_id, &job.to, &category).await? {
                 crate::telemetry::count("EmailsSkipped", "unsubscribed");
-                return Ok(Some(format!("the recipient unsubscribed from {category}")));
+                return Ok(Some((
+                    WithheldReason::Unsubscribed,
+                    format!("the recipient unsubscribed from {category}"),
+                )));
             }
         }
         Ok(None)
+    }
+
+    /// Counts the email against its recipient's limit, if its kind has one: `Some` when the limit is
+    /// reached and the email must be withheld.
+    async fn over_limit(&self, job: &EmailJob) -> Result<Option<(WithheldReason, String)>, crate::store::StoreError> {
+        let limit = limits::withhold_email(
+            self.store.as_ref(),
+            &self.limits,
+            &job.event.org_id,
+            &job.template,
+            &job.to,
+            &job.delivery_id,
+        )
+        .await?;
+        Ok(limit.map(|limit| {
+            crate::telemetry::count("EmailsSkipped", "rate_limited");
+            let rate = self.limits.get(limit).map(|r| r.to_string()).unwrap_or_default();
+            (
+                WithheldReason::RateLimited,
+                format!("the recipient reached the limit {} ({rate})", limit.name()),
+            )
+        }))
     }
 
     /// Records SES feedback: the addresses of permanent bounces and complaints are suppressed.
@@ -143,7 +182,7 @@ impl EmailWorker {
         };
         let outcome = deliver_once(self.store.as_ref(), &target, None, || async {
             match self.withheld(&job).await {
-                Ok(Some(reason)) => return Attempt::Skipped(reason),
+                Ok(Some((reason, why))) => return Attempt::Skipped(reason, why),
                 Ok(None) => {}
                 Err(e) => {
                     return Attempt::FailedForNow {
@@ -154,8 +193,22 @@ impl EmailWorker {
             }
             let Some(mailer) = &self.mailer else {
                 crate::telemetry::count("EmailsSkipped", "disabled");
-                return Attempt::Skipped("email notifications are switched off (EMAIL_BACKEND)".into());
+                return Attempt::Skipped(
+                    WithheldReason::EmailsDisabled,
+                    "email notifications are switched off (EMAIL_BACKEND)".into(),
+                );
             };
+            // Counted last, so only an email that would otherwise go out uses up the recipient's limit.
+            match self.over_limit(&job).await {
+                Ok(Some((reason, why))) => return Attempt::Skipped(reason, why),
+                Ok(None) => {}
+                Err(e) => {
+                    return Attempt::FailedForNow {
+                        problem: format!("counting the recipient's emails: {e}"),
+                        retry_after: None,
+                    }
+                }
+            }
             let mail = match self.compose(&job) {
                 Ok(mail) => mail,
                 // A template or header problem will not fix itself.

@@ -15,7 +15,7 @@ use crate::crypto::SecretBox;
 use crate::domain::event_data::{EndpointDisabled, EventData};
 use crate::domain::jobs::WebhookJob;
 use crate::domain::{now_epoch, now_rfc3339, Event, Organisation, WebhookUrl};
-use crate::store::deliveries::DeliveryTarget;
+use crate::store::deliveries::{DeliveryTarget, WithheldReason};
 use crate::store::endpoints::{self, EndpointHealth};
 use crate::store::Versioned;
 use crate::store::{orgs, Store};
@@ -171,7 +171,10 @@ impl WebhookWorker {
             }
         };
         if let Some(reason) = health.as_ref().and_then(|h| h.value.disabled_reason.clone()) {
-            return Attempt::Skipped(format!("the endpoint is disabled: {reason}"));
+            return Attempt::Skipped(
+                WithheldReason::EndpointDisabled,
+                format!("the endpoint is disabled: {reason}"),
+            );
         }
         let body = serde_json::to_vec(&job.event.webhook_payload()).expect("payload serializes");
         let timestamp = now_epoch();
@@ -250,7 +253,7 @@ enum Health {
 fn problem_of(attempt: &Attempt) -> &str {
     match attempt {
         Attempt::FailedForNow { problem, .. } => problem,
-        Attempt::FailedForGood(problem) | Attempt::Skipped(problem) => problem,
+        Attempt::FailedForGood(problem) | Attempt::Skipped(_, problem) => problem,
         Attempt::Delivered => "delivered",
     }
 }

@@ -10,9 +10,11 @@ use serde_json::Value;
 use std::net::IpAddr;
 
 use super::auth::{new_session_token, DeveloperSession};
+use super::limits::{self, LoginFailures};
 use super::{blocking, load_org, load_org_named, AppState, OrConflict, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
 use crate::domain::fields::{check_values, merge, Completeness};
+use crate::domain::limits::Limit;
 use crate::domain::{
     now_epoch, now_epoch_millis, now_rfc3339, required, Developer, DeveloperStatus, Email, Event, Organisation,
     Password, SignUp, SignupMode, ValidationErrors,
@@ -22,11 +24,6 @@ use crate::store::developers::{self, SaveError, SignUpOutcome};
 use crate::store::outbox::event_write;
 use crate::store::sessions::{self, ResetToken, Session};
 use crate::store::Write;
-
-/// Failed logins allowed per email, and per source address, in one window.
-const MAX_FAILURES_PER_EMAIL: u32 = 5;
-const MAX_FAILURES_PER_ADDRESS: u32 = 20;
-const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 
 /// Holds an answer back until a fixed time after the request began, so the work done for an email
 /// with an account and for one without cannot be told apart by timing. `None`: the floor is off
@@ -59,8 +56,9 @@ pub struct SignUpInput {
 }
 
 /// Signs a developer up. Whether or not the email had an account, the caller gets the same `Ok(())`
-/// after the same time; the owner of a taken address is told someone tried.
-pub async fn sign_up(state: &AppState, org: &str, input: SignUpInput) -> Result<(), ServiceError> {
+/// after the same time; the owner of a taken address is told someone tried. Counted per source
+/// address (`Limit::SignUpsPerSource`, lowered by the organisation's own setting).
+pub async fn sign_up(state: &AppState, org: &str, source: IpAddr, input: SignUpInput) -> Result<(), ServiceError> {
     let floor = ResponseFloor::start(state);
     let org = load_org_named(state, org).await?;
     if org.settings.disable_signup || org.settings.signup_mode == SignupMode::InviteOnly {
@@ -72,6 +70,7 @@ pub async fn sign_up(state: &AppState, org: &str, input: SignUpInput) -> Result<
         input.fields.as_ref(),
         &org.settings.signup_fields,
     )?;
+    limits::per_source(state, &org, Limit::SignUpsPerSource, source).await?;
     let status = match org.settings.signup_mode {
         SignupMode::AdminApproval => DeveloperStatus::Pending,
         _ => DeveloperStatus::Active,
@@ -117,14 +116,9 @@ pub struct LoggedIn {
     pub developer: Developer,
 }
 
-fn too_many(retry_after: i64) -> ServiceError {
-    ServiceError::TooManyRequests {
-        retry_after_secs: retry_after.max(1),
-    }
-}
-
 /// Logs a developer in. Failures are counted per email and per source address (both hashed) and
-/// throttled; a login from a new address after failures raises a suspicious-login notice.
+/// throttled (`limits::LoginFailures`); a login from a new address after failures raises a
+/// suspicious-login notice.
 pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInput) -> Result<LoggedIn, ServiceError> {
     let org = load_org_named(state, org).await?;
     if org.settings.disable_login {
@@ -139,19 +133,7 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
     };
 
     let store = state.store.as_ref();
-    // Counters are keyed by hashes: of the email (known or not, so a lock-out reveals nothing) and of
-    // the source address.
-    let email_key = token_hash(&email.normalized());
-    let address_key = token_hash(&address.to_string());
-    let by_email = sessions::login_failures(store, &org.id, "email", &email_key).await?;
-    let by_address = sessions::login_failures(store, &org.id, "address", &address_key).await?;
-    let now = now_epoch();
-    if by_email.failures >= MAX_FAILURES_PER_EMAIL {
-        return Err(too_many(by_email.window_start + FAILURE_WINDOW_SECS - now));
-    }
-    if by_address.failures >= MAX_FAILURES_PER_ADDRESS {
-        return Err(too_many(by_address.window_start + FAILURE_WINDOW_SECS - now));
-    }
+    let failures = LoginFailures::check(state, &org.id, &email, address).await?;
 
     let found = developers::find_by_email(store, &org.id, &email).await?;
     let hash = found.as_ref().map(|d| d.value.password_hash.clone());
@@ -170,8 +152,7 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
     })
     .await?;
     let Some(found) = found.filter(|_| verified) else {
-        sessions::count_login_failure(store, &org.id, "email", &email_key, FAILURE_WINDOW_SECS).await?;
-        sessions::count_login_failure(store, &org.id, "address", &address_key, FAILURE_WINDOW_SECS).await?;
+        failures.count_failure(state).await?;
         tracing::info!(org = %org.id, "login failed");
         return Err(ServiceError::InvalidCredentials);
     };
@@ -184,21 +165,21 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
     }
 
     let mut known = sessions::known_addresses(store, &org.id, &developer.id).await?;
-    let new_address = known.value.remember(address_key);
+    let new_address = known.value.remember(token_hash(&address.to_string()));
     let mut events = Vec::new();
-    if new_address && by_email.failures > 0 {
+    if new_address && failures.of_email > 0 {
         events.push(state.raise(
             &org.id,
             EventData::SuspiciousLogin(SuspiciousLogin {
                 developer_id: developer.id.clone(),
                 email: developer.email.clone(),
-                failed_attempts: by_email.failures,
+                failed_attempts: failures.of_email,
                 address: address.to_string(),
             }),
         ));
     }
     let (token, token_hash) = new_session_token(&org.id, &developer.id);
-    let expires_at = now + org.settings.session_ttl_secs;
+    let expires_at = now_epoch() + org.settings.session_ttl_secs;
     let session = Session {
         developer_id: developer.id.clone(),
         created_at: now_rfc3339(),
@@ -210,8 +191,8 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
         developers::unchanged(&developer, found.version),
         sessions::remember_addresses(&org.id, &developer.id, &known.value, known.version),
         sessions::start(&org.id, &token_hash, &session),
-        sessions::clear_login_failures(&org.id, "email", &email_key),
     ];
+    writes.extend(failures.clear());
     writes.extend(events.iter().map(event_write));
     store.transact(writes).await.or_changed_meanwhile("developer")?;
     tracing::info!(org = %org.id, developer = %developer.id, suspicious = !events.is_empty(), "developer logged in");
@@ -287,8 +268,13 @@ pub struct ResetRequestInput {
 }
 
 /// Mails a reset link if an active account has this email; the same `Ok(())`, after the same time,
-/// either way.
-pub async fn request_reset(state: &AppState, org: &str, input: ResetRequestInput) -> Result<(), ServiceError> {
+/// either way. Counted per source address; the emails per recipient (`limits::withhold_email`).
+pub async fn request_reset(
+    state: &AppState,
+    org: &str,
+    source: IpAddr,
+    input: ResetRequestInput,
+) -> Result<(), ServiceError> {
     let floor = ResponseFloor::start(state);
     let org = load_org_named(state, org).await?;
     let mut errors = ValidationErrors::default();
@@ -297,6 +283,7 @@ pub async fn request_reset(state: &AppState, org: &str, input: ResetRequestInput
     let Some(email) = email else {
         return Err(errors.into());
     };
+    limits::per_source(state, &org, Limit::ResetRequestsPerSource, source).await?;
     let found = developers::find_by_email(state.store.as_ref(), &org.id, &email).await?;
     // The token is made either way, so both paths do the same work up to the write.
     let link = PasswordLink::new(state, &org, org.settings.password_reset_ttl_secs);
@@ -377,8 +364,13 @@ pub struct ResetCompleteInput {
 
 /// Sets a new password from a reset (or invitation) link: the token is used up (only once, even under
 /// a race), every session ends, the failed-login count for the email is cleared, and the owner is
-/// told — one transaction.
-pub async fn complete_reset(state: &AppState, org: &str, input: ResetCompleteInput) -> Result<(), ServiceError> {
+/// told — one transaction. Counted per source address (`Limit::PasswordLinksPerSource`).
+pub async fn complete_reset(
+    state: &AppState,
+    org: &str,
+    source: IpAddr,
+    input: ResetCompleteInput,
+) -> Result<(), ServiceError> {
     let org = load_org_named(state, org).await?;
     let mut errors = ValidationErrors::default();
     let token = required(&mut errors, "token", input.token.as_deref()).map(str::to_string);
@@ -387,6 +379,7 @@ pub async fn complete_reset(state: &AppState, org: &str, input: ResetCompleteInp
     let (Some(token), Some(password)) = (token, password) else {
         return Err(errors.into());
     };
+    limits::per_source(state, &org, Limit::PasswordLinksPerSource, source).await?;
     let invalid = || ServiceError::invalid("token", "is invalid, used or expired");
     let store = state.store.as_ref();
     let hash = token_hash(&token);
@@ -400,11 +393,7 @@ pub async fn complete_reset(state: &AppState, org: &str, input: ResetCompleteInp
     developer.sessions_valid_after = now_epoch_millis();
     let mut writes = vec![sessions::use_reset(&org.id, &hash)];
     writes.extend(sessions::end_all(store, &org.id, &developer.id).await?);
-    writes.push(sessions::clear_login_failures(
-        &org.id,
-        "email",
-        &token_hash(&developer.email.normalized()),
-    ));
+    writes.push(limits::clear_login_failures(&org.id, &developer.email));
     let event = state.raise(&org.id, EventData::PasswordChanged(DeveloperRef::from(&developer)));
     let email = developer.email.clone();
     match developers::save(store, &developer, found.version, &email, writes, &[event]).await {

@@ -8,8 +8,10 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use std::net::IpAddr;
 
 use super::auth::{DeveloperSession, OrgAdmin};
+use super::limits;
 use super::{load_org, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::api_keys::{mint_key, ApiKey, KeyRequest, KeyRequestStatus};
 use crate::domain::catalog::{ApprovalMode, CatalogEntry, Policy};
@@ -17,12 +19,14 @@ use crate::domain::event_data::{
     Actor, Decision, DecisionSecret, EventData, KeyChanged, KeyDelivery, KeyRequestCreated, KeyRequestDecided,
 };
 use crate::domain::fields::{check_values, Completeness};
+use crate::domain::limits::Limit;
 use crate::domain::{
     now_epoch, now_rfc3339, required, CatalogId, Developer, DeveloperId, Email, Event, KeyRequestId, OrgId,
     Organisation, PolicyId, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash, Secret};
 use crate::store::outbox::event_write;
+use crate::store::pending_requests::{self, PendingKeyRequests};
 use crate::store::sessions::{self, KeyLink};
 use crate::store::{developers, resources, StoreError, Versioned, Write};
 
@@ -246,11 +250,52 @@ pub async fn request_key(
         let approved = commit_approval(state, &org, writes, approved).await?;
         return Ok(Requested::Approved(Box::new(approved)));
     }
+    let mut pending = room_for_a_request(state, &org.id, &developer.id).await?;
+    pending.value.ids.push(request.id.clone());
     state
         .store
-        .transact(vec![resources::write(&request, 0), event_write(&created)])
-        .await?;
+        .transact(vec![
+            resources::write(&request, 0),
+            pending_requests::write(&org.id, &developer.id, &pending.value, pending.version),
+            event_write(&created),
+        ])
+        .await
+        .or_conflict(
+            "catalog_id",
+            "another key request of yours was made at the same moment; try again",
+        )?;
     Ok(Requested::Pending(Box::new(request)))
+}
+
+/// The developer's list of requests waiting for a decision, if it has room for one more
+/// (`MAX_PENDING_KEY_REQUESTS`), so one account cannot flood the approvers: 409 otherwise. Requests
+/// decided since they were listed are dropped from the list first.
+async fn room_for_a_request(
+    state: &AppState,
+    org: &OrgId,
+    developer: &DeveloperId,
+) -> Result<Versioned<PendingKeyRequests>, ServiceError> {
+    let max = state.config.max_pending_key_requests;
+    let store = state.store.as_ref();
+    let mut pending = pending_requests::get(store, org, developer).await?;
+    if pending.value.ids.len() < max {
+        return Ok(pending);
+    }
+    let mut still = Vec::new();
+    for id in pending.value.ids {
+        let request = resources::get::<KeyRequest>(store, org, id.as_str()).await?;
+        if request.is_some_and(|r| r.value.status == KeyRequestStatus::Pending) {
+            still.push(id);
+        }
+    }
+    pending.value.ids = still;
+    if pending.value.ids.len() >= max {
+        return Err(ServiceError::conflict(
+            "catalog_id",
+            format!("you have {max} key requests waiting for a decision; ask again once one is decided"),
+        ));
+    }
+    Ok(pending)
 }
 
 /// A page of the developer's own requests, read from their own index (not the organisation's
@@ -319,9 +364,11 @@ pub struct GenerateInput {
 }
 
 /// Redeems a Generate Key link: only by the developer it was made for, logged in, once, in time.
+/// Counted per source address (`Limit::KeyLinksPerSource`).
 pub async fn generate(
     state: &AppState,
     session: &DeveloperSession,
+    source: IpAddr,
     input: GenerateInput,
 ) -> Result<(Secret, ApiKey), ServiceError> {
     let org = load_org(state, &session.org).await?;
@@ -329,6 +376,7 @@ pub async fn generate(
     let Some(token) = required(&mut errors, "token", input.token.as_deref()) else {
         return Err(errors.into());
     };
+    limits::per_source(state, &org, Limit::KeyLinksPerSource, source).await?;
     let hash = token_hash(token);
     let used = || ServiceError::invalid("token", "is invalid, used or expired");
     let link = sessions::find_key_link(state.store.as_ref(), &org.id, &hash)

@@ -6,14 +6,17 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::future::Future;
+use std::net::IpAddr;
 
 use super::auth::OrgAdmin;
+use super::limits;
 use super::{load_org_named, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::catalog::{
     check_description, check_listen_path, check_name, check_quota, check_rate, Api, ApprovalMode, CatalogEntry, Policy,
     Quota, Rate,
 };
 use crate::domain::event_data::{ApiChanged, EventData};
+use crate::domain::limits::Limit;
 use crate::domain::{now_rfc3339, ApiId, CatalogId, Event, FieldError, HttpUrl, OrgId, PolicyId, ValidationErrors};
 use crate::store::outbox::event_write;
 use crate::store::resources::{self, Resource};
@@ -392,10 +395,12 @@ pub struct PublishedEntry {
 pub async fn published(
     state: &AppState,
     org: &str,
+    source: IpAddr,
     after: Option<&str>,
     limit: usize,
 ) -> Result<Paged<PublishedEntry>, ServiceError> {
     let org = load_org_named(state, org).await?;
+    limits::per_source(state, &org, Limit::PublicReadsPerSource, source).await?;
     let store = state.store.as_ref();
     let (entries, next) = resources::list::<CatalogEntry>(store, &org.id, after, limit).await?;
     let mut items = Vec::new();

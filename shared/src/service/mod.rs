@@ -12,6 +12,7 @@
 //! - [`deliveries`]: the delivery log, replays, webhook endpoint health.
 //! - [`email_templates`]: previews and test emails.
 //! - [`unsubscribe`]: one-click opt-outs.
+//! - [`limits`]: the abuse limits, per source address, per recipient, per login.
 
 pub mod accounts;
 pub mod api_keys;
@@ -21,6 +22,7 @@ pub mod deliveries;
 pub mod developers;
 pub mod email_templates;
 mod error;
+pub mod limits;
 pub mod orgs;
 pub mod unsubscribe;
 

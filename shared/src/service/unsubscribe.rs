@@ -1,12 +1,15 @@
 //! One-click unsubscribe (RFC 8058), without login: the token (sealed organisation, address and
-//! category) is the only credential.
+//! category) is the only credential. Both the page and the post are counted per source address.
 
-use super::{AppState, ServiceError};
+use std::net::IpAddr;
+
+use super::{limits, load_org_named, AppState, ServiceError};
+use crate::domain::limits::Limit;
 use crate::mail::UnsubscribeToken;
 use crate::store::suppression;
 
 /// The opened token of an unsubscribe link for the organisation named `org`.
-pub fn open(state: &AppState, org: &str, token: Option<&str>) -> Result<UnsubscribeToken, ServiceError> {
+fn open(state: &AppState, org: &str, token: Option<&str>) -> Result<UnsubscribeToken, ServiceError> {
     let bad = || ServiceError::invalid("token", "is not a valid unsubscribe token");
     let raw = token.ok_or_else(bad)?;
     UnsubscribeToken::open(&state.secrets, raw)
@@ -14,9 +17,29 @@ pub fn open(state: &AppState, org: &str, token: Option<&str>) -> Result<Unsubscr
         .ok_or_else(bad)
 }
 
-/// Opts the token's address out of its category of the organisation's emails.
-pub async fn unsubscribe(state: &AppState, org: &str, token: Option<&str>) -> Result<UnsubscribeToken, ServiceError> {
+/// What the unsubscribe page asks about: the token's address and category.
+pub async fn page(
+    state: &AppState,
+    org: &str,
+    source: IpAddr,
+    token: Option<&str>,
+) -> Result<UnsubscribeToken, ServiceError> {
     let token = open(state, org, token)?;
+    let org = load_org_named(state, org).await?;
+    limits::per_source(state, &org, Limit::PublicReadsPerSource, source).await?;
+    Ok(token)
+}
+
+/// Opts the token's address out of its category of the organisation's emails.
+pub async fn unsubscribe(
+    state: &AppState,
+    org: &str,
+    source: IpAddr,
+    token: Option<&str>,
+) -> Result<UnsubscribeToken, ServiceError> {
+    let token = open(state, org, token)?;
+    let org = load_org_named(state, org).await?;
+    limits::per_source(state, &org, Limit::UnsubscribesPerSource, source).await?;
     suppression::opt_out(state.store.as_ref(), &token.org, &token.email, &token.category).await?;
     tracing::info!(org = %token.org, category = %token.category, "unsubscribed");
     Ok(token)

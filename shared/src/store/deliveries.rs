@@ -17,8 +17,24 @@ pub enum DeliveryStatus {
     Sent,
     /// The last attempt failed; the queue will try again (or dead-letter the job).
     Failed,
-    /// Not sent on purpose (emails switched off, a suppressed address); `last_error` says why.
+    /// Not sent on purpose; `reason` says why in a word, `last_error` in a sentence.
     Skipped,
+}
+
+/// Why a delivery was withheld on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithheldReason {
+    /// The address bounced or complained (the deployment's suppression list).
+    SuppressedAddress,
+    /// The recipient unsubscribed from this category.
+    Unsubscribed,
+    /// Emails are switched off for the deployment.
+    EmailsDisabled,
+    /// The recipient had as many emails of this kind as the limit allows (`domain::limits`).
+    RateLimited,
+    /// The webhook endpoint is disabled.
+    EndpointDisabled,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +48,9 @@ pub struct Delivery {
     pub lock_until: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Why a skipped delivery was withheld.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<WithheldReason>,
     pub updated_at: String,
     /// Every attempt, oldest first (the last [`MAX_LOG`]).
     #[serde(default)]
@@ -110,6 +129,7 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
         updated_at: now_rfc3339(),
         log: previous.as_ref().map(|d| d.log.clone()).unwrap_or_default(),
         last_error: previous.and_then(|d| d.last_error),
+        reason: None,
         job: t.job.to_string(),
     };
     match store.transact(vec![write(t.org, &delivery, version)]).await {
@@ -126,10 +146,17 @@ pub async fn claim(store: &dyn Store, t: &DeliveryTarget<'_>, lock_secs: i64) ->
 /// How an attempt ended, for [`finish`].
 #[derive(Clone)]
 pub struct Outcome {
-    /// `Sent`, `Failed` or `Skipped`, with the reason for the last two.
-    pub result: Result<(), (DeliveryStatus, String)>,
+    /// Sent, or why not: failed with the problem, or withheld with its reason and a sentence.
+    pub result: Result<(), Unsent>,
     pub duration: std::time::Duration,
     pub next_attempt_in: Option<std::time::Duration>,
+}
+
+/// Why an attempt did not send.
+#[derive(Debug, Clone)]
+pub enum Unsent {
+    Failed(String),
+    Withheld(WithheldReason, String),
 }
 
 /// Records how the attempt ended in the status and the log, and releases the lock.
@@ -145,9 +172,10 @@ pub async fn finish(
         t.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default()
     };
-    let (status, detail) = match outcome.result {
-        Ok(()) => (DeliveryStatus::Sent, None),
-        Err((status, message)) => (status, Some(message)),
+    let (status, detail, reason) = match outcome.result {
+        Ok(()) => (DeliveryStatus::Sent, None, None),
+        Err(Unsent::Failed(problem)) => (DeliveryStatus::Failed, Some(problem), None),
+        Err(Unsent::Withheld(reason, why)) => (DeliveryStatus::Skipped, Some(why), Some(reason)),
     };
     let word = match status {
         DeliveryStatus::Sent => "sent",
@@ -165,6 +193,7 @@ pub async fn finish(
     delivery.log.drain(..excess);
     delivery.status = status;
     delivery.last_error = detail;
+    delivery.reason = reason;
     delivery.lock_until = 0;
     delivery.updated_at = now_rfc3339();
     store.transact(vec![write(org, &delivery, version)]).await

@@ -145,6 +145,7 @@ pub async fn delete(store: &dyn Store, developer: &Developer, version: u64, even
     ];
     writes.extend(sessions::end_all(store, &developer.org_id, &developer.id).await?);
     writes.push(sessions::forget_addresses(&developer.org_id, &developer.id));
+    writes.push(super::pending_requests::forget(&developer.org_id, &developer.id));
     writes.push(event_write(event));
     match store.transact(writes).await {
         Ok(()) => Ok(()),

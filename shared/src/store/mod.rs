@@ -13,6 +13,8 @@ pub mod endpoints;
 mod memory;
 pub mod orgs;
 pub mod outbox;
+pub mod pending_requests;
+pub mod rate_counters;
 pub mod resources;
 pub mod sessions;
 pub mod suppression;

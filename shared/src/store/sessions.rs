@@ -5,9 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Versioned;
-use super::{
-    from_record, is_expired, table_keys, to_attrs, Condition, Store, StoreError, Write, EXPIRES_AT, GSI1PK, GSI1SK,
-};
+use super::{from_record, is_expired, table_keys, to_attrs, Condition, Store, StoreError, Write, GSI1PK, GSI1SK};
 use crate::domain::{now_epoch, DeveloperId, KnownAddresses, OrgId};
 
 /// At most this many sessions are ended in one transaction with the change that ends them.
@@ -138,55 +136,6 @@ pub fn use_reset(org: &OrgId, token_hash: &str) -> Write {
     Write::Delete {
         key: table_keys::password_reset(org, token_hash),
         condition: Condition::Exists,
-    }
-}
-
-/// Failed logins counted in a window, per email and per source address.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LoginFailures {
-    pub failures: u32,
-    pub window_start: i64,
-}
-
-pub async fn login_failures(
-    store: &dyn Store,
-    org: &OrgId,
-    kind: &str,
-    subject_hash: &str,
-) -> Result<LoginFailures, StoreError> {
-    match store.get(&table_keys::login_throttle(org, kind, subject_hash)).await? {
-        Some(r) if !is_expired(&r, now_epoch()) => from_record(r),
-        _ => Ok(LoginFailures::default()),
-    }
-}
-
-/// Counts one more failure in the window of `window_secs` (a new window when the last one ended).
-pub async fn count_login_failure(
-    store: &dyn Store,
-    org: &OrgId,
-    kind: &str,
-    subject_hash: &str,
-    window_secs: i64,
-) -> Result<LoginFailures, StoreError> {
-    let now = now_epoch();
-    let mut current = login_failures(store, org, kind, subject_hash).await?;
-    if current.failures == 0 {
-        current.window_start = now;
-    }
-    current.failures += 1;
-    let mut attrs = to_attrs(&current);
-    attrs.insert(EXPIRES_AT.into(), json!(current.window_start + window_secs));
-    let record = table_keys::login_throttle(org, kind, subject_hash).record(attrs);
-    // Last writer wins: two failures at the same instant may count as one, which only loosens the
-    // throttle by one attempt.
-    store.transact(vec![Write::put(record, Condition::None)]).await?;
-    Ok(current)
-}
-
-pub fn clear_login_failures(org: &OrgId, kind: &str, subject_hash: &str) -> Write {
-    Write::Delete {
-        key: table_keys::login_throttle(org, kind, subject_hash),
-        condition: Condition::None,
     }
 }
 

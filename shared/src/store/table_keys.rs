@@ -7,8 +7,8 @@
 //!   policies, catalog entries) share the organisation's partition `ORG#{org}`.
 //! - Records written per request or per delivery get a partition of their own:
 //!   `ORG#{org}#{KIND}#{id or hash}` with the sort key `{KIND}` (developers, the email guard, outbox
-//!   events, key requests, keys, deliveries, sessions, reset tokens, login throttles, Generate Key
-//!   links, endpoint health, opt-outs).
+//!   events, key requests, keys, deliveries, sessions, reset tokens, rate-limit counters, Generate
+//!   Key links, endpoint health, opt-outs, a developer's pending key requests).
 //! - Organisation-wide listings of such records go through GSI2 under a write-sharded partition key,
 //!   `ORG#{org}#LIST#{KIND}#{n}` with `n` = [`shard_of`] the id, sorted by the time-ordered id; a page
 //!   merges the [`LIST_SHARDS`] shards. What one developer owns (key requests, keys, sessions) is
@@ -131,9 +131,15 @@ pub fn password_reset(org: &OrgId, token_hash: &str) -> Key {
     own(org, "RESET", token_hash)
 }
 
-/// Failed-login counters: `kind` is `email` or `address`, `subject_hash` the SHA-256 of either.
-pub fn login_throttle(org: &OrgId, kind: &str, subject_hash: &str) -> Key {
-    own(org, "THROTTLE", &format!("{kind}#{subject_hash}"))
+/// A rate-limit counter: limit `name` (`domain::limits::Limit::name`) for the subject whose SHA-256
+/// is `subject_hash` (a source address, a recipient, an email tried at login); each its own partition.
+pub fn rate_counter(org: &OrgId, name: &str, subject_hash: &str) -> Key {
+    own(org, "LIMIT", &format!("{name}#{subject_hash}"))
+}
+
+/// The key requests of one developer still waiting for a decision (checked when they ask for another).
+pub fn pending_key_requests(org: &OrgId, developer: &DeveloperId) -> Key {
+    own(org, "PENDINGREQS", developer.as_str())
 }
 
 pub fn key_link(org: &OrgId, token_hash: &str) -> Key {
@@ -176,7 +182,8 @@ mod tests {
             event(&org, &EventId::generate()),
             spread(&org, DELIVERY_KIND, "evt_1.email.ab"),
             session(&org, "abc"),
-            login_throttle(&org, "email", "abc"),
+            rate_counter(&org, "login_failures_per_email", "abc"),
+            pending_key_requests(&org, &dev),
         ] {
             assert!(key.pk.starts_with("ORG#acme#"), "{key:?}");
         }

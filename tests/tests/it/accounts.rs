@@ -385,14 +385,6 @@ async fn admin_approval_sign_ups_wait_for_an_admin() {
     assert_eq!(me(&app, &org.id, &token).await.status(), 401);
 }
 
-/// A client whose requests come from another loopback address.
-fn client_from(address: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(std::net::IpAddr::from(address))
-        .build()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_are_throttled_and_a_new_address_after_failures_is_reported() {
     let app = spawn_app(Backend::Emulator).await;

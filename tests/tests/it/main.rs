@@ -1,5 +1,6 @@
 //! One integration binary (one link of the heavy SDK stack) holding every suite.
 
+mod abuse;
 mod accounts;
 mod catalog;
 mod contracts;

@@ -17,3 +17,22 @@ fn sam_template_passes_cfn_lint() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn the_http_api_is_throttled_by_the_template_parameters() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let settings = &template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"];
+    for (setting, parameter) in [
+        ("ThrottlingRateLimit", "ApiThrottleRate"),
+        ("ThrottlingBurstLimit", "ApiThrottleBurst"),
+    ] {
+        let reference = format!("{:?}", settings[setting]);
+        assert!(
+            reference.contains("Ref") && reference.contains(parameter),
+            "{setting}: {reference}"
+        );
+        let default = template["Parameters"][parameter]["Default"].as_u64();
+        assert!(default.is_some_and(|d| d > 0), "{parameter} has a default");
+    }
+}

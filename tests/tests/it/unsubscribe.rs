@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use gatehouse::queue::OutgoingMessage;
-use gatehouse::store::deliveries::DeliveryStatus;
+use gatehouse::store::deliveries::{DeliveryStatus, WithheldReason};
 use gatehouse_tests::*;
 use serde_json::{json, Value};
 
@@ -25,26 +25,6 @@ async fn create_api(app: &TestApp, org: &TestOrg, name: &str) {
         )
         .await;
     assert_eq!(response.status(), 201);
-}
-
-/// The organisation's email deliveries to `to` once there are `count` finished ones.
-async fn deliveries_to(
-    app: &TestApp,
-    org: &TestOrg,
-    to: &str,
-    count: usize,
-) -> Vec<gatehouse::store::deliveries::Delivery> {
-    eventually(Duration::from_secs(30), || async {
-        let found: Vec<_> = app
-            .deliveries(&org.id)
-            .await
-            .into_iter()
-            .filter(|d| d.channel == "email" && d.target == to && d.status != DeliveryStatus::InProgress)
-            .collect();
-        (found.len() >= count).then_some(found)
-    })
-    .await
-    .unwrap_or_else(|| panic!("{count} deliveries to {to}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +87,7 @@ async fn one_click_unsubscribe_stops_that_category_and_nothing_else() {
 
     // The next API notice is skipped and says why; other families still arrive.
     create_api(&app, &org, "Second").await;
-    let deliveries = deliveries_to(&app, &org, &ops, 2).await;
+    let deliveries = app.finished_emails_to(&org.id, &ops, 2).await;
     let skipped = deliveries
         .iter()
         .find(|d| d.status == DeliveryStatus::Skipped)
@@ -117,6 +97,7 @@ async fn one_click_unsubscribe_stops_that_category_and_nothing_else() {
         .as_deref()
         .unwrap()
         .contains("unsubscribed from event_notice.api_event"));
+    assert_eq!(skipped.reason, Some(WithheldReason::Unsubscribed));
     assert_eq!(app.emails_to(&ops).await.len(), 1);
 }
 
@@ -180,8 +161,9 @@ async fn bounced_and_complaining_addresses_are_suppressed() {
 
     // Neither address is written to again; the delivery log says why.
     create_api(&app, &org, "Payments").await;
-    let to_bounced = deliveries_to(&app, &org, &bounced, 1).await;
+    let to_bounced = app.finished_emails_to(&org.id, &bounced, 1).await;
     assert_eq!(to_bounced[0].status, DeliveryStatus::Skipped);
+    assert_eq!(to_bounced[0].reason, Some(WithheldReason::SuppressedAddress));
     assert!(
         to_bounced[0]
             .last_error

@@ -1,0 +1,155 @@
+//! The abuse limits, applied: what a caller without a session can make Gatehouse do is counted per
+//! source address (past a limit: 429 with `Retry-After`, nothing done), the emails such a caller can
+//! trigger are counted per recipient (past a limit: withheld, the answer unchanged), and failed logins
+//! are counted per email and per source address. One mechanism for all: a windowed counter per
+//! (organisation, limit, hash of the subject) in the store (`store::rate_counters`), so every
+//! instance sees the same count. Which limits exist and their defaults: `domain::limits`.
+
+use std::net::IpAddr;
+
+use super::{AppState, ServiceError};
+use crate::domain::limits::{source_subject, Limit, Limits, RateLimit};
+use crate::domain::{Email, OrgId, Organisation};
+use crate::secret::token_hash;
+use crate::store::rate_counters::{self, Count};
+use crate::store::{table_keys, Key, Store, StoreError, Write};
+
+fn counter(org: &OrgId, limit: Limit, subject: &str) -> Key {
+    table_keys::rate_counter(org, limit.name(), &token_hash(subject))
+}
+
+fn too_many(retry_after_secs: i64) -> ServiceError {
+    ServiceError::TooManyRequests { retry_after_secs }
+}
+
+/// The limit in force in `org`: the deployment's, lowered by the organisation's own sign-up limit.
+fn in_force(limits: &Limits, org: &Organisation, limit: Limit) -> Option<RateLimit> {
+    let deployment = limits.get(limit)?;
+    match (limit, org.settings.signup_limit_per_source) {
+        (Limit::SignUpsPerSource, Some(own)) => Some(RateLimit {
+            max: deployment.max.min(own),
+            ..deployment
+        }),
+        _ => Some(deployment),
+    }
+}
+
+/// Counts one request from `source` against `limit` in `org`; past the limit, 429 with the seconds
+/// until the window ends. Call it before the request does anything, once its input is known valid.
+pub async fn per_source(
+    state: &AppState,
+    org: &Organisation,
+    limit: Limit,
+    source: IpAddr,
+) -> Result<(), ServiceError> {
+    let Some(rate) = in_force(&state.config.limits, org, limit) else {
+        return Ok(());
+    };
+    let key = counter(&org.id, limit, &source_subject(source));
+    match rate_counters::take(state.store.as_ref(), &key, rate.max, rate.window_secs, None).await? {
+        Count::Room { .. } => Ok(()),
+        Count::Full { retry_after_secs } => {
+            crate::telemetry::count("RequestsRefused", limit.name());
+            tracing::info!(org = %org.id, limit = limit.name(), "request refused by a rate limit");
+            Err(too_many(retry_after_secs))
+        }
+    }
+}
+
+/// Failed logins so far for an email and a source address, checked before a password is: either
+/// counter full is a 429. Counters are keyed by hashes, of the email whether or not it has an
+/// account (so a lock-out reveals nothing), and of the source address.
+pub struct LoginFailures {
+    email_key: Option<Key>,
+    source_key: Option<Key>,
+    /// Failures of this email in the window, for the suspicious-login notice.
+    pub of_email: u32,
+}
+
+impl LoginFailures {
+    pub async fn check(state: &AppState, org: &OrgId, email: &Email, source: IpAddr) -> Result<Self, ServiceError> {
+        let limits = &state.config.limits;
+        let store = state.store.as_ref();
+        let mut failures = LoginFailures {
+            email_key: None,
+            source_key: None,
+            of_email: 0,
+        };
+        if let Some(rate) = limits.get(Limit::LoginFailuresPerEmail) {
+            let key = counter(org, Limit::LoginFailuresPerEmail, &email.normalized());
+            match rate_counters::peek(store, &key, rate.max, rate.window_secs).await? {
+                Count::Room { used } => failures.of_email = used,
+                Count::Full { retry_after_secs } => return Err(too_many(retry_after_secs)),
+            }
+            failures.email_key = Some(key);
+        }
+        if let Some(rate) = limits.get(Limit::LoginFailuresPerSource) {
+            let key = counter(org, Limit::LoginFailuresPerSource, &source_subject(source));
+            if let Count::Full { retry_after_secs } =
+                rate_counters::peek(store, &key, rate.max, rate.window_secs).await?
+            {
+                return Err(too_many(retry_after_secs));
+            }
+            failures.source_key = Some(key);
+        }
+        Ok(failures)
+    }
+
+    /// Counts a failed login against both counters.
+    pub async fn count_failure(&self, state: &AppState) -> Result<(), ServiceError> {
+        let limits = &state.config.limits;
+        for (key, limit) in [
+            (&self.email_key, Limit::LoginFailuresPerEmail),
+            (&self.source_key, Limit::LoginFailuresPerSource),
+        ] {
+            if let (Some(key), Some(rate)) = (key, limits.get(limit)) {
+                rate_counters::take(state.store.as_ref(), key, rate.max, rate.window_secs, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The write that forgets this email's failures, for the transaction of a successful login.
+    pub fn clear(&self) -> Option<Write> {
+        self.email_key.as_ref().map(rate_counters::clear)
+    }
+}
+
+/// The write that forgets an email's failed logins (a password changed by a reset link).
+pub fn clear_login_failures(org: &OrgId, email: &Email) -> Write {
+    rate_counters::clear(&counter(org, Limit::LoginFailuresPerEmail, &email.normalized()))
+}
+
+/// The per-recipient limit of an email template, for the emails a caller without a session can
+/// trigger.
+pub fn recipient_limit(template: &str) -> Option<Limit> {
+    match template {
+        "password_reset" => Some(Limit::ResetEmailsPerRecipient),
+        "signup_existing_account" => Some(Limit::SignUpNoticesPerRecipient),
+        "developer_welcome" | "signup_received" => Some(Limit::WelcomeEmailsPerRecipient),
+        _ => None,
+    }
+}
+
+/// Whether an email of `template` to `to` in `org` may go out, counting it if so. `delivery_id`
+/// names the unit, so a retried delivery is counted once. `Some(limit)`: withheld by that limit.
+pub async fn withhold_email(
+    store: &dyn Store,
+    limits: &Limits,
+    org: &OrgId,
+    template: &str,
+    to: &Email,
+    delivery_id: &str,
+) -> Result<Option<Limit>, StoreError> {
+    let Some(limit) = recipient_limit(template) else {
+        return Ok(None);
+    };
+    let Some(rate) = limits.get(limit) else {
+        return Ok(None);
+    };
+    let key = counter(org, limit, &to.normalized());
+    match rate_counters::take(store, &key, rate.max, rate.window_secs, Some(delivery_id)).await? {
+        Count::Room { .. } => Ok(None),
+        Count::Full { .. } => Ok(Some(limit)),
+    }
+}
