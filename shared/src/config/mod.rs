@@ -207,6 +207,12 @@ impl Config {
         for limit in Limit::ALL {
             if let Some(v) = get(limit.env()) {
                 let parsed = RateLimit::parse(&v).map_err(|problem| bad(limit.env(), problem))?;
+                if parsed.is_some_and(|r| r.max > limit.max_count()) {
+                    return Err(bad(
+                        limit.env(),
+                        format!("allows at most {} per window", limit.max_count()),
+                    ));
+                }
                 c.limits.set(limit, parsed);
             }
         }
@@ -390,6 +396,7 @@ mod tests {
             ("ENABLE_EMAIL_NOTIFICATIONS", "yes"),
             ("RATE_LIMIT_SIGNUPS_PER_SOURCE", "10 per hour"),
             ("RATE_LIMIT_RESET_EMAILS_PER_RECIPIENT", "0/1h"),
+            ("RATE_LIMIT_WELCOME_EMAILS_PER_RECIPIENT", "1000/1d"),
             ("MAX_PENDING_KEY_REQUESTS", "0"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();

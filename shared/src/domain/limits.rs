@@ -135,6 +135,15 @@ impl Limit {
         }
     }
 
+    /// The largest count the limit may be set to. A per-recipient counter remembers each email it
+    /// counted (so a retried delivery counts once), which must fit in one record.
+    pub fn max_count(self) -> u32 {
+        match self {
+            Limit::ResetEmailsPerRecipient | Limit::SignUpNoticesPerRecipient | Limit::WelcomeEmailsPerRecipient => 100,
+            _ => 1_000_000,
+        }
+    }
+
     pub fn default_limit(self) -> RateLimit {
         const MINUTE: i64 = 60;
         const HOUR: i64 = 3_600;
@@ -231,6 +240,9 @@ mod tests {
             assert_eq!(limit.env(), format!("RATE_LIMIT_{}", limit.name().to_ascii_uppercase()));
         }
         let limits = Limits::default();
+        for limit in Limit::ALL {
+            assert!(limit.default_limit().max <= limit.max_count(), "{limit:?}");
+        }
         assert_eq!(limits.get(Limit::SignUpsPerSource), Some(RateLimit::new(10, 3_600)));
         assert_eq!(
             limits.get(Limit::ResetEmailsPerRecipient),

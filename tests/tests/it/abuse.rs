@@ -169,7 +169,10 @@ async fn sign_ups_with_a_taken_address_notify_its_owner_once_and_answer_as_for_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_source_address_gets_ten_sign_ups_an_hour_and_another_is_not_held_up() {
     let app = spawn_app(Backend::Embedded).await;
-    let org = app.create_org(json!({"name": "Acme"})).await;
+    // An organisation's own limit above the deployment's raises nothing.
+    let org = app
+        .create_org(json!({"name": "Acme", "settings": {"signup_limit_per_source": 50}}))
+        .await;
     let path = format!("/portal/{}/signup", org.id);
     let spammer = client_from([127, 0, 0, 60]);
     let addresses: Vec<String> = (0..50).map(|_| unique_email()).collect();
@@ -363,6 +366,12 @@ async fn every_route_without_a_session_is_counted_per_source_address() {
         let elsewhere = send(client_from([127, 0, 2, n as u8 + 1])).await;
         assert_ne!(elsewhere.0, 429, "{method} {path} from another address: {elsewhere:?}");
     }
+    assert!(
+        logged()
+            .lines()
+            .any(|l| l.contains("RequestsRefused") && l.contains("key_links_per_source")),
+        "refused requests are counted per limit"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
