@@ -70,6 +70,82 @@ impl PrivateEmulator {
     }
 }
 
+/// The local runner binary in a process of its own, on the emulator with a test's table and queues
+/// (its webhooks held): a second Gatehouse beside a test's own, sharing nothing but the endpoint.
+pub struct RunnerProcess {
+    pub base: String,
+    process: std::process::Child,
+    _outbox: PathBuf,
+}
+
+impl Drop for RunnerProcess {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self._outbox);
+    }
+}
+
+impl RunnerProcess {
+    pub async fn start(config: &Config) -> Self {
+        let binary = std::env::var("GATEHOUSE_TEST_LOCAL_RUNNER")
+            .expect("GATEHOUSE_TEST_LOCAL_RUNNER: run the suite with scripts/test");
+        let endpoint = config.aws_endpoint_url.clone().expect("a runner on the emulator");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let outbox = std::env::temp_dir().join(unique("gh-runner-outbox"));
+        std::fs::create_dir_all(&outbox).unwrap();
+        let log_path = outbox.join("runner.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let process = std::process::Command::new(binary)
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| k.starts_with("AWS_")))
+            .envs([
+                ("AWS_ENDPOINT_URL", endpoint.as_str()),
+                ("TABLE_NAME", config.table_name.as_str()),
+                ("EMAIL_QUEUE", config.email_queue.as_str()),
+                ("WEBHOOK_QUEUE", config.webhook_queue.as_str()),
+                ("PORT", &port.to_string()),
+                // The queues exist already; their attributes must be the ones they were made with.
+                (
+                    "QUEUE_VISIBILITY_TIMEOUT_SECS",
+                    &config.queue_visibility_timeout.as_secs().to_string(),
+                ),
+                ("QUEUE_MAX_RECEIVE_COUNT", &config.queue_max_receive_count.to_string()),
+                ("LOCAL_WEBHOOKS", "hold"),
+                ("RUST_LOG", "warn"),
+            ])
+            .env("OUTBOX_DIR", &outbox)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting the local runner");
+        let base = format!("http://127.0.0.1:{port}");
+        let health = format!("{base}/health");
+        let up = eventually(Duration::from_secs(60), || async {
+            reqwest::get(&health).await.ok().filter(|r| r.status().is_success())
+        })
+        .await;
+        assert!(
+            up.is_some(),
+            "the runner process did not start:\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+        Self {
+            base,
+            process,
+            _outbox: outbox,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
 /// A fresh name, so tests sharing one emulator never see each other's tables or queues.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
