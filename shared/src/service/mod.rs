@@ -4,7 +4,7 @@
 //! guards and its events (the outbox), conditioned so that a race loses cleanly.
 //!
 //! - [`auth`]: who is calling (root key, admin keys, developer sessions).
-//! - [`accounts`]: sign-up, login and its throttle, profile, password reset, password links.
+//! - [`accounts`]: sign-up, login, profile, password reset, password links.
 //! - [`developers`]: admins search, invite, edit and remove developers.
 //! - [`orgs`]: organisations, settings, the webhook signing secret.
 //! - [`catalog`]: APIs, policies, catalog entries and the published catalog.

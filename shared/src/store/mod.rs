@@ -1,7 +1,7 @@
 //! The store port: one table of records addressed by a partition key (`PK`) and a sort key (`SK`),
 //! read one at a time or by key prefix, and written in all-or-nothing transactions with conditions.
 //! The entity modules (`orgs`, `developers`, `sessions`, `resources`, `deliveries`, `endpoints`,
-//! `suppression`) map domain types to records, `outbox` writes events, and every key and key prefix
+//! `suppression`, `rate_counters`, `pending_requests`) map domain types to records, `outbox` writes events, and every key and key prefix
 //! is built in `table_keys`; the adapters (`dynamo`, `memory`) know nothing of the domain. Every key of
 //! an organisation's records starts with the organisation, so no query can cross two organisations;
 //! the one global partition (the suppression list) holds addresses, not an organisation's data.
