@@ -313,6 +313,23 @@ impl TestApp {
             .await
     }
 
+    /// An API, a policy granting it and a catalog entry publishing it, with `approval` or the
+    /// organisation's default: the entry as created.
+    pub async fn catalog_entry(&self, org: &TestOrg, approval: Option<&str>) -> Value {
+        let (_, api) = self
+            .admin(org, "POST", "/apis", Some(json!({"name": "Payments"})))
+            .await;
+        let policy = json!({"name": "Gold", "api_ids": [api["id"]]});
+        let (_, policy) = self.admin(org, "POST", "/policies", Some(policy)).await;
+        let mut entry = json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]});
+        if let Some(approval) = approval {
+            entry["approval"] = json!(approval);
+        }
+        let (status, entry) = self.admin(org, "POST", "/catalog", Some(entry)).await;
+        assert_eq!(status, 201, "{entry}");
+        entry
+    }
+
     pub async fn create_org(&self, body: Value) -> TestOrg {
         let response = self.post_json("/orgs", Some(&self.root_key()), &body).await;
         assert_eq!(response.status(), 201, "creating an organisation");

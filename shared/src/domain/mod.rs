@@ -44,6 +44,7 @@ mod ids;
 pub mod jobs;
 pub mod limits;
 mod org;
+pub mod roles;
 mod url;
 mod validation;
 

@@ -34,7 +34,7 @@ async fn list_endpoints(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnableBody {
-    url: String,
+    url: Option<String>,
 }
 
 async fn enable_endpoint(
@@ -43,7 +43,7 @@ async fn enable_endpoint(
     JsonBody(body): JsonBody<EnableBody>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        deliveries::enable_endpoint(&state, &admin, &body.url).await?
+        deliveries::enable_endpoint(&state, &admin, body.url.as_deref()).await?
     )))
 }
 

@@ -20,9 +20,9 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{org}/email-templates/{name}/test", post(send_test))
 }
 
-async fn list(_: OrgAdmin) -> Json<Value> {
-    let (names, sample) = email_templates::catalogue();
-    Json(json!({"templates": names, "sample_data": sample}))
+async fn list(admin: OrgAdmin) -> Result<Json<Value>, ApiError> {
+    let (names, sample) = email_templates::catalogue(&admin)?;
+    Ok(Json(json!({"templates": names, "sample_data": sample})))
 }
 
 async fn preview(

@@ -2,6 +2,7 @@
 //! One module per area; each handler extracts and checks the request, calls one `service` function
 //! and shapes the answer. Errors are `application/problem+json` (see [`problem`]).
 
+mod admin_keys;
 mod api_keys;
 mod auth;
 mod catalog;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .merge(orgs::routes())
+        .merge(admin_keys::routes())
         .merge(portal::routes())
         .merge(developers::routes())
         .merge(catalog::routes())

@@ -20,6 +20,7 @@ use crate::domain::event_data::{
 };
 use crate::domain::fields::{check_values, Completeness};
 use crate::domain::limits::Limit;
+use crate::domain::roles::Permission;
 use crate::domain::{
     now_epoch, now_rfc3339, required, CatalogId, Developer, DeveloperId, Email, Event, KeyRequestId, OrgId,
     Organisation, PolicyId, ValidationErrors,
@@ -416,6 +417,7 @@ pub async fn list_requests(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Paged<KeyRequest>, ServiceError> {
+    admin.require(Permission::ReadKeyRequests)?;
     let (page, next) = resources::list::<KeyRequest>(state.store.as_ref(), &admin.org, after, limit).await?;
     let items = page
         .into_iter()
@@ -437,6 +439,7 @@ fn not_pending() -> ServiceError {
 
 /// An admin (or a third party holding an admin key) approves a pending request.
 pub async fn approve(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Approval, ServiceError> {
+    admin.require(Permission::DecideKeyRequests)?;
     let org = load_org(state, &admin.org).await?;
     let found = find_request(state, &org.id, id).await?;
     if found.value.status != KeyRequestStatus::Pending {
@@ -449,6 +452,7 @@ pub async fn approve(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<App
 
 /// Declines a pending request: it is deleted, as in Tyk, and the developer told.
 pub async fn decline(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
+    admin.require(Permission::DecideKeyRequests)?;
     let found = find_request(state, &admin.org, id).await?;
     if found.value.status != KeyRequestStatus::Pending {
         return Err(not_pending());
@@ -510,6 +514,7 @@ pub async fn subscribe(
     developer_id: &str,
     input: PoliciesInput,
 ) -> Result<Approval, ServiceError> {
+    admin.require(Permission::ManageKeys)?;
     let org = load_org(state, &admin.org).await?;
     let policy_ids = policies(state, &org.id, input.policy_ids).await?;
     let developer: Developer = match DeveloperId::parse(developer_id) {
@@ -543,6 +548,7 @@ pub async fn list_keys(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Paged<ApiKey>, ServiceError> {
+    admin.require(Permission::ReadKeys)?;
     Ok(resources::list::<ApiKey>(state.store.as_ref(), &admin.org, after, limit).await?)
 }
 
@@ -553,6 +559,7 @@ async fn find_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Versio
 }
 
 pub async fn get_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<ApiKey, ServiceError> {
+    admin.require(Permission::ReadKeys)?;
     Ok(find_key(state, admin, id).await?.value)
 }
 
@@ -570,6 +577,7 @@ pub async fn change_key(
     id: &str,
     input: PoliciesInput,
 ) -> Result<ApiKey, ServiceError> {
+    admin.require(Permission::ManageKeys)?;
     let policy_ids = policies(state, &admin.org, input.policy_ids).await?;
     let found = find_key(state, admin, id).await?;
     let mut key = found.value;
@@ -593,6 +601,7 @@ pub async fn change_key(
 }
 
 pub async fn revoke_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
+    admin.require(Permission::ManageKeys)?;
     let found = find_key(state, admin, id).await?;
     let email = developer_email(state, &found.value).await?;
     let event = state.raise(&admin.org, EventData::KeyDeleted(KeyChanged::of(&found.value, &email)));

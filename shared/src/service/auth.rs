@@ -4,7 +4,8 @@
 //! of one organisation gets 404 for anything of another; an invalid one gets 401.
 
 use super::{AppState, ServiceError};
-use crate::domain::{DeveloperId, OrgId};
+use crate::domain::roles::{Permission, Role};
+use crate::domain::{now_rfc3339, DeveloperId, OrgId};
 use crate::secret::{constant_time_eq, new_token, token_hash, Secret};
 use crate::store::{developers, orgs, sessions};
 
@@ -35,11 +36,32 @@ pub fn new_admin_key(org: &OrgId) -> (Secret, String, String) {
     (key, hash, prefix)
 }
 
-/// An admin of one organisation.
+/// An admin of one organisation, with the role that bounds what it may do.
 #[derive(Debug, Clone)]
 pub struct OrgAdmin {
     pub org: OrgId,
+    pub role: Role,
+    /// The admin key's id (`ak_…`).
+    pub key_id: String,
 }
+
+impl OrgAdmin {
+    /// Ok when this admin's role allows `permission`; 403 otherwise. Every admin use case calls it
+    /// first, before reading its input, so a refused caller learns nothing and changes nothing.
+    pub fn require(&self, permission: Permission) -> Result<(), ServiceError> {
+        if self.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(format!(
+                "the {} role may not do this",
+                self.role
+            )))
+        }
+    }
+}
+
+/// How stale a key's `last_used_at` may get before a request writes it again.
+const LAST_USED_PRECISION_SECS: i64 = 60;
 
 /// The admin holding `token`, when it is a live admin key of the organisation named `path_org`.
 pub async fn org_admin(state: &AppState, token: Option<&str>, path_org: &str) -> Result<OrgAdmin, ServiceError> {
@@ -49,13 +71,29 @@ pub async fn org_admin(state: &AppState, token: Option<&str>, path_org: &str) ->
         .and_then(|t| t.split_once('.'))
         .ok_or(ServiceError::Unauthorized)?;
     let token_org = OrgId::parse(token_org).map_err(|_| ServiceError::Unauthorized)?;
-    orgs::find_admin_key(state.store.as_ref(), &token_org, &token_hash(token))
+    let hash = token_hash(token);
+    let store = state.store.as_ref();
+    let mut key = orgs::find_admin_key(store, &token_org, &hash)
         .await?
         .ok_or(ServiceError::Unauthorized)?;
     if token_org.as_str() != path_org {
         return Err(ServiceError::NotFound("organisation"));
     }
-    Ok(OrgAdmin { org: token_org })
+    let now = time::OffsetDateTime::now_utc();
+    let stale = key
+        .last_used_at
+        .as_deref()
+        .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+        .is_none_or(|t| (now - t).whole_seconds() >= LAST_USED_PRECISION_SECS);
+    if stale {
+        key.last_used_at = Some(now_rfc3339());
+        orgs::mark_admin_key_used(store, &token_org, &hash, &key).await?;
+    }
+    Ok(OrgAdmin {
+        org: token_org,
+        role: key.role,
+        key_id: orgs::admin_key_id(&hash),
+    })
 }
 
 /// A new session token for a developer: `gh_sess_<org>.<developer>.<secret>` and its hash.

@@ -17,6 +17,7 @@ use crate::domain::catalog::{
 };
 use crate::domain::event_data::{ApiChanged, EventData};
 use crate::domain::limits::Limit;
+use crate::domain::roles::Permission;
 use crate::domain::{now_rfc3339, ApiId, CatalogId, Event, FieldError, HttpUrl, OrgId, PolicyId, ValidationErrors};
 use crate::store::outbox::event_write;
 use crate::store::resources::{self, Resource};
@@ -79,6 +80,7 @@ async fn save<R: AdminResource>(
 }
 
 pub async fn create<R: AdminResource>(state: &AppState, admin: &OrgAdmin, body: Value) -> Result<R, ServiceError> {
+    admin.require(Permission::ManageCatalog)?;
     let input = parse_input::<R::Input>(body)?;
     let resource = R::build(state, &admin.org, R::new_id(), input, now_rfc3339()).await?;
     let events = R::events(state, &admin.org, None, Some(&resource));
@@ -93,6 +95,7 @@ pub async fn list<R: AdminResource>(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Paged<R>, ServiceError> {
+    admin.require(Permission::ReadCatalog)?;
     Ok(resources::list::<R>(state.store.as_ref(), &admin.org, after, limit).await?)
 }
 
@@ -103,6 +106,7 @@ async fn find<R: AdminResource>(state: &AppState, org: &OrgId, id: &str) -> Resu
 }
 
 pub async fn get<R: AdminResource>(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<R, ServiceError> {
+    admin.require(Permission::ReadCatalog)?;
     Ok(find::<R>(state, &admin.org, id).await?.value)
 }
 
@@ -113,6 +117,7 @@ pub async fn update<R: AdminResource>(
     id: &str,
     patch: Map<String, Value>,
 ) -> Result<R, ServiceError> {
+    admin.require(Permission::ManageCatalog)?;
     let current = find::<R>(state, &admin.org, id).await?;
     let mut input = match serde_json::to_value(&current.value).expect("resources serialize") {
         Value::Object(map) => map,
@@ -150,6 +155,7 @@ pub async fn update<R: AdminResource>(
 }
 
 pub async fn remove<R: AdminResource>(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
+    admin.require(Permission::ManageCatalog)?;
     let current = find::<R>(state, &admin.org, id).await?;
     R::check_unused(state, &current.value).await?;
     let events = R::events(state, &admin.org, Some(&current.value), None);

@@ -3,6 +3,7 @@
 
 use super::auth::OrgAdmin;
 use super::{AppState, OrConflict, Paged, ServiceError};
+use crate::domain::roles::Permission;
 use crate::domain::HttpUrl;
 use crate::queue::OutgoingMessage;
 use crate::store::deliveries;
@@ -16,12 +17,18 @@ pub async fn endpoints(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Paged<EndpointHealth>, ServiceError> {
+    admin.require(Permission::ReadDeliveries)?;
     Ok(endpoints::list(state.store.as_ref(), &admin.org, after, limit).await?)
 }
 
 /// Sends to a disabled endpoint again (its failure clock restarts).
-pub async fn enable_endpoint(state: &AppState, admin: &OrgAdmin, url: &str) -> Result<EndpointHealth, ServiceError> {
-    let url = HttpUrl::parse_field("url", url)?;
+pub async fn enable_endpoint(
+    state: &AppState,
+    admin: &OrgAdmin,
+    url: Option<&str>,
+) -> Result<EndpointHealth, ServiceError> {
+    admin.require(Permission::ManageDeliveries)?;
+    let url = HttpUrl::parse_field("url", url.ok_or_else(|| ServiceError::invalid("url", "is required"))?)?;
     let Some(current) = endpoints::get(state.store.as_ref(), &admin.org, url.as_str()).await? else {
         return Err(ServiceError::NotFound("webhook endpoint"));
     };
@@ -42,6 +49,7 @@ pub async fn list(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Paged<Delivery>, ServiceError> {
+    admin.require(Permission::ReadDeliveries)?;
     let (page, next) = deliveries::list(state.store.as_ref(), &admin.org, after, limit).await?;
     let items = page
         .into_iter()
@@ -53,6 +61,7 @@ pub async fn list(
 /// Puts a failed delivery's job back on its queue; the worker attempts it again (and still never
 /// delivers twice: a delivery that succeeded meanwhile is skipped).
 pub async fn retry(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Delivery, ServiceError> {
+    admin.require(Permission::ManageDeliveries)?;
     let delivery = deliveries::get(state.store.as_ref(), &admin.org, id)
         .await?
         .ok_or(ServiceError::NotFound("delivery"))?;

@@ -9,6 +9,7 @@ use super::auth::OrgAdmin;
 use super::{api_keys, load_org, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData};
 use crate::domain::fields::{check_values, merge, Completeness};
+use crate::domain::roles::Permission;
 use crate::domain::{now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, ValidationErrors};
 use crate::store::developers::{self, SignUpOutcome};
 use crate::store::{StoreError, Versioned};
@@ -25,6 +26,7 @@ pub async fn search(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Developer>, Option<String>), ServiceError> {
+    admin.require(Permission::ReadDevelopers)?;
     developers::search(state.store.as_ref(), &admin.org, prefix.trim(), cursor, limit)
         .await
         .map_err(|e| match e {
@@ -43,6 +45,7 @@ pub struct InviteInput {
 /// Creates an account (the way in for `invite_only` portals) and emails the developer a link to
 /// choose their password; until then no password works.
 pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> Result<Developer, ServiceError> {
+    admin.require(Permission::ManageDevelopers)?;
     let org = load_org(state, &admin.org).await?;
     let mut errors = ValidationErrors::default();
     let email =
@@ -89,6 +92,7 @@ async fn find(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Versioned<
 }
 
 pub async fn get(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Developer, ServiceError> {
+    admin.require(Permission::ReadDevelopers)?;
     Ok(find(state, admin, id).await?.value)
 }
 
@@ -103,6 +107,7 @@ pub struct EditInput {
 /// An admin edits a developer; a status change to `active` approves (raising `approved`), from
 /// `pending` to `rejected` rejects.
 pub async fn edit(state: &AppState, admin: &OrgAdmin, id: &str, input: EditInput) -> Result<Developer, ServiceError> {
+    admin.require(Permission::ManageDevelopers)?;
     let org = load_org(state, &admin.org).await?;
     let mut errors = ValidationErrors::default();
     let email = input
@@ -156,6 +161,7 @@ pub async fn edit(state: &AppState, admin: &OrgAdmin, id: &str, input: EditInput
 /// Removes a developer: their keys first (a developer who is gone holds no working key), then the
 /// account with its sessions and email guard.
 pub async fn remove(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
+    admin.require(Permission::ManageDevelopers)?;
     let found = find(state, admin, id).await?;
     let event = state.raise(
         &admin.org,

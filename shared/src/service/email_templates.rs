@@ -7,14 +7,16 @@ use serde_json::{json, Value};
 use super::auth::OrgAdmin;
 use super::{load_org, AppState, ServiceError};
 use crate::domain::jobs::EmailJob;
+use crate::domain::roles::Permission;
 use crate::domain::{now_rfc3339, Email, Event, EventKind, Organisation, ValidationErrors};
 use crate::queue::OutgoingMessage;
 use crate::secret::Secret;
 use crate::templates::{merged, sample_data, Rendered, TemplateError, Templates};
 
 /// Every template name, and the sample data (every variable templates may use).
-pub fn catalogue() -> (Vec<&'static str>, Value) {
-    (Templates::names().collect(), sample_data())
+pub fn catalogue(admin: &OrgAdmin) -> Result<(Vec<&'static str>, Value), ServiceError> {
+    admin.require(Permission::ReadDeliveries)?;
+    Ok((Templates::names().collect(), sample_data()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +57,7 @@ pub async fn preview(
     name: &str,
     input: PreviewInput,
 ) -> Result<Rendered, ServiceError> {
+    admin.require(Permission::ReadDeliveries)?;
     let org = load_org(state, &admin.org).await?;
     let data = data_for(state, &org, input.data.as_ref())?;
     state.templates.render(name, &data).map_err(rendering_problem)
@@ -68,6 +71,7 @@ pub async fn send_test(
     name: &str,
     input: PreviewInput,
 ) -> Result<String, ServiceError> {
+    admin.require(Permission::ManageDeliveries)?;
     let org = load_org(state, &admin.org).await?;
     let mut errors = ValidationErrors::default();
     let to = match input.to.as_deref() {

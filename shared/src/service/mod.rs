@@ -7,6 +7,7 @@
 //! - [`accounts`]: sign-up, login, profile, password reset, password links.
 //! - [`developers`]: admins search, invite, edit and remove developers.
 //! - [`orgs`]: organisations, settings, the webhook signing secret.
+//! - [`admin_keys`]: admin keys with their roles.
 //! - [`catalog`]: APIs, policies, catalog entries and the published catalog.
 //! - [`api_keys`]: key requests, approvals, Generate Key links, keys.
 //! - [`deliveries`]: the delivery log, replays, webhook endpoint health.
@@ -15,6 +16,7 @@
 //! - [`limits`]: the abuse limits, per source address, per recipient, per login.
 
 pub mod accounts;
+pub mod admin_keys;
 pub mod api_keys;
 pub mod auth;
 pub mod catalog;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::auth::{new_admin_key, Operator, OrgAdmin};
 use super::{load_org, AppState, ServiceError};
+use crate::domain::roles::{Permission, Role};
 use crate::domain::{
     now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch, Organisation,
     ValidationErrors,
@@ -80,6 +81,8 @@ pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Resul
         prefix: prefix.clone(),
         name: "first admin key".into(),
         created_at: now,
+        role: Role::Owner,
+        last_used_at: None,
     };
     match orgs::create_org(state.store.as_ref(), &org, &key_hash, &admin_key).await {
         Ok(()) => {}
@@ -96,6 +99,7 @@ pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Resul
 }
 
 pub async fn get(state: &AppState, admin: &OrgAdmin) -> Result<Organisation, ServiceError> {
+    admin.require(Permission::ReadOrganisation)?;
     load_org(state, &admin.org).await
 }
 
@@ -108,6 +112,7 @@ pub struct PatchInput {
 }
 
 pub async fn update(state: &AppState, admin: &OrgAdmin, input: PatchInput) -> Result<Organisation, ServiceError> {
+    admin.require(Permission::ChangeSettings)?;
     let mut errors = ValidationErrors::default();
     let patch = OrgPatch {
         name: input
@@ -169,6 +174,7 @@ pub struct Rotated {
 /// A new signing secret; the previous one keeps signing alongside it (two `v1,` signatures in
 /// `webhook-signature`) for the grace period, so receivers switch without a gap.
 pub async fn rotate_secret(state: &AppState, admin: &OrgAdmin, input: RotateInput) -> Result<Rotated, ServiceError> {
+    admin.require(Permission::ChangeSettings)?;
     let grace = input.grace_period_secs.unwrap_or(DEFAULT_GRACE_SECS);
     if !(0..=MAX_GRACE_SECS).contains(&grace) {
         return Err(ServiceError::invalid(

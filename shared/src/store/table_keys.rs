@@ -35,8 +35,11 @@ fn own(org: &OrgId, kind: &str, id: &str) -> Key {
 /// An admin API key, addressed by the SHA-256 of the key (in the organisation's partition: written
 /// when an organisation is made or its keys change).
 pub fn admin_key(org: &OrgId, key_hash: &str) -> Key {
-    Key::new(org_pk(org), format!("ADMINKEY#{key_hash}"))
+    Key::new(org_pk(org), format!("{ADMIN_KEY_PREFIX}{key_hash}"))
 }
+
+/// The sort-key prefix of the organisation's admin keys.
+pub const ADMIN_KEY_PREFIX: &str = "ADMINKEY#";
 
 pub fn developer(org: &OrgId, id: &DeveloperId) -> Key {
     own(org, "DEV", id.as_str())

@@ -387,25 +387,7 @@ async fn every_route_without_a_session_is_counted_per_source_address() {
 async fn twenty_pending_key_requests_per_developer_and_a_decision_makes_room() {
     let app = spawn_app(Backend::Embedded).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
-    let (_, api) = app
-        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
-        .await;
-    let (_, policy) = app
-        .admin(
-            &org,
-            "POST",
-            "/policies",
-            Some(json!({"name": "Gold", "api_ids": [api["id"]]})),
-        )
-        .await;
-    let (_, entry) = app
-        .admin(
-            &org,
-            "POST",
-            "/catalog",
-            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"], "approval": "admin"})),
-        )
-        .await;
+    let entry = app.catalog_entry(&org, Some("admin")).await;
     let email = unique_email();
     assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
     let (_, login) = app.log_in(&org.id, &email).await;

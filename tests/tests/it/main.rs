@@ -16,6 +16,7 @@ mod pagination;
 mod partitions;
 mod payloads;
 mod pollers;
+mod roles;
 mod smtp;
 mod ssrf;
 mod template;

@@ -91,6 +91,16 @@ impl Filled {
                 .await;
             assert_eq!(status, 201);
         }
+        for n in 0..2 {
+            let (status, key) = filled
+                .admin(
+                    "POST",
+                    "/admin-keys",
+                    Some(json!({"name": format!("key {n}"), "role": "viewer"})),
+                )
+                .await;
+            assert_eq!(status, 201, "{key}");
+        }
         // Endpoint health records appear when deliveries fail; written directly here.
         let org_id = OrgId::parse(&filled.org.id).unwrap();
         for n in 0..3 {
@@ -160,7 +170,7 @@ fn documented_lists() -> BTreeSet<String> {
 async fn every_list_pages_with_limit_and_cursor() {
     let filled = Filled::new().await;
     let lists = documented_lists();
-    assert_eq!(lists.len(), 11, "the documented lists: {lists:?}");
+    assert_eq!(lists.len(), 12, "the documented lists: {lists:?}");
     for template in &lists {
         let path = template.replace("{org}", &filled.org.id);
         let token = filled.token_for(template);

@@ -26,15 +26,9 @@ struct Workload {
     apis: usize,
 }
 
-/// An API, a policy granting it and a catalog entry publishing it: the entry's id.
+/// A published catalog entry's id.
 async fn catalog_entry(app: &TestApp, org: &TestOrg) -> String {
-    let (_, api) = app.admin(org, "POST", "/apis", Some(json!({"name": "Payments"}))).await;
-    let policy = json!({"name": "Gold", "api_ids": [api["id"]]});
-    let (_, policy) = app.admin(org, "POST", "/policies", Some(policy)).await;
-    let entry = json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]});
-    let (status, entry) = app.admin(org, "POST", "/catalog", Some(entry)).await;
-    assert_eq!(status, 201, "{entry}");
-    entry["id"].as_str().unwrap().to_string()
+    app.catalog_entry(org, None).await["id"].as_str().unwrap().to_string()
 }
 
 /// Settings for a busy organisation whose developers all sign up from this test's one address.

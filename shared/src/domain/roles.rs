@@ -1,0 +1,141 @@
+//! Who may do what in an organisation: the roles an admin key (and, later, an admin user) holds,
+//! and the one table of what each role allows. Every admin use case names the permission it needs
+//! (`service::auth::OrgAdmin::require`); this table alone decides.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including owners, admin keys of any role, settings and the signing secret.
+    Owner,
+    /// Everything except granting, changing or removing the owner role.
+    Admin,
+    /// Reads developers, the catalog, key requests and keys; decides key requests.
+    Approver,
+    /// Reads everything an admin can read; changes nothing.
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Approver, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Approver => "approver",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// The permission table.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Owner => true,
+            Role::Admin => permission != ManageOwners,
+            Role::Approver => matches!(
+                permission,
+                ReadOrganisation | ReadDevelopers | ReadCatalog | ReadKeyRequests | DecideKeyRequests | ReadKeys
+            ),
+            Role::Viewer => permission.is_read(),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an admin use case needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// The organisation's name, settings and `event_options` (never its secrets).
+    ReadOrganisation,
+    /// Settings, `event_options`, the webhook signing secret.
+    ChangeSettings,
+    ReadDevelopers,
+    /// Invite, edit and remove developers.
+    ManageDevelopers,
+    /// APIs, policies and catalog entries.
+    ReadCatalog,
+    ManageCatalog,
+    ReadKeyRequests,
+    /// Approve or decline key requests.
+    DecideKeyRequests,
+    ReadKeys,
+    /// Issue keys to developers, change their policies, revoke them.
+    ManageKeys,
+    /// The delivery log, webhook endpoint health, email templates and their previews.
+    ReadDeliveries,
+    /// Replay deliveries, enable endpoints, send test emails.
+    ManageDeliveries,
+    /// The admin keys (prefixes, roles, last use).
+    ReadAdmins,
+    /// Create and revoke admin keys of roles other than owner.
+    ManageAdmins,
+    /// Create, change or revoke anything holding the owner role.
+    ManageOwners,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 15] = [
+        Permission::ReadOrganisation,
+        Permission::ChangeSettings,
+        Permission::ReadDevelopers,
+        Permission::ManageDevelopers,
+        Permission::ReadCatalog,
+        Permission::ManageCatalog,
+        Permission::ReadKeyRequests,
+        Permission::DecideKeyRequests,
+        Permission::ReadKeys,
+        Permission::ManageKeys,
+        Permission::ReadDeliveries,
+        Permission::ManageDeliveries,
+        Permission::ReadAdmins,
+        Permission::ManageAdmins,
+        Permission::ManageOwners,
+    ];
+
+    pub fn is_read(self) -> bool {
+        use Permission::*;
+        matches!(
+            self,
+            ReadOrganisation | ReadDevelopers | ReadCatalog | ReadKeyRequests | ReadKeys | ReadDeliveries | ReadAdmins
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_nest_from_owner_down_to_viewer() {
+        for p in Permission::ALL {
+            assert!(Role::Owner.allows(p));
+            // What a lesser role may do, every greater one may too.
+            assert!(!Role::Approver.allows(p) || Role::Admin.allows(p), "{p:?}");
+            assert!(!Role::Viewer.allows(p) || p.is_read(), "{p:?}");
+        }
+        assert!(!Role::Admin.allows(Permission::ManageOwners));
+        assert!(Role::Admin.allows(Permission::ManageAdmins));
+        assert!(Role::Approver.allows(Permission::DecideKeyRequests));
+        assert!(!Role::Approver.allows(Permission::ManageKeys));
+        assert!(!Role::Approver.allows(Permission::ReadDeliveries));
+        assert!(!Role::Viewer.allows(Permission::DecideKeyRequests));
+        assert!(Role::Viewer.allows(Permission::ReadDeliveries));
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("gateway"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Admin keys: created with a role (shown once, stored as a hash with a visible prefix), listed with
+//! when each was last used, revoked. Only an owner creates or revokes an owner key, and the last
+//! owner key cannot be revoked: an organisation always keeps an owner.
+
+use serde::Deserialize;
+
+use super::auth::{new_admin_key, OrgAdmin};
+use super::{AppState, OrConflict, Paged, ServiceError};
+use crate::domain::catalog::check_name;
+use crate::domain::roles::{Permission, Role};
+use crate::domain::{now_rfc3339, required, OrgId, ValidationErrors};
+use crate::secret::Secret;
+use crate::store::every_page;
+pub use crate::store::orgs::StoredAdminKey;
+use crate::store::orgs::{self, AdminKey};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInput {
+    pub name: Option<String>,
+    pub role: Option<String>,
+}
+
+/// Ok when `admin` may hold power over a key of `role`: owner keys are an owner's business.
+fn may_manage(admin: &OrgAdmin, role: Role) -> Result<(), ServiceError> {
+    admin.require(Permission::ManageAdmins)?;
+    if role == Role::Owner {
+        admin.require(Permission::ManageOwners)?;
+    }
+    Ok(())
+}
+
+/// A new admin key: the key itself (shown once) and the key as listed.
+pub async fn create(
+    state: &AppState,
+    admin: &OrgAdmin,
+    input: CreateInput,
+) -> Result<(Secret, StoredAdminKey), ServiceError> {
+    admin.require(Permission::ManageAdmins)?;
+    let mut errors = ValidationErrors::default();
+    let name = required(&mut errors, "name", input.name.as_deref()).map(|n| check_name(n, &mut errors));
+    let role = match input.role.as_deref() {
+        None => {
+            errors.push("role", "is required");
+            None
+        }
+        Some(r) => Role::parse(r).or_else(|| {
+            errors.push("role", "must be owner, admin, approver or viewer");
+            None
+        }),
+    };
+    let (Some(name), Some(role)) = (name, role) else {
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+    may_manage(admin, role)?;
+    let (secret, hash, prefix) = new_admin_key(&admin.org);
+    let key = AdminKey {
+        org_id: admin.org.clone(),
+        prefix,
+        name,
+        created_at: now_rfc3339(),
+        role,
+        last_used_at: None,
+    };
+    state
+        .store
+        .transact(vec![orgs::new_admin_key(&admin.org, &hash, &key)])
+        .await?;
+    tracing::info!(org = %admin.org, key = %orgs::admin_key_id(&hash), %role, by = %admin.key_id, "admin key created");
+    Ok((
+        secret,
+        StoredAdminKey {
+            id: orgs::admin_key_id(&hash),
+            hash,
+            key,
+        },
+    ))
+}
+
+/// A page of the organisation's admin keys (prefixes, never hashes).
+pub async fn list(
+    state: &AppState,
+    admin: &OrgAdmin,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Paged<StoredAdminKey>, ServiceError> {
+    admin.require(Permission::ReadAdmins)?;
+    Ok(orgs::admin_keys(state.store.as_ref(), &admin.org, after, limit).await?)
+}
+
+async fn all_keys(state: &AppState, org: &OrgId) -> Result<Vec<StoredAdminKey>, ServiceError> {
+    Ok(
+        every_page(|after| async move { orgs::admin_keys(state.store.as_ref(), org, after.as_deref(), 100).await })
+            .await?,
+    )
+}
+
+/// Revokes an admin key. Revoking an owner key checks, in the same transaction, that another owner
+/// key remains, so two owners revoking each other at once cannot leave none.
+pub async fn revoke(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
+    admin.require(Permission::ManageAdmins)?;
+    let keys = all_keys(state, &admin.org).await?;
+    let target = keys
+        .iter()
+        .find(|k| k.id == id)
+        .ok_or(ServiceError::NotFound("admin key"))?;
+    may_manage(admin, target.key.role)?;
+    let mut writes = vec![orgs::revoke_admin_key(&admin.org, &target.hash)];
+    if target.key.role == Role::Owner {
+        let other_owner = keys
+            .iter()
+            .find(|k| k.key.role == Role::Owner && k.hash != target.hash)
+            .ok_or_else(|| ServiceError::conflict("id", "this is the organisation's last owner key"))?;
+        writes.push(orgs::admin_key_remains(&admin.org, &other_owner.hash));
+    }
+    state.store.transact(writes).await.or_conflict(
+        "id",
+        "the key or the organisation's other owner key changed meanwhile; try again",
+    )?;
+    tracing::info!(org = %admin.org, key = %target.id, by = %admin.key_id, "admin key revoked");
+    Ok(())
+}
