@@ -330,6 +330,15 @@ impl TestApp {
         entry
     }
 
+    /// A new admin key of `org` with `role`, made with its owner key: the answer (with `key`).
+    pub async fn admin_key(&self, org: &TestOrg, name: &str, role: &str) -> Value {
+        let (status, key) = self
+            .admin(org, "POST", "/admin-keys", Some(json!({"name": name, "role": role})))
+            .await;
+        assert_eq!(status, 201, "{key}");
+        key
+    }
+
     pub async fn create_org(&self, body: Value) -> TestOrg {
         let response = self.post_json("/orgs", Some(&self.root_key()), &body).await;
         assert_eq!(response.status(), 201, "creating an organisation");
@@ -402,6 +411,11 @@ impl TestApp {
             .filter(|r| r["SK"] == gatehouse::store::table_keys::DELIVERY_KIND)
             .map(|r| gatehouse::store::from_record(r).unwrap())
             .collect()
+    }
+
+    /// Every record of the organisation as one text, to look for what must never be stored.
+    pub async fn org_records_text(&self, org: &str) -> String {
+        self.org_records(org).await.iter().map(|r| format!("{r:?}")).collect()
     }
 
     /// Every record of the organisation, across all its partitions (`ORG#{org}` and

@@ -87,6 +87,8 @@ pub struct Config {
     pub limits: Limits,
     /// Key requests one developer may have waiting for a decision (`MAX_PENDING_KEY_REQUESTS`).
     pub max_pending_key_requests: usize,
+    /// How long audit entries are kept (`AUDIT_RETENTION_DAYS`, default 365).
+    pub audit_retention: Duration,
 }
 
 impl Config {
@@ -120,6 +122,7 @@ impl Config {
             account_response_floor: Duration::from_millis(250),
             limits: Limits::default(),
             max_pending_key_requests: 20,
+            audit_retention: Duration::from_secs(365 * 86_400),
         }
     }
 
@@ -218,6 +221,9 @@ impl Config {
         }
         if let Some(v) = get("MAX_PENDING_KEY_REQUESTS") {
             c.max_pending_key_requests = parse_number("MAX_PENDING_KEY_REQUESTS", &v, 1, 1_000)? as usize;
+        }
+        if let Some(v) = get("AUDIT_RETENTION_DAYS") {
+            c.audit_retention = Duration::from_secs(parse_number("AUDIT_RETENTION_DAYS", &v, 1, 3_650)? * 86_400);
         }
         if let Some(v) = get("PORT") {
             c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
@@ -398,6 +404,7 @@ mod tests {
             ("RATE_LIMIT_RESET_EMAILS_PER_RECIPIENT", "0/1h"),
             ("RATE_LIMIT_WELCOME_EMAILS_PER_RECIPIENT", "1000/1d"),
             ("MAX_PENDING_KEY_REQUESTS", "0"),
+            ("AUDIT_RETENTION_DAYS", "0"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

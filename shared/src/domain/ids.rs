@@ -70,6 +70,7 @@ prefixed_id!(PolicyId, "pol_");
 prefixed_id!(CatalogId, "cat_");
 prefixed_id!(KeyRequestId, "kr_");
 prefixed_id!(KeyId, "key_");
+prefixed_id!(AuditId, "aud_");
 
 super::validated_string!(OrgId);
 

@@ -34,6 +34,7 @@ macro_rules! validated_string {
 pub(crate) use validated_string;
 
 pub mod api_keys;
+pub mod audit;
 pub mod catalog;
 mod developer;
 mod email;
@@ -51,7 +52,7 @@ mod validation;
 pub use developer::{required, Developer, DeveloperStatus, KnownAddresses, Password, SignUp};
 pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
-pub use ids::{ApiId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
+pub use ids::{ApiId, AuditId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
 pub use org::{
     parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget, NewOrganisation, OrgPatch,
     OrgSettings, Organisation, SignupMode,

@@ -84,10 +84,12 @@ pub enum Permission {
     ManageAdmins,
     /// Create, change or revoke anything holding the owner role.
     ManageOwners,
+    /// The audit log.
+    ReadAuditLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ReadOrganisation,
         Permission::ChangeSettings,
         Permission::ReadDevelopers,
@@ -103,13 +105,21 @@ impl Permission {
         Permission::ReadAdmins,
         Permission::ManageAdmins,
         Permission::ManageOwners,
+        Permission::ReadAuditLog,
     ];
 
     pub fn is_read(self) -> bool {
         use Permission::*;
         matches!(
             self,
-            ReadOrganisation | ReadDevelopers | ReadCatalog | ReadKeyRequests | ReadKeys | ReadDeliveries | ReadAdmins
+            ReadOrganisation
+                | ReadDevelopers
+                | ReadCatalog
+                | ReadKeyRequests
+                | ReadKeys
+                | ReadDeliveries
+                | ReadAdmins
+                | ReadAuditLog
         )
     }
 }

@@ -39,7 +39,8 @@ impl FromRequestParts<AppState> for OrgAdmin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let org = path_org(parts, state).await?;
-        Ok(auth::org_admin(state, bearer(parts), &org).await?)
+        let Ok(ClientAddress(source)) = ClientAddress::from_request_parts(parts, state).await;
+        Ok(auth::org_admin(state, bearer(parts), &org, source).await?)
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod admin_keys;
 mod api_keys;
+mod audit;
 mod auth;
 mod catalog;
 mod deliveries;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(orgs::routes())
         .merge(admin_keys::routes())
+        .merge(audit::routes())
         .merge(portal::routes())
         .merge(developers::routes())
         .merge(catalog::routes())

@@ -3,9 +3,11 @@
 //! owner key cannot be revoked: an organisation always keeps an owner.
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::auth::{new_admin_key, OrgAdmin};
-use super::{AppState, OrConflict, Paged, ServiceError};
+use super::{audit, AppState, OrConflict, Paged, ServiceError};
+use crate::domain::audit::FieldChange;
 use crate::domain::catalog::check_name;
 use crate::domain::roles::{Permission, Role};
 use crate::domain::{now_rfc3339, required, OrgId, ValidationErrors};
@@ -63,9 +65,18 @@ pub async fn create(
         role,
         last_used_at: None,
     };
+    let id = orgs::admin_key_id(&hash);
+    let created = FieldChange {
+        field: "role".into(),
+        old: Value::Null,
+        new: Value::from(role.as_str()),
+    };
     state
         .store
-        .transact(vec![orgs::new_admin_key(&admin.org, &hash, &key)])
+        .transact(vec![
+            orgs::new_admin_key(&admin.org, &hash, &key),
+            audit::entry(state, admin, "admin_key.created", Some(&id), vec![created]),
+        ])
         .await?;
     tracing::info!(org = %admin.org, key = %orgs::admin_key_id(&hash), %role, by = %admin.key_id, "admin key created");
     Ok((
@@ -106,7 +117,10 @@ pub async fn revoke(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), 
         .find(|k| k.id == id)
         .ok_or(ServiceError::NotFound("admin key"))?;
     may_manage(admin, target.key.role)?;
-    let mut writes = vec![orgs::revoke_admin_key(&admin.org, &target.hash)];
+    let mut writes = vec![
+        orgs::revoke_admin_key(&admin.org, &target.hash),
+        audit::entry(state, admin, "admin_key.revoked", Some(&target.id), vec![]),
+    ];
     if target.key.role == Role::Owner {
         let other_owner = keys
             .iter()

@@ -11,9 +11,10 @@ use serde_json::Value;
 use std::net::IpAddr;
 
 use super::auth::{DeveloperSession, OrgAdmin};
-use super::limits;
+use super::{audit, limits};
 use super::{load_org, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::api_keys::{mint_key, ApiKey, KeyRequest, KeyRequestStatus};
+use crate::domain::audit::FieldChange;
 use crate::domain::catalog::{ApprovalMode, CatalogEntry, Policy};
 use crate::domain::event_data::{
     Actor, Decision, DecisionSecret, EventData, KeyChanged, KeyDelivery, KeyRequestCreated, KeyRequestDecided,
@@ -446,7 +447,9 @@ pub async fn approve(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<App
         return Err(not_pending());
     }
     let name = catalog_name(state, &found.value).await?;
-    let (writes, approved) = approval_of(state, &org, found.value, found.version, name);
+    let entry = audit::entry(state, admin, "key_request.approved", Some(id), vec![]);
+    let (mut writes, approved) = approval_of(state, &org, found.value, found.version, name);
+    writes.push(entry);
     commit_approval(state, &org, writes, approved).await
 }
 
@@ -468,6 +471,7 @@ pub async fn decline(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(),
         .transact(vec![
             resources::delete_write(request, found.version),
             event_write(&event),
+            audit::entry(state, admin, "key_request.declined", Some(id), vec![]),
         ])
         .await
         .or_conflict("status", DECIDED_MEANWHILE)?;
@@ -536,8 +540,22 @@ pub async fn subscribe(
         &org.id,
         EventData::KeyRequestCreated(KeyRequestCreated::of(&request, None, Actor::Admin)),
     );
+    let target = request.id.clone();
     let (mut writes, approved) = approval_of(state, &org, request, 0, NO_CATALOG_ENTRY.into());
     writes.push(event_write(&created));
+    let key_id = approved.key.as_ref().map(|(_, k)| k.id.to_string());
+    let issued = key_id.map(|k| FieldChange {
+        field: "key_id".into(),
+        old: Value::Null,
+        new: Value::from(k),
+    });
+    writes.push(audit::entry(
+        state,
+        admin,
+        "developer.subscribed",
+        Some(target.as_str()),
+        issued.into_iter().collect(),
+    ));
     commit_approval(state, &org, writes, approved).await
 }
 
@@ -581,6 +599,11 @@ pub async fn change_key(
     let policy_ids = policies(state, &admin.org, input.policy_ids).await?;
     let found = find_key(state, admin, id).await?;
     let mut key = found.value;
+    let changed = FieldChange {
+        field: "policy_ids".into(),
+        old: serde_json::json!(key.policy_ids),
+        new: serde_json::json!(policy_ids),
+    };
     key.policy_ids = policy_ids;
     key.updated_at = now_rfc3339();
     let names: Vec<String> = resources::all::<Policy>(state.store.as_ref(), &admin.org)
@@ -594,7 +617,11 @@ pub async fn change_key(
     let event = state.raise(&admin.org, EventData::KeyUpdated(data));
     state
         .store
-        .transact(vec![resources::write(&key, found.version), event_write(&event)])
+        .transact(vec![
+            resources::write(&key, found.version),
+            event_write(&event),
+            audit::entry(state, admin, "key.updated", Some(key.id.as_str()), vec![changed]),
+        ])
         .await
         .or_changed_meanwhile("id")?;
     Ok(key)
@@ -610,6 +637,7 @@ pub async fn revoke_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<
         .transact(vec![
             resources::delete_write(&found.value, found.version),
             event_write(&event),
+            audit::entry(state, admin, "key.revoked", Some(found.value.id.as_str()), vec![]),
         ])
         .await
         .or_changed_meanwhile("id")?;

@@ -3,6 +3,8 @@
 //! `gh_sess_<org>.<developer>.<secret>`). Keys and tokens are stored as their SHA-256. A valid caller
 //! of one organisation gets 404 for anything of another; an invalid one gets 401.
 
+use std::net::IpAddr;
+
 use super::{AppState, ServiceError};
 use crate::domain::roles::{Permission, Role};
 use crate::domain::{now_rfc3339, DeveloperId, OrgId};
@@ -43,6 +45,8 @@ pub struct OrgAdmin {
     pub role: Role,
     /// The admin key's id (`ak_…`).
     pub key_id: String,
+    /// Where the request came from, for the audit log.
+    pub source: IpAddr,
 }
 
 impl OrgAdmin {
@@ -64,7 +68,12 @@ impl OrgAdmin {
 const LAST_USED_PRECISION_SECS: i64 = 60;
 
 /// The admin holding `token`, when it is a live admin key of the organisation named `path_org`.
-pub async fn org_admin(state: &AppState, token: Option<&str>, path_org: &str) -> Result<OrgAdmin, ServiceError> {
+pub async fn org_admin(
+    state: &AppState,
+    token: Option<&str>,
+    path_org: &str,
+    source: IpAddr,
+) -> Result<OrgAdmin, ServiceError> {
     let token = token.ok_or(ServiceError::Unauthorized)?;
     let (token_org, _) = token
         .strip_prefix(ADMIN_KEY_PREFIX)
@@ -93,6 +102,7 @@ pub async fn org_admin(state: &AppState, token: Option<&str>, path_org: &str) ->
         org: token_org,
         role: key.role,
         key_id: orgs::admin_key_id(&hash),
+        source,
     })
 }
 

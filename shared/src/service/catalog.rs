@@ -10,7 +10,8 @@ use std::net::IpAddr;
 
 use super::auth::OrgAdmin;
 use super::limits;
-use super::{load_org_named, AppState, OrConflict, Paged, ServiceError};
+use super::{audit, load_org_named, AppState, OrConflict, Paged, ServiceError};
+use crate::domain::audit::FieldChange;
 use crate::domain::catalog::{
     check_description, check_listen_path, check_name, check_quota, check_rate, Api, ApprovalMode, CatalogEntry, Policy,
     Quota, Rate,
@@ -21,7 +22,7 @@ use crate::domain::roles::Permission;
 use crate::domain::{now_rfc3339, ApiId, CatalogId, Event, FieldError, HttpUrl, OrgId, PolicyId, ValidationErrors};
 use crate::store::outbox::event_write;
 use crate::store::resources::{self, Resource};
-use crate::store::Versioned;
+use crate::store::{Versioned, Write};
 
 /// Fields the server owns; never part of an input.
 const SERVER_FIELDS: [&str; 4] = ["id", "org_id", "created_at", "updated_at"];
@@ -67,16 +68,50 @@ fn not_found<R: AdminResource>() -> ServiceError {
     ServiceError::NotFound(R::NAME)
 }
 
-/// Writes `resource` at `version` (0 creates) with its events, one transaction.
+/// Writes `resource` at `version` (0 creates) with its events and its audit entry (`before`: the
+/// resource as it was, for the fields changed), one transaction.
 async fn save<R: AdminResource>(
     state: &AppState,
+    admin: &OrgAdmin,
+    before: Option<&R>,
     resource: &R,
     version: u64,
     events: &[Event],
 ) -> Result<(), ServiceError> {
-    let mut writes = vec![resources::write(resource, version)];
+    let (action, changes) = match before {
+        None => ("created", vec![]),
+        Some(before) => ("updated", resource_changes(before, resource)),
+    };
+    let mut writes = vec![
+        resources::write(resource, version),
+        audit_entry::<R>(state, admin, action, resource.id(), changes),
+    ];
     writes.extend(events.iter().map(event_write));
     state.store.transact(writes).await.or_changed_meanwhile("id")
+}
+
+/// The audit entry of a change to a resource: action `<kind>.<verb>` (`catalog_entry.updated`).
+fn audit_entry<R: AdminResource>(
+    state: &AppState,
+    admin: &OrgAdmin,
+    verb: &str,
+    id: &str,
+    changes: Vec<FieldChange>,
+) -> Write {
+    let action = format!("{}.{verb}", R::NAME.replace(' ', "_"));
+    audit::entry(state, admin, &action, Some(id), changes)
+}
+
+/// The fields an update changed (the server's own timestamps left out).
+fn resource_changes<R: AdminResource>(before: &R, after: &R) -> Vec<FieldChange> {
+    let shown = |r: &R| {
+        let mut v = serde_json::to_value(r).expect("resources serialize");
+        if let Some(map) = v.as_object_mut() {
+            map.remove("updated_at");
+        }
+        v
+    };
+    crate::domain::audit::changes("", &shown(before), &shown(after), &[])
 }
 
 pub async fn create<R: AdminResource>(state: &AppState, admin: &OrgAdmin, body: Value) -> Result<R, ServiceError> {
@@ -84,7 +119,7 @@ pub async fn create<R: AdminResource>(state: &AppState, admin: &OrgAdmin, body: 
     let input = parse_input::<R::Input>(body)?;
     let resource = R::build(state, &admin.org, R::new_id(), input, now_rfc3339()).await?;
     let events = R::events(state, &admin.org, None, Some(&resource));
-    save(state, &resource, 0, &events).await?;
+    save(state, admin, None, &resource, 0, &events).await?;
     Ok(resource)
 }
 
@@ -150,7 +185,7 @@ pub async fn update<R: AdminResource>(
     )
     .await?;
     let events = R::events(state, &admin.org, Some(&current.value), Some(&changed));
-    save(state, &changed, current.version, &events).await?;
+    save(state, admin, Some(&current.value), &changed, current.version, &events).await?;
     Ok(changed)
 }
 
@@ -159,7 +194,10 @@ pub async fn remove<R: AdminResource>(state: &AppState, admin: &OrgAdmin, id: &s
     let current = find::<R>(state, &admin.org, id).await?;
     R::check_unused(state, &current.value).await?;
     let events = R::events(state, &admin.org, Some(&current.value), None);
-    let mut writes = vec![resources::delete_write(&current.value, current.version)];
+    let mut writes = vec![
+        resources::delete_write(&current.value, current.version),
+        audit_entry::<R>(state, admin, "deleted", current.value.id(), vec![]),
+    ];
     writes.extend(events.iter().map(event_write));
     state.store.transact(writes).await.or_changed_meanwhile("id")
 }

@@ -2,7 +2,7 @@
 //! the health of webhook endpoints (enabling a disabled one).
 
 use super::auth::OrgAdmin;
-use super::{AppState, OrConflict, Paged, ServiceError};
+use super::{audit, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::roles::Permission;
 use crate::domain::HttpUrl;
 use crate::queue::OutgoingMessage;
@@ -33,7 +33,10 @@ pub async fn enable_endpoint(
         return Err(ServiceError::NotFound("webhook endpoint"));
     };
     let health = EndpointHealth::new(url.as_str());
-    endpoints::save(state.store.as_ref(), &admin.org, &health, current.version, &[])
+    let entry = audit::entry(state, admin, "webhook_endpoint.enabled", Some(url.as_str()), vec![]);
+    state
+        .store
+        .transact(vec![endpoints::write(&admin.org, &health, current.version), entry])
         .await
         .or_conflict("url", "the endpoint changed at the same time; try again")?;
     tracing::info!(org = %admin.org, "webhook endpoint enabled");
@@ -71,6 +74,9 @@ pub async fn retry(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Deliv
             "only a failed delivery can be replayed",
         ));
     }
+    // Recorded before the job is queued: a replay the log does not show must not happen.
+    let entry = audit::entry(state, admin, "delivery.replayed", Some(id), vec![]);
+    state.store.transact(vec![entry]).await?;
     let jobs = if delivery.channel == "webhook" {
         &state.webhook_jobs
     } else {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::accounts::PasswordLink;
 use super::auth::OrgAdmin;
-use super::{api_keys, load_org, AppState, ServiceError};
+use super::{api_keys, audit, load_org, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::roles::Permission;
@@ -74,7 +74,8 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
     };
     let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS);
     let (token, event) = link.issue(state, &org, &developer, EventData::DeveloperInvited);
-    match developers::create(state.store.as_ref(), &developer, &event, vec![token]).await? {
+    let entry = audit::entry(state, admin, "developer.invited", Some(developer.id.as_str()), vec![]);
+    match developers::create(state.store.as_ref(), &developer, &event, vec![token, entry]).await? {
         SignUpOutcome::Created => {}
         SignUpOutcome::EmailTaken => {
             return Err(ServiceError::conflict("email", "an account with this email exists"));
@@ -123,6 +124,7 @@ pub async fn edit(state: &AppState, admin: &OrgAdmin, id: &str, input: EditInput
     errors.into_result()?;
 
     let found = find(state, admin, id).await?;
+    let before = audited(&found.value);
     let mut developer = found.value;
     let previous_email = developer.email.clone();
     let previous_status = developer.status;
@@ -146,16 +148,23 @@ pub async fn edit(state: &AppState, admin: &OrgAdmin, id: &str, input: EditInput
         }
         _ => {}
     }
+    let changes = crate::domain::audit::changes("", &before, &audited(&developer), &[]);
+    let entry = audit::entry(state, admin, "developer.updated", Some(developer.id.as_str()), changes);
     developers::save(
         state.store.as_ref(),
         &developer,
         found.version,
         &previous_email,
-        vec![],
+        vec![entry],
         &events,
     )
     .await?;
     Ok(developer)
+}
+
+/// What the audit log shows of a developer's change (never the password hash).
+fn audited(developer: &Developer) -> Value {
+    serde_json::json!({"email": developer.email, "status": developer.status, "fields": developer.fields})
 }
 
 /// Removes a developer: their keys first (a developer who is gone holds no working key), then the
@@ -168,7 +177,8 @@ pub async fn remove(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), 
         EventData::DeveloperDeleted(DeveloperRef::from(&found.value)),
     );
     api_keys::remove_all_of(state, &found.value).await?;
-    developers::delete(state.store.as_ref(), &found.value, found.version, &event).await?;
+    let entry = audit::entry(state, admin, "developer.removed", Some(found.value.id.as_str()), vec![]);
+    developers::delete(state.store.as_ref(), &found.value, found.version, &event, vec![entry]).await?;
     tracing::info!(org = %admin.org, developer = %found.value.id, "developer removed");
     Ok(())
 }

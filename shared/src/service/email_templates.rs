@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
-use super::{load_org, AppState, ServiceError};
+use super::{audit, load_org, AppState, ServiceError};
+use crate::domain::audit::FieldChange;
 use crate::domain::jobs::EmailJob;
 use crate::domain::roles::Permission;
 use crate::domain::{now_rfc3339, Email, Event, EventKind, Organisation, ValidationErrors};
@@ -98,6 +99,14 @@ pub async fn send_test(
     let message = OutgoingMessage {
         body: serde_json::to_string(&job).expect("jobs serialize"),
     };
+    // Recorded before the email is queued, so every test email sent is in the log.
+    let recipient = FieldChange {
+        field: "to".into(),
+        old: Value::Null,
+        new: Value::from(job.to.as_str()),
+    };
+    let entry = audit::entry(state, admin, "email_template.test_sent", Some(name), vec![recipient]);
+    state.store.transact(vec![entry]).await?;
     state
         .email_jobs
         .send(vec![message])

@@ -8,6 +8,7 @@
 //! - [`developers`]: admins search, invite, edit and remove developers.
 //! - [`orgs`]: organisations, settings, the webhook signing secret.
 //! - [`admin_keys`]: admin keys with their roles.
+//! - [`audit`]: the audit log every admin write records itself in.
 //! - [`catalog`]: APIs, policies, catalog entries and the published catalog.
 //! - [`api_keys`]: key requests, approvals, Generate Key links, keys.
 //! - [`deliveries`]: the delivery log, replays, webhook endpoint health.
@@ -18,6 +19,7 @@
 pub mod accounts;
 pub mod admin_keys;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod deliveries;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::auth::{new_admin_key, Operator, OrgAdmin};
 use super::{load_org, AppState, ServiceError};
+use crate::domain::audit;
 use crate::domain::roles::{Permission, Role};
 use crate::domain::{
     now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch, Organisation,
@@ -126,23 +127,37 @@ pub async fn update(state: &AppState, admin: &OrgAdmin, input: PatchInput) -> Re
             .and_then(|v| parse_event_options(v, &mut errors)),
     };
     errors.into_result()?;
-    change_org(state, &admin.org, |org| org.apply(patch.clone(), now_rfc3339())).await
+    change_org(state, admin, "settings.changed", |org| {
+        org.apply(patch.clone(), now_rfc3339())
+    })
+    .await
 }
 
-/// Applies `change` to the organisation as stored and saves it; re-reads and re-applies if another
-/// update landed in between (optimistic concurrency, three tries).
+/// What the audit log shows of an organisation: what admins may change, never its secrets.
+fn audited(org: &Organisation) -> Value {
+    serde_json::json!({"name": org.name, "settings": org.settings, "event_options": org.event_options})
+}
+
+/// Applies `change` to the organisation as stored and saves it with its audit entry (`action`, the
+/// fields changed with old and new values); re-reads and re-applies if another update landed in
+/// between (optimistic concurrency, three tries).
 async fn change_org(
     state: &AppState,
-    id: &OrgId,
+    admin: &OrgAdmin,
+    action: &str,
     change: impl Fn(&mut Organisation),
 ) -> Result<Organisation, ServiceError> {
     for _ in 0..3 {
-        let current = orgs::get_org(state.store.as_ref(), id)
+        let current = orgs::get_org(state.store.as_ref(), &admin.org)
             .await?
             .ok_or(ServiceError::NotFound("organisation"))?;
         let mut org = current.value;
+        let before = audited(&org);
         change(&mut org);
-        match orgs::update_org(state.store.as_ref(), &org, current.version, &[]).await {
+        // Webhook URLs often hold a token: the log keeps their scheme and host.
+        let changes = audit::changes("", &before, &audited(&org), &["webhook", "key_request_webhook"]);
+        let entry = super::audit::entry(state, admin, action, Some(org.id.as_str()), changes);
+        match orgs::update_org(state.store.as_ref(), &org, current.version, &[], vec![entry]).await {
             Ok(()) => return Ok(org),
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -185,7 +200,7 @@ pub async fn rotate_secret(state: &AppState, admin: &OrgAdmin, input: RotateInpu
     let signing = SigningSecret::generate();
     let sealed = state.secrets.seal(signing.text());
     let until = now_epoch() + grace;
-    let org = change_org(state, &admin.org, |org| {
+    let org = change_org(state, admin, "webhook_secret.rotated", |org| {
         org.previous_webhook_secret_sealed = (grace > 0).then(|| org.webhook_secret_sealed.clone());
         org.previous_webhook_secret_until = (grace > 0).then_some(until);
         org.webhook_secret_sealed = sealed.clone();

@@ -131,8 +131,15 @@ pub async fn save(
     }
 }
 
-/// Removes the developer, its email guard and every session, with the event.
-pub async fn delete(store: &dyn Store, developer: &Developer, version: u64, event: &Event) -> Result<(), SaveError> {
+/// Removes the account with its email guard, sessions, known addresses and pending-request list,
+/// and the change's other writes (`also`: its audit entry), in one transaction.
+pub async fn delete(
+    store: &dyn Store,
+    developer: &Developer,
+    version: u64,
+    event: &Event,
+    also: Vec<Write>,
+) -> Result<(), SaveError> {
     let mut writes = vec![
         Write::Delete {
             key: table_keys::developer(&developer.org_id, &developer.id),
@@ -147,6 +154,7 @@ pub async fn delete(store: &dyn Store, developer: &Developer, version: u64, even
     writes.push(sessions::forget_addresses(&developer.org_id, &developer.id));
     writes.push(super::pending_requests::forget(&developer.org_id, &developer.id));
     writes.push(event_write(event));
+    writes.extend(also);
     match store.transact(writes).await {
         Ok(()) => Ok(()),
         Err(StoreError::ConditionFailed { .. }) => Err(SaveError::Conflict),

@@ -49,12 +49,17 @@ pub async fn save(
     version: u64,
     events: &[Event],
 ) -> Result<(), StoreError> {
+    let mut writes = vec![write(org, health, version)];
+    writes.extend(events.iter().map(event_write));
+    store.transact(writes).await
+}
+
+/// The write that saves `health` if nobody changed it since it was read at `version`.
+pub fn write(org: &OrgId, health: &EndpointHealth, version: u64) -> Write {
     let mut attrs = to_attrs(health);
     attrs.insert(GSI1PK.into(), table_keys::endpoints_pk(org).into());
     attrs.insert(GSI1SK.into(), token_hash(&health.url).into());
-    let mut writes = vec![Write::put_versioned(key(org, &health.url).record(attrs), version)];
-    writes.extend(events.iter().map(event_write));
-    store.transact(writes).await
+    Write::put_versioned(key(org, &health.url).record(attrs), version)
 }
 
 /// A page of the organisation's endpoints with a health record, after the cursor `after`.

@@ -116,18 +116,20 @@ pub async fn get_org(store: &dyn Store, id: &OrgId) -> Result<Option<Versioned<O
 }
 
 /// Saves a changed organisation if nobody changed it since it was read at `version`, with the
-/// events the change raises.
+/// events the change raises and the change's other writes (its audit entry).
 pub async fn update_org(
     store: &dyn Store,
     org: &Organisation,
     version: u64,
     events: &[Event],
+    also: Vec<Write>,
 ) -> Result<(), StoreError> {
     let mut writes = vec![Write::put_versioned(
         table_keys::org(&org.id).record(to_attrs(org)),
         version,
     )];
     writes.extend(events.iter().map(super::outbox::event_write));
+    writes.extend(also);
     store.transact(writes).await
 }
 

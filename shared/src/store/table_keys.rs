@@ -67,8 +67,9 @@ pub const CATALOG_PREFIX: &str = "CATALOG#";
 pub const KEY_REQUEST_KIND: &str = "KEYREQ";
 pub const API_KEY_KIND: &str = "KEY";
 pub const DELIVERY_KIND: &str = "DELIVERY";
+pub const AUDIT_KIND: &str = "AUDIT";
 
-/// A key request, key or delivery: its own partition.
+/// A key request, key, delivery or audit entry: its own partition.
 pub fn spread(org: &OrgId, kind: &str, id: &str) -> Key {
     own(org, kind, id)
 }
@@ -79,6 +80,7 @@ pub fn listed_id_prefix(kind: &str) -> &'static str {
         KEY_REQUEST_KIND => "kr_",
         API_KEY_KIND => "key_",
         DELIVERY_KIND => "evt_",
+        AUDIT_KIND => "aud_",
         _ => "",
     }
 }

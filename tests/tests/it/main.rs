@@ -2,6 +2,7 @@
 
 mod abuse;
 mod accounts;
+mod audit;
 mod catalog;
 mod contracts;
 mod delivery;

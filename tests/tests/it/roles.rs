@@ -103,14 +103,7 @@ async fn fill(app: &TestApp, org: &TestOrg) -> Filled {
         )
         .await;
     assert_eq!(status, 201, "{subscribed}");
-    let (_, spare) = app
-        .admin(
-            org,
-            "POST",
-            "/admin-keys",
-            Some(json!({"name": "spare", "role": "viewer"})),
-        )
-        .await;
+    let spare = app.admin_key(org, "spare", "viewer").await;
     let delivery = eventually(Duration::from_secs(30), || async {
         app.deliveries(&org.id).await.first().map(|d| d.delivery_id.clone())
     })
@@ -156,14 +149,25 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions() {
     let org = app.create_org(json!({"name": "Acme"})).await;
     let other = app.create_org(json!({"name": "Elsewhere"})).await;
     let filled = fill(&app, &org).await;
-    let mut keys = vec![("owner".to_string(), org.admin_key.clone())];
+    let (_, listed) = app.admin(&org, "GET", "/admin-keys", None).await;
+    let owner_id = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "owner")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut keys = vec![("owner".to_string(), org.admin_key.clone(), owner_id)];
     for role in ["admin", "approver", "viewer"] {
-        let (status, key) = app
-            .admin(&org, "POST", "/admin-keys", Some(json!({"name": role, "role": role})))
-            .await;
-        assert_eq!(status, 201, "{key}");
+        let key = app.admin_key(&org, role, role).await;
         assert_eq!(key["role"], role);
-        keys.push((role.to_string(), key["key"].as_str().unwrap().to_string()));
+        keys.push((
+            role.to_string(),
+            key["key"].as_str().unwrap().to_string(),
+            key["id"].as_str().unwrap().to_string(),
+        ));
     }
 
     let operations = admin_operations();
@@ -177,8 +181,23 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions() {
             .map(|_| json!({}));
         let (status, answer) = app.send(method, &path, &other.admin_key, body.clone()).await;
         assert_eq!(status, 404, "another organisation's owner on {method} {path}: {answer}");
-        for (role, key) in &keys {
+        for (role, key, key_id) in &keys {
+            let before = audit_log(&app, &org).await;
             let (status, answer) = app.send(method, &path, key, body.clone()).await;
+            let after = audit_log(&app, &org).await;
+            // Every admin write that happened is in the audit log, once, as its caller's; nothing else is.
+            let writes = !permission.starts_with("read_");
+            let recorded = after.len() - before.len();
+            assert_eq!(
+                recorded,
+                usize::from(writes && (200..300).contains(&status)),
+                "{role}: {method} {path} → {status}: audit entries {recorded}"
+            );
+            if recorded == 1 {
+                assert_eq!(after[0]["actor"]["id"].as_str(), Some(key_id.as_str()));
+                assert_eq!(after[0]["actor"]["role"], role.as_str());
+                assert_eq!(after[0]["source"], "127.0.0.1");
+            }
             if allowed(role, permission) {
                 assert!(
                     status != 403 && status != 401,
@@ -192,19 +211,30 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions() {
     }
 }
 
+/// The whole audit log, newest first.
+async fn audit_log(app: &TestApp, org: &TestOrg) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            None => "/audit-log?limit=100".to_string(),
+            Some(c) => format!("/audit-log?limit=100&cursor={c}"),
+        };
+        let (status, page) = app.admin(org, "GET", &path, None).await;
+        assert_eq!(status, 200, "{page}");
+        entries.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return entries,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_keys_carry_roles_are_shown_once_and_the_last_owner_key_stays() {
     let app = spawn_app(Backend::Embedded).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
-    let (status, created) = app
-        .admin(
-            &org,
-            "POST",
-            "/admin-keys",
-            Some(json!({"name": "CI deploys", "role": "admin"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    let created = app.admin_key(&org, "CI deploys", "admin").await;
     let key = created["key"].as_str().unwrap().to_string();
     assert!(key.starts_with(&format!("gh_admin_{}.", org.id)));
     assert!(key.starts_with(created["prefix"].as_str().unwrap().trim_end_matches('…')));
@@ -222,12 +252,7 @@ async fn admin_keys_carry_roles_are_shown_once_and_the_last_owner_key_stays() {
     assert_eq!(admin_entry["role"], "admin");
     assert!(admin_entry["last_used_at"].is_string(), "{admin_entry}");
     let owner_entry = items.iter().find(|k| k["role"] == "owner").unwrap().clone();
-    let stored: String = app
-        .org_records(&org.id)
-        .await
-        .iter()
-        .map(|r| format!("{r:?}"))
-        .collect();
+    let stored = app.org_records_text(&org.id).await;
     assert!(
         stored.contains(&gatehouse::secret::token_hash(&key)),
         "stored as its hash"
@@ -261,14 +286,7 @@ async fn admin_keys_carry_roles_are_shown_once_and_the_last_owner_key_stays() {
     assert_eq!(problem["errors"][0]["field"], "id");
 
     // A second owner key makes the first revocable; a revoked key is refused at once.
-    let (_, second_owner) = app
-        .admin(
-            &org,
-            "POST",
-            "/admin-keys",
-            Some(json!({"name": "backup", "role": "owner"})),
-        )
-        .await;
+    let second_owner = app.admin_key(&org, "backup", "owner").await;
     let second = second_owner["key"].as_str().unwrap().to_string();
     let (status, _) = app.send("DELETE", &owner_path, &second, None).await;
     assert_eq!(status, 204);
