@@ -374,6 +374,14 @@ async fn writes_per_operation() {
         (5, 4),
         "request, key, three events (requested, approved, key made); request and key in two indexes each"
     );
-    assert_eq!(api_created, (2, 0), "API, event");
-    assert_eq!(api_changed, (2, 0), "API, event");
+    assert_eq!(
+        api_created,
+        (3, 1),
+        "API, event, audit entry; the audit entry in its listing shard"
+    );
+    assert_eq!(
+        api_changed,
+        (3, 1),
+        "API, event, audit entry; the audit entry in its listing shard"
+    );
 }
