@@ -330,6 +330,14 @@ impl TestApp {
         entry
     }
 
+    /// The id (`ak_…`) of the organisation's first owner key.
+    pub async fn owner_key_id(&self, org: &TestOrg) -> String {
+        let (status, keys) = self.admin(org, "GET", "/admin-keys", None).await;
+        assert_eq!(status, 200, "{keys}");
+        let owner = keys["items"].as_array().unwrap().iter().find(|k| k["role"] == "owner");
+        owner.expect("an owner key")["id"].as_str().unwrap().to_string()
+    }
+
     /// A new admin key of `org` with `role`, made with its owner key: the answer (with `key`).
     pub async fn admin_key(&self, org: &TestOrg, name: &str, role: &str) -> Value {
         let (status, key) = self

@@ -30,6 +30,8 @@ pub enum EventCategory {
     /// Gatehouse's own notices to the organisation's admins (`settings.admin_email`); no
     /// `event_options` family routes them.
     DeliveryEvent,
+    /// Admin keys made or revoked, security settings changed (`admin_event.*`, `security_event.*`).
+    AdminEvent,
 }
 
 impl EventCategory {
@@ -40,6 +42,7 @@ impl EventCategory {
             Self::KeyRequestEvent => "key_request_event",
             Self::DeveloperEvent => "developer_event",
             Self::DeliveryEvent => "delivery_event",
+            Self::AdminEvent => "admin_event",
         }
     }
 
@@ -51,6 +54,7 @@ impl EventCategory {
             Self::KeyRequestEvent => options.key_request_event.as_ref(),
             Self::DeveloperEvent => options.developer_event.as_ref(),
             Self::DeliveryEvent => None,
+            Self::AdminEvent => options.admin_event.as_ref(),
         }
     }
 }
@@ -103,6 +107,14 @@ pub enum EventKind {
     /// An admin's test of an email template; queued straight to the email worker.
     #[serde(rename = "delivery_event.test_email")]
     TestEmail,
+    #[serde(rename = "admin_event.key_created")]
+    AdminKeyCreated,
+    #[serde(rename = "admin_event.key_revoked")]
+    AdminKeyRevoked,
+    /// A security setting changed (sign-up mode, logins, key delivery, webhook URLs, the signing
+    /// secret): the owners are told who changed what.
+    #[serde(rename = "security_event.settings_changed")]
+    SecuritySettingsChanged,
 }
 
 /// The email an event sends to the person it concerns (besides `event_options` destinations).
@@ -135,6 +147,9 @@ impl EventKind {
             Self::SuspiciousLogin => "developer_event.suspicious_login",
             Self::EndpointDisabled => "delivery_event.endpoint_disabled",
             Self::TestEmail => "delivery_event.test_email",
+            Self::AdminKeyCreated => "admin_event.key_created",
+            Self::AdminKeyRevoked => "admin_event.key_revoked",
+            Self::SecuritySettingsChanged => "security_event.settings_changed",
         }
     }
 
@@ -144,6 +159,7 @@ impl EventKind {
             Self::KeyRequestCreated | Self::KeyRequestUpdated => EventCategory::KeyRequestEvent,
             Self::KeyCreated | Self::KeyUpdated | Self::KeyDeleted => EventCategory::KeyEvent,
             Self::EndpointDisabled | Self::TestEmail => EventCategory::DeliveryEvent,
+            Self::AdminKeyCreated | Self::AdminKeyRevoked | Self::SecuritySettingsChanged => EventCategory::AdminEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -190,6 +206,9 @@ impl Event {
             EventKind::KeyUpdated => "key_updated",
             EventKind::KeyDeleted => "key_revoked",
             EventKind::EndpointDisabled => "endpoint_disabled",
+            EventKind::AdminKeyCreated => "admin_key_created",
+            EventKind::AdminKeyRevoked => "admin_key_revoked",
+            EventKind::SecuritySettingsChanged => "security_settings_changed",
             EventKind::KeyRequestCreated
             | EventKind::KeyCreated
             | EventKind::DeveloperUpdated

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::api_keys::{ApiKey, KeyRequest};
+use super::audit::{AuditActor, FieldChange};
 use super::catalog::{Api, ApprovalMode};
+use super::roles::Role;
 use super::{
     ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId, KeyRequestId, PolicyId,
     WebhookUrl,
@@ -236,6 +238,29 @@ pub struct EndpointDisabled {
     pub email: Option<Email>,
 }
 
+/// An admin key made or revoked (`admin_event.key_created|key_revoked`); `email` is the address the
+/// owners are told at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminKeyChanged {
+    pub key_id: String,
+    pub name: String,
+    pub role: Role,
+    /// Who did it.
+    pub by: AuditActor,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+}
+
+/// Security settings changed (`security_event.settings_changed`): each field with its old and new
+/// value, secrets and webhook URLs redacted as in the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingsChanged {
+    pub by: AuditActor,
+    pub changes: Vec<FieldChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+}
+
 /// Every event's kind with its payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventData {
@@ -258,6 +283,9 @@ pub enum EventData {
     PasswordChanged(DeveloperRef),
     SuspiciousLogin(SuspiciousLogin),
     EndpointDisabled(EndpointDisabled),
+    AdminKeyCreated(AdminKeyChanged),
+    AdminKeyRevoked(AdminKeyChanged),
+    SecuritySettingsChanged(SettingsChanged),
 }
 
 fn to_value<T: Serialize>(payload: &T) -> Value {
@@ -286,6 +314,9 @@ impl EventData {
             Self::PasswordChanged(_) => EventKind::PasswordChanged,
             Self::SuspiciousLogin(_) => EventKind::SuspiciousLogin,
             Self::EndpointDisabled(_) => EventKind::EndpointDisabled,
+            Self::AdminKeyCreated(_) => EventKind::AdminKeyCreated,
+            Self::AdminKeyRevoked(_) => EventKind::AdminKeyRevoked,
+            Self::SecuritySettingsChanged(_) => EventKind::SecuritySettingsChanged,
         }
     }
 
@@ -304,6 +335,8 @@ impl EventData {
             Self::DeveloperDeleted(p) | Self::SignUpWithExistingEmail(p) | Self::PasswordChanged(p) => to_value(p),
             Self::SuspiciousLogin(p) => to_value(p),
             Self::EndpointDisabled(p) => to_value(p),
+            Self::AdminKeyCreated(p) | Self::AdminKeyRevoked(p) => to_value(p),
+            Self::SecuritySettingsChanged(p) => to_value(p),
         }
     }
 

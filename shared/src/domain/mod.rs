@@ -54,8 +54,8 @@ pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
 pub use ids::{ApiId, AuditId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
 pub use org::{
-    parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget, NewOrganisation, OrgPatch,
-    OrgSettings, Organisation, SignupMode,
+    is_security_setting, parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget,
+    NewOrganisation, OrgPatch, OrgSettings, Organisation, SignupMode,
 };
 pub use url::{HttpUrl, WebhookUrl};
 pub use validation::{FieldError, ValidationErrors};

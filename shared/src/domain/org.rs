@@ -144,6 +144,9 @@ pub struct EventOptions {
     pub key_request_event: Option<EventTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub developer_event: Option<EventTarget>,
+    /// Admin keys made or revoked and security settings changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_event: Option<EventTarget>,
 }
 
 /// One family's destinations: a webhook URL and/or an email address.
@@ -262,6 +265,20 @@ impl OrgSettings {
     }
 }
 
+/// Whether a changed field (as the audit log names it: `settings.signup_mode`,
+/// `event_options.api_event.webhook`) is a security setting, whose change the owners are told of.
+pub fn is_security_setting(field: &str) -> bool {
+    matches!(
+        field,
+        "settings.signup_mode"
+            | "settings.disable_signup"
+            | "settings.disable_login"
+            | "settings.secure_key_approval"
+            | "settings.hide_token_data"
+            | "settings.key_request_webhook"
+    ) || (field.starts_with("event_options.") && field.ends_with(".webhook"))
+}
+
 /// Parses `event_options` from JSON, with a field path for each bad entry.
 pub fn parse_event_options(value: &serde_json::Value, errors: &mut ValidationErrors) -> Option<EventOptions> {
     let Some(map) = value.as_object() else {
@@ -277,10 +294,11 @@ pub fn parse_event_options(value: &serde_json::Value, errors: &mut ValidationErr
             "key_event" => &mut options.key_event,
             "key_request_event" => &mut options.key_request_event,
             "developer_event" => &mut options.developer_event,
+            "admin_event" => &mut options.admin_event,
             _ => {
                 errors.push(
                     path,
-                    "is not an event family (api_event, key_event, key_request_event, developer_event)",
+                    "is not an event family (api_event, key_event, key_request_event, developer_event, admin_event)",
                 );
                 continue;
             }

@@ -6,15 +6,17 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::{new_admin_key, OrgAdmin};
-use super::{audit, AppState, OrConflict, Paged, ServiceError};
+use super::{audit, load_org, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::audit::FieldChange;
 use crate::domain::catalog::check_name;
+use crate::domain::event_data::{AdminKeyChanged, EventData};
 use crate::domain::roles::{Permission, Role};
 use crate::domain::{now_rfc3339, required, OrgId, ValidationErrors};
 use crate::secret::Secret;
 use crate::store::every_page;
 pub use crate::store::orgs::StoredAdminKey;
 use crate::store::orgs::{self, AdminKey};
+use crate::store::outbox::event_write;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +32,23 @@ fn may_manage(admin: &OrgAdmin, role: Role) -> Result<(), ServiceError> {
         admin.require(Permission::ManageOwners)?;
     }
     Ok(())
+}
+
+/// What the owners are told of a key made or revoked (at the organisation's `admin_email`).
+async fn key_notice(
+    state: &AppState,
+    admin: &OrgAdmin,
+    id: &str,
+    key: &AdminKey,
+) -> Result<AdminKeyChanged, ServiceError> {
+    let org = load_org(state, &admin.org).await?;
+    Ok(AdminKeyChanged {
+        key_id: id.to_string(),
+        name: key.name.clone(),
+        role: key.role,
+        by: audit::actor(admin),
+        email: org.settings.admin_email,
+    })
 }
 
 /// A new admin key: the key itself (shown once) and the key as listed.
@@ -71,11 +90,13 @@ pub async fn create(
         old: Value::Null,
         new: Value::from(role.as_str()),
     };
+    let notice = key_notice(state, admin, &id, &key).await?;
     state
         .store
         .transact(vec![
             orgs::new_admin_key(&admin.org, &hash, &key),
             audit::entry(state, admin, "admin_key.created", Some(&id), vec![created]),
+            event_write(&state.raise(&admin.org, EventData::AdminKeyCreated(notice))),
         ])
         .await?;
     tracing::info!(org = %admin.org, key = %orgs::admin_key_id(&hash), %role, by = %admin.key_id, "admin key created");
@@ -117,9 +138,11 @@ pub async fn revoke(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), 
         .find(|k| k.id == id)
         .ok_or(ServiceError::NotFound("admin key"))?;
     may_manage(admin, target.key.role)?;
+    let notice = key_notice(state, admin, &target.id, &target.key).await?;
     let mut writes = vec![
         orgs::revoke_admin_key(&admin.org, &target.hash),
         audit::entry(state, admin, "admin_key.revoked", Some(&target.id), vec![]),
+        event_write(&state.raise(&admin.org, EventData::AdminKeyRevoked(notice))),
     ];
     if target.key.role == Role::Owner {
         let other_owner = keys

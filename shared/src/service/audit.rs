@@ -21,17 +21,22 @@ pub(crate) fn entry(
         id: AuditId::generate(),
         org_id: admin.org.clone(),
         at: now_rfc3339(),
-        actor: AuditActor {
-            kind: "admin_key".into(),
-            id: admin.key_id.clone(),
-            role: admin.role,
-        },
+        actor: actor(admin),
         action: action.to_string(),
         target: target.map(str::to_string),
         source: admin.source.to_string(),
         changes,
     };
     audit::record(&entry, state.config.audit_retention.as_secs() as i64)
+}
+
+/// The admin as the audit log and security notices name them.
+pub(crate) fn actor(admin: &OrgAdmin) -> AuditActor {
+    AuditActor {
+        kind: "admin_key".into(),
+        id: admin.key_id.clone(),
+        role: admin.role,
+    }
 }
 
 /// What the audit log is filtered by; every filter given must match.

@@ -6,11 +6,12 @@ use serde_json::Value;
 
 use super::auth::{new_admin_key, Operator, OrgAdmin};
 use super::{load_org, AppState, ServiceError};
-use crate::domain::audit;
+use crate::domain::audit::{self, FieldChange};
+use crate::domain::event_data::{EventData, SettingsChanged};
 use crate::domain::roles::{Permission, Role};
 use crate::domain::{
-    now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch, Organisation,
-    ValidationErrors,
+    is_security_setting, now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch,
+    Organisation, ValidationErrors,
 };
 use crate::secret::Secret;
 use crate::store::orgs::{self, AdminKey};
@@ -133,6 +134,9 @@ pub async fn update(state: &AppState, admin: &OrgAdmin, input: PatchInput) -> Re
     .await
 }
 
+/// The audit action of a signing secret rotation.
+const SECRET_ROTATED: &str = "webhook_secret.rotated";
+
 /// What the audit log shows of an organisation: what admins may change, never its secrets.
 fn audited(org: &Organisation) -> Value {
     serde_json::json!({"name": org.name, "settings": org.settings, "event_options": org.event_options})
@@ -153,11 +157,39 @@ async fn change_org(
             .ok_or(ServiceError::NotFound("organisation"))?;
         let mut org = current.value;
         let before = audited(&org);
+        // The address told is the one in place before the change: a change of it cannot silence it.
+        let told = org.settings.admin_email.clone();
         change(&mut org);
         // Webhook URLs often hold a token: the log keeps their scheme and host.
         let changes = audit::changes("", &before, &audited(&org), &["webhook", "key_request_webhook"]);
+        let mut security: Vec<FieldChange> = changes
+            .iter()
+            .filter(|c| is_security_setting(&c.field))
+            .cloned()
+            .collect();
+        if action == SECRET_ROTATED {
+            security.push(FieldChange {
+                field: "webhook_secret".into(),
+                old: Value::from(audit::REDACTED),
+                new: Value::from(audit::REDACTED),
+            });
+        }
+        // The owners are told of a security setting's change, in the same transaction.
+        let events: Vec<_> = (!security.is_empty())
+            .then(|| {
+                state.raise(
+                    &org.id,
+                    EventData::SecuritySettingsChanged(SettingsChanged {
+                        by: super::audit::actor(admin),
+                        changes: security,
+                        email: told.clone().or_else(|| org.settings.admin_email.clone()),
+                    }),
+                )
+            })
+            .into_iter()
+            .collect();
         let entry = super::audit::entry(state, admin, action, Some(org.id.as_str()), changes);
-        match orgs::update_org(state.store.as_ref(), &org, current.version, &[], vec![entry]).await {
+        match orgs::update_org(state.store.as_ref(), &org, current.version, &events, vec![entry]).await {
             Ok(()) => return Ok(org),
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -200,7 +232,7 @@ pub async fn rotate_secret(state: &AppState, admin: &OrgAdmin, input: RotateInpu
     let signing = SigningSecret::generate();
     let sealed = state.secrets.seal(signing.text());
     let until = now_epoch() + grace;
-    let org = change_org(state, admin, "webhook_secret.rotated", |org| {
+    let org = change_org(state, admin, SECRET_ROTATED, |org| {
         org.previous_webhook_secret_sealed = (grace > 0).then(|| org.webhook_secret_sealed.clone());
         org.previous_webhook_secret_until = (grace > 0).then_some(until);
         org.webhook_secret_sealed = sealed.clone();

@@ -40,6 +40,9 @@ pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
     "key_updated",
     "key_revoked",
     "endpoint_disabled",
+    "admin_key_created",
+    "admin_key_revoked",
+    "security_settings_changed",
 ];
 
 /// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).

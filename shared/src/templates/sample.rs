@@ -18,6 +18,11 @@ pub fn sample_data() -> Value {
             "policy_names": "Gold",
             "url": "https://hooks.example.com/gatehouse",
             "reason": "it answered 410 Gone",
+            "key_id": "ak_0123456789abcdef",
+            "name": "CI deploys",
+            "role": "admin",
+            "by": {"kind": "admin_key", "id": "ak_fedcba9876543210", "role": "owner"},
+            "changes": [{"field": "settings.signup_mode", "old": "open", "new": "invite_only"}],
         },
         "private": {
             "reset_url": "https://portal.example.com/reset-password?token=sample",

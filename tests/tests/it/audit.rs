@@ -18,21 +18,18 @@ async fn entries(app: &TestApp, org: &TestOrg, query: &str, count: usize) -> Vec
     .unwrap_or_else(|| panic!("{count} audit entries for {query}"))
 }
 
+/// Sets `signup_mode` to `invite_only` (from the default `open`).
+async fn close_sign_ups(app: &TestApp, org: &TestOrg) {
+    let patch = json!({"settings": {"signup_mode": "invite_only"}});
+    let (status, answer) = app.admin(org, "PATCH", "", Some(patch)).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
 async fn settings_changes_and_rotations_are_recorded_without_secrets(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
-    let (_, keys) = app.admin(&org, "GET", "/admin-keys", None).await;
-    let owner = keys["items"][0]["id"].as_str().unwrap().to_string();
-
-    let (status, _) = app
-        .admin(
-            &org,
-            "PATCH",
-            "",
-            Some(json!({"settings": {"signup_mode": "invite_only"}})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let owner = app.owner_key_id(&org).await;
+    close_sign_ups(&app, &org).await;
     let (status, rotated) = app.admin(&org, "POST", "/webhook-secret/rotate", Some(json!({}))).await;
     assert_eq!(status, 200);
     let secret = rotated["webhook_secret"].as_str().unwrap().to_string();
@@ -165,4 +162,83 @@ async fn a_change_whose_transaction_fails_leaves_no_entry() {
         (log[0]["action"].as_str(), log[0]["target"].as_str()),
         (Some("api.created"), api["id"].as_str())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_changes_reach_the_owners_naming_who_changed_what() {
+    let app = spawn_app(Backend::Embedded).await;
+    let receiver = WebhookReceiver::start(vec![200]).await;
+    let owners = unique_email();
+    let org = app
+        .create_org(json!({
+            "name": "Acme",
+            "settings": {"admin_email": owners},
+            "event_options": {"admin_event": {"webhook": receiver.url()}},
+        }))
+        .await;
+    let owner = app.owner_key_id(&org).await;
+
+    // A security setting: the owners are emailed who changed what, and the webhook is raised.
+    close_sign_ups(&app, &org).await;
+    let mail = eventually(Duration::from_secs(30), || async {
+        app.emails_to(&owners)
+            .await
+            .into_iter()
+            .find(|m| m.contains("security settings changed"))
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the owners are told: {:?} {:?}",
+            futures::executor::block_on(app.emails_to(&owners)),
+            futures::executor::block_on(app.deliveries(&org.id))
+        )
+    });
+    let text = mail.replace("=\r\n", "").replace("=\n", "");
+    assert!(text.contains(&owner), "the email names the actor");
+    assert!(text.contains("settings.signup_mode") && text.contains("open") && text.contains("invite_only"));
+
+    // Neither a name change (not a security setting) nor a read raises anything.
+    let (status, _) = app.admin(&org, "PATCH", "", Some(json!({"name": "Acme Labs"}))).await;
+    assert_eq!(status, 200);
+
+    // A rotation is reported without the secret; a new admin key too.
+    let (_, rotated) = app.admin(&org, "POST", "/webhook-secret/rotate", Some(json!({}))).await;
+    let secret = rotated["webhook_secret"].as_str().unwrap().to_string();
+    let created = app.admin_key(&org, "ci", "viewer").await;
+    let hooks = receiver
+        .wait_for(3, Duration::from_secs(30))
+        .await
+        .expect("three admin webhooks");
+    // In the order they happened (event ids are time-ordered), whatever order the queue kept.
+    let mut events: Vec<Value> = hooks.iter().map(|h| h.json()).collect();
+    events.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "security_event.settings_changed",
+            "security_event.settings_changed",
+            "admin_event.key_created"
+        ]
+    );
+    assert_eq!(
+        events[0]["data"]["changes"],
+        json!([{"field": "settings.signup_mode", "old": "open", "new": "invite_only"}])
+    );
+    assert_eq!(events[0]["data"]["by"]["id"], owner.as_str());
+    assert_eq!(
+        events[1]["data"]["changes"],
+        json!([{"field": "webhook_secret", "old": "[redacted]", "new": "[redacted]"}])
+    );
+    assert_eq!(events[2]["data"]["key_id"], created["id"]);
+    assert_eq!(events[2]["data"]["role"], "viewer");
+    let everything = format!("{events:?}{:?}", app.emails_to(&owners).await);
+    assert!(!everything.contains(&secret), "the new secret is in no notice");
+    assert!(
+        !everything.contains(created["key"].as_str().unwrap()),
+        "nor the new key"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 3, "the name change raised nothing");
 }

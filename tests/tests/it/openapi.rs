@@ -157,6 +157,18 @@ fn every_event_payload_matches_the_published_catalogue() {
     approved.private = Some(DecisionSecret::Key("gh_live_secret".into()));
     let mut by_link = KeyRequestDecided::of(&request, "Payments".into(), Decision::Approved);
     by_link.delivery = Some(KeyDelivery::Link);
+    let actor = gatehouse::domain::audit::AuditActor {
+        kind: "admin_key".into(),
+        id: "ak_0123456789abcdef".into(),
+        role: gatehouse::domain::roles::Role::Owner,
+    };
+    let admin_key = AdminKeyChanged {
+        key_id: "ak_fedcba9876543210".into(),
+        name: "CI deploys".into(),
+        role: gatehouse::domain::roles::Role::Viewer,
+        by: actor.clone(),
+        email: Some(email.clone()),
+    };
     let mut changed = KeyChanged::of(&key, &email);
     changed.policy_names = Some("Gold".into());
     let all = vec![
@@ -196,6 +208,20 @@ fn every_event_payload_matches_the_published_catalogue() {
             email: email.clone(),
             failed_attempts: 3,
             address: "192.0.2.1".into(),
+        }),
+        EventData::AdminKeyCreated(admin_key.clone()),
+        EventData::AdminKeyRevoked(AdminKeyChanged {
+            email: None,
+            ..admin_key
+        }),
+        EventData::SecuritySettingsChanged(SettingsChanged {
+            by: actor,
+            changes: vec![gatehouse::domain::audit::FieldChange {
+                field: "settings.signup_mode".into(),
+                old: serde_json::json!("open"),
+                new: serde_json::json!("invite_only"),
+            }],
+            email: Some(email.clone()),
         }),
     ];
     let checker = gatehouse_tests::contract::ContractChecker::default();

@@ -149,16 +149,7 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions() {
     let org = app.create_org(json!({"name": "Acme"})).await;
     let other = app.create_org(json!({"name": "Elsewhere"})).await;
     let filled = fill(&app, &org).await;
-    let (_, listed) = app.admin(&org, "GET", "/admin-keys", None).await;
-    let owner_id = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["role"] == "owner")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let owner_id = app.owner_key_id(&org).await;
     let mut keys = vec![("owner".to_string(), org.admin_key.clone(), owner_id)];
     for role in ["admin", "approver", "viewer"] {
         let key = app.admin_key(&org, role, role).await;
