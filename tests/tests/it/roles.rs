@@ -143,9 +143,8 @@ impl Filled {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_admin_route_gives_each_role_exactly_its_permissions() {
-    let app = spawn_app(Backend::Embedded).await;
+async fn every_admin_route_gives_each_role_exactly_its_permissions(backend: Backend) {
+    let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
     let other = app.create_org(json!({"name": "Elsewhere"})).await;
     let filled = fill(&app, &org).await;
@@ -200,6 +199,16 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions() {
             }
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_route_gives_each_role_exactly_its_permissions_embedded() {
+    every_admin_route_gives_each_role_exactly_its_permissions(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_route_gives_each_role_exactly_its_permissions_on_the_emulator() {
+    every_admin_route_gives_each_role_exactly_its_permissions(Backend::Emulator).await;
 }
 
 /// The whole audit log, newest first.
