@@ -17,6 +17,20 @@ fn open(state: &AppState, org: &str, token: Option<&str>) -> Result<UnsubscribeT
         .ok_or_else(bad)
 }
 
+/// The opened token, counted against `limit` for the caller's source address.
+async fn counted(
+    state: &AppState,
+    org: &str,
+    source: IpAddr,
+    token: Option<&str>,
+    limit: Limit,
+) -> Result<UnsubscribeToken, ServiceError> {
+    let token = open(state, org, token)?;
+    let org = load_org_named(state, org).await?;
+    limits::per_source(state, &org, limit, source).await?;
+    Ok(token)
+}
+
 /// What the unsubscribe page asks about: the token's address and category.
 pub async fn page(
     state: &AppState,
@@ -24,10 +38,7 @@ pub async fn page(
     source: IpAddr,
     token: Option<&str>,
 ) -> Result<UnsubscribeToken, ServiceError> {
-    let token = open(state, org, token)?;
-    let org = load_org_named(state, org).await?;
-    limits::per_source(state, &org, Limit::PublicReadsPerSource, source).await?;
-    Ok(token)
+    counted(state, org, source, token, Limit::PublicReadsPerSource).await
 }
 
 /// Opts the token's address out of its category of the organisation's emails.
@@ -37,9 +48,7 @@ pub async fn unsubscribe(
     source: IpAddr,
     token: Option<&str>,
 ) -> Result<UnsubscribeToken, ServiceError> {
-    let token = open(state, org, token)?;
-    let org = load_org_named(state, org).await?;
-    limits::per_source(state, &org, Limit::UnsubscribesPerSource, source).await?;
+    let token = counted(state, org, source, token, Limit::UnsubscribesPerSource).await?;
     suppression::opt_out(state.store.as_ref(), &token.org, &token.email, &token.category).await?;
     tracing::info!(org = %token.org, category = %token.category, "unsubscribed");
     Ok(token)
