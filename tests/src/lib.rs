@@ -47,11 +47,7 @@ impl PrivateEmulator {
         let turn = TURN.get_or_init(Default::default).clone().lock_owned().await;
         let binary = std::env::var("GATEHOUSE_TEST_MOTO_SERVER")
             .expect("GATEHOUSE_TEST_MOTO_SERVER: run the suite with scripts/test");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let process = std::process::Command::new(binary)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())
@@ -91,11 +87,7 @@ impl RunnerProcess {
         let binary = std::env::var("GATEHOUSE_TEST_LOCAL_RUNNER")
             .expect("GATEHOUSE_TEST_LOCAL_RUNNER: run the suite with scripts/test");
         let endpoint = config.aws_endpoint_url.clone().expect("a runner on the emulator");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let outbox = std::env::temp_dir().join(unique("gh-runner-outbox"));
         std::fs::create_dir_all(&outbox).unwrap();
         let log_path = outbox.join("runner.log");
@@ -144,6 +136,12 @@ impl RunnerProcess {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+}
+
+/// A loopback port nothing listens on now, for a process the test starts.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
 }
 
 /// A fresh name, so tests sharing one emulator never see each other's tables or queues.

@@ -92,6 +92,23 @@ struct Expr {
     values: Option<Item>,
 }
 
+/// Sets a write's condition (expression, names, values) on an SDK builder: the transaction items and
+/// the single-write requests share these setters but no trait.
+macro_rules! with_condition {
+    ($builder:expr, $condition:expr) => {{
+        let e = expr($condition);
+        $builder
+            .set_condition_expression(e.expression)
+            .set_expression_attribute_names(e.names)
+            .set_expression_attribute_values(e.values)
+    }};
+}
+
+/// A transaction item the SDK would not build (a missing table name or key).
+fn invalid(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(e.to_string())
+}
+
 fn expr(condition: &Condition) -> Expr {
     let plain = |e: &str| Expr {
         expression: Some(e.to_string()),
@@ -268,49 +285,21 @@ impl Store for DynamoStore {
         for w in &writes {
             let item = match w {
                 Write::Put { record, condition } => {
-                    let e = expr(condition);
-                    TransactWriteItem::builder()
-                        .put(
-                            Put::builder()
-                                .table_name(&self.table)
-                                .set_item(Some(to_item(record)?))
-                                .set_condition_expression(e.expression)
-                                .set_expression_attribute_names(e.names)
-                                .set_expression_attribute_values(e.values)
-                                .build()
-                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                        )
-                        .build()
+                    let put = Put::builder().table_name(&self.table).set_item(Some(to_item(record)?));
+                    let put = with_condition!(put, condition).build().map_err(invalid)?;
+                    TransactWriteItem::builder().put(put).build()
                 }
                 Write::Check { key, condition } => {
-                    let e = expr(condition);
-                    TransactWriteItem::builder()
-                        .condition_check(
-                            ConditionCheck::builder()
-                                .table_name(&self.table)
-                                .set_key(Some(key_item(key)))
-                                .set_condition_expression(e.expression)
-                                .set_expression_attribute_names(e.names)
-                                .set_expression_attribute_values(e.values)
-                                .build()
-                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                        )
-                        .build()
+                    let check = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_item(key)));
+                    let check = with_condition!(check, condition).build().map_err(invalid)?;
+                    TransactWriteItem::builder().condition_check(check).build()
                 }
                 Write::Delete { key, condition } => {
-                    let e = expr(condition);
-                    TransactWriteItem::builder()
-                        .delete(
-                            Delete::builder()
-                                .table_name(&self.table)
-                                .set_key(Some(key_item(key)))
-                                .set_condition_expression(e.expression)
-                                .set_expression_attribute_names(e.names)
-                                .set_expression_attribute_values(e.values)
-                                .build()
-                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                        )
-                        .build()
+                    let delete = Delete::builder().table_name(&self.table).set_key(Some(key_item(key)));
+                    let delete = with_condition!(delete, condition).build().map_err(invalid)?;
+                    TransactWriteItem::builder().delete(delete).build()
                 }
             };
             items.push(item);
@@ -336,28 +325,24 @@ impl DynamoStore {
     async fn write_one(&self, write: Write) -> Result<(), StoreError> {
         match write {
             Write::Put { record, condition } => {
-                let e = expr(&condition);
-                self.client
+                let put = self
+                    .client
                     .put_item()
                     .table_name(&self.table)
-                    .set_item(Some(to_item(&record)?))
-                    .set_condition_expression(e.expression)
-                    .set_expression_attribute_names(e.names)
-                    .set_expression_attribute_values(e.values)
+                    .set_item(Some(to_item(&record)?));
+                with_condition!(put, &condition)
                     .send()
                     .await
                     .map(|_| ())
                     .map_err(single_write_error)
             }
             Write::Delete { key, condition } => {
-                let e = expr(&condition);
-                self.client
+                let delete = self
+                    .client
                     .delete_item()
                     .table_name(&self.table)
-                    .set_key(Some(key_item(&key)))
-                    .set_condition_expression(e.expression)
-                    .set_expression_attribute_names(e.names)
-                    .set_expression_attribute_values(e.values)
+                    .set_key(Some(key_item(&key)));
+                with_condition!(delete, &condition)
                     .send()
                     .await
                     .map(|_| ())
