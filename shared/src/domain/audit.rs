@@ -11,11 +11,14 @@ use super::{AuditId, OrgId};
 /// Who acted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditActor {
-    /// `admin_key`.
+    /// `admin_key` or `admin_user`.
     pub kind: String,
-    /// The admin key's id (`ak_…`).
+    /// The admin key's id (`ak_…`) or the admin user's (`adm_…`).
     pub id: String,
     pub role: Role,
+    /// An admin user's email, so people reading a notice know who it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<crate::domain::Email>,
 }
 
 /// One changed field: its path (`settings.signup_mode`) and its values before and after.

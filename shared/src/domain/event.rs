@@ -115,6 +115,19 @@ pub enum EventKind {
     /// secret): the owners are told who changed what.
     #[serde(rename = "security_event.settings_changed")]
     SecuritySettingsChanged,
+    /// An admin user was invited; they choose a password through the emailed link.
+    #[serde(rename = "admin_event.invited")]
+    AdminInvited,
+    #[serde(rename = "admin_event.role_changed")]
+    AdminRoleChanged,
+    #[serde(rename = "admin_event.removed")]
+    AdminRemoved,
+    #[serde(rename = "admin_event.password_reset_requested")]
+    AdminPasswordResetRequested,
+    #[serde(rename = "admin_event.password_changed")]
+    AdminPasswordChanged,
+    #[serde(rename = "admin_event.suspicious_login")]
+    AdminSuspiciousLogin,
 }
 
 /// The email an event sends to the person it concerns (besides `event_options` destinations).
@@ -150,6 +163,12 @@ impl EventKind {
             Self::AdminKeyCreated => "admin_event.key_created",
             Self::AdminKeyRevoked => "admin_event.key_revoked",
             Self::SecuritySettingsChanged => "security_event.settings_changed",
+            Self::AdminInvited => "admin_event.invited",
+            Self::AdminRoleChanged => "admin_event.role_changed",
+            Self::AdminRemoved => "admin_event.removed",
+            Self::AdminPasswordResetRequested => "admin_event.password_reset_requested",
+            Self::AdminPasswordChanged => "admin_event.password_changed",
+            Self::AdminSuspiciousLogin => "admin_event.suspicious_login",
         }
     }
 
@@ -159,7 +178,15 @@ impl EventKind {
             Self::KeyRequestCreated | Self::KeyRequestUpdated => EventCategory::KeyRequestEvent,
             Self::KeyCreated | Self::KeyUpdated | Self::KeyDeleted => EventCategory::KeyEvent,
             Self::EndpointDisabled | Self::TestEmail => EventCategory::DeliveryEvent,
-            Self::AdminKeyCreated | Self::AdminKeyRevoked | Self::SecuritySettingsChanged => EventCategory::AdminEvent,
+            Self::AdminKeyCreated
+            | Self::AdminKeyRevoked
+            | Self::SecuritySettingsChanged
+            | Self::AdminInvited
+            | Self::AdminRoleChanged
+            | Self::AdminRemoved
+            | Self::AdminPasswordResetRequested
+            | Self::AdminPasswordChanged
+            | Self::AdminSuspiciousLogin => EventCategory::AdminEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -180,8 +207,40 @@ impl Event {
         }
     }
 
-    /// The email to the person the event concerns (`data.email`), if this kind sends one.
-    pub fn personal_email(&self) -> Option<PersonalEmail> {
+    /// The emails this event sends besides `event_options` destinations: to the person it concerns
+    /// (`data.email`), and to the owners named in `data.recipients` (admin and security events).
+    pub fn personal_emails(&self) -> Vec<PersonalEmail> {
+        let concerned = self.concerned_email();
+        let mut emails: Vec<PersonalEmail> = concerned.into_iter().collect();
+        if let (Some(template), Some(list)) = (
+            self.owner_template(),
+            self.data.get("recipients").and_then(|v| v.as_array()),
+        ) {
+            for to in list.iter().filter_map(|v| v.as_str()).filter_map(|s| Email::parse(s).ok()) {
+                if emails.iter().all(|e| e.to.normalized() != to.normalized()) {
+                    emails.push(PersonalEmail { template, to });
+                }
+            }
+        }
+        emails
+    }
+
+    /// The template the owners named in `data.recipients` get.
+    fn owner_template(&self) -> Option<&'static str> {
+        Some(match self.kind {
+            EventKind::AdminKeyCreated => "admin_key_created",
+            EventKind::AdminKeyRevoked => "admin_key_revoked",
+            EventKind::SecuritySettingsChanged => "security_settings_changed",
+            EventKind::AdminInvited => "admin_invited_notice",
+            EventKind::AdminRoleChanged => "admin_role_changed",
+            EventKind::AdminRemoved => "admin_removed",
+            _ => return None,
+        })
+    }
+
+    /// The email to the person the event concerns (`data.email`), if this kind sends one; only this
+    /// email may show the event's private part.
+    pub fn concerned_email(&self) -> Option<PersonalEmail> {
         let to = self
             .data
             .get("email")
@@ -206,10 +265,16 @@ impl Event {
             EventKind::KeyUpdated => "key_updated",
             EventKind::KeyDeleted => "key_revoked",
             EventKind::EndpointDisabled => "endpoint_disabled",
-            EventKind::AdminKeyCreated => "admin_key_created",
-            EventKind::AdminKeyRevoked => "admin_key_revoked",
-            EventKind::SecuritySettingsChanged => "security_settings_changed",
-            EventKind::KeyRequestCreated
+            EventKind::AdminInvited => "admin_invited",
+            EventKind::AdminRoleChanged => "admin_role_changed",
+            EventKind::AdminRemoved => "admin_removed",
+            EventKind::AdminPasswordResetRequested => "admin_password_reset",
+            EventKind::AdminPasswordChanged => "admin_password_changed",
+            EventKind::AdminSuspiciousLogin => "admin_suspicious_login",
+            EventKind::AdminKeyCreated
+            | EventKind::AdminKeyRevoked
+            | EventKind::SecuritySettingsChanged
+            | EventKind::KeyRequestCreated
             | EventKind::KeyCreated
             | EventKind::DeveloperUpdated
             | EventKind::DeveloperDeleted
@@ -270,7 +335,7 @@ mod tests {
             json!({"email": "d@example.com"}),
         );
         e.private_sealed = Some("enc:v1:secret".into());
-        let mail = e.personal_email().unwrap();
+        let mail = e.concerned_email().unwrap();
         assert_eq!(
             (mail.template, mail.to.as_str()),
             ("developer_welcome", "d@example.com")
@@ -284,6 +349,6 @@ mod tests {
             "the private part never reaches a webhook"
         );
         e.data["status"] = json!("pending");
-        assert_eq!(e.personal_email().unwrap().template, "signup_received");
+        assert_eq!(e.personal_emails()[0].template, "signup_received");
     }
 }

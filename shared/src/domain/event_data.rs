@@ -11,7 +11,7 @@ use super::audit::{AuditActor, FieldChange};
 use super::catalog::{Api, ApprovalMode};
 use super::roles::Role;
 use super::{
-    ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId, KeyRequestId, PolicyId,
+    AdminUser, AdminUserId, ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId, KeyRequestId, PolicyId,
     WebhookUrl,
 };
 
@@ -238,8 +238,8 @@ pub struct EndpointDisabled {
     pub email: Option<Email>,
 }
 
-/// An admin key made or revoked (`admin_event.key_created|key_revoked`); `email` is the address the
-/// owners are told at.
+/// An admin key made or revoked (`admin_event.key_created|key_revoked`); `recipients` are the
+/// owners told (`service::admin_users::owners_to_tell`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdminKeyChanged {
     pub key_id: String,
@@ -247,8 +247,7 @@ pub struct AdminKeyChanged {
     pub role: Role,
     /// Who did it.
     pub by: AuditActor,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<Email>,
+    pub recipients: Vec<Email>,
 }
 
 /// Security settings changed (`security_event.settings_changed`): each field with its old and new
@@ -257,8 +256,68 @@ pub struct AdminKeyChanged {
 pub struct SettingsChanged {
     pub by: AuditActor,
     pub changes: Vec<FieldChange>,
+    pub recipients: Vec<Email>,
+}
+
+/// An admin user invited (`admin_event.invited`, with the set-password link for them alone) or
+/// sent a reset link (`admin_event.password_reset_requested`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminLinkSent {
+    pub admin_id: AdminUserId,
+    pub email: Email,
+    /// Invitations: the role offered, who invited, and the owners told.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<Email>,
+    pub role: Option<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<AuditActor>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<Email>,
+    /// Epoch seconds when the link stops working.
+    pub expires_at: i64,
+    #[serde(skip)]
+    pub url: String,
+    #[serde(skip)]
+    pub expires_in: String,
+}
+
+/// An admin user's role changed (`admin_event.role_changed`) or the admin removed
+/// (`admin_event.removed`): the person and the owners are told who did it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminChanged {
+    pub admin_id: AdminUserId,
+    pub email: Email,
+    /// The role before a change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_role: Option<Role>,
+    pub role: Role,
+    pub by: AuditActor,
+    pub recipients: Vec<Email>,
+}
+
+/// An admin user, as their own account's events carry them (`admin_event.password_changed`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminRef {
+    pub admin_id: AdminUserId,
+    pub email: Email,
+}
+
+impl From<&AdminUser> for AdminRef {
+    fn from(a: &AdminUser) -> Self {
+        Self {
+            admin_id: a.id.clone(),
+            email: a.email.clone(),
+        }
+    }
+}
+
+/// An admin logged in from a new address after failed attempts (`admin_event.suspicious_login`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminSuspiciousLogin {
+    pub admin_id: AdminUserId,
+    pub email: Email,
+    pub failed_attempts: u32,
+    #[serde(skip)]
+    pub address: String,
 }
 
 /// Every event's kind with its payload.
@@ -286,6 +345,12 @@ pub enum EventData {
     AdminKeyCreated(AdminKeyChanged),
     AdminKeyRevoked(AdminKeyChanged),
     SecuritySettingsChanged(SettingsChanged),
+    AdminInvited(AdminLinkSent),
+    AdminRoleChanged(AdminChanged),
+    AdminRemoved(AdminChanged),
+    AdminPasswordResetRequested(AdminLinkSent),
+    AdminPasswordChanged(AdminRef),
+    AdminSuspiciousLogin(AdminSuspiciousLogin),
 }
 
 fn to_value<T: Serialize>(payload: &T) -> Value {
@@ -317,6 +382,12 @@ impl EventData {
             Self::AdminKeyCreated(_) => EventKind::AdminKeyCreated,
             Self::AdminKeyRevoked(_) => EventKind::AdminKeyRevoked,
             Self::SecuritySettingsChanged(_) => EventKind::SecuritySettingsChanged,
+            Self::AdminInvited(_) => EventKind::AdminInvited,
+            Self::AdminRoleChanged(_) => EventKind::AdminRoleChanged,
+            Self::AdminRemoved(_) => EventKind::AdminRemoved,
+            Self::AdminPasswordResetRequested(_) => EventKind::AdminPasswordResetRequested,
+            Self::AdminPasswordChanged(_) => EventKind::AdminPasswordChanged,
+            Self::AdminSuspiciousLogin(_) => EventKind::AdminSuspiciousLogin,
         }
     }
 
@@ -337,6 +408,10 @@ impl EventData {
             Self::EndpointDisabled(p) => to_value(p),
             Self::AdminKeyCreated(p) | Self::AdminKeyRevoked(p) => to_value(p),
             Self::SecuritySettingsChanged(p) => to_value(p),
+            Self::AdminInvited(p) | Self::AdminPasswordResetRequested(p) => to_value(p),
+            Self::AdminRoleChanged(p) | Self::AdminRemoved(p) => to_value(p),
+            Self::AdminPasswordChanged(p) => to_value(p),
+            Self::AdminSuspiciousLogin(p) => to_value(p),
         }
     }
 
@@ -346,7 +421,11 @@ impl EventData {
             Self::DeveloperInvited(p) | Self::PasswordResetRequested(p) => {
                 Some(json!({"reset_url": p.url, "expires_in": p.expires_in}))
             }
+            Self::AdminInvited(p) | Self::AdminPasswordResetRequested(p) => {
+                Some(json!({"reset_url": p.url, "expires_in": p.expires_in}))
+            }
             Self::SuspiciousLogin(p) => Some(json!({"address": p.address})),
+            Self::AdminSuspiciousLogin(p) => Some(json!({"address": p.address})),
             Self::KeyRequestUpdated(p) => match &p.private {
                 Some(DecisionSecret::Key(key)) => Some(json!({"key": key})),
                 Some(DecisionSecret::Link { url, expires_in }) => {

@@ -71,6 +71,7 @@ prefixed_id!(CatalogId, "cat_");
 prefixed_id!(KeyRequestId, "kr_");
 prefixed_id!(KeyId, "key_");
 prefixed_id!(AuditId, "aud_");
+prefixed_id!(AdminUserId, "adm_");
 
 super::validated_string!(OrgId);
 

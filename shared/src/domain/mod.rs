@@ -33,6 +33,7 @@ macro_rules! validated_string {
 }
 pub(crate) use validated_string;
 
+mod admin_user;
 pub mod api_keys;
 pub mod audit;
 pub mod catalog;
@@ -49,10 +50,11 @@ pub mod roles;
 mod url;
 mod validation;
 
+pub use admin_user::{parse_person_name, AdminStatus, AdminUser, Locale};
 pub use developer::{required, Developer, DeveloperStatus, KnownAddresses, Password, SignUp};
 pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
-pub use ids::{ApiId, AuditId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
+pub use ids::{AdminUserId, ApiId, AuditId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
 pub use org::{
     is_security_setting, parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget,
     NewOrganisation, OrgPatch, OrgSettings, Organisation, SignupMode,

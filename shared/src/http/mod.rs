@@ -2,7 +2,9 @@
 //! One module per area; each handler extracts and checks the request, calls one `service` function
 //! and shapes the answer. Errors are `application/problem+json` (see [`problem`]).
 
+mod admin_accounts;
 mod admin_keys;
+mod admin_users;
 mod api_keys;
 mod audit;
 mod auth;
@@ -39,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(orgs::routes())
         .merge(admin_keys::routes())
+        .merge(admin_users::routes())
+        .merge(admin_accounts::routes())
         .merge(audit::routes())
         .merge(portal::routes())
         .merge(developers::routes())

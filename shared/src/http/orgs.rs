@@ -44,6 +44,9 @@ async fn create(
     body["admin_key"] = json!(created.admin_key.expose());
     body["admin_key_prefix"] = json!(created.admin_key_prefix);
     body["webhook_secret"] = json!(created.webhook_secret.expose());
+    if let Some(owner) = &created.owner {
+        body["owner"] = owner.view();
+    }
     Ok((StatusCode::CREATED, Json(body)))
 }
 

@@ -51,7 +51,7 @@ impl EventRouter {
             "portal_url": self.portal_url,
         });
         let mut plan = Plan::default();
-        if let Some(personal) = event.personal_email() {
+        for personal in event.personal_emails() {
             plan.emails
                 .push(EmailJob::new(event, personal.to, personal.template, context.clone()));
         }

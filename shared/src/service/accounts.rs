@@ -16,27 +16,28 @@ use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, 
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::limits::Limit;
 use crate::domain::{
-    now_epoch, now_epoch_millis, now_rfc3339, required, Developer, DeveloperStatus, Email, Event, Organisation,
+    now_epoch, now_epoch_millis, now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, Event, Organisation,
     Password, SignUp, SignupMode, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash, Secret};
 use crate::store::developers::{self, SaveError, SignUpOutcome};
 use crate::store::outbox::event_write;
-use crate::store::sessions::{self, ResetToken, Session};
+use crate::store::sessions::{self, Account, ResetToken, Session};
+use crate::domain::OrgId;
 use crate::store::Write;
 
 /// Holds an answer back until a fixed time after the request began, so the work done for an email
 /// with an account and for one without cannot be told apart by timing. `None`: the floor is off
 /// (`ACCOUNT_RESPONSE_FLOOR_MS=0`).
-struct ResponseFloor(Option<tokio::time::Instant>);
+pub(crate) struct ResponseFloor(Option<tokio::time::Instant>);
 
 impl ResponseFloor {
-    fn start(state: &AppState) -> Self {
+    pub(crate) fn start(state: &AppState) -> Self {
         let floor = state.config.account_response_floor;
         Self((!floor.is_zero()).then(|| tokio::time::Instant::now() + floor))
     }
 
-    async fn wait(self) {
+    pub(crate) async fn wait(self) {
         let Some(until) = self.0 else { return };
         if tokio::time::Instant::now() > until {
             tracing::warn!(
@@ -136,21 +137,7 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
     let failures = LoginFailures::check(state, &org.id, &email, address).await?;
 
     let found = developers::find_by_email(store, &org.id, &email).await?;
-    let hash = found.as_ref().map(|d| d.value.password_hash.clone());
-    let verified = blocking(move || match (Password::parse(&password), hash) {
-        (Ok(p), Some(h)) => p.verify(&h),
-        (Ok(p), None) => {
-            p.verify_against_nothing();
-            false
-        }
-        (Err(_), _) => {
-            Password::parse("the same work either way")
-                .expect("long enough")
-                .verify_against_nothing();
-            false
-        }
-    })
-    .await?;
+    let verified = password_matches(password, found.as_ref().map(|d| d.value.password_hash.clone())).await?;
     let Some(found) = found.filter(|_| verified) else {
         failures.count_failure(state).await?;
         tracing::info!(org = %org.id, "login failed");
@@ -164,7 +151,8 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
         }));
     }
 
-    let mut known = sessions::known_addresses(store, &org.id, &developer.id).await?;
+    let account = Account::Developer(&developer.id);
+    let mut known = sessions::known_addresses(store, &org.id, account).await?;
     let new_address = known.value.remember(token_hash(&address.to_string()));
     let mut events = Vec::new();
     if new_address && failures.of_email > 0 {
@@ -181,7 +169,7 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
     let (token, token_hash) = new_session_token(&org.id, &developer.id);
     let expires_at = now_epoch() + org.settings.session_ttl_secs;
     let session = Session {
-        developer_id: developer.id.clone(),
+        account_id: developer.id.to_string(),
         created_at: now_rfc3339(),
         expires_at,
         started_at: now_epoch_millis(),
@@ -189,8 +177,8 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
     // The account is checked, not rewritten: a login racing a password change or a removal fails.
     let mut writes = vec![
         developers::unchanged(&developer, found.version),
-        sessions::remember_addresses(&org.id, &developer.id, &known.value, known.version),
-        sessions::start(&org.id, &token_hash, &session),
+        sessions::remember_addresses(&org.id, account, &known.value, known.version),
+        sessions::start(&org.id, &token_hash, account, &session),
     ];
     writes.extend(failures.clear());
     writes.extend(events.iter().map(event_write));
@@ -201,6 +189,25 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
         expires_at,
         developer,
     })
+}
+
+/// Whether `password` matches the stored `hash` (none: no such account, or no password chosen yet),
+/// doing the same work in every case so timing tells nothing.
+pub(crate) async fn password_matches(password: String, hash: Option<String>) -> Result<bool, ServiceError> {
+    blocking(move || match (Password::parse(&password), hash.filter(|h| !h.is_empty())) {
+        (Ok(p), Some(h)) => p.verify(&h),
+        (Ok(p), None) => {
+            p.verify_against_nothing();
+            false
+        }
+        (Err(_), _) => {
+            Password::parse("the same work either way")
+                .expect("long enough")
+                .verify_against_nothing();
+            false
+        }
+    })
+    .await
 }
 
 pub async fn logout(state: &AppState, session: &DeveloperSession) -> Result<(), ServiceError> {
@@ -286,7 +293,7 @@ pub async fn request_reset(
     limits::per_source(state, &org, Limit::ResetRequestsPerSource, source).await?;
     let found = developers::find_by_email(state.store.as_ref(), &org.id, &email).await?;
     // The token is made either way, so both paths do the same work up to the write.
-    let link = PasswordLink::new(state, &org, org.settings.password_reset_ttl_secs);
+    let link = PasswordLink::new(state, &org, org.settings.password_reset_ttl_secs, "reset-password");
     if let Some(developer) = found.map(|f| f.value).filter(|d| d.status == DeveloperStatus::Active) {
         let (token, event) = link.issue(state, &org, &developer, EventData::PasswordResetRequested);
         state.store.transact(vec![token, event_write(&event)]).await?;
@@ -296,25 +303,41 @@ pub async fn request_reset(
     Ok(())
 }
 
-/// A one-use link to choose a password (a reset, or an invitation's first password): 256 random
-/// bits, stored only as a hash, expiring; the link itself travels sealed inside the event that mails it.
+/// A one-use link to choose a password (a reset, or an invitation's first password) of a developer
+/// or an admin user: 256 random bits, stored only as a hash, expiring; the link itself travels sealed
+/// inside the event that mails it.
 pub(crate) struct PasswordLink {
     token: Secret,
-    url: String,
-    expires_at: i64,
+    pub(crate) url: String,
+    pub(crate) expires_at: i64,
     ttl_secs: i64,
 }
 
 impl PasswordLink {
-    pub(crate) fn new(state: &AppState, org: &Organisation, ttl_secs: i64) -> Self {
+    /// A link to `page` of the organisation's portal (`reset-password`, `admin/accept-invitation`).
+    pub(crate) fn new(state: &AppState, org: &Organisation, ttl_secs: i64, page: &str) -> Self {
         let token = new_token("gh_reset_");
-        let url = format!("{}/reset-password?token={}", state.portal_url(org), token.expose());
+        let url = format!("{}/{page}?token={}", state.portal_url(org), token.expose());
         Self {
             token,
             url,
             expires_at: now_epoch() + ttl_secs,
             ttl_secs,
         }
+    }
+
+    /// How long the link works, for people ("7 days").
+    pub(crate) fn expires_in(&self) -> String {
+        human_duration(self.ttl_secs)
+    }
+
+    /// The token record for the account whose password the link sets.
+    pub(crate) fn record(&self, org: &OrgId, account_id: &str) -> Write {
+        let reset = ResetToken {
+            account_id: account_id.to_string(),
+            expires_at: self.expires_at,
+        };
+        sessions::issue_reset(org, &token_hash(self.token.expose()), &reset)
     }
 
     /// The token record, and the event that mails the link to `developer`: `raised` is the kind's
@@ -331,17 +354,10 @@ impl PasswordLink {
             email: developer.email.clone(),
             expires_at: self.expires_at,
             url: self.url.clone(),
-            expires_in: human_duration(self.ttl_secs),
+            expires_in: self.expires_in(),
         };
         let event = state.raise(&org.id, raised(sent));
-        let reset = ResetToken {
-            developer_id: developer.id.clone(),
-            expires_at: self.expires_at,
-        };
-        (
-            sessions::issue_reset(&org.id, &token_hash(self.token.expose()), &reset),
-            event,
-        )
+        (self.record(&org.id, developer.id.as_str()), event)
     }
 }
 
@@ -384,7 +400,8 @@ pub async fn complete_reset(
     let store = state.store.as_ref();
     let hash = token_hash(&token);
     let reset = sessions::find_reset(store, &org.id, &hash).await?.ok_or_else(invalid)?;
-    let found = developers::get(store, &org.id, &reset.developer_id)
+    let developer_id = DeveloperId::parse(&reset.account_id).ok_or_else(invalid)?;
+    let found = developers::get(store, &org.id, &developer_id)
         .await?
         .ok_or_else(invalid)?;
     let mut developer = found.value;
@@ -392,7 +409,7 @@ pub async fn complete_reset(
     developer.updated_at = now_rfc3339();
     developer.sessions_valid_after = now_epoch_millis();
     let mut writes = vec![sessions::use_reset(&org.id, &hash)];
-    writes.extend(sessions::end_all(store, &org.id, &developer.id).await?);
+    writes.extend(sessions::end_all(store, &org.id, Account::Developer(&developer.id)).await?);
     writes.push(limits::clear_login_failures(&org.id, &developer.email));
     let event = state.raise(&org.id, EventData::PasswordChanged(DeveloperRef::from(&developer)));
     let email = developer.email.clone();

@@ -1,10 +1,11 @@
 //! Admin keys: created with a role (shown once, stored as a hash with a visible prefix), listed with
 //! when each was last used, revoked. Only an owner creates or revokes an owner key, and the last
-//! owner key cannot be revoked: an organisation always keeps an owner.
+//! owner (key or admin user) cannot go: an organisation always keeps an owner.
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::admin_users::{another_owner_remains, may_manage, owners_to_tell, parse_role};
 use super::auth::{new_admin_key, OrgAdmin};
 use super::{audit, load_org, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::audit::FieldChange;
@@ -25,16 +26,7 @@ pub struct CreateInput {
     pub role: Option<String>,
 }
 
-/// Ok when `admin` may hold power over a key of `role`: owner keys are an owner's business.
-fn may_manage(admin: &OrgAdmin, role: Role) -> Result<(), ServiceError> {
-    admin.require(Permission::ManageAdmins)?;
-    if role == Role::Owner {
-        admin.require(Permission::ManageOwners)?;
-    }
-    Ok(())
-}
-
-/// What the owners are told of a key made or revoked (at the organisation's `admin_email`).
+/// What the owners are told of a key made or revoked.
 async fn key_notice(
     state: &AppState,
     admin: &OrgAdmin,
@@ -47,7 +39,7 @@ async fn key_notice(
         name: key.name.clone(),
         role: key.role,
         by: audit::actor(admin),
-        email: org.settings.admin_email,
+        recipients: owners_to_tell(state, &org).await?,
     })
 }
 
@@ -60,16 +52,7 @@ pub async fn create(
     admin.require(Permission::ManageAdmins)?;
     let mut errors = ValidationErrors::default();
     let name = required(&mut errors, "name", input.name.as_deref()).map(|n| check_name(n, &mut errors));
-    let role = match input.role.as_deref() {
-        None => {
-            errors.push("role", "is required");
-            None
-        }
-        Some(r) => Role::parse(r).or_else(|| {
-            errors.push("role", "must be owner, admin, approver or viewer");
-            None
-        }),
-    };
+    let role = parse_role(&mut errors, input.role.as_deref());
     let (Some(name), Some(role)) = (name, role) else {
         return Err(errors.into());
     };
@@ -99,7 +82,7 @@ pub async fn create(
             event_write(&state.raise(&admin.org, EventData::AdminKeyCreated(notice))),
         ])
         .await?;
-    tracing::info!(org = %admin.org, key = %orgs::admin_key_id(&hash), %role, by = %admin.key_id, "admin key created");
+    tracing::info!(org = %admin.org, key = %orgs::admin_key_id(&hash), %role, by = %admin.actor.id, "admin key created");
     Ok((
         secret,
         StoredAdminKey {
@@ -129,7 +112,7 @@ async fn all_keys(state: &AppState, org: &OrgId) -> Result<Vec<StoredAdminKey>, 
 }
 
 /// Revokes an admin key. Revoking an owner key checks, in the same transaction, that another owner
-/// key remains, so two owners revoking each other at once cannot leave none.
+/// (key or admin user) remains, so two owners revoking each other at once cannot leave none.
 pub async fn revoke(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
     admin.require(Permission::ManageAdmins)?;
     let keys = all_keys(state, &admin.org).await?;
@@ -145,16 +128,12 @@ pub async fn revoke(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), 
         event_write(&state.raise(&admin.org, EventData::AdminKeyRevoked(notice))),
     ];
     if target.key.role == Role::Owner {
-        let other_owner = keys
-            .iter()
-            .find(|k| k.key.role == Role::Owner && k.hash != target.hash)
-            .ok_or_else(|| ServiceError::conflict("id", "this is the organisation's last owner key"))?;
-        writes.push(orgs::admin_key_remains(&admin.org, &other_owner.hash));
+        writes.push(another_owner_remains(state, &admin.org, &target.id).await?);
     }
     state.store.transact(writes).await.or_conflict(
         "id",
         "the key or the organisation's other owner key changed meanwhile; try again",
     )?;
-    tracing::info!(org = %admin.org, key = %target.id, by = %admin.key_id, "admin key revoked");
+    tracing::info!(org = %admin.org, key = %target.id, by = %admin.actor.id, "admin key revoked");
     Ok(())
 }

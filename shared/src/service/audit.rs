@@ -32,11 +32,7 @@ pub(crate) fn entry(
 
 /// The admin as the audit log and security notices name them.
 pub(crate) fn actor(admin: &OrgAdmin) -> AuditActor {
-    AuditActor {
-        kind: "admin_key".into(),
-        id: admin.key_id.clone(),
-        role: admin.role,
-    }
+    admin.actor.clone()
 }
 
 /// What the audit log is filtered by; every filter given must match.

@@ -1,18 +1,22 @@
 //! Who is calling: the operator (the deployment's root key), an organisation's admin (an admin key
-//! `gh_admin_<org>.<secret>`), or a logged-in developer (a session token
-//! `gh_sess_<org>.<developer>.<secret>`). Keys and tokens are stored as their SHA-256. A valid caller
-//! of one organisation gets 404 for anything of another; an invalid one gets 401.
+//! `gh_admin_<org>.<secret>`, or a logged-in admin user's session `gh_asess_<org>.<admin>.<secret>`),
+//! or a logged-in developer (a session token `gh_sess_<org>.<developer>.<secret>`). Keys and tokens
+//! are stored as their SHA-256. A valid caller of one organisation gets 404 for anything of another;
+//! an invalid one gets 401.
 
 use std::net::IpAddr;
 
 use super::{AppState, ServiceError};
+use crate::domain::audit::AuditActor;
 use crate::domain::roles::{Permission, Role};
-use crate::domain::{now_rfc3339, DeveloperId, OrgId};
+use crate::domain::{now_rfc3339, AdminStatus, AdminUserId, DeveloperId, OrgId};
 use crate::secret::{constant_time_eq, new_token, token_hash, Secret};
-use crate::store::{developers, orgs, sessions};
+use crate::store::sessions::{self, Account};
+use crate::store::{admin_users, developers, orgs};
 
 pub const ADMIN_KEY_PREFIX: &str = "gh_admin_";
 pub const SESSION_PREFIX: &str = "gh_sess_";
+pub const ADMIN_SESSION_PREFIX: &str = "gh_asess_";
 
 /// The deployment's operator, proven by the root key.
 pub struct Operator;
@@ -38,15 +42,18 @@ pub fn new_admin_key(org: &OrgId) -> (Secret, String, String) {
     (key, hash, prefix)
 }
 
-/// An admin of one organisation, with the role that bounds what it may do.
+/// An admin of one organisation (an admin key or a logged-in admin user), with the role that
+/// bounds what it may do.
 #[derive(Debug, Clone)]
 pub struct OrgAdmin {
     pub org: OrgId,
     pub role: Role,
-    /// The admin key's id (`ak_…`).
-    pub key_id: String,
+    /// Who it is, as the audit log and notices name them.
+    pub actor: AuditActor,
     /// Where the request came from, for the audit log.
     pub source: IpAddr,
+    /// An admin user's session: their id and the session token's hash.
+    pub session: Option<(AdminUserId, String)>,
 }
 
 impl OrgAdmin {
@@ -67,7 +74,8 @@ impl OrgAdmin {
 /// How stale a key's `last_used_at` may get before a request writes it again.
 const LAST_USED_PRECISION_SECS: i64 = 60;
 
-/// The admin holding `token`, when it is a live admin key of the organisation named `path_org`.
+/// The admin holding `token`, when it is a live admin key or admin user session of the
+/// organisation named `path_org`.
 pub async fn org_admin(
     state: &AppState,
     token: Option<&str>,
@@ -75,6 +83,9 @@ pub async fn org_admin(
     source: IpAddr,
 ) -> Result<OrgAdmin, ServiceError> {
     let token = token.ok_or(ServiceError::Unauthorized)?;
+    if token.starts_with(ADMIN_SESSION_PREFIX) {
+        return admin_session(state, token, path_org, source).await;
+    }
     let (token_org, _) = token
         .strip_prefix(ADMIN_KEY_PREFIX)
         .and_then(|t| t.split_once('.'))
@@ -101,8 +112,62 @@ pub async fn org_admin(
     Ok(OrgAdmin {
         org: token_org,
         role: key.role,
-        key_id: orgs::admin_key_id(&hash),
+        actor: AuditActor {
+            kind: "admin_key".into(),
+            id: orgs::admin_key_id(&hash),
+            role: key.role,
+            email: None,
+        },
         source,
+        session: None,
+    })
+}
+
+/// A new session token for an admin user: `gh_asess_<org>.<admin>.<secret>` and its hash.
+pub fn new_admin_session_token(org: &OrgId, admin: &AdminUserId) -> (Secret, String) {
+    let random = new_token("");
+    let token = Secret::new(format!("{ADMIN_SESSION_PREFIX}{org}.{admin}.{}", random.expose()));
+    let hash = token_hash(token.expose());
+    (token, hash)
+}
+
+/// The admin user holding a session token. The account decides too: a removed admin has no
+/// sessions, and a password or role change ends every session begun before it.
+async fn admin_session(state: &AppState, token: &str, path_org: &str, source: IpAddr) -> Result<OrgAdmin, ServiceError> {
+    let mut pieces = token
+        .strip_prefix(ADMIN_SESSION_PREFIX)
+        .ok_or(ServiceError::Unauthorized)?
+        .splitn(3, '.');
+    let (Some(org), Some(admin), Some(_)) = (pieces.next(), pieces.next(), pieces.next()) else {
+        return Err(ServiceError::Unauthorized);
+    };
+    let org = OrgId::parse(org).map_err(|_| ServiceError::Unauthorized)?;
+    let admin = AdminUserId::parse(admin).ok_or(ServiceError::Unauthorized)?;
+    let hash = token_hash(token);
+    let store = state.store.as_ref();
+    let (session, account) = futures::try_join!(
+        sessions::find(store, &org, Account::Admin(&admin), &hash),
+        admin_users::get(store, &org, &admin)
+    )?;
+    let (session, account) = session.zip(account).ok_or(ServiceError::Unauthorized)?;
+    let user = account.value;
+    if session.started_at <= user.sessions_valid_after || user.status != AdminStatus::Active {
+        return Err(ServiceError::Unauthorized);
+    }
+    if org.as_str() != path_org {
+        return Err(ServiceError::NotFound("organisation"));
+    }
+    Ok(OrgAdmin {
+        org,
+        role: user.role,
+        actor: AuditActor {
+            kind: "admin_user".into(),
+            id: user.id.to_string(),
+            role: user.role,
+            email: Some(user.email),
+        },
+        source,
+        session: Some((admin, hash)),
     })
 }
 
@@ -143,7 +208,7 @@ pub async fn developer_session(
     // every session begun before it (even one the deletes did not reach). Both read at once.
     let store = state.store.as_ref();
     let (session, account) = futures::try_join!(
-        sessions::find(store, &org, &developer, &hash),
+        sessions::find(store, &org, Account::Developer(&developer), &hash),
         developers::get(store, &org, &developer)
     )?;
     let (session, account) = session.zip(account).ok_or(ServiceError::Unauthorized)?;

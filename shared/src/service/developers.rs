@@ -15,7 +15,7 @@ use crate::store::developers::{self, SignUpOutcome};
 use crate::store::{StoreError, Versioned};
 
 /// How long an invitation's set-password link works.
-const INVITATION_TTL_SECS: i64 = 7 * 24 * 3600;
+pub(crate) const INVITATION_TTL_SECS: i64 = 7 * 24 * 3600;
 
 /// Developers whose email starts with `prefix` (any case), in email order, from `cursor` (a previous
 /// page's `next`).
@@ -72,7 +72,7 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         updated_at: now,
         sessions_valid_after: 0,
     };
-    let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS);
+    let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS, "reset-password");
     let (token, event) = link.issue(state, &org, &developer, EventData::DeveloperInvited);
     let entry = audit::entry(state, admin, "developer.invited", Some(developer.id.as_str()), vec![]);
     match developers::create(state.store.as_ref(), &developer, &event, vec![token, entry]).await? {

@@ -124,7 +124,7 @@ pub fn clear_login_failures(org: &OrgId, email: &Email) -> Write {
 /// trigger.
 pub fn recipient_limit(template: &str) -> Option<Limit> {
     match template {
-        "password_reset" => Some(Limit::ResetEmailsPerRecipient),
+        "password_reset" | "admin_password_reset" => Some(Limit::ResetEmailsPerRecipient),
         "signup_existing_account" => Some(Limit::SignUpNoticesPerRecipient),
         "developer_welcome" | "signup_received" => Some(Limit::WelcomeEmailsPerRecipient),
         _ => None,

@@ -17,7 +17,9 @@
 //! - [`limits`]: the abuse limits, per source address, per recipient, per login.
 
 pub mod accounts;
+pub mod admin_accounts;
 pub mod admin_keys;
+pub mod admin_users;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

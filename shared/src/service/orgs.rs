@@ -6,11 +6,12 @@ use serde_json::Value;
 
 use super::auth::{new_admin_key, Operator, OrgAdmin};
 use super::{load_org, AppState, ServiceError};
-use crate::domain::audit::{self, FieldChange};
+use super::admin_users::invitation;
+use crate::domain::audit::{self, AuditActor, FieldChange};
 use crate::domain::event_data::{EventData, SettingsChanged};
 use crate::domain::roles::{Permission, Role};
 use crate::domain::{
-    is_security_setting, now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch,
+    is_security_setting, now_epoch, AdminUser, Email, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch,
     Organisation, ValidationErrors,
 };
 use crate::secret::Secret;
@@ -25,11 +26,15 @@ pub struct CreateInput {
     pub name: Option<String>,
     pub settings: Option<Value>,
     pub event_options: Option<Value>,
+    /// Invites this person as the organisation's first owner.
+    pub owner_email: Option<String>,
 }
 
 /// A new organisation with what is shown once: its first admin key and its webhook signing secret.
 pub struct Created {
     pub org: Organisation,
+    /// The invited first owner, if `owner_email` was given.
+    pub owner: Option<AdminUser>,
     pub admin_key: Secret,
     pub admin_key_prefix: String,
     pub webhook_secret: Secret,
@@ -56,9 +61,14 @@ pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Resul
         .event_options
         .as_ref()
         .map_or(Some(Default::default()), |v| parse_event_options(v, &mut errors));
+    let owner_email = input
+        .owner_email
+        .as_deref()
+        .and_then(|e| errors.check("owner_email", Email::parse(e)));
     let (Some(id), Some(name), Some(settings), Some(event_options)) = (id, name, settings, event_options) else {
         return Err(errors.into());
     };
+    errors.into_result()?;
     let taken = || ServiceError::conflict("id", "an organisation with this id exists");
     // Checked before the transaction, so a taken id costs a read rather than a cancelled transaction.
     if orgs::get_org(state.store.as_ref(), &id).await?.is_some() {
@@ -86,7 +96,20 @@ pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Resul
         role: Role::Owner,
         last_used_at: None,
     };
-    match orgs::create_org(state.store.as_ref(), &org, &key_hash, &admin_key).await {
+    let (owner, also) = match owner_email {
+        Some(email) => {
+            let operator = AuditActor {
+                kind: "operator".into(),
+                id: "operator".into(),
+                role: Role::Owner,
+                email: None,
+            };
+            let (user, writes) = invitation(state, &org, email, Role::Owner, None, None, operator, vec![]);
+            (Some(user), writes)
+        }
+        None => (None, vec![]),
+    };
+    match orgs::create_org(state.store.as_ref(), &org, &key_hash, &admin_key, also).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed { .. }) => return Err(taken()),
         Err(e) => return Err(e.into()),
@@ -94,6 +117,7 @@ pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Resul
     tracing::info!(org = %org.id, "organisation created");
     Ok(Created {
         org,
+        owner,
         admin_key: key,
         admin_key_prefix: prefix,
         webhook_secret: signing.text().clone(),
@@ -157,8 +181,8 @@ async fn change_org(
             .ok_or(ServiceError::NotFound("organisation"))?;
         let mut org = current.value;
         let before = audited(&org);
-        // The address told is the one in place before the change: a change of it cannot silence it.
-        let told = org.settings.admin_email.clone();
+        // Those told are the owners before the change: a change of the address cannot silence it.
+        let told = super::admin_users::owners_to_tell(state, &org).await?;
         change(&mut org);
         // Webhook URLs often hold a token: the log keeps their scheme and host.
         let changes = audit::changes("", &before, &audited(&org), &["webhook", "key_request_webhook"]);
@@ -182,7 +206,11 @@ async fn change_org(
                     EventData::SecuritySettingsChanged(SettingsChanged {
                         by: super::audit::actor(admin),
                         changes: security,
-                        email: told.clone().or_else(|| org.settings.admin_email.clone()),
+                        recipients: if told.is_empty() {
+                            org.settings.admin_email.clone().into_iter().collect()
+                        } else {
+                            told.clone()
+                        },
                     }),
                 )
             })

@@ -150,8 +150,9 @@ pub async fn delete(
             condition: Condition::None,
         },
     ];
-    writes.extend(sessions::end_all(store, &developer.org_id, &developer.id).await?);
-    writes.push(sessions::forget_addresses(&developer.org_id, &developer.id));
+    let account = sessions::Account::Developer(&developer.id);
+    writes.extend(sessions::end_all(store, &developer.org_id, account).await?);
+    writes.push(sessions::forget_addresses(&developer.org_id, account));
     writes.push(super::pending_requests::forget(&developer.org_id, &developer.id));
     writes.push(event_write(event));
     writes.extend(also);

@@ -6,6 +6,7 @@
 //! an organisation's records starts with the organisation, so no query can cross two organisations;
 //! the one global partition (the suppression list) holds addresses, not an organisation's data.
 
+pub mod admin_users;
 pub mod audit;
 pub mod deliveries;
 pub mod developers;

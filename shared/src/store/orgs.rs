@@ -101,14 +101,15 @@ pub async fn create_org(
     org: &Organisation,
     admin_key_hash: &str,
     admin_key: &AdminKey,
+    also: Vec<Write>,
 ) -> Result<(), StoreError> {
     let org_record = table_keys::org(&org.id).record(to_attrs(org));
-    store
-        .transact(vec![
-            Write::put_versioned(org_record, 0),
-            new_admin_key(&org.id, admin_key_hash, admin_key),
-        ])
-        .await
+    let mut writes = vec![
+        Write::put_versioned(org_record, 0),
+        new_admin_key(&org.id, admin_key_hash, admin_key),
+    ];
+    writes.extend(also);
+    store.transact(writes).await
 }
 
 pub async fn get_org(store: &dyn Store, id: &OrgId) -> Result<Option<Versioned<Organisation>>, StoreError> {

@@ -1,19 +1,47 @@
-//! Login sessions, password reset tokens and Generate Key links: stored under the SHA-256 of the token, expiring (checked
-//! in code, since TTL deletion is lazy), and ended all at once when a password changes.
+//! Login sessions, password links (reset and invitation) and Generate Key links: stored under the
+//! SHA-256 of the token, expiring (checked in code, since TTL deletion is lazy), and ended all at once
+//! when a password changes. Sessions, password links and known addresses belong to an [`Account`]: a
+//! developer or an admin user, told apart by their ids' prefixes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Versioned;
 use super::{from_record, is_expired, table_keys, to_attrs, Condition, Store, StoreError, Write, GSI1PK, GSI1SK};
-use crate::domain::{now_epoch, DeveloperId, KnownAddresses, OrgId};
+use crate::domain::{now_epoch, AdminUserId, DeveloperId, KnownAddresses, OrgId};
+
+/// Whose a session, password link or address list is.
+#[derive(Debug, Clone, Copy)]
+pub enum Account<'a> {
+    Developer(&'a DeveloperId),
+    Admin(&'a AdminUserId),
+}
+
+impl Account<'_> {
+    pub fn id(&self) -> &str {
+        match self {
+            Account::Developer(id) => id.as_str(),
+            Account::Admin(id) => id.as_str(),
+        }
+    }
+
+    /// The GSI1 partition of what the account owns.
+    fn items_pk(&self, org: &OrgId) -> String {
+        match self {
+            Account::Developer(id) => table_keys::developer_items_pk(org, id),
+            Account::Admin(id) => table_keys::admin_items_pk(org, id),
+        }
+    }
+}
 
 /// At most this many sessions are ended in one transaction with the change that ends them.
 const MAX_ENDED: usize = 90;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
-    pub developer_id: DeveloperId,
+    /// The developer's or admin user's id (`dev_…`, `adm_…`).
+    #[serde(alias = "developer_id")]
+    pub account_id: String,
     pub created_at: String,
     pub expires_at: i64,
     /// Epoch milliseconds, compared with the developer's `sessions_valid_after`.
@@ -21,13 +49,10 @@ pub struct Session {
     pub started_at: i64,
 }
 
-/// A new session, indexed under its developer (GSI1) so all of theirs can be ended at once.
-pub fn start(org: &OrgId, token_hash: &str, session: &Session) -> Write {
+/// A new session, indexed under its account (GSI1) so all of theirs can be ended at once.
+pub fn start(org: &OrgId, token_hash: &str, account: Account, session: &Session) -> Write {
     let mut attrs = to_attrs(session);
-    attrs.insert(
-        GSI1PK.into(),
-        json!(table_keys::developer_items_pk(org, &session.developer_id)),
-    );
+    attrs.insert(GSI1PK.into(), json!(account.items_pk(org)));
     attrs.insert(
         GSI1SK.into(),
         json!(table_keys::developer_item_sk(table_keys::SESSION_KIND, token_hash)),
@@ -39,14 +64,14 @@ pub fn start(org: &OrgId, token_hash: &str, session: &Session) -> Write {
 pub async fn find(
     store: &dyn Store,
     org: &OrgId,
-    developer: &DeveloperId,
+    account: Account<'_>,
     token_hash: &str,
 ) -> Result<Option<Session>, StoreError> {
     match store.get(&table_keys::session(org, token_hash)).await? {
-        // The token names its developer too; a session is theirs only if both agree.
+        // The token names its account too; a session is theirs only if both agree.
         Some(r) if !is_expired(&r, now_epoch()) => {
             let session: Session = from_record(r)?;
-            Ok((&session.developer_id == developer).then_some(session))
+            Ok((session.account_id == account.id()).then_some(session))
         }
         _ => Ok(None),
     }
@@ -59,11 +84,12 @@ pub fn end(org: &OrgId, token_hash: &str) -> Write {
     }
 }
 
-/// Deletes for every session of the developer (the newest [`MAX_ENDED`]; older ones expire).
-pub async fn end_all(store: &dyn Store, org: &OrgId, developer: &DeveloperId) -> Result<Vec<Write>, StoreError> {
+/// Deletes for every session of the account (the newest [`MAX_ENDED`]; older ones expire, and the
+/// account's `sessions_valid_after` ends them anyway).
+pub async fn end_all(store: &dyn Store, org: &OrgId, account: Account<'_>) -> Result<Vec<Write>, StoreError> {
     let page = store
         .query_gsi1(
-            &table_keys::developer_items_pk(org, developer),
+            &account.items_pk(org),
             &table_keys::developer_item_sk(table_keys::SESSION_KIND, ""),
             None,
             MAX_ENDED,
@@ -80,14 +106,14 @@ pub async fn end_all(store: &dyn Store, org: &OrgId, developer: &DeveloperId) ->
         .collect())
 }
 
-/// The developer's recent login addresses, with the version a change must match (0: none yet).
+/// The account's recent login addresses, with the version a change must match (0: none yet).
 pub async fn known_addresses(
     store: &dyn Store,
     org: &OrgId,
-    developer: &DeveloperId,
+    account: Account<'_>,
 ) -> Result<Versioned<KnownAddresses>, StoreError> {
     Ok(
-        super::get_versioned(store, &table_keys::known_addresses(org, developer))
+        super::get_versioned(store, &table_keys::known_addresses(org, account.id()))
             .await?
             .unwrap_or(Versioned {
                 value: KnownAddresses::default(),
@@ -96,23 +122,25 @@ pub async fn known_addresses(
     )
 }
 
-pub fn remember_addresses(org: &OrgId, developer: &DeveloperId, known: &KnownAddresses, version: u64) -> Write {
+pub fn remember_addresses(org: &OrgId, account: Account, known: &KnownAddresses, version: u64) -> Write {
     Write::put_versioned(
-        table_keys::known_addresses(org, developer).record(to_attrs(known)),
+        table_keys::known_addresses(org, account.id()).record(to_attrs(known)),
         version,
     )
 }
 
-pub fn forget_addresses(org: &OrgId, developer: &DeveloperId) -> Write {
+pub fn forget_addresses(org: &OrgId, account: Account) -> Write {
     Write::Delete {
-        key: table_keys::known_addresses(org, developer),
+        key: table_keys::known_addresses(org, account.id()),
         condition: Condition::None,
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResetToken {
-    pub developer_id: DeveloperId,
+    /// Whose password the link sets (`dev_…` or `adm_…`).
+    #[serde(alias = "developer_id")]
+    pub account_id: String,
     pub expires_at: i64,
 }
 

@@ -17,7 +17,7 @@
 use sha2::{Digest, Sha256};
 
 use super::Key;
-use crate::domain::{DeveloperId, EventId, OrgId};
+use crate::domain::{AdminUserId, DeveloperId, EventId, OrgId};
 
 pub fn org_pk(org: &OrgId) -> String {
     format!("ORG#{org}")
@@ -110,6 +110,25 @@ pub fn developer_item_sk(kind: &str, id: &str) -> String {
     format!("{kind}#{id}")
 }
 
+/// GSI1 partition of what one admin user owns (their sessions), sorted like a developer's.
+pub fn admin_items_pk(org: &OrgId, admin: &AdminUserId) -> String {
+    format!("ORG#{org}#ADMIN#{admin}")
+}
+
+/// An admin user, in the organisation's partition (admins are few and change rarely; a login
+/// reads the record and writes only the session).
+pub fn admin_user(org: &OrgId, id: &AdminUserId) -> Key {
+    Key::new(org_pk(org), format!("{ADMIN_USER_PREFIX}{id}"))
+}
+
+/// The sort-key prefix of the organisation's admin users.
+pub const ADMIN_USER_PREFIX: &str = "ADMINUSER#";
+
+/// The guard that keeps one admin user per (lower-cased) email in an organisation.
+pub fn admin_email(org: &OrgId, normalized_email: &str) -> Key {
+    Key::new(org_pk(org), format!("ADMINEMAIL#{normalized_email}"))
+}
+
 /// GSI1 partition of an organisation's developers, sorted by `<lower-cased email>#<id>` (written
 /// when an account is made or changes, not per request).
 pub fn developer_search_pk(org: &OrgId) -> String {
@@ -127,9 +146,10 @@ pub fn session(org: &OrgId, token_hash: &str) -> Key {
     own(org, SESSION_KIND, token_hash)
 }
 
-/// The addresses a developer recently logged in from (written per login from a new address).
-pub fn known_addresses(org: &OrgId, developer: &DeveloperId) -> Key {
-    own(org, "LOGINS", developer.as_str())
+/// The addresses an account (developer or admin user, by id) recently logged in from (written per
+/// login from a new address).
+pub fn known_addresses(org: &OrgId, account_id: &str) -> Key {
+    own(org, "LOGINS", account_id)
 }
 
 pub fn password_reset(org: &OrgId, token_hash: &str) -> Key {

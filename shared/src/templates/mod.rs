@@ -43,6 +43,13 @@ pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
     "admin_key_created",
     "admin_key_revoked",
     "security_settings_changed",
+    "admin_invited",
+    "admin_invited_notice",
+    "admin_role_changed",
+    "admin_removed",
+    "admin_password_reset",
+    "admin_password_changed",
+    "admin_suspicious_login",
 ];
 
 /// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).
@@ -212,6 +219,23 @@ mod tests {
         assert!(reset
             .html
             .contains("https://portal.example.com/reset-password?token&#x3D;t"));
+    }
+
+    #[test]
+    fn notices_name_an_admin_user_by_email_and_a_key_by_id() {
+        let t = Templates::load(None).unwrap();
+        let key = sample_data();
+        let user = merged(
+            sample_data(),
+            &json!({"data": {"by": {"kind": "admin_user", "id": "adm_x", "role": "owner", "email": "owner@example.com"}}}),
+        );
+        for name in ["security_settings_changed", "admin_role_changed", "admin_key_created", "admin_invited"] {
+            let by_key = t.render(name, &key).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(by_key.text.contains("admin key ak_fedcba9876543210 (owner)"), "{name}: {}", by_key.text);
+            let by_user = t.render(name, &user).unwrap();
+            assert!(by_user.text.contains("owner@example.com (owner)"), "{name}: {}", by_user.text);
+            assert!(!by_user.text.contains("admin key ak_"), "{name}");
+        }
     }
 
     #[test]

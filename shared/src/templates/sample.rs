@@ -21,6 +21,8 @@ pub fn sample_data() -> Value {
             "key_id": "ak_0123456789abcdef",
             "name": "CI deploys",
             "role": "admin",
+            "old_role": "owner",
+            "admin_id": "adm_01jsample0000000000000000",
             "by": {"kind": "admin_key", "id": "ak_fedcba9876543210", "role": "owner"},
             "changes": [{"field": "settings.signup_mode", "old": "open", "new": "invite_only"}],
         },
