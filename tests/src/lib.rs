@@ -266,6 +266,14 @@ pub async fn spawn_app_with_pollers(config: Config, pollers: Pollers) -> TestApp
 }
 
 /// An organisation as `POST /orgs` returned it.
+/// A logged-in admin user.
+#[derive(Debug, Clone)]
+pub struct AdminLogin {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
 pub struct TestOrg {
     pub id: String,
     pub admin_key: String,
@@ -343,6 +351,62 @@ impl TestApp {
             .await;
         assert_eq!(status, 201, "{key}");
         key
+    }
+
+    /// The token of the newest invitation link emailed to `to` (waits for the email).
+    pub async fn invitation_token(&self, to: &str) -> String {
+        eventually(Duration::from_secs(60), || async {
+            self.emails_to(to)
+                .await
+                .iter()
+                .rev()
+                .find_map(|mail| link_token(mail, "accept-invitation?token="))
+        })
+        .await
+        .unwrap_or_else(|| panic!("an invitation email to {to}"))
+    }
+
+    /// Accepts the invitation emailed to `email` with the test password and logs in.
+    pub async fn accept_and_log_in(&self, org: &TestOrg, email: &str) -> AdminLogin {
+        let token = self.invitation_token(email).await;
+        let (status, accepted) = self
+            .send(
+                "POST",
+                &format!("/orgs/{}/admins/accept", org.id),
+                "",
+                Some(json!({"token": token, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, 200, "{accepted}");
+        self.log_in_admin(org, email).await
+    }
+
+    /// Logs an admin user in with the test password.
+    pub async fn log_in_admin(&self, org: &TestOrg, email: &str) -> AdminLogin {
+        let (status, login) = self
+            .send(
+                "POST",
+                &format!("/orgs/{}/login", org.id),
+                "",
+                Some(json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, 200, "{login}");
+        AdminLogin {
+            id: login["admin"]["id"].as_str().unwrap().to_string(),
+            email: email.to_string(),
+            token: login["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// A new admin user of `org` with `role`, invited with its owner key, accepted and logged in.
+    pub async fn admin_user(&self, org: &TestOrg, role: &str) -> AdminLogin {
+        let email = unique_email();
+        let (status, invited) = self
+            .admin(org, "POST", "/admins", Some(json!({"email": email, "role": role})))
+            .await;
+        assert_eq!(status, 201, "{invited}");
+        self.accept_and_log_in(org, &email).await
     }
 
     pub async fn create_org(&self, body: Value) -> TestOrg {
@@ -825,6 +889,23 @@ pub fn client_from(address: [u8; 4]) -> reqwest::Client {
         .local_address(std::net::IpAddr::from(address))
         .build()
         .unwrap()
+}
+
+/// The token after `marker` (`…?token=`) in a MIME message, quoted-printable undone.
+pub fn link_token(mime: &str, marker: &str) -> Option<String> {
+    let text = mime.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let start = text.find(marker)? + marker.len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect(),
+    )
+}
+
+/// A MIME message's text with quoted-printable soft breaks and `=3D` undone, for searching.
+pub fn mail_text(mime: &str) -> String {
+    mime.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
 }
 
 /// The first URL in a MIME message starting with `prefix`, with quoted-printable soft breaks and

@@ -67,14 +67,20 @@ pub struct Locale(String);
 
 impl Locale {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let bad = || FieldError::new("locale", "must be a language code with an optional region, like en, de or pt_BR");
+        let bad = || {
+            FieldError::new(
+                "locale",
+                "must be a language code with an optional region, like en, de or pt_BR",
+            )
+        };
         let (language, region) = match s.split_once(['_', '-']) {
             Some((l, r)) => (l, Some(r)),
             None => (s, None),
         };
         let language_ok = (2..=3).contains(&language.len()) && language.chars().all(|c| c.is_ascii_lowercase());
         let region_ok = region.is_none_or(|r| {
-            (r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase())) || (r.len() == 3 && r.chars().all(|c| c.is_ascii_digit()))
+            (r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()))
+                || (r.len() == 3 && r.chars().all(|c| c.is_ascii_digit()))
         });
         if !language_ok || !region_ok {
             return Err(bad());
@@ -92,7 +98,10 @@ super::validated_string!(Locale);
 pub fn parse_person_name(s: &str) -> Result<String, FieldError> {
     let trimmed = s.trim();
     if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new("name", "must be 1 to 100 characters without control characters"));
+        return Err(FieldError::new(
+            "name",
+            "must be 1 to 100 characters without control characters",
+        ));
     }
     Ok(trimmed.to_string())
 }
@@ -103,7 +112,13 @@ mod tests {
 
     #[test]
     fn locales_are_a_language_and_an_optional_region() {
-        for (given, stored) in [("en", "en"), ("de", "de"), ("pt_BR", "pt_BR"), ("de-AT", "de_AT"), ("es_419", "es_419")] {
+        for (given, stored) in [
+            ("en", "en"),
+            ("de", "de"),
+            ("pt_BR", "pt_BR"),
+            ("de-AT", "de_AT"),
+            ("es_419", "es_419"),
+        ] {
             assert_eq!(Locale::parse(given).unwrap().as_str(), stored);
         }
         for bad in ["", "e", "EN", "english", "pt_br", "de_", "de_AUT", "../en", "en US"] {

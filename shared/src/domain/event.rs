@@ -216,7 +216,11 @@ impl Event {
             self.owner_template(),
             self.data.get("recipients").and_then(|v| v.as_array()),
         ) {
-            for to in list.iter().filter_map(|v| v.as_str()).filter_map(|s| Email::parse(s).ok()) {
+            for to in list
+                .iter()
+                .filter_map(|v| v.as_str())
+                .filter_map(|s| Email::parse(s).ok())
+            {
                 if emails.iter().all(|e| e.to.normalized() != to.normalized()) {
                     emails.push(PersonalEmail { template, to });
                 }

@@ -11,8 +11,8 @@ use super::audit::{AuditActor, FieldChange};
 use super::catalog::{Api, ApprovalMode};
 use super::roles::Role;
 use super::{
-    AdminUser, AdminUserId, ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId, KeyRequestId, PolicyId,
-    WebhookUrl,
+    AdminUser, AdminUserId, ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId,
+    KeyRequestId, PolicyId, WebhookUrl,
 };
 
 /// Who made a change a developer's record or request shows.

@@ -15,15 +15,15 @@ use super::{blocking, load_org, load_org_named, AppState, OrConflict, ServiceErr
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::limits::Limit;
+use crate::domain::OrgId;
 use crate::domain::{
-    now_epoch, now_epoch_millis, now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, Event, Organisation,
-    Password, SignUp, SignupMode, ValidationErrors,
+    now_epoch, now_epoch_millis, now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, Event,
+    Organisation, Password, SignUp, SignupMode, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash, Secret};
 use crate::store::developers::{self, SaveError, SignUpOutcome};
 use crate::store::outbox::event_write;
 use crate::store::sessions::{self, Account, ResetToken, Session};
-use crate::domain::OrgId;
 use crate::store::Write;
 
 /// Holds an answer back until a fixed time after the request began, so the work done for an email
@@ -194,19 +194,21 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
 /// Whether `password` matches the stored `hash` (none: no such account, or no password chosen yet),
 /// doing the same work in every case so timing tells nothing.
 pub(crate) async fn password_matches(password: String, hash: Option<String>) -> Result<bool, ServiceError> {
-    blocking(move || match (Password::parse(&password), hash.filter(|h| !h.is_empty())) {
-        (Ok(p), Some(h)) => p.verify(&h),
-        (Ok(p), None) => {
-            p.verify_against_nothing();
-            false
-        }
-        (Err(_), _) => {
-            Password::parse("the same work either way")
-                .expect("long enough")
-                .verify_against_nothing();
-            false
-        }
-    })
+    blocking(
+        move || match (Password::parse(&password), hash.filter(|h| !h.is_empty())) {
+            (Ok(p), Some(h)) => p.verify(&h),
+            (Ok(p), None) => {
+                p.verify_against_nothing();
+                false
+            }
+            (Err(_), _) => {
+                Password::parse("the same work either way")
+                    .expect("long enough")
+                    .verify_against_nothing();
+                false
+            }
+        },
+    )
     .await
 }
 

@@ -20,9 +20,9 @@ use crate::domain::{
     Locale, Password, ValidationErrors,
 };
 use crate::secret::{token_hash, Secret};
+use crate::store::admin_users;
 use crate::store::outbox::event_write;
 use crate::store::sessions::{self, Account, Session};
-use crate::store::admin_users;
 
 /// How long an admin session lasts: a working day. Admin sessions hold more power than a
 /// developer's, so they are shorter than the portal's `session_ttl_secs`.
@@ -85,7 +85,10 @@ pub async fn set_password(
     user.status = AdminStatus::Active;
     user.updated_at = now_rfc3339();
     user.sessions_valid_after = now_epoch_millis();
-    let mut writes = vec![admin_users::save(&user, found.version), sessions::use_reset(&org.id, &hash)];
+    let mut writes = vec![
+        admin_users::save(&user, found.version),
+        sessions::use_reset(&org.id, &hash),
+    ];
     writes.extend(sessions::end_all(store, &org.id, Account::Admin(&user.id)).await?);
     writes.push(limits::clear_login_failures(&org.id, &user.email));
     if purpose == LinkPurpose::Reset {

@@ -128,7 +128,7 @@ pub async fn revoke(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), 
         event_write(&state.raise(&admin.org, EventData::AdminKeyRevoked(notice))),
     ];
     if target.key.role == Role::Owner {
-        writes.push(another_owner_remains(state, &admin.org, &target.id).await?);
+        writes.push(another_owner_remains(state, &admin.org, &target.id, "id").await?);
     }
     state.store.transact(writes).await.or_conflict(
         "id",

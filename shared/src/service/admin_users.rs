@@ -52,9 +52,14 @@ pub(crate) async fn owners_to_tell(state: &AppState, org: &Organisation) -> Resu
 
 /// A check, for the transaction of a change that takes the owner role from someone (`except`: the
 /// admin user's or admin key's id), that another owner remains: an acting owner user unchanged, or an
-/// owner key not revoked. 409 when there is none.
-pub(crate) async fn another_owner_remains(state: &AppState, org: &OrgId, except: &str) -> Result<Write, ServiceError> {
-    let last = || ServiceError::conflict("role", "the organisation's last owner cannot lose the owner role");
+/// owner key not revoked. 409 naming `field` when there is none.
+pub(crate) async fn another_owner_remains(
+    state: &AppState,
+    org: &OrgId,
+    except: &str,
+    field: &str,
+) -> Result<Write, ServiceError> {
+    let last = || ServiceError::conflict(field, "the organisation's last owner cannot lose the owner role");
     let users = all(state, org).await?;
     if let Some(owner) = users
         .iter()
@@ -62,8 +67,9 @@ pub(crate) async fn another_owner_remains(state: &AppState, org: &OrgId, except:
     {
         return Ok(admin_users::unchanged(&owner.value, owner.version));
     }
-    let keys = every_page(|after| async move { orgs::admin_keys(state.store.as_ref(), org, after.as_deref(), 100).await })
-        .await?;
+    let keys =
+        every_page(|after| async move { orgs::admin_keys(state.store.as_ref(), org, after.as_deref(), 100).await })
+            .await?;
     let key = keys
         .iter()
         .find(|k| k.key.role == Role::Owner && k.id != except)
@@ -105,8 +111,14 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
     let email =
         required(&mut errors, "email", input.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
     let role = parse_role(&mut errors, input.role.as_deref());
-    let name = input.name.as_deref().and_then(|n| errors.check("name", parse_person_name(n)));
-    let locale = input.locale.as_deref().and_then(|l| errors.check("locale", Locale::parse(l)));
+    let name = input
+        .name
+        .as_deref()
+        .and_then(|n| errors.check("name", parse_person_name(n)));
+    let locale = input
+        .locale
+        .as_deref()
+        .and_then(|l| errors.check("locale", Locale::parse(l)));
     let (Some(email), Some(role)) = (email, role) else {
         return Err(errors.into());
     };
@@ -121,7 +133,13 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         old: Value::Null,
         new: Value::from(role.as_str()),
     };
-    writes.push(audit::entry(state, admin, "admin.invited", Some(user.id.as_str()), vec![created]));
+    writes.push(audit::entry(
+        state,
+        admin,
+        "admin.invited",
+        Some(user.id.as_str()),
+        vec![created],
+    ));
     match state.store.transact(writes).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed { index: Some(0) }) => {
@@ -243,14 +261,20 @@ pub async fn change_role(
     user.updated_at = now_rfc3339();
     let mut writes = vec![admin_users::save(&user, found.version)];
     if old == Role::Owner && user.status == AdminStatus::Active {
-        writes.push(another_owner_remains(state, &admin.org, user.id.as_str()).await?);
+        writes.push(another_owner_remains(state, &admin.org, user.id.as_str(), "role").await?);
     }
     let change = FieldChange {
         field: "role".into(),
         old: Value::from(old.as_str()),
         new: Value::from(role.as_str()),
     };
-    writes.push(audit::entry(state, admin, "admin.role_changed", Some(user.id.as_str()), vec![change]));
+    writes.push(audit::entry(
+        state,
+        admin,
+        "admin.role_changed",
+        Some(user.id.as_str()),
+        vec![change],
+    ));
     let event = state.raise(
         &org.id,
         EventData::AdminRoleChanged(AdminChanged {
@@ -263,11 +287,10 @@ pub async fn change_role(
         }),
     );
     writes.push(event_write(&event));
-    state
-        .store
-        .transact(writes)
-        .await
-        .or_conflict("role", "the admin or the organisation's other owner changed meanwhile; try again")?;
+    state.store.transact(writes).await.or_conflict(
+        "role",
+        "the admin or the organisation's other owner changed meanwhile; try again",
+    )?;
     tracing::info!(org = %org.id, admin = %user.id, %old, %role, by = %admin.actor.id, "admin role changed");
     Ok(user)
 }
@@ -283,9 +306,15 @@ pub async fn remove(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), 
     let recipients = owners_to_tell(state, &org).await?;
     let mut writes = admin_users::delete(state.store.as_ref(), user, found.version).await?;
     if user.is_acting_owner() {
-        writes.push(another_owner_remains(state, &admin.org, user.id.as_str()).await?);
+        writes.push(another_owner_remains(state, &admin.org, user.id.as_str(), "id").await?);
     }
-    writes.push(audit::entry(state, admin, "admin.removed", Some(user.id.as_str()), vec![]));
+    writes.push(audit::entry(
+        state,
+        admin,
+        "admin.removed",
+        Some(user.id.as_str()),
+        vec![],
+    ));
     let event = state.raise(
         &org.id,
         EventData::AdminRemoved(AdminChanged {
@@ -298,11 +327,10 @@ pub async fn remove(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), 
         }),
     );
     writes.push(event_write(&event));
-    state
-        .store
-        .transact(writes)
-        .await
-        .or_conflict("id", "the admin or the organisation's other owner changed meanwhile; try again")?;
+    state.store.transact(writes).await.or_conflict(
+        "id",
+        "the admin or the organisation's other owner changed meanwhile; try again",
+    )?;
     tracing::info!(org = %org.id, admin = %user.id, by = %admin.actor.id, "admin removed");
     Ok(())
 }

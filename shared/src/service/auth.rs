@@ -133,7 +133,12 @@ pub fn new_admin_session_token(org: &OrgId, admin: &AdminUserId) -> (Secret, Str
 
 /// The admin user holding a session token. The account decides too: a removed admin has no
 /// sessions, and a password or role change ends every session begun before it.
-async fn admin_session(state: &AppState, token: &str, path_org: &str, source: IpAddr) -> Result<OrgAdmin, ServiceError> {
+async fn admin_session(
+    state: &AppState,
+    token: &str,
+    path_org: &str,
+    source: IpAddr,
+) -> Result<OrgAdmin, ServiceError> {
     let mut pieces = token
         .strip_prefix(ADMIN_SESSION_PREFIX)
         .ok_or(ServiceError::Unauthorized)?

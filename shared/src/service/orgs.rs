@@ -4,15 +4,15 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::admin_users::invitation;
 use super::auth::{new_admin_key, Operator, OrgAdmin};
 use super::{load_org, AppState, ServiceError};
-use super::admin_users::invitation;
 use crate::domain::audit::{self, AuditActor, FieldChange};
 use crate::domain::event_data::{EventData, SettingsChanged};
 use crate::domain::roles::{Permission, Role};
 use crate::domain::{
-    is_security_setting, now_epoch, AdminUser, Email, now_rfc3339, parse_event_options, parse_org_name, parse_settings, OrgId, OrgPatch,
-    Organisation, ValidationErrors,
+    is_security_setting, now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, AdminUser, Email,
+    OrgId, OrgPatch, Organisation, ValidationErrors,
 };
 use crate::secret::Secret;
 use crate::store::orgs::{self, AdminKey};
@@ -137,25 +137,54 @@ pub struct PatchInput {
     pub event_options: Option<Value>,
 }
 
+/// Changes the organisation's name, settings or `event_options`. Settings and `event_options` are
+/// merged key by key into what is stored (a key given replaces that one; `null` clears an optional
+/// one), so a
+/// change of one setting leaves the others as they are.
 pub async fn update(state: &AppState, admin: &OrgAdmin, input: PatchInput) -> Result<Organisation, ServiceError> {
     admin.require(Permission::ChangeSettings)?;
+    // Each part is checked as given first, so bad input is refused before anything is read.
     let mut errors = ValidationErrors::default();
-    let patch = OrgPatch {
-        name: input
-            .name
-            .as_deref()
-            .and_then(|n| errors.check("name", parse_org_name(n))),
-        settings: input.settings.as_ref().and_then(|v| parse_settings(v, &mut errors)),
-        event_options: input
-            .event_options
-            .as_ref()
-            .and_then(|v| parse_event_options(v, &mut errors)),
-    };
+    let name = input
+        .name
+        .as_deref()
+        .and_then(|n| errors.check("name", parse_org_name(n)));
+    if let Some(v) = &input.settings {
+        parse_settings(v, &mut errors);
+    }
+    if let Some(v) = &input.event_options {
+        parse_event_options(v, &mut errors);
+    }
     errors.into_result()?;
     change_org(state, admin, "settings.changed", |org| {
-        org.apply(patch.clone(), now_rfc3339())
+        let mut errors = ValidationErrors::default();
+        let patch = OrgPatch {
+            name: name.clone(),
+            settings: input
+                .settings
+                .as_ref()
+                .and_then(|v| parse_settings(&merged(&org.settings, v), &mut errors)),
+            event_options: input
+                .event_options
+                .as_ref()
+                .and_then(|v| parse_event_options(&merged(&org.event_options, v), &mut errors)),
+        };
+        errors.into_result()?;
+        org.apply(patch, now_rfc3339());
+        Ok(())
     })
     .await
+}
+
+/// `current` (as stored) with the keys of `patch` in place of its own.
+fn merged(current: &impl serde::Serialize, patch: &Value) -> Value {
+    let mut whole = serde_json::to_value(current).unwrap_or_default();
+    if let (Some(whole), Some(patch)) = (whole.as_object_mut(), patch.as_object()) {
+        for (key, value) in patch {
+            whole.insert(key.clone(), value.clone());
+        }
+    }
+    whole
 }
 
 /// The audit action of a signing secret rotation.
@@ -173,7 +202,7 @@ async fn change_org(
     state: &AppState,
     admin: &OrgAdmin,
     action: &str,
-    change: impl Fn(&mut Organisation),
+    change: impl Fn(&mut Organisation) -> Result<(), ServiceError>,
 ) -> Result<Organisation, ServiceError> {
     for _ in 0..3 {
         let current = orgs::get_org(state.store.as_ref(), &admin.org)
@@ -183,7 +212,7 @@ async fn change_org(
         let before = audited(&org);
         // Those told are the owners before the change: a change of the address cannot silence it.
         let told = super::admin_users::owners_to_tell(state, &org).await?;
-        change(&mut org);
+        change(&mut org)?;
         // Webhook URLs often hold a token: the log keeps their scheme and host.
         let changes = audit::changes("", &before, &audited(&org), &["webhook", "key_request_webhook"]);
         let mut security: Vec<FieldChange> = changes
@@ -265,6 +294,7 @@ pub async fn rotate_secret(state: &AppState, admin: &OrgAdmin, input: RotateInpu
         org.previous_webhook_secret_until = (grace > 0).then_some(until);
         org.webhook_secret_sealed = sealed.clone();
         org.updated_at = now_rfc3339();
+        Ok(())
     })
     .await?;
     tracing::info!(org = %org.id, grace_period_secs = grace, "webhook signing secret rotated");

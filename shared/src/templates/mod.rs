@@ -229,11 +229,24 @@ mod tests {
             sample_data(),
             &json!({"data": {"by": {"kind": "admin_user", "id": "adm_x", "role": "owner", "email": "owner@example.com"}}}),
         );
-        for name in ["security_settings_changed", "admin_role_changed", "admin_key_created", "admin_invited"] {
+        for name in [
+            "security_settings_changed",
+            "admin_role_changed",
+            "admin_key_created",
+            "admin_invited",
+        ] {
             let by_key = t.render(name, &key).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(by_key.text.contains("admin key ak_fedcba9876543210 (owner)"), "{name}: {}", by_key.text);
+            assert!(
+                by_key.text.contains("admin key ak_fedcba9876543210 (owner)"),
+                "{name}: {}",
+                by_key.text
+            );
             let by_user = t.render(name, &user).unwrap();
-            assert!(by_user.text.contains("owner@example.com (owner)"), "{name}: {}", by_user.text);
+            assert!(
+                by_user.text.contains("owner@example.com (owner)"),
+                "{name}: {}",
+                by_user.text
+            );
             assert!(!by_user.text.contains("admin key ak_"), "{name}");
         }
     }

@@ -113,7 +113,9 @@ async fn password_reset_end_to_end() {
         &OrgId::parse(&org.id).unwrap(),
         &token_hash(expired),
         &ResetToken {
-            developer_id: DeveloperId::parse(developer["id"].as_str().unwrap()).unwrap(),
+            account_id: DeveloperId::parse(developer["id"].as_str().unwrap())
+                .unwrap()
+                .to_string(),
             expires_at: now_epoch() - 1,
         },
     );

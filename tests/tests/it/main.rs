@@ -2,6 +2,7 @@
 
 mod abuse;
 mod accounts;
+mod admins;
 mod audit;
 mod catalog;
 mod contracts;

@@ -161,13 +161,39 @@ fn every_event_payload_matches_the_published_catalogue() {
         kind: "admin_key".into(),
         id: "ak_0123456789abcdef".into(),
         role: gatehouse::domain::roles::Role::Owner,
+        email: None,
     };
     let admin_key = AdminKeyChanged {
         key_id: "ak_fedcba9876543210".into(),
         name: "CI deploys".into(),
         role: gatehouse::domain::roles::Role::Viewer,
         by: actor.clone(),
-        email: Some(email.clone()),
+        recipients: vec![email.clone()],
+    };
+    let admin_id = AdminUserId::generate();
+    let by_user = gatehouse::domain::audit::AuditActor {
+        kind: "admin_user".into(),
+        id: AdminUserId::generate().to_string(),
+        role: gatehouse::domain::roles::Role::Owner,
+        email: Some(Email::parse("owner@example.com").unwrap()),
+    };
+    let admin_link = AdminLinkSent {
+        admin_id: admin_id.clone(),
+        email: email.clone(),
+        role: Some(gatehouse::domain::roles::Role::Approver),
+        by: Some(by_user.clone()),
+        recipients: vec![Email::parse("owner@example.com").unwrap()],
+        expires_at: now_epoch() + 3600,
+        url: "https://portal.example.com/admin/accept-invitation?token=secret".into(),
+        expires_in: "7 days".into(),
+    };
+    let admin_changed = AdminChanged {
+        admin_id: admin_id.clone(),
+        email: email.clone(),
+        old_role: Some(gatehouse::domain::roles::Role::Owner),
+        role: gatehouse::domain::roles::Role::Admin,
+        by: by_user,
+        recipients: vec![Email::parse("owner@example.com").unwrap()],
     };
     let mut changed = KeyChanged::of(&key, &email);
     changed.policy_names = Some("Gold".into());
@@ -211,8 +237,30 @@ fn every_event_payload_matches_the_published_catalogue() {
         }),
         EventData::AdminKeyCreated(admin_key.clone()),
         EventData::AdminKeyRevoked(AdminKeyChanged {
-            email: None,
+            recipients: vec![],
             ..admin_key
+        }),
+        EventData::AdminInvited(admin_link.clone()),
+        EventData::AdminPasswordResetRequested(AdminLinkSent {
+            role: None,
+            by: None,
+            recipients: vec![],
+            ..admin_link
+        }),
+        EventData::AdminRoleChanged(admin_changed.clone()),
+        EventData::AdminRemoved(AdminChanged {
+            old_role: None,
+            ..admin_changed
+        }),
+        EventData::AdminPasswordChanged(AdminRef {
+            admin_id: admin_id.clone(),
+            email: email.clone(),
+        }),
+        EventData::AdminSuspiciousLogin(AdminSuspiciousLogin {
+            admin_id,
+            email: email.clone(),
+            failed_attempts: 2,
+            address: "192.0.2.1".into(),
         }),
         EventData::SecuritySettingsChanged(SettingsChanged {
             by: actor,
@@ -221,7 +269,7 @@ fn every_event_payload_matches_the_published_catalogue() {
                 old: serde_json::json!("open"),
                 new: serde_json::json!("invite_only"),
             }],
-            email: Some(email.clone()),
+            recipients: vec![email.clone()],
         }),
     ];
     let checker = gatehouse_tests::contract::ContractChecker::default();

@@ -104,6 +104,15 @@ async fn fill(app: &TestApp, org: &TestOrg) -> Filled {
         .await;
     assert_eq!(status, 201, "{subscribed}");
     let spare = app.admin_key(org, "spare", "viewer").await;
+    let (status, invited) = app
+        .admin(
+            org,
+            "POST",
+            "/admins",
+            Some(json!({"email": unique_email(), "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{invited}");
     let delivery = eventually(Duration::from_secs(30), || async {
         app.deliveries(&org.id).await.first().map(|d| d.delivery_id.clone())
     })
@@ -116,6 +125,7 @@ async fn fill(app: &TestApp, org: &TestOrg) -> Filled {
         ("KeyRequestId", &request["id"]),
         ("KeyId", &subscribed["key_id"]),
         ("AdminKeyId", &spare["id"]),
+        ("AdminUserId", &invited["id"]),
     ] {
         ids.insert(kind, id.as_str().unwrap_or_else(|| panic!("{kind}: {id}")).to_string());
     }
@@ -143,25 +153,48 @@ impl Filled {
     }
 }
 
-async fn every_admin_route_gives_each_role_exactly_its_permissions(backend: Backend) {
+/// Who calls the admin routes in a run of the matrix.
+#[derive(Clone, Copy, PartialEq)]
+enum Callers {
+    AdminKeys,
+    /// Admin users, invited with each role, logged in.
+    AdminUsers,
+}
+
+async fn every_admin_route_gives_each_role_exactly_its_permissions(backend: Backend, callers: Callers) {
     let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
     let other = app.create_org(json!({"name": "Elsewhere"})).await;
     let filled = fill(&app, &org).await;
-    let owner_id = app.owner_key_id(&org).await;
-    let mut keys = vec![("owner".to_string(), org.admin_key.clone(), owner_id)];
-    for role in ["admin", "approver", "viewer"] {
-        let key = app.admin_key(&org, role, role).await;
-        assert_eq!(key["role"], role);
-        keys.push((
-            role.to_string(),
-            key["key"].as_str().unwrap().to_string(),
-            key["id"].as_str().unwrap().to_string(),
-        ));
+    // (role, bearer token, actor id)
+    let mut keys = Vec::new();
+    match callers {
+        Callers::AdminKeys => {
+            keys.push(("owner".to_string(), org.admin_key.clone(), app.owner_key_id(&org).await));
+            for role in ["admin", "approver", "viewer"] {
+                let key = app.admin_key(&org, role, role).await;
+                assert_eq!(key["role"], role);
+                keys.push((
+                    role.to_string(),
+                    key["key"].as_str().unwrap().to_string(),
+                    key["id"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        Callers::AdminUsers => {
+            for role in ["owner", "admin", "approver", "viewer"] {
+                let user = app.admin_user(&org, role).await;
+                keys.push((role.to_string(), user.token, user.id));
+            }
+        }
     }
+    let other_caller = match callers {
+        Callers::AdminKeys => other.admin_key.clone(),
+        Callers::AdminUsers => app.admin_user(&other, "owner").await.token,
+    };
 
     let operations = admin_operations();
-    assert!(operations.len() >= 41, "{} admin operations", operations.len());
+    assert!(operations.len() >= 46, "{} admin operations", operations.len());
     // Forbidden roles first, so a refused call is seen to change nothing before an allowed one may.
     keys.reverse();
     for (method, template, permission) in &operations {
@@ -169,7 +202,7 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions(backend: Back
         let body = spec()["paths"][template][method.to_lowercase()]
             .get("requestBody")
             .map(|_| json!({}));
-        let (status, answer) = app.send(method, &path, &other.admin_key, body.clone()).await;
+        let (status, answer) = app.send(method, &path, &other_caller, body.clone()).await;
         assert_eq!(status, 404, "another organisation's owner on {method} {path}: {answer}");
         for (role, key, key_id) in &keys {
             let before = audit_log(&app, &org).await;
@@ -203,12 +236,22 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions(backend: Back
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_admin_route_gives_each_role_exactly_its_permissions_embedded() {
-    every_admin_route_gives_each_role_exactly_its_permissions(Backend::Embedded).await;
+    every_admin_route_gives_each_role_exactly_its_permissions(Backend::Embedded, Callers::AdminKeys).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_admin_route_gives_each_role_exactly_its_permissions_on_the_emulator() {
-    every_admin_route_gives_each_role_exactly_its_permissions(Backend::Emulator).await;
+    every_admin_route_gives_each_role_exactly_its_permissions(Backend::Emulator, Callers::AdminKeys).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_route_gives_each_admin_user_role_exactly_its_permissions_embedded() {
+    every_admin_route_gives_each_role_exactly_its_permissions(Backend::Embedded, Callers::AdminUsers).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_route_gives_each_admin_user_role_exactly_its_permissions_on_the_emulator() {
+    every_admin_route_gives_each_role_exactly_its_permissions(Backend::Emulator, Callers::AdminUsers).await;
 }
 
 /// The whole audit log, newest first.
