@@ -355,6 +355,22 @@ async fn every_route_without_a_session_is_counted_per_source_address() {
         ("POST", unsubscribe.clone(), None),
         ("GET", unsubscribe.clone(), None),
         ("GET", format!("/portal/{}/catalog", org.id), None),
+        // The admin users' own account routes take the same limits.
+        (
+            "POST",
+            format!("/orgs/{}/password-reset", org.id),
+            Some(json!({"email": email})),
+        ),
+        (
+            "POST",
+            format!("/orgs/{}/password-reset/complete", org.id),
+            Some(json!({"token": "gh_reset_not-a-real-one", "password": "a new long password"})),
+        ),
+        (
+            "POST",
+            format!("/orgs/{}/admins/accept", org.id),
+            Some(json!({"token": "gh_reset_not-a-real-one", "password": "a new long password"})),
+        ),
     ];
     for (n, (method, path, body)) in requests.iter().enumerate() {
         let send = |client: reqwest::Client| {

@@ -561,3 +561,97 @@ async fn no_password_token_or_key_is_logged_or_stored_in_plain_text() {
     }
     assert!(stored.contains("$argon2id$"), "passwords are stored as argon2id hashes");
 }
+
+/// Admin logins are counted and throttled like developers', and a login from a new address after
+/// failures is told to the admin alone (the address in their email, not in the webhook).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_admin_logins_are_throttled_and_a_new_address_after_failures_is_reported() {
+    let app = spawn_app(Backend::Embedded).await;
+    let receiver = WebhookReceiver::start(vec![200]).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"admin_event": {"webhook": receiver.url()}}}))
+        .await;
+    let user = app.admin_user(&org, "viewer").await;
+    let path = app.url(&format!("/orgs/{}/login", org.id));
+    let attempt = |client: reqwest::Client, password: &'static str| {
+        let request = client
+            .post(&path)
+            .json(&json!({"email": user.email, "password": password}));
+        async move { request.send().await.unwrap() }
+    };
+    let attacker = client_from([127, 0, 3, 1]);
+    for _ in 0..2 {
+        assert_eq!(attempt(attacker.clone(), "wrong password guess").await.status(), 401);
+    }
+    assert_eq!(attempt(client_from([127, 0, 3, 2]), PASSWORD).await.status(), 200);
+    let alert = mails_with(&app, &user.email, "new address", 1).await;
+    assert!(alert[0].contains("127.0.3.2") && alert[0].contains("after 2 failed attempts"));
+    let hooks = eventually(Duration::from_secs(30), || async {
+        let found: Vec<Value> = receiver
+            .received()
+            .iter()
+            .map(|h| h.json())
+            .filter(|e| e["event"] == "admin_event.suspicious_login")
+            .collect();
+        (!found.is_empty()).then_some(found)
+    })
+    .await
+    .expect("admin_event.suspicious_login");
+    assert_eq!(hooks[0]["data"]["admin_id"], json!(user.id));
+    assert!(
+        !hooks[0].to_string().contains("127.0.3.2"),
+        "the address is the admin's alone"
+    );
+
+    // The sixth failure in the window: refused before the password is checked, as for developers.
+    for _ in 0..5 {
+        attempt(attacker.clone(), "wrong password guess").await;
+    }
+    let locked = attempt(client_from([127, 0, 3, 3]), PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+}
+
+/// The admin events reach the organisation's `event_options.admin_event` webhook: an invitation, a
+/// role change and a removal, each naming who did it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_changes_raise_admin_events_for_the_webhook() {
+    let app = spawn_app(Backend::Embedded).await;
+    let receiver = WebhookReceiver::start(vec![200]).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"admin_event": {"webhook": receiver.url()}}}))
+        .await;
+    let user = app.admin_user(&org, "viewer").await;
+    let (status, _) = app
+        .admin(
+            &org,
+            "PATCH",
+            &format!("/admins/{}", user.id),
+            Some(json!({"role": "approver"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app.admin(&org, "DELETE", &format!("/admins/{}", user.id), None).await;
+    assert_eq!(status, 204);
+    let hooks = receiver
+        .wait_for(3, Duration::from_secs(30))
+        .await
+        .expect("three admin events");
+    let mut events: Vec<Value> = hooks.iter().map(|h| h.json()).collect();
+    events.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["admin_event.invited", "admin_event.role_changed", "admin_event.removed"]
+    );
+    let owner_key = app.owner_key_id(&org).await;
+    for event in &events {
+        assert_eq!(event["data"]["admin_id"], json!(user.id));
+        assert_eq!(event["data"]["by"]["id"], json!(owner_key));
+        assert!(!event.to_string().contains("token="), "no link in a webhook");
+    }
+    assert_eq!(
+        (&events[1]["data"]["old_role"], &events[1]["data"]["role"]),
+        (&json!("viewer"), &json!("approver"))
+    );
+}
