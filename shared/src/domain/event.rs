@@ -290,6 +290,16 @@ impl Event {
         Some(PersonalEmail { template, to })
     }
 
+    /// Whether the email of `template` to `to` may show the event's private part: only the one to
+    /// the person the event concerns, never a notice to owners or an `event_options` address (and a
+    /// test email, whose private part is sample data).
+    pub fn shows_private_to(&self, to: &Email, template: &str) -> bool {
+        self.kind == EventKind::TestEmail
+            || self
+                .concerned_email()
+                .is_some_and(|c| c.to.normalized() == to.normalized() && c.template == template)
+    }
+
     /// The body webhooks receive: Tyk's envelope with Gatehouse's ids. Never the private part.
     pub fn webhook_payload(&self) -> serde_json::Value {
         serde_json::json!({
@@ -330,6 +340,33 @@ mod tests {
     }
 
     #[test]
+    fn an_invitation_mails_the_link_to_the_invitee_and_a_notice_to_each_owner() {
+        let org = OrgId::parse("acme").unwrap();
+        let e = Event::new(
+            org,
+            EventKind::AdminInvited,
+            "2026-01-01T00:00:00Z".into(),
+            json!({"email": "new@example.com", "recipients": ["owner@example.com", "NEW@example.com", "ops@example.com"]}),
+        );
+        let mails: Vec<(&str, String)> = e
+            .personal_emails()
+            .into_iter()
+            .map(|m| (m.template, m.to.to_string()))
+            .collect();
+        assert_eq!(
+            mails,
+            [
+                ("admin_invited", "new@example.com".to_string()),
+                ("admin_invited_notice", "owner@example.com".to_string()),
+                ("admin_invited_notice", "ops@example.com".to_string()),
+            ],
+            "the invitee once, with the link; each owner once, with the notice"
+        );
+        assert!(e.shows_private_to(&Email::parse("new@example.com").unwrap(), "admin_invited"));
+        assert!(!e.shows_private_to(&Email::parse("owner@example.com").unwrap(), "admin_invited_notice"));
+    }
+
+    #[test]
     fn sign_up_mails_the_developer_and_has_the_tyk_envelope() {
         let org = OrgId::parse("acme").unwrap();
         let mut e = Event::new(
@@ -352,6 +389,10 @@ mod tests {
             !body.to_string().contains("enc:v1"),
             "the private part never reaches a webhook"
         );
+        let ada = Email::parse("d@example.com").unwrap();
+        assert!(e.shows_private_to(&ada, "developer_welcome"));
+        assert!(!e.shows_private_to(&ada, EventKind::ADMIN_NOTICE_TEMPLATE));
+        assert!(!e.shows_private_to(&Email::parse("ops@example.com").unwrap(), "developer_welcome"));
         e.data["status"] = json!("pending");
         assert_eq!(e.personal_emails()[0].template, "signup_received");
     }

@@ -132,13 +132,10 @@ impl EmailWorker {
         let mut data = job.context.clone();
         data["event"] = job.event.webhook_payload();
         data["data"] = job.event.data.clone();
-        // The private part goes only into the email to the person the event concerns, never into a
-        // notice to owners or an `event_options` address.
-        let concerned = job
-            .event
-            .concerned_email()
-            .is_some_and(|c| c.to.normalized() == job.to.normalized() && c.template == job.template);
-        if let (Some(sealed), true) = (&job.event.private_sealed, concerned) {
+        if let (Some(sealed), true) = (
+            &job.event.private_sealed,
+            job.event.shows_private_to(&job.to, &job.template),
+        ) {
             let opened = self.secrets.open(sealed).map_err(|e| e.to_string())?;
             data["private"] = serde_json::from_str(opened.expose()).map_err(|e| e.to_string())?;
         }

@@ -100,6 +100,14 @@ impl Filled {
                 )
                 .await;
             assert_eq!(status, 201, "{key}");
+            let (status, admin) = filled
+                .admin(
+                    "POST",
+                    "/admins",
+                    Some(json!({"email": format!("admin-{n}@example.com"), "role": "viewer"})),
+                )
+                .await;
+            assert_eq!(status, 201, "{admin}");
         }
         // Endpoint health records appear when deliveries fail; written directly here.
         let org_id = OrgId::parse(&filled.org.id).unwrap();
@@ -170,7 +178,7 @@ fn documented_lists() -> BTreeSet<String> {
 async fn every_list_pages_with_limit_and_cursor() {
     let filled = Filled::new().await;
     let lists = documented_lists();
-    assert_eq!(lists.len(), 13, "the documented lists: {lists:?}");
+    assert_eq!(lists.len(), 14, "the documented lists: {lists:?}");
     for template in &lists {
         let path = template.replace("{org}", &filled.org.id);
         let token = filled.token_for(template);
