@@ -45,8 +45,28 @@ impl HttpUrl {
         if !url.username().is_empty() || url.password().is_some() {
             return bad("must not carry credentials");
         }
+        if !authority_is_a_host_name(s) {
+            return bad("must name its host with letters, digits, dots and hyphens, and an optional port");
+        }
         Ok(Self(s.to_string()))
     }
+}
+
+/// The authority as written (between `://` and the first `/`, `?` or `#`) is a host name or IPv4
+/// address and an optional port: a parser accepts more (`*`, `!`, IPv6 literals), which the API's
+/// published pattern does not.
+fn authority_is_a_host_name(s: &str) -> bool {
+    let Some((_, rest)) = s.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Unreserved and reserved characters of RFC 3986, and `%` of a percent-encoding.
@@ -75,6 +95,7 @@ mod tests {
             "http://127.0.0.1:9000/hook",
             "https://portal.example.com/a?b=c#d",
             "https://example.com/caf%C3%A9?q=a+b&r=%2F",
+            "HTTPS://Example.COM:8443?x=1",
         ] {
             assert_eq!(HttpUrl::parse(ok).unwrap().as_str(), ok);
         }
@@ -99,6 +120,10 @@ mod tests {
             "https://example.com/{x}",
             "https://example.com/100%",
             "https://example.com/%zz",
+            "https://L6*",
+            "https://ex!ample.com/",
+            "https://example.com:/",
+            "https://example.com:123456/",
         ] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad:?}");
         }
