@@ -89,6 +89,8 @@ pub struct Config {
     pub max_pending_key_requests: usize,
     /// How long audit entries are kept (`AUDIT_RETENTION_DAYS`, default 365).
     pub audit_retention: Duration,
+    /// How long an admin user's login lasts (`ADMIN_SESSION_TTL_SECS`, default 8 hours).
+    pub admin_session_ttl: Duration,
 }
 
 impl Config {
@@ -123,6 +125,7 @@ impl Config {
             limits: Limits::default(),
             max_pending_key_requests: 20,
             audit_retention: Duration::from_secs(365 * 86_400),
+            admin_session_ttl: Duration::from_secs(8 * 3_600),
         }
     }
 
@@ -224,6 +227,9 @@ impl Config {
         }
         if let Some(v) = get("AUDIT_RETENTION_DAYS") {
             c.audit_retention = Duration::from_secs(parse_number("AUDIT_RETENTION_DAYS", &v, 1, 3_650)? * 86_400);
+        }
+        if let Some(v) = get("ADMIN_SESSION_TTL_SECS") {
+            c.admin_session_ttl = Duration::from_secs(parse_number("ADMIN_SESSION_TTL_SECS", &v, 300, 7 * 86_400)?);
         }
         if let Some(v) = get("PORT") {
             c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
@@ -405,6 +411,7 @@ mod tests {
             ("RATE_LIMIT_WELCOME_EMAILS_PER_RECIPIENT", "1000/1d"),
             ("MAX_PENDING_KEY_REQUESTS", "0"),
             ("AUDIT_RETENTION_DAYS", "0"),
+            ("ADMIN_SESSION_TTL_SECS", "60"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

@@ -24,10 +24,6 @@ use crate::store::admin_users;
 use crate::store::outbox::event_write;
 use crate::store::sessions::{self, Account, Session};
 
-/// How long an admin session lasts: a working day. Admin sessions hold more power than a
-/// developer's, so they are shorter than the portal's `session_ttl_secs`.
-pub const ADMIN_SESSION_TTL_SECS: i64 = 8 * 3600;
-
 /// The page of the portal where an admin chooses a new password.
 const RESET_PAGE: &str = "admin/reset-password";
 
@@ -161,7 +157,8 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
         writes.push(event_write(&event));
     }
     let (token, token_hash) = new_admin_session_token(&org.id, &user.id);
-    let expires_at = now_epoch() + ADMIN_SESSION_TTL_SECS;
+    // Admin sessions hold more power than a developer's: a working day by default.
+    let expires_at = now_epoch() + state.config.admin_session_ttl.as_secs() as i64;
     let session = Session {
         account_id: user.id.to_string(),
         created_at: now_rfc3339(),

@@ -38,7 +38,7 @@ pub(crate) fn actor(admin: &OrgAdmin) -> AuditActor {
 /// What the audit log is filtered by; every filter given must match.
 #[derive(Debug, Default)]
 pub struct Filters {
-    /// An actor's id (`ak_…`).
+    /// An actor's id (`ak_…` or `adm_…`).
     pub actor: Option<String>,
     /// An action (`settings.changed`), or every action of a thing (`api`).
     pub action: Option<String>,

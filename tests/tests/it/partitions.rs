@@ -357,7 +357,38 @@ async fn writes_per_operation() {
     app.admin(&org, "PATCH", &path, Some(json!({"description": "v2"})))
         .await;
     let api_changed = take();
-    println!("writes (table, indexes): sign-up {sign_up:?}, login {log_in:?}, auto-approved key request {key_request:?}, API created {api_created:?}, API changed {api_changed:?}");
+    // An admin user, stored as an accepted invitation leaves them (the email worker is stopped here).
+    let now = gatehouse::domain::now_rfc3339();
+    let admin = gatehouse::domain::AdminUser {
+        id: gatehouse::domain::AdminUserId::generate(),
+        org_id: gatehouse::domain::OrgId::parse(&org.id).unwrap(),
+        email: gatehouse::domain::Email::parse(&unique_email()).unwrap(),
+        name: None,
+        locale: None,
+        role: gatehouse::domain::roles::Role::Viewer,
+        status: gatehouse::domain::AdminStatus::Active,
+        password_hash: gatehouse::domain::Password::parse(PASSWORD).unwrap().hash(),
+        created_at: now.clone(),
+        updated_at: now,
+        sessions_valid_after: 0,
+    };
+    let store = app.local.services.store.clone();
+    store
+        .transact(gatehouse::store::admin_users::create(&admin))
+        .await
+        .unwrap();
+    take();
+    let (status, _) = app
+        .send(
+            "POST",
+            &format!("/orgs/{}/login", org.id),
+            "",
+            Some(json!({"email": admin.email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let admin_log_in = take();
+    println!("writes (table, indexes): sign-up {sign_up:?}, login {log_in:?}, auto-approved key request {key_request:?}, API created {api_created:?}, API changed {api_changed:?}, admin login {admin_log_in:?}");
     // Each is a handful of writes, one transaction: the figures the README's scale section uses.
     assert_eq!(
         sign_up,
@@ -383,5 +414,10 @@ async fn writes_per_operation() {
         api_changed,
         (3, 1),
         "API, event, audit entry; the audit entry in its listing shard"
+    );
+    assert_eq!(
+        admin_log_in,
+        (4, 1),
+        "the admin user checked (billed as a write), known addresses, session, failure count cleared; the session under its admin"
     );
 }
