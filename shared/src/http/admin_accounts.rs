@@ -2,8 +2,8 @@
 //! read and edit their profile (rules in `service::admin_accounts`).
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -13,7 +13,7 @@ use super::extract::{JsonBody, Path};
 use super::problem::ApiError;
 use super::AppState;
 use crate::service::admin_accounts::{
-    self, LinkPurpose, LoginInput, ProfileInput, ResetRequestInput, SetPasswordInput,
+    self, LinkPurpose, LoginInput, ProfileInput, ResetCompleteInput, ResetRequestInput,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -30,7 +30,7 @@ async fn accept(
     Path(org): Path<String>,
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    JsonBody(body): JsonBody<SetPasswordInput>,
+    JsonBody(body): JsonBody<ResetCompleteInput>,
 ) -> Result<Json<Value>, ApiError> {
     let user = admin_accounts::set_password(&state, &org, address, LinkPurpose::Invitation, body).await?;
     Ok(Json(user.view()))
@@ -48,11 +48,7 @@ async fn login(
         "expires_at": session.expires_at,
         "admin": session.admin.view(),
     });
-    let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(super::shown_once(StatusCode::OK, body))
 }
 
 async fn logout(admin: OrgAdmin, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
@@ -90,7 +86,7 @@ async fn complete_reset(
     Path(org): Path<String>,
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    JsonBody(body): JsonBody<SetPasswordInput>,
+    JsonBody(body): JsonBody<ResetCompleteInput>,
 ) -> Result<Json<Value>, ApiError> {
     admin_accounts::set_password(&state, &org, address, LinkPurpose::Reset, body).await?;
     Ok(Json(json!({"status": "password_changed"})))

@@ -2,8 +2,8 @@
 //! `service::admin_keys`).
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -40,11 +40,7 @@ async fn create(
     let (secret, key) = admin_keys::create(&state, &admin, body).await?;
     let mut body = view(&key);
     body["key"] = json!(secret.expose());
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(super::shown_once(StatusCode::CREATED, body))
 }
 
 async fn list(

@@ -71,6 +71,18 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
+/// An answer that carries a secret shown once (a key, a session token, a signing secret): never
+/// stored by a cache on the way.
+pub(crate) fn shown_once(status: axum::http::StatusCode, body: serde_json::Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
 /// The organisation of a request: the path segment where the route template has `{org}`.
 fn org_of(route: &str, path: &str) -> Option<String> {
     let position = route.split('/').position(|segment| segment == "{org}")?;

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -37,7 +38,7 @@ async fn create(
     operator: Operator,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CreateInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     let created = orgs::create(&state, &operator, body).await?;
     let mut body = view(&created.org);
     // Shown once: only hashes and sealed copies are kept.
@@ -47,7 +48,7 @@ async fn create(
     if let Some(owner) = &created.owner {
         body["owner"] = owner.view();
     }
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok(super::shown_once(StatusCode::CREATED, body))
 }
 
 async fn read(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -66,7 +67,7 @@ async fn rotate_secret(
     admin: OrgAdmin,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RotateInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let rotated = orgs::rotate_secret(&state, &admin, body).await?;
     let previous_until = rotated.previous_valid_until.and_then(|until| {
         time::OffsetDateTime::from_unix_timestamp(until)
@@ -74,7 +75,8 @@ async fn rotate_secret(
             .format(&time::format_description::well_known::Rfc3339)
             .ok()
     });
-    Ok(Json(
+    Ok(super::shown_once(
+        StatusCode::OK,
         json!({"webhook_secret": rotated.webhook_secret.expose(), "previous_secret_valid_until": previous_until}),
     ))
 }

@@ -110,6 +110,20 @@ pub struct LoginInput {
     pub password: Option<String>,
 }
 
+impl LoginInput {
+    /// The email and the password as given (a login checks only that both are there).
+    pub(crate) fn checked(self) -> Result<(Email, String), ServiceError> {
+        let mut errors = ValidationErrors::default();
+        let email =
+            required(&mut errors, "email", self.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+        let password = required(&mut errors, "password", self.password.as_deref()).map(str::to_string);
+        match (email, password) {
+            (Some(email), Some(password)) => Ok((email, password)),
+            _ => Err(errors.into()),
+        }
+    }
+}
+
 /// A new session, shown once.
 pub struct LoggedIn {
     pub token: Secret,
@@ -125,14 +139,7 @@ pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInp
     if org.settings.disable_login {
         return Err(ServiceError::Forbidden("this portal does not take logins".into()));
     }
-    let mut errors = ValidationErrors::default();
-    let email =
-        required(&mut errors, "email", input.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
-    let password = required(&mut errors, "password", input.password.as_deref()).map(str::to_string);
-    let (Some(email), Some(password)) = (email, password) else {
-        return Err(errors.into());
-    };
-
+    let (email, password) = input.checked()?;
     let store = state.store.as_ref();
     let failures = LoginFailures::check(state, &org.id, &email, address).await?;
 
@@ -276,6 +283,27 @@ pub struct ResetRequestInput {
     pub email: Option<String>,
 }
 
+impl ResetRequestInput {
+    /// The organisation and the email of a reset request (developer's or admin's), once it is
+    /// counted against its source address.
+    pub(crate) async fn checked(
+        self,
+        state: &AppState,
+        org: &str,
+        source: IpAddr,
+    ) -> Result<(Organisation, Email), ServiceError> {
+        let org = load_org_named(state, org).await?;
+        let mut errors = ValidationErrors::default();
+        let email =
+            required(&mut errors, "email", self.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
+        let Some(email) = email else {
+            return Err(errors.into());
+        };
+        limits::per_source(state, &org, Limit::ResetRequestsPerSource, source).await?;
+        Ok((org, email))
+    }
+}
+
 /// Mails a reset link if an active account has this email; the same `Ok(())`, after the same time,
 /// either way. Counted per source address; the emails per recipient (`limits::withhold_email`).
 pub async fn request_reset(
@@ -285,14 +313,7 @@ pub async fn request_reset(
     input: ResetRequestInput,
 ) -> Result<(), ServiceError> {
     let floor = ResponseFloor::start(state);
-    let org = load_org_named(state, org).await?;
-    let mut errors = ValidationErrors::default();
-    let email =
-        required(&mut errors, "email", input.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
-    let Some(email) = email else {
-        return Err(errors.into());
-    };
-    limits::per_source(state, &org, Limit::ResetRequestsPerSource, source).await?;
+    let (org, email) = input.checked(state, org, source).await?;
     let found = developers::find_by_email(state.store.as_ref(), &org.id, &email).await?;
     // The token is made either way, so both paths do the same work up to the write.
     let link = PasswordLink::new(state, &org, org.settings.password_reset_ttl_secs, "reset-password");
@@ -380,6 +401,28 @@ pub struct ResetCompleteInput {
     pub password: Option<String>,
 }
 
+impl ResetCompleteInput {
+    /// The organisation, the link's token and the new password (a developer's or an admin's), once
+    /// the attempt is counted against its source address.
+    pub(crate) async fn checked(
+        self,
+        state: &AppState,
+        org: &str,
+        source: IpAddr,
+    ) -> Result<(Organisation, String, Password), ServiceError> {
+        let org = load_org_named(state, org).await?;
+        let mut errors = ValidationErrors::default();
+        let token = required(&mut errors, "token", self.token.as_deref()).map(str::to_string);
+        let password = required(&mut errors, "password", self.password.as_deref())
+            .and_then(|p| errors.check("password", Password::parse(p)));
+        let (Some(token), Some(password)) = (token, password) else {
+            return Err(errors.into());
+        };
+        limits::per_source(state, &org, Limit::PasswordLinksPerSource, source).await?;
+        Ok((org, token, password))
+    }
+}
+
 /// Sets a new password from a reset (or invitation) link: the token is used up (only once, even under
 /// a race), every session ends, the failed-login count for the email is cleared, and the owner is
 /// told — one transaction. Counted per source address (`Limit::PasswordLinksPerSource`).
@@ -389,15 +432,7 @@ pub async fn complete_reset(
     source: IpAddr,
     input: ResetCompleteInput,
 ) -> Result<(), ServiceError> {
-    let org = load_org_named(state, org).await?;
-    let mut errors = ValidationErrors::default();
-    let token = required(&mut errors, "token", input.token.as_deref()).map(str::to_string);
-    let password = required(&mut errors, "password", input.password.as_deref())
-        .and_then(|p| errors.check("password", Password::parse(p)));
-    let (Some(token), Some(password)) = (token, password) else {
-        return Err(errors.into());
-    };
-    limits::per_source(state, &org, Limit::PasswordLinksPerSource, source).await?;
+    let (org, token, password) = input.checked(state, org, source).await?;
     let invalid = || ServiceError::invalid("token", "is invalid, used or expired");
     let store = state.store.as_ref();
     let hash = token_hash(&token);

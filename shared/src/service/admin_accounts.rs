@@ -9,15 +9,15 @@ use serde::Deserialize;
 use std::net::IpAddr;
 
 use super::accounts::{password_matches, PasswordLink, ResponseFloor};
+pub use super::accounts::{LoginInput, ResetCompleteInput, ResetRequestInput};
 use super::auth::{new_admin_session_token, OrgAdmin};
 use super::limits::{self, LoginFailures};
 use super::{audit, blocking, load_org_named, AppState, OrConflict, ServiceError};
 use crate::domain::audit::{changes, FieldChange};
 use crate::domain::event_data::{AdminLinkSent, AdminRef, AdminSuspiciousLogin, EventData};
-use crate::domain::limits::Limit;
 use crate::domain::{
-    now_epoch, now_epoch_millis, now_rfc3339, parse_person_name, required, AdminStatus, AdminUser, AdminUserId, Email,
-    Locale, Password, ValidationErrors,
+    now_epoch, now_epoch_millis, now_rfc3339, parse_person_name, AdminStatus, AdminUser, AdminUserId, Locale,
+    ValidationErrors,
 };
 use crate::secret::{token_hash, Secret};
 use crate::store::admin_users;
@@ -26,13 +26,6 @@ use crate::store::sessions::{self, Account, Session};
 
 /// The page of the portal where an admin chooses a new password.
 const RESET_PAGE: &str = "admin/reset-password";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SetPasswordInput {
-    pub token: Option<String>,
-    pub password: Option<String>,
-}
 
 /// Why a password is being set from a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,17 +44,9 @@ pub async fn set_password(
     org: &str,
     source: IpAddr,
     purpose: LinkPurpose,
-    input: SetPasswordInput,
+    input: ResetCompleteInput,
 ) -> Result<AdminUser, ServiceError> {
-    let org = load_org_named(state, org).await?;
-    let mut errors = ValidationErrors::default();
-    let token = required(&mut errors, "token", input.token.as_deref()).map(str::to_string);
-    let password = required(&mut errors, "password", input.password.as_deref())
-        .and_then(|p| errors.check("password", Password::parse(p)));
-    let (Some(token), Some(password)) = (token, password) else {
-        return Err(errors.into());
-    };
-    limits::per_source(state, &org, Limit::PasswordLinksPerSource, source).await?;
+    let (org, token, password) = input.checked(state, org, source).await?;
     let invalid = || ServiceError::invalid("token", "is invalid, used or expired");
     let store = state.store.as_ref();
     let hash = token_hash(&token);
@@ -99,13 +84,6 @@ pub async fn set_password(
     Ok(user)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginInput {
-    pub email: Option<String>,
-    pub password: Option<String>,
-}
-
 /// A new admin session, shown once.
 pub struct LoggedIn {
     pub token: Secret,
@@ -116,13 +94,7 @@ pub struct LoggedIn {
 /// Logs an admin user in (the organisation's `disable_login` is the portal's and does not apply).
 pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInput) -> Result<LoggedIn, ServiceError> {
     let org = load_org_named(state, org).await?;
-    let mut errors = ValidationErrors::default();
-    let email =
-        required(&mut errors, "email", input.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
-    let password = required(&mut errors, "password", input.password.as_deref()).map(str::to_string);
-    let (Some(email), Some(password)) = (email, password) else {
-        return Err(errors.into());
-    };
+    let (email, password) = input.checked()?;
     let store = state.store.as_ref();
     let failures = LoginFailures::check(state, &org.id, &email, address).await?;
     let found = admin_users::find_by_email(store, &org.id, &email).await?;
@@ -190,12 +162,6 @@ pub async fn logout(state: &AppState, admin: &OrgAdmin) -> Result<(), ServiceErr
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResetRequestInput {
-    pub email: Option<String>,
-}
-
 /// Mails a reset link if an active admin user has this email; the same `Ok(())`, after the same
 /// time, either way. Counted per source address, and the emails per recipient.
 pub async fn request_reset(
@@ -205,14 +171,7 @@ pub async fn request_reset(
     input: ResetRequestInput,
 ) -> Result<(), ServiceError> {
     let floor = ResponseFloor::start(state);
-    let org = load_org_named(state, org).await?;
-    let mut errors = ValidationErrors::default();
-    let email =
-        required(&mut errors, "email", input.email.as_deref()).and_then(|e| errors.check("email", Email::parse(e)));
-    let Some(email) = email else {
-        return Err(errors.into());
-    };
-    limits::per_source(state, &org, Limit::ResetRequestsPerSource, source).await?;
+    let (org, email) = input.checked(state, org, source).await?;
     let found = admin_users::find_by_email(state.store.as_ref(), &org.id, &email).await?;
     let link = PasswordLink::new(state, &org, org.settings.password_reset_ttl_secs, RESET_PAGE);
     if let Some(user) = found.map(|f| f.value).filter(|u| u.status == AdminStatus::Active) {

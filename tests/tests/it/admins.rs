@@ -23,6 +23,25 @@ async fn mails_with(app: &TestApp, to: &str, needle: &str, count: usize) -> Vec<
     .unwrap_or_else(|| panic!("{count} emails to {to} with {needle:?}"))
 }
 
+/// A POST without credentials (accepting, logging in, resetting).
+async fn anonymous(app: &TestApp, org: &TestOrg, path: &str, body: Value) -> (u16, Value) {
+    app.send("POST", &format!("/orgs/{}{path}", org.id), "", Some(body))
+        .await
+}
+
+/// `by` changes the role of the admin user `id`.
+async fn set_role(app: &TestApp, by: &AdminLogin, org: &TestOrg, id: &str, role: &str) -> (u16, Value) {
+    as_user(
+        app,
+        by,
+        "PATCH",
+        org,
+        &format!("/admins/{id}"),
+        Some(json!({"role": role})),
+    )
+    .await
+}
+
 async fn as_user(
     app: &TestApp,
     user: &AdminLogin,
@@ -56,14 +75,7 @@ async fn invite_accept_log_in_and_act_within_the_role(backend: Backend) {
         (&json!("invited"), &json!("approver"), &json!("de_AT"))
     );
     let id = invited["id"].as_str().unwrap().to_string();
-    let (status, _) = app
-        .send(
-            "POST",
-            &format!("/orgs/{}/login", org.id),
-            "",
-            Some(json!({"email": email, "password": PASSWORD})),
-        )
-        .await;
+    let (status, _) = anonymous(&app, &org, "/login", json!({"email": email, "password": PASSWORD})).await;
     assert_eq!(status, 401, "an invitation not yet accepted logs nobody in");
     let (status, again) = app
         .admin(
@@ -198,34 +210,31 @@ async fn an_admin_resets_a_forgotten_password_and_the_answer_is_the_same_for_str
     let mail = mails_with(&app, &user.email, "admin/reset-password?token=", 1).await;
     let token = link_token(&mail[0], "reset-password?token=").unwrap();
     // A reset link does not accept an invitation, nor the reverse.
-    let (status, _) = app
-        .send(
-            "POST",
-            &format!("/orgs/{}/admins/accept", org.id),
-            "",
-            Some(json!({"token": token, "password": "a new long password"})),
-        )
-        .await;
+    let (status, _) = anonymous(
+        &app,
+        &org,
+        "/admins/accept",
+        json!({"token": token, "password": "a new long password"}),
+    )
+    .await;
     assert_eq!(status, 400);
-    let (status, done) = app
-        .send(
-            "POST",
-            &format!("/orgs/{}/password-reset/complete", org.id),
-            "",
-            Some(json!({"token": token, "password": "a new long password"})),
-        )
-        .await;
+    let (status, done) = anonymous(
+        &app,
+        &org,
+        "/password-reset/complete",
+        json!({"token": token, "password": "a new long password"}),
+    )
+    .await;
     assert_eq!(status, 200, "{done}");
     let (status, _) = as_user(&app, &user, "GET", &org, "/me", None).await;
     assert_eq!(status, 401, "every session ended");
-    let (status, _) = app
-        .send(
-            "POST",
-            &format!("/orgs/{}/login", org.id),
-            "",
-            Some(json!({"email": user.email, "password": "a new long password"})),
-        )
-        .await;
+    let (status, _) = anonymous(
+        &app,
+        &org,
+        "/login",
+        json!({"email": user.email, "password": "a new long password"}),
+    )
+    .await;
     assert_eq!(status, 200);
     mails_with(&app, &user.email, "password of your Acme admin account", 1).await;
 }
@@ -248,15 +257,7 @@ async fn the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_ema
     let helper = app.admin_user(&org, "admin").await;
 
     // An admin may not touch the owner role.
-    let (status, _) = as_user(
-        &app,
-        &helper,
-        "PATCH",
-        &org,
-        &format!("/admins/{}", b.id),
-        Some(json!({"role": "viewer"})),
-    )
-    .await;
+    let (status, _) = set_role(&app, &helper, &org, &b.id, "viewer").await;
     assert_eq!(status, 403);
     let (status, _) = as_user(
         &app,
@@ -268,27 +269,11 @@ async fn the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_ema
     )
     .await;
     assert_eq!(status, 403);
-    let (status, _) = as_user(
-        &app,
-        &helper,
-        "PATCH",
-        &org,
-        &format!("/admins/{}", helper.id),
-        Some(json!({"role": "owner"})),
-    )
-    .await;
+    let (status, _) = set_role(&app, &helper, &org, &helper.id, "owner").await;
     assert_eq!(status, 403, "nor grant it to themselves");
 
     // An owner demotes another owner: recorded, and the demoted person (and the owners) emailed.
-    let (status, demoted) = as_user(
-        &app,
-        &a,
-        "PATCH",
-        &org,
-        &format!("/admins/{}", b.id),
-        Some(json!({"role": "admin"})),
-    )
-    .await;
+    let (status, demoted) = set_role(&app, &a, &org, &b.id, "admin").await;
     assert_eq!((status, &demoted["role"]), (200, &json!("admin")), "{demoted}");
     let (_, log) = as_user(
         &app,
@@ -334,15 +319,7 @@ async fn the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_ema
     let key_id = app.owner_key_id(&org).await;
     let (status, _) = as_user(&app, &a, "DELETE", &org, &format!("/admin-keys/{key_id}"), None).await;
     assert_eq!(status, 204, "an owner user remains, so the owner key may go");
-    let (status, problem) = as_user(
-        &app,
-        &a,
-        "PATCH",
-        &org,
-        &format!("/admins/{}", a.id),
-        Some(json!({"role": "admin"})),
-    )
-    .await;
+    let (status, problem) = set_role(&app, &a, &org, &a.id, "admin").await;
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (409, Some("role")),
@@ -358,15 +335,7 @@ async fn the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_ema
     assert_eq!(me["role"], "owner", "nothing changed");
 
     // A second owner makes the first removable; a removed admin's session ends at once.
-    let (status, _) = as_user(
-        &app,
-        &a,
-        "PATCH",
-        &org,
-        &format!("/admins/{}", b.id),
-        Some(json!({"role": "owner"})),
-    )
-    .await;
+    let (status, _) = set_role(&app, &a, &org, &b.id, "owner").await;
     assert_eq!(status, 200);
     let (status, _) = as_user(&app, &b, "DELETE", &org, &format!("/admins/{}", a.id), None).await;
     assert_eq!(status, 204);
@@ -476,35 +445,26 @@ async fn no_password_token_or_key_is_logged_or_stored_in_plain_text() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = app
-        .send(
-            "POST",
-            &format!("/orgs/{}/password-reset", org.id),
-            "",
-            Some(json!({"email": owner_email})),
-        )
-        .await;
+    let (status, _) = anonymous(&app, &org, "/password-reset", json!({"email": owner_email})).await;
     assert_eq!(status, 202);
     let mail = mails_with(&app, &owner_email, "admin/reset-password?token=", 1).await;
     let reset = link_token(&mail[0], "reset-password?token=").unwrap();
     let new_password = "a brand new admin password";
-    let (status, _) = app
-        .send(
-            "POST",
-            &format!("/orgs/{}/password-reset/complete", org.id),
-            "",
-            Some(json!({"token": reset, "password": new_password})),
-        )
-        .await;
+    let (status, _) = anonymous(
+        &app,
+        &org,
+        "/password-reset/complete",
+        json!({"token": reset, "password": new_password}),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, login) = app
-        .send(
-            "POST",
-            &format!("/orgs/{}/login", org.id),
-            "",
-            Some(json!({"email": owner_email, "password": new_password})),
-        )
-        .await;
+    let (status, login) = anonymous(
+        &app,
+        &org,
+        "/login",
+        json!({"email": owner_email, "password": new_password}),
+    )
+    .await;
     assert_eq!(status, 200);
     let session = login["token"].as_str().unwrap().to_string();
     // Some admin writes, by the key and by the session.
@@ -531,6 +491,48 @@ async fn no_password_token_or_key_is_logged_or_stored_in_plain_text() {
     let (_, developer_login) = app.log_in(&org.id, &developer).await;
     let developer_session = developer_login["token"].as_str().unwrap().to_string();
 
+    // Every answer showing a secret once tells caches not to keep it.
+    let root = app.root_key();
+    let shown_once = [
+        app.post_json("/orgs", Some(&root), &json!({"name": "Cached?"})).await,
+        app.post_json(
+            &format!("/orgs/{}/login", org.id),
+            None,
+            &json!({"email": owner_email, "password": new_password}),
+        )
+        .await,
+        app.post_json(
+            &format!("/orgs/{}/webhook-secret/rotate", org.id),
+            Some(&session),
+            &json!({}),
+        )
+        .await,
+        app.post_json(
+            &format!("/orgs/{}/admin-keys", org.id),
+            Some(&session),
+            &json!({"name": "cached?", "role": "viewer"}),
+        )
+        .await,
+        app.post_json(
+            &format!("/portal/{}/login", org.id),
+            None,
+            &json!({"email": developer, "password": PASSWORD}),
+        )
+        .await,
+    ];
+    let mut more_secrets = Vec::new();
+    for response in shown_once {
+        assert!(response.status().is_success(), "{}", response.url());
+        assert_eq!(response.headers()["cache-control"], "no-store", "{}", response.url());
+        let body: Value = response.json().await.unwrap();
+        for field in ["admin_key", "webhook_secret", "token", "key"] {
+            if let Some(secret) = body[field].as_str() {
+                more_secrets.push(secret.to_string());
+            }
+        }
+    }
+    assert_eq!(more_secrets.len(), 6, "{more_secrets:?}");
+
     let (_, audit) = app
         .send("GET", &format!("/orgs/{}/audit-log", org.id), &session, None)
         .await;
@@ -548,7 +550,8 @@ async fn no_password_token_or_key_is_logged_or_stored_in_plain_text() {
         ("the test password", PASSWORD),
         ("a new password", new_password),
     ];
-    for (what, secret) in secrets {
+    let more = more_secrets.iter().map(|s| ("a secret shown once", s.as_str()));
+    for (what, secret) in secrets.into_iter().chain(more) {
         assert!(!stored.contains(secret), "{what} is stored in plain text");
         assert!(!logs.contains(secret), "{what} is logged");
         assert!(!audit.to_string().contains(secret), "{what} is in the audit log");
