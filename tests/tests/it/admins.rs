@@ -209,7 +209,7 @@ async fn an_admin_resets_a_forgotten_password_and_the_answer_is_the_same_for_str
 
     let mail = mails_with(&app, &user.email, "admin/reset-password?token=", 1).await;
     let token = link_token(&mail[0], "reset-password?token=").unwrap();
-    // A reset link does not accept an invitation, nor the reverse.
+    // An admin's reset link neither accepts an invitation nor sets a developer's password.
     let (status, _) = anonymous(
         &app,
         &org,
@@ -218,6 +218,15 @@ async fn an_admin_resets_a_forgotten_password_and_the_answer_is_the_same_for_str
     )
     .await;
     assert_eq!(status, 400);
+    let (status, problem) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/password-reset/complete", org.id),
+            "",
+            Some(json!({"token": token, "password": "a new long password"})),
+        )
+        .await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("token")));
     let (status, done) = anonymous(
         &app,
         &org,
