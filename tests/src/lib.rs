@@ -553,12 +553,25 @@ impl TestApp {
 
 /// `(destinations, raw MIME)` of every message the emulator's SES has accepted.
 pub async fn ses_raw_messages(endpoint: &str) -> Vec<(Vec<String>, String)> {
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The emulator answers its data dump with a 500 now and then when a request changes its state
+    // while it serializes; another read a moment later succeeds.
+    let mut last = String::new();
+    let mut data = None;
+    for _ in 0..10 {
+        let response = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap();
+        let text = response.text().await.unwrap();
+        match serde_json::from_str::<Value>(&text) {
+            Ok(parsed) => {
+                data = Some(parsed);
+                break;
+            }
+            Err(_) => {
+                last = text.chars().take(200).collect();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    let data = data.unwrap_or_else(|| panic!("the emulator's data dump is not JSON: {last}"));
     data["ses"]["RawMessage"]
         .as_array()
         .cloned()
