@@ -248,9 +248,8 @@ async fn an_admin_resets_a_forgotten_password_and_the_answer_is_the_same_for_str
     mails_with(&app, &user.email, "password of your Acme admin account", 1).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_emailed() {
-    let app = spawn_app(Backend::Embedded).await;
+async fn the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_emailed(backend: Backend) {
+    let app = spawn_app(backend).await;
     let first = unique_email();
     let org = app.create_org(json!({"name": "Acme", "owner_email": first})).await;
     assert_eq!(
@@ -438,12 +437,31 @@ async fn changing_sign_up_mode_emails_every_owner_on_the_emulator() {
     changing_sign_up_mode_emails_every_owner(Backend::Emulator).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_emailed_embedded() {
+    the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_emailed(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_emailed_on_the_emulator() {
+    the_last_owner_stays_and_an_owner_demoting_an_owner_is_recorded_and_emailed(Backend::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_token_or_key_is_logged_or_stored_in_plain_text_embedded() {
+    no_password_token_or_key_is_logged_or_stored_in_plain_text(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_token_or_key_is_logged_or_stored_in_plain_text_on_the_emulator() {
+    no_password_token_or_key_is_logged_or_stored_in_plain_text(Backend::Emulator).await;
+}
+
 /// Passwords, session tokens, admin keys and password links: never in a log line, the table (but as
 /// hashes) or the audit log.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_password_token_or_key_is_logged_or_stored_in_plain_text() {
+async fn no_password_token_or_key_is_logged_or_stored_in_plain_text(backend: Backend) {
     capture_logs();
-    let app = spawn_app(Backend::Embedded).await;
+    let app = spawn_app(backend).await;
     let owner_email = unique_email();
     let org = app
         .create_org(json!({"name": "Acme", "owner_email": owner_email}))
