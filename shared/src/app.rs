@@ -107,6 +107,7 @@ impl Services {
             self.store.clone(),
             self.email_queue.clone(),
             self.webhook_queue.clone(),
+            self.templates.clone(),
         )
     }
 
@@ -150,14 +151,22 @@ pub fn api_state(
     }
 }
 
-/// The event router: the table's stream in, email and webhook jobs out.
+/// The event router: the table's stream in, inbox items, email and webhook jobs out.
 pub fn event_router(
     config: &Config,
     store: Arc<dyn Store>,
     email_jobs: Arc<dyn JobSender>,
     webhook_jobs: Arc<dyn JobSender>,
+    templates: Arc<Templates>,
 ) -> EventRouter {
-    EventRouter::new(store, email_jobs, webhook_jobs, config.portal_url.clone())
+    EventRouter::new(
+        store,
+        email_jobs,
+        webhook_jobs,
+        config.portal_url.clone(),
+        templates,
+        config.notification_retention.as_secs() as i64,
+    )
 }
 
 /// The email worker; `queue` is the one its jobs come from, where a busy delivery is put off.
@@ -448,12 +457,19 @@ pub mod aws {
         Ok(crate::http::router(state))
     }
 
-    /// The event router: DynamoDB (organisations) and SQS (jobs).
-    pub async fn event_router(config: &Config) -> EventRouter {
+    /// The event router: DynamoDB (organisations, inboxes) and SQS (jobs); the templates give
+    /// in-app notifications their text.
+    pub async fn event_router(config: &Config) -> anyhow::Result<EventRouter> {
         let shared = sdk_config(None).await;
         let email = queue(&shared, &config.email_queue, "email");
         let webhook = queue(&shared, &config.webhook_queue, "webhook");
-        build_event_router(config, store(config, &shared), email, webhook)
+        Ok(build_event_router(
+            config,
+            store(config, &shared),
+            email,
+            webhook,
+            templates(config)?,
+        ))
     }
 
     /// The email worker: DynamoDB, SQS (its own queue), and SES v2 when that is the backend.

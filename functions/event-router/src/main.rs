@@ -1,4 +1,5 @@
-//! The event router Lambda: the table's stream (outbox events) in, email and webhook jobs out.
+//! The event router Lambda: the table's stream (outbox events) in; inbox items, email and webhook
+//! jobs out.
 
 use gatehouse::app::{aws, lambda};
 use gatehouse::config::Config;
@@ -7,5 +8,5 @@ use gatehouse::config::Config;
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
     let config = Config::from_env()?;
-    lambda::run_stream(aws::event_router(&config).await).await
+    lambda::run_stream(aws::event_router(&config).await?).await
 }

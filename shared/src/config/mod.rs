@@ -89,6 +89,8 @@ pub struct Config {
     pub max_pending_key_requests: usize,
     /// How long audit entries are kept (`AUDIT_RETENTION_DAYS`, default 365).
     pub audit_retention: Duration,
+    /// How long in-app notifications are kept (`NOTIFICATION_RETENTION_DAYS`, default 90).
+    pub notification_retention: Duration,
     /// How long an admin user's login lasts (`ADMIN_SESSION_TTL_SECS`, default 8 hours).
     pub admin_session_ttl: Duration,
 }
@@ -126,6 +128,7 @@ impl Config {
             max_pending_key_requests: 20,
             audit_retention: Duration::from_secs(365 * 86_400),
             admin_session_ttl: Duration::from_secs(8 * 3_600),
+            notification_retention: Duration::from_secs(90 * 86_400),
         }
     }
 
@@ -227,6 +230,10 @@ impl Config {
         }
         if let Some(v) = get("AUDIT_RETENTION_DAYS") {
             c.audit_retention = Duration::from_secs(parse_number("AUDIT_RETENTION_DAYS", &v, 1, 3_650)? * 86_400);
+        }
+        if let Some(v) = get("NOTIFICATION_RETENTION_DAYS") {
+            c.notification_retention =
+                Duration::from_secs(parse_number("NOTIFICATION_RETENTION_DAYS", &v, 1, 3_650)? * 86_400);
         }
         if let Some(v) = get("ADMIN_SESSION_TTL_SECS") {
             c.admin_session_ttl = Duration::from_secs(parse_number("ADMIN_SESSION_TTL_SECS", &v, 300, 7 * 86_400)?);
@@ -412,6 +419,7 @@ mod tests {
             ("MAX_PENDING_KEY_REQUESTS", "0"),
             ("AUDIT_RETENTION_DAYS", "0"),
             ("ADMIN_SESSION_TTL_SECS", "60"),
+            ("NOTIFICATION_RETENTION_DAYS", "0"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

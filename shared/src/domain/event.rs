@@ -229,6 +229,15 @@ impl Event {
         emails
     }
 
+    /// The notification types this event sends (the concerned person's and the owners'), each once.
+    pub fn notice_types(&self) -> Vec<&'static str> {
+        let mut types: Vec<&'static str> = self.concerned_email().map(|c| c.template).into_iter().collect();
+        if let Some(owners) = self.owner_template().filter(|t| !types.contains(t)) {
+            types.push(owners);
+        }
+        types
+    }
+
     /// The template the owners named in `data.recipients` get.
     fn owner_template(&self) -> Option<&'static str> {
         Some(match self.kind {
@@ -238,6 +247,7 @@ impl Event {
             EventKind::AdminInvited => "admin_invited_notice",
             EventKind::AdminRoleChanged => "admin_role_changed",
             EventKind::AdminRemoved => "admin_removed",
+            EventKind::EndpointDisabled => "endpoint_disabled",
             _ => return None,
         })
     }

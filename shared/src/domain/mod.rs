@@ -45,6 +45,7 @@ pub mod fields;
 mod ids;
 pub mod jobs;
 pub mod limits;
+pub mod notifications;
 mod org;
 pub mod roles;
 mod url;

@@ -13,6 +13,7 @@ mod deliveries;
 mod developers;
 mod email_templates;
 mod extract;
+mod notifications;
 mod orgs;
 mod portal;
 pub mod problem;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_keys::routes())
         .merge(admin_users::routes())
         .merge(admin_accounts::routes())
+        .merge(notifications::routes())
         .merge(audit::routes())
         .merge(portal::routes())
         .merge(developers::routes())

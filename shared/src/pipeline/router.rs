@@ -1,5 +1,6 @@
 //! The event router: decodes outbox events from the table's stream, reads each organisation's
-//! `event_options` once per batch, and sends the batch's email and webhook jobs in batches of ten.
+//! `event_options` once per batch, puts in-app notifications in the inboxes of the people they
+//! concern, and sends the batch's email and webhook jobs in batches of ten.
 
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
@@ -10,15 +11,22 @@ use std::sync::Arc;
 
 use super::StreamHandler;
 use crate::domain::jobs::{EmailJob, WebhookJob};
-use crate::domain::{Event, EventKind, OrgId, Organisation};
+use crate::domain::notifications::{notification_type, Audience};
+use crate::domain::{now_epoch, AdminUser, AdminUserId, DeveloperId, Event, EventKind, OrgId, Organisation};
 use crate::queue::{JobSender, OutgoingMessage};
-use crate::store::{orgs, table_keys, Store};
+use crate::store::inbox::{self, InboxItem};
+use crate::store::sessions::Account;
+use crate::store::{admin_users, every_page, orgs, table_keys, Store, StoreError};
+use crate::templates::Templates;
 
 pub struct EventRouter {
     store: Arc<dyn Store>,
     email_queue: Arc<dyn JobSender>,
     webhook_queue: Arc<dyn JobSender>,
     portal_url: String,
+    templates: Arc<Templates>,
+    /// How long inbox items are kept.
+    retention_secs: i64,
 }
 
 /// The jobs one event makes.
@@ -28,19 +36,145 @@ pub struct Plan {
     pub webhooks: Vec<WebhookJob>,
 }
 
+/// Someone with an inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Person {
+    Developer(DeveloperId),
+    Admin(AdminUserId),
+}
+
+impl Person {
+    pub fn account(&self) -> Account<'_> {
+        match self {
+            Person::Developer(id) => Account::Developer(id),
+            Person::Admin(id) => Account::Admin(id),
+        }
+    }
+}
+
 impl EventRouter {
     pub fn new(
         store: Arc<dyn Store>,
         email_queue: Arc<dyn JobSender>,
         webhook_queue: Arc<dyn JobSender>,
         portal_url: String,
+        templates: Arc<Templates>,
+        retention_secs: i64,
     ) -> Self {
         Self {
             store,
             email_queue,
             webhook_queue,
             portal_url,
+            templates,
+            retention_secs,
         }
+    }
+
+    /// The inbox items an event makes: one per in-app notification type it sends and person of that
+    /// type's audience, rendered from the event's public data (never its private part).
+    pub fn inbox_items(&self, event: &Event, org: &Organisation, owners: &[AdminUserId]) -> Vec<(Person, InboxItem)> {
+        let context = json!({
+            "org": {"id": org.id, "name": org.name},
+            "portal_url": org.settings.portal_url(&self.portal_url),
+            "event": event.webhook_payload(),
+            "data": event.data,
+        });
+        let named = |field: &str| event.data.get(field).and_then(|v| v.as_str());
+        let mut items = Vec::new();
+        for t in event
+            .notice_types()
+            .into_iter()
+            .filter_map(notification_type)
+            .filter(|t| t.in_app)
+        {
+            let developer = || {
+                named("developer_id")
+                    .and_then(DeveloperId::parse)
+                    .map(Person::Developer)
+            };
+            let admin = || named("admin_id").and_then(AdminUserId::parse).map(Person::Admin);
+            let to_owners = || owners.iter().cloned().map(Person::Admin);
+            let people: Vec<Person> = match t.audience {
+                Audience::Developer => developer().into_iter().collect(),
+                Audience::Admin => admin().into_iter().collect(),
+                Audience::Owners => to_owners().collect(),
+                Audience::AdminAndOwners => admin().into_iter().chain(to_owners()).collect(),
+            };
+            let text = match self.templates.render_in_app(t, &context) {
+                Ok(text) => text,
+                Err(e) => {
+                    tracing::error!(event_id = %event.id, notification = t.name, error = %e, "in-app text not rendered; item left out");
+                    continue;
+                }
+            };
+            for person in people {
+                if items
+                    .iter()
+                    .any(|(p, i): &(Person, InboxItem)| p == &person && i.notification_type == t.name)
+                {
+                    continue;
+                }
+                let item = InboxItem {
+                    id: event.id.clone(),
+                    notification_type: t.name.to_string(),
+                    category: t.category,
+                    title: text.title.clone(),
+                    body: text.body.clone(),
+                    link: format!("{}{}", org.settings.portal_url(&self.portal_url), t.link),
+                    created_at: event.occurred_at.clone(),
+                    read: false,
+                    archived: false,
+                    expires_at: now_epoch() + self.retention_secs,
+                };
+                items.push((person, item));
+            }
+        }
+        items
+    }
+
+    /// Puts the event's inbox items; one already there (a batch routed again) is left as it is.
+    async fn deliver_in_app(
+        &self,
+        event: &Event,
+        org: &Organisation,
+        owners: &mut HashMap<OrgId, Vec<AdminUserId>>,
+    ) -> Result<usize, StoreError> {
+        if !event
+            .notice_types()
+            .into_iter()
+            .filter_map(notification_type)
+            .any(|t| t.in_app)
+        {
+            return Ok(0);
+        }
+        if !owners.contains_key(&org.id) {
+            let store = self.store.as_ref();
+            let users: Vec<AdminUser> =
+                every_page(|after| async move { admin_users::page(store, &org.id, after.as_deref(), 100).await })
+                    .await?
+                    .into_iter()
+                    .map(|u| u.value)
+                    .collect();
+            let acting = users
+                .into_iter()
+                .filter(AdminUser::is_acting_owner)
+                .map(|u| u.id)
+                .collect();
+            owners.insert(org.id.clone(), acting);
+        }
+        let mut put = 0;
+        for (person, item) in self.inbox_items(event, org, &owners[&org.id]) {
+            let Some(write) = inbox::put_new(&org.id, person.account(), &item) else {
+                continue;
+            };
+            match self.store.transact(vec![write]).await {
+                Ok(()) => put += 1,
+                Err(StoreError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(put)
     }
 
     /// The deliveries an event makes in an organisation: the email to the person it concerns, and the
@@ -125,6 +259,7 @@ impl StreamHandler for EventRouter {
     #[tracing::instrument(name = "route_events", skip_all, fields(records = event.records.len()))]
     async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
         let mut orgs_seen = HashMap::new();
+        let mut owners = HashMap::new();
         let mut emails = Vec::new();
         let mut webhooks = Vec::new();
         let Some(first) = event.records.first() else {
@@ -154,10 +289,18 @@ impl StreamHandler for EventRouter {
                     break;
                 }
             };
+            let in_app = match self.deliver_in_app(&decoded, &org, &mut owners).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = ?e, "putting inbox items failed; the rest of the batch will be retried");
+                    retry_from = Some(record);
+                    break;
+                }
+            };
             let plan = self.plan(&decoded, &org);
             tracing::info!(
                 event_id = %decoded.id, kind = %decoded.kind, org = %decoded.org_id,
-                emails = plan.emails.len(), webhooks = plan.webhooks.len(), "event routed"
+                emails = plan.emails.len(), webhooks = plan.webhooks.len(), in_app, "event routed"
             );
             emails.extend(plan.emails);
             webhooks.extend(plan.webhooks);

@@ -12,6 +12,7 @@ pub mod deliveries;
 pub mod developers;
 mod dynamo;
 pub mod endpoints;
+pub mod inbox;
 mod memory;
 pub mod orgs;
 pub mod outbox;

@@ -139,6 +139,14 @@ pub fn developer_search_sk(normalized_email: &str, id: &DeveloperId) -> String {
     format!("{normalized_email}#{id}")
 }
 
+/// The partition of one person's in-app notifications (a developer's or an admin user's id).
+pub fn inbox_pk(org: &OrgId, person_id: &str) -> String {
+    format!("ORG#{org}#INBOX#{person_id}")
+}
+
+/// The sort-key prefix of inbox items.
+pub const INBOX_ITEM_PREFIX: &str = "ITEM#";
+
 pub const SESSION_KIND: &str = "SESSION";
 
 /// A login session, addressed by the SHA-256 of its token.

@@ -7,6 +7,7 @@ mod sample;
 
 pub use sample::{merged, sample_data};
 
+use crate::domain::notifications::{NotificationType, TYPES};
 use handlebars::Handlebars;
 use serde::Serialize;
 use std::path::Path;
@@ -92,6 +93,13 @@ pub struct Rendered {
     pub html: String,
 }
 
+/// The text of an inbox item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InAppText {
+    pub title: String,
+    pub body: String,
+}
+
 pub struct Templates {
     plain: Handlebars<'static>,
     html: Handlebars<'static>,
@@ -132,9 +140,24 @@ impl Templates {
                     .map_err(invalid(&file_name))?;
             }
         }
+        for t in TYPES.iter().filter(|t| t.in_app) {
+            let name = format!("in_app.{}", t.name);
+            plain.register_template_string(&name, t.body).map_err(invalid(&name))?;
+        }
         let templates = Self { plain, html };
         // Every template against every variable Gatehouse provides: an unknown one fails here.
         let sample = sample_data();
+        // In-app text never sees the private part: rendered without it here, it must not need it.
+        let mut public = sample.clone();
+        public.as_object_mut().expect("an object").remove("private");
+        for t in TYPES.iter().filter(|t| t.in_app) {
+            if let Err(TemplateError::Render { name, message }) = templates.render_in_app(t, &public) {
+                return Err(TemplateError::Invalid {
+                    name,
+                    message: format!("an in-app text uses what it cannot: {message}"),
+                });
+            }
+        }
         for (name, ..) in NOTIFICATIONS {
             if let Err(TemplateError::Render { name, message }) = templates.render(name, &sample) {
                 return Err(TemplateError::Invalid {
@@ -149,6 +172,22 @@ impl Templates {
     /// The names of every notification's templates.
     pub fn names() -> impl Iterator<Item = &'static str> {
         NOTIFICATIONS.iter().map(|(name, ..)| *name)
+    }
+
+    /// A notification's in-app title (the email's subject) and body, from the event's public data.
+    pub fn render_in_app(&self, t: &NotificationType, data: &impl Serialize) -> Result<InAppText, TemplateError> {
+        let render = |file: String| {
+            self.plain.render(&file, data).map_err(|e| TemplateError::Render {
+                name: file.clone(),
+                message: e.to_string(),
+            })
+        };
+        Ok(InAppText {
+            title: render(format!("{}.{}", t.name, Part::Subject.suffix()))?
+                .trim()
+                .to_string(),
+            body: render(format!("in_app.{}", t.name))?.trim().to_string(),
+        })
     }
 
     pub fn render(&self, name: &str, data: &impl Serialize) -> Result<Rendered, TemplateError> {
@@ -219,6 +258,25 @@ mod tests {
         assert!(reset
             .html
             .contains("https://portal.example.com/reset-password?token&#x3D;t"));
+    }
+
+    #[test]
+    fn every_notice_to_a_person_has_a_type_and_in_app_text_shows_no_secret() {
+        use crate::domain::notifications::notification_type;
+        for (name, ..) in NOTIFICATIONS {
+            assert_eq!(notification_type(name).is_some(), *name != "event_notice", "{name}");
+        }
+        let t = Templates::load(None).unwrap();
+        let key = notification_type("key_approved").unwrap();
+        let text = t.render_in_app(key, &sample_data()).unwrap();
+        assert_eq!(text.title, "Your Acme API key for Payments");
+        assert!(
+            text.body.contains("Payments") && !text.body.contains("gh_live_sample"),
+            "{text:?}"
+        );
+        let settings = notification_type("security_settings_changed").unwrap();
+        let text = t.render_in_app(settings, &sample_data()).unwrap();
+        assert_eq!(text.body, "settings.signup_mode: open → invite_only");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod endpoints;
 mod faults;
 mod input;
 mod keys;
+mod notifications;
 mod openapi;
 mod pagination;
 mod partitions;

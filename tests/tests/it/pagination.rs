@@ -15,6 +15,8 @@ struct Filled {
     app: TestApp,
     org: TestOrg,
     session: String,
+    /// An owner admin user's session (their inbox).
+    admin_session: String,
 }
 
 impl Filled {
@@ -26,10 +28,12 @@ impl Filled {
                 "event_options": {"developer_event": {"email": "ops@example.com"}},
             }))
             .await;
+        let owner = app.admin_user(&org, "owner").await;
         let filled = Filled {
             app,
             org,
             session: String::new(),
+            admin_session: owner.token,
         };
         let mut policies = Vec::new();
         for n in 0..3 {
@@ -81,6 +85,19 @@ impl Filled {
                 .await;
             assert_eq!(status, 201, "{key}");
         }
+        // A key issued and revoked: the developer's inbox holds the welcome and the revocation.
+        let (status, key) = filled
+            .admin(
+                "POST",
+                &format!("/developers/{developer}/keys"),
+                Some(json!({"policy_ids": [policies[0].0]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{key}");
+        let (status, _) = filled
+            .admin("DELETE", &format!("/keys/{}", key["key_id"].as_str().unwrap()), None)
+            .await;
+        assert_eq!(status, 204);
         for n in 0..3 {
             let (status, _) = filled
                 .admin(
@@ -143,6 +160,7 @@ impl Filled {
     fn token_for(&self, template: &str) -> &str {
         match template {
             "/portal/{org}/catalog" => "",
+            "/orgs/{org}/me/notifications" => &self.admin_session,
             t if t.starts_with("/portal/") => &self.session,
             _ => &self.org.admin_key,
         }
@@ -178,7 +196,7 @@ fn documented_lists() -> BTreeSet<String> {
 async fn every_list_pages_with_limit_and_cursor() {
     let filled = Filled::new().await;
     let lists = documented_lists();
-    assert_eq!(lists.len(), 14, "the documented lists: {lists:?}");
+    assert_eq!(lists.len(), 16, "the documented lists: {lists:?}");
     for template in &lists {
         let path = template.replace("{org}", &filled.org.id);
         let token = filled.token_for(template);

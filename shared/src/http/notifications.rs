@@ -1,0 +1,134 @@
+//! In-app notifications: a developer's inbox under `/portal/{org}/notifications`, an admin user's
+//! under `/orgs/{org}/me/notifications` (rules in `service::notifications`).
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{DeveloperSession, OrgAdmin};
+use super::extract::{page, page_args, Path, Query};
+use super::problem::ApiError;
+use super::AppState;
+use crate::service::notifications::{self, Filters, Inbox};
+use crate::service::ServiceError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal/{org}/notifications", get(developer_list))
+        .route("/portal/{org}/notifications/count", get(developer_count))
+        .route("/portal/{org}/notifications/read-all", post(developer_read_all))
+        .route("/portal/{org}/notifications/{id}/read", post(developer_read))
+        .route("/portal/{org}/notifications/{id}/archive", post(developer_archive))
+        .route("/orgs/{org}/me/notifications", get(admin_list))
+        .route("/orgs/{org}/me/notifications/count", get(admin_count))
+        .route("/orgs/{org}/me/notifications/read-all", post(admin_read_all))
+        .route("/orgs/{org}/me/notifications/{id}/read", post(admin_read))
+        .route("/orgs/{org}/me/notifications/{id}/archive", post(admin_archive))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    unread: Option<bool>,
+    archived: Option<bool>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn list(state: &AppState, inbox: &Inbox<'_>, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    let (after, limit) = page_args(query.limit, query.cursor.as_deref(), 50)?;
+    let filters = Filters {
+        unread: query.unread,
+        archived: query.archived,
+    };
+    let (items, next) = notifications::list(state, inbox, filters, after.as_deref(), limit).await?;
+    Ok(Json(page(items.iter().map(|i| json!(i)).collect(), next)))
+}
+
+async fn count(state: &AppState, inbox: &Inbox<'_>) -> Result<Json<Value>, ApiError> {
+    let (unread, more) = notifications::unread_count(state, inbox).await?;
+    Ok(Json(json!({"unread": unread, "more": more})))
+}
+
+async fn read_all(state: &AppState, inbox: &Inbox<'_>) -> Result<Json<Value>, ApiError> {
+    let marked = notifications::mark_all_read(state, inbox).await?;
+    Ok(Json(json!({"marked_read": marked})))
+}
+
+async fn developer_list(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    list(&state, &Inbox::of_developer(&session), query).await
+}
+
+async fn developer_count(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    count(&state, &Inbox::of_developer(&session)).await
+}
+
+async fn developer_read_all(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    read_all(&state, &Inbox::of_developer(&session)).await
+}
+
+async fn developer_read(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        notifications::mark_read(&state, &Inbox::of_developer(&session), &id).await?
+    )))
+}
+
+async fn developer_archive(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        notifications::archive(&state, &Inbox::of_developer(&session), &id).await?
+    )))
+}
+
+fn admin_inbox(admin: &OrgAdmin) -> Result<Inbox<'_>, ServiceError> {
+    Inbox::of_admin(admin)
+}
+
+async fn admin_list(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    list(&state, &admin_inbox(&admin)?, query).await
+}
+
+async fn admin_count(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    count(&state, &admin_inbox(&admin)?).await
+}
+
+async fn admin_read_all(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    read_all(&state, &admin_inbox(&admin)?).await
+}
+
+async fn admin_read(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        notifications::mark_read(&state, &admin_inbox(&admin)?, &id).await?
+    )))
+}
+
+async fn admin_archive(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        notifications::archive(&state, &admin_inbox(&admin)?, &id).await?
+    )))
+}

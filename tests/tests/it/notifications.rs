@@ -1,0 +1,247 @@
+//! In-app notifications through the HTTP API: the event router puts items in the inboxes of the
+//! people an event concerns, once per event however often a stream batch is routed; each person
+//! reads, counts, marks and archives only their own.
+
+use std::time::Duration;
+
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord, StreamRecord};
+use gatehouse::pipeline::StreamHandler;
+use gatehouse_tests::*;
+use serde_json::{json, Value};
+
+async fn inbox(app: &TestApp, path: &str, token: &str) -> Vec<Value> {
+    let (status, page) = app.send("GET", path, token, None).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+/// The inbox at `path` once it holds an item of `kind`.
+async fn item_of(app: &TestApp, path: &str, token: &str, kind: &str) -> Value {
+    eventually(Duration::from_secs(60), || async {
+        inbox(app, path, token).await.into_iter().find(|i| i["type"] == kind)
+    })
+    .await
+    .unwrap_or_else(|| panic!("a {kind} item at {path}"))
+}
+
+async fn unread(app: &TestApp, path: &str, token: &str) -> u64 {
+    let (status, count) = app.send("GET", &format!("{path}/count"), token, None).await;
+    assert_eq!(status, 200, "{count}");
+    assert_eq!(count["more"], false);
+    count["unread"].as_u64().unwrap()
+}
+
+/// A developer with a session and an approved key request; returns (session, approval event id).
+async fn approved_developer(app: &TestApp, org: &TestOrg, email: &str) -> String {
+    assert_eq!(app.sign_up(&org.id, email).await.status(), 202);
+    let (_, login) = app.log_in(&org.id, email).await;
+    login["token"].as_str().unwrap().to_string()
+}
+
+async fn a_key_approval_puts_one_item_in_the_developers_inbox(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let entry = app.catalog_entry(&org, Some("admin")).await;
+    let email = unique_email();
+    let session = approved_developer(&app, &org, &email).await;
+    let path = format!("/portal/{}/notifications", org.id);
+
+    // The welcome is the first item; reading everything leaves nothing unread.
+    let welcome = item_of(&app, &path, &session, "developer_welcome").await;
+    assert_eq!(
+        (&welcome["category"], &welcome["read"]),
+        (&json!("account"), &json!(false))
+    );
+    let (status, marked) = app.send("POST", &format!("{path}/read-all"), &session, None).await;
+    assert_eq!((status, &marked["marked_read"]), (200, &json!(1)));
+    assert_eq!(unread(&app, &path, &session).await, 0);
+
+    let (status, request) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{request}");
+    let (status, _) = app
+        .admin(
+            &org,
+            "POST",
+            &format!("/key-requests/{}/approve", request["id"].as_str().unwrap()),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let approved = item_of(&app, &path, &session, "key_approved").await;
+    assert_eq!(approved["category"], "keys");
+    assert_eq!(approved["title"], "Your Acme API key for Payments", "{approved}");
+    assert!(approved["link"].as_str().unwrap().ends_with("/keys"));
+    assert_eq!(unread(&app, &path, &session).await, 1);
+    let items = inbox(&app, &path, &session).await;
+    assert_eq!(items[0]["type"], "key_approved", "newest first: {items:?}");
+    // The key itself is in the developer's email only.
+    let key = app.emails_to(&email).await.iter().find_map(|m| {
+        mail_text(m)
+            .split_whitespace()
+            .find(|w| w.starts_with("gh_live_"))
+            .map(str::to_string)
+    });
+    let key = key.expect("the key in the email");
+    assert!(
+        !items.iter().any(|i| i.to_string().contains(&key)),
+        "no key in the inbox"
+    );
+
+    let (status, marked) = app.send("POST", &format!("{path}/read-all"), &session, None).await;
+    assert_eq!((status, &marked["marked_read"]), (200, &json!(1)));
+    assert_eq!(unread(&app, &path, &session).await, 0);
+
+    // Archived: gone from the default view, listed with archived=true.
+    let id = approved["id"].as_str().unwrap();
+    let (status, archived) = app.send("POST", &format!("{path}/{id}/archive"), &session, None).await;
+    assert_eq!((status, &archived["archived"]), (200, &json!(true)));
+    assert!(!inbox(&app, &path, &session).await.iter().any(|i| i["id"] == id));
+    let shown = inbox(&app, &format!("{path}?archived=true"), &session).await;
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0]["id"], id);
+    let (status, problem) = app.send("GET", &format!("{path}?archived=maybe"), &session, None).await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("archived"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_approval_puts_one_item_in_the_developers_inbox_embedded() {
+    a_key_approval_puts_one_item_in_the_developers_inbox(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_approval_puts_one_item_in_the_developers_inbox_on_the_emulator() {
+    a_key_approval_puts_one_item_in_the_developers_inbox(Backend::Emulator).await;
+}
+
+/// A stream record carrying the outbox event stored as `record`, as the table's stream would.
+fn stream_record(record: &gatehouse::store::Record, sequence: u64) -> EventRecord {
+    let mut keys = gatehouse::store::Record::new();
+    keys.insert("PK".into(), record["PK"].clone());
+    keys.insert("SK".into(), record["SK"].clone());
+    let mut change = StreamRecord::default();
+    change.keys = serde_dynamo::to_item(&keys).unwrap();
+    change.new_image = serde_dynamo::to_item(record).unwrap();
+    change.sequence_number = Some(sequence.to_string());
+    let mut out = EventRecord::default();
+    out.event_name = "INSERT".into();
+    out.event_id = format!("replayed-{sequence}");
+    out.change = change;
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_batch_routed_twice_leaves_one_item() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let email = unique_email();
+    let session = approved_developer(&app, &org, &email).await;
+    let path = format!("/portal/{}/notifications", org.id);
+    let welcome = item_of(&app, &path, &session, "developer_welcome").await;
+    let id = welcome["id"].as_str().unwrap();
+    let (status, _) = app.send("POST", &format!("{path}/{id}/read"), &session, None).await;
+    assert_eq!(status, 200);
+
+    // The sign-up's outbox event, routed again twice, as a stream redelivering its batch would.
+    let events: Vec<_> = app
+        .org_records(&org.id)
+        .await
+        .into_iter()
+        .filter(|r| r["SK"] == "EVENT" && r["kind"] == "developer_event.signed_up")
+        .collect();
+    assert_eq!(events.len(), 1);
+    for round in 0..2 {
+        let mut batch = StreamEvent::default();
+        batch.records = vec![stream_record(&events[0], 1_000 + round)];
+        let response = app.local.services.event_router().handle(batch).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let items = inbox(&app, &path, &session).await;
+    assert_eq!(items.len(), 1, "one item however often the event is routed: {items:?}");
+    assert_eq!(items[0]["read"], true, "and a replay does not put it back as unread");
+    assert_eq!(unread(&app, &path, &session).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_is_read_only_by_its_person() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let other_org = app.create_org(json!({"name": "Elsewhere"})).await;
+    let ada = approved_developer(&app, &org, &unique_email()).await;
+    let bob = approved_developer(&app, &org, &unique_email()).await;
+    let path = format!("/portal/{}/notifications", org.id);
+    let item = item_of(&app, &path, &ada, "developer_welcome").await;
+    let id = item["id"].as_str().unwrap();
+    item_of(&app, &path, &bob, "developer_welcome").await;
+
+    // Another developer of the organisation: their own inbox, and 404 on Ada's item.
+    assert!(inbox(&app, &path, &bob).await.iter().all(|i| i["id"] != id));
+    for action in ["read", "archive"] {
+        let (status, _) = app.send("POST", &format!("{path}/{id}/{action}"), &bob, None).await;
+        assert_eq!(status, 404, "{action}");
+    }
+    // Another organisation's developer: 404 on this organisation's routes.
+    let carol = approved_developer(&app, &other_org, &unique_email()).await;
+    let (status, _) = app.send("GET", &path, &carol, None).await;
+    assert_eq!(status, 404);
+    let (_, ada_view) = app.send("GET", &path, &ada, None).await;
+    assert_eq!(ada_view["items"][0]["read"], false, "nothing of Ada's changed");
+
+    // Admin users: the owner's inbox gets the owners' notices; a viewer's does not, and cannot
+    // touch the owner's; an admin key has no inbox.
+    let owner = app.admin_user(&org, "owner").await;
+    let viewer = app.admin_user(&org, "viewer").await;
+    app.admin_key(&org, "ci", "viewer").await;
+    let me = format!("/orgs/{}/me/notifications", org.id);
+    let notice = item_of(&app, &me, &owner.token, "admin_key_created").await;
+    assert_eq!(
+        (&notice["category"], &notice["title"]),
+        (&json!("admin"), &json!("Acme: a new admin key with the viewer role"))
+    );
+    assert!(inbox(&app, &me, &viewer.token)
+        .await
+        .iter()
+        .all(|i| i["type"] != "admin_key_created"));
+    let notice_id = notice["id"].as_str().unwrap();
+    let (status, _) = app
+        .send("POST", &format!("{me}/{notice_id}/read"), &viewer.token, None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app.send("GET", &me, &org.admin_key, None).await;
+    assert_eq!(status, 403, "an admin key has no inbox");
+    let (status, read) = app
+        .send("POST", &format!("{me}/{notice_id}/read"), &owner.token, None)
+        .await;
+    assert_eq!((status, &read["read"]), (200, &json!(true)));
+    let (status, _) = app.send("GET", &me, &ada, None).await;
+    assert_eq!(status, 401, "a developer session is not an admin's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_emails_off_in_app_items_still_arrive() {
+    let mut config = test_config(Backend::Embedded);
+    config.email_backend = Some(gatehouse::config::EmailBackend::Disabled);
+    let app = spawn_app_with(config).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let email = unique_email();
+    let session = approved_developer(&app, &org, &email).await;
+    let path = format!("/portal/{}/notifications", org.id);
+    let welcome = item_of(&app, &path, &session, "developer_welcome").await;
+    assert!(welcome["body"].as_str().unwrap().contains(&email));
+    let deliveries = app.finished_emails_to(&org.id, &email, 1).await;
+    assert_eq!(
+        deliveries[0].reason,
+        Some(gatehouse::store::deliveries::WithheldReason::EmailsDisabled),
+        "the email was withheld: {deliveries:?}"
+    );
+    assert!(app.emails_to(&email).await.is_empty());
+}
