@@ -36,3 +36,22 @@ fn the_http_api_is_throttled_by_the_template_parameters() {
         assert!(default.is_some_and(|d| d > 0), "{parameter} has a default");
     }
 }
+
+/// What each function's code calls on the table is allowed by its policy: the event router reads
+/// organisations and their owners and puts inbox items.
+#[test]
+fn the_event_router_may_read_owners_and_put_inbox_items() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let router = &template["Resources"]["EventRouterFunction"]["Properties"];
+    let allowed = format!("{:?}", router["Policies"]);
+    for action in ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"] {
+        assert!(allowed.contains(action), "{action}: {allowed}");
+    }
+    let variables = &router["Environment"]["Variables"];
+    assert_eq!(
+        variables["EMAIL_TEMPLATES_DIR"].as_str(),
+        Some("/opt/email_templates"),
+        "in-app titles use the same templates as the emails"
+    );
+}
