@@ -15,6 +15,10 @@ pub struct EmailJob {
     pub template: String,
     /// Template data besides the event: the organisation's name, the portal URL, …
     pub context: serde_json::Value,
+    /// Set when the router decided the email must not go out (a switch or a preference): the
+    /// worker records the delivery as skipped with this reason instead of sending it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<super::notifications::Suppressed>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +41,7 @@ impl EmailJob {
             to,
             template: template.to_string(),
             context,
+            withheld: None,
         }
     }
 }

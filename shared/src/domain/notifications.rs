@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a notification is about: the unit of people's preferences.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Account,
@@ -317,5 +317,270 @@ mod tests {
             notification_type("event_notice").is_none(),
             "notices to event_options addresses are not a person's"
         );
+    }
+}
+
+/// The channels an organisation switched off, per notification type (AI Studio's system-wide
+/// switches). Only what is off is kept; a type not named is on everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Switches(pub std::collections::BTreeMap<String, Vec<Channel>>);
+
+impl Switches {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_off(&self, t: &NotificationType, channel: Channel) -> bool {
+        self.0.get(t.name).is_some_and(|off| off.contains(&channel))
+    }
+
+    /// Switches from `{"<type>": {"email": bool, "in_app": bool}}`: unknown types and channels, and
+    /// a critical type switched off, are errors naming `types.<type>[.<channel>]`.
+    pub fn parse(value: &serde_json::Value, errors: &mut super::ValidationErrors) -> Option<Switches> {
+        let Some(types) = value.as_object() else {
+            errors.push("types", "must be an object of notification types");
+            return None;
+        };
+        let before = errors.0.len();
+        let mut switches = Switches::default();
+        for (name, channels) in types {
+            let field = format!("types.{name}");
+            let Some(t) = notification_type(name) else {
+                errors.push(
+                    field,
+                    "is not a notification type (GET /orgs/{org}/notification-types lists them)",
+                );
+                continue;
+            };
+            let Some(channels) = channels.as_object() else {
+                errors.push(field, "must be an object like {\"email\": false, \"in_app\": true}");
+                continue;
+            };
+            let mut off = Vec::new();
+            for (channel, on) in channels {
+                let channel_field = format!("{field}.{channel}");
+                let channel = match channel.as_str() {
+                    "email" => Channel::Email,
+                    "in_app" => Channel::InApp,
+                    _ => {
+                        errors.push(channel_field, "is not a channel (email, in_app)");
+                        continue;
+                    }
+                };
+                match on.as_bool() {
+                    Some(true) => {}
+                    Some(false) if t.critical => errors.push(
+                        channel_field,
+                        "belongs to a critical notification type, which cannot be switched off",
+                    ),
+                    Some(false) => off.push(channel),
+                    None => errors.push(channel_field, "must be true or false"),
+                }
+            }
+            if !off.is_empty() {
+                switches.0.insert(t.name.to_string(), off);
+            }
+        }
+        (errors.0.len() == before).then_some(switches)
+    }
+}
+
+/// One person's choices (per type, then per category), per channel: `Some(false)` off, `Some(true)`
+/// on, `None` no choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    #[serde(default)]
+    pub types: std::collections::BTreeMap<String, ChannelChoices>,
+    #[serde(default)]
+    pub categories: std::collections::BTreeMap<Category, ChannelChoices>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelChoices {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_app: Option<bool>,
+}
+
+impl ChannelChoices {
+    fn of(&self, channel: Channel) -> Option<bool> {
+        match channel {
+            Channel::Email => self.email,
+            Channel::InApp => self.in_app,
+        }
+    }
+}
+
+/// Why a notification was not sent on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suppressed {
+    /// The person turned it off.
+    Preference,
+    /// The organisation switched it off.
+    OrgSwitch,
+}
+
+/// Whether a notification goes out on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Send,
+    /// The type does not use this channel (and nobody asked for it).
+    NotAChannel,
+    Withheld(Suppressed),
+}
+
+/// The one order of decision: critical → the organisation's switch → the person's choice for the
+/// type → their choice for the category → the type's default.
+pub fn resolve(
+    t: &NotificationType,
+    channel: Channel,
+    switches: &Switches,
+    person: Option<&Preferences>,
+) -> Resolution {
+    let default = match channel {
+        Channel::Email => t.email,
+        Channel::InApp => t.in_app,
+    };
+    if t.critical {
+        return if default {
+            Resolution::Send
+        } else {
+            Resolution::NotAChannel
+        };
+    }
+    if switches.is_off(t, channel) {
+        return Resolution::Withheld(Suppressed::OrgSwitch);
+    }
+    let chosen = person.and_then(|p| {
+        p.types
+            .get(t.name)
+            .and_then(|c| c.of(channel))
+            .or_else(|| p.categories.get(&t.category).and_then(|c| c.of(channel)))
+    });
+    match (chosen, default) {
+        (Some(false), _) => Resolution::Withheld(Suppressed::Preference),
+        // A type without in-app text cannot be put in an inbox, whatever a person asks.
+        (Some(true), _) if channel == Channel::InApp && !t.in_app => Resolution::NotAChannel,
+        (Some(true), _) | (None, true) => Resolution::Send,
+        (None, false) => Resolution::NotAChannel,
+    }
+}
+
+#[cfg(test)]
+mod resolution_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_order_is_critical_switch_type_category_default() {
+        let key_updated = notification_type("key_updated").unwrap();
+        let key_approved = notification_type("key_approved").unwrap();
+        let received = notification_type("signup_received").unwrap();
+        let off = |name: &str| Switches([(name.to_string(), vec![Channel::Email])].into_iter().collect());
+        let prefs = |types: Vec<(&str, Option<bool>)>, categories: Vec<(Category, Option<bool>)>| Preferences {
+            types: types
+                .into_iter()
+                .map(|(n, e)| (n.to_string(), ChannelChoices { email: e, in_app: None }))
+                .collect(),
+            categories: categories
+                .into_iter()
+                .map(|(c, e)| (c, ChannelChoices { email: e, in_app: None }))
+                .collect(),
+        };
+        use Resolution::*;
+        let none = Switches::default();
+        let cases: Vec<(&NotificationType, Switches, Option<Preferences>, Resolution)> = vec![
+            // Critical: whatever the switch and the person say.
+            (
+                key_approved,
+                off("key_approved"),
+                Some(prefs(vec![("key_approved", Some(false))], vec![])),
+                Send,
+            ),
+            // The switch before the person.
+            (
+                key_updated,
+                off("key_updated"),
+                Some(prefs(vec![("key_updated", Some(true))], vec![])),
+                Withheld(Suppressed::OrgSwitch),
+            ),
+            // The type's choice before the category's.
+            (
+                key_updated,
+                none.clone(),
+                Some(prefs(
+                    vec![("key_updated", Some(true))],
+                    vec![(Category::Keys, Some(false))],
+                )),
+                Send,
+            ),
+            (
+                key_updated,
+                none.clone(),
+                Some(prefs(
+                    vec![("key_updated", Some(false))],
+                    vec![(Category::Keys, Some(true))],
+                )),
+                Withheld(Suppressed::Preference),
+            ),
+            // The category's when the type has none.
+            (
+                key_updated,
+                none.clone(),
+                Some(prefs(vec![], vec![(Category::Keys, Some(false))])),
+                Withheld(Suppressed::Preference),
+            ),
+            // The default last.
+            (key_updated, none.clone(), None, Send),
+            (
+                key_updated,
+                off("key_revoked"),
+                Some(prefs(vec![], vec![(Category::Account, Some(false))])),
+                Send,
+            ),
+            (received, none.clone(), None, Send),
+        ];
+        for (t, switches, person, expected) in cases {
+            assert_eq!(
+                resolve(t, Channel::Email, &switches, person.as_ref()),
+                expected,
+                "{} {switches:?} {person:?}",
+                t.name
+            );
+        }
+        // signup_received has no in-app text: an inbox never gets it.
+        let wants = Preferences {
+            types: [(
+                "signup_received".to_string(),
+                ChannelChoices {
+                    email: None,
+                    in_app: Some(true),
+                },
+            )]
+            .into(),
+            categories: Default::default(),
+        };
+        assert_eq!(resolve(received, Channel::InApp, &none, Some(&wants)), NotAChannel);
+    }
+
+    #[test]
+    fn switches_name_what_is_wrong_and_never_turn_off_a_critical_type() {
+        let mut errors = crate::domain::ValidationErrors::default();
+        let parsed = Switches::parse(&json!({"key_updated": {"email": false, "in_app": true}}), &mut errors).unwrap();
+        assert!(parsed.is_off(notification_type("key_updated").unwrap(), Channel::Email));
+        assert!(!parsed.is_off(notification_type("key_updated").unwrap(), Channel::InApp));
+        for (bad, field) in [
+            (json!({"nope": {"email": false}}), "types.nope"),
+            (json!({"key_updated": {"sms": false}}), "types.key_updated.sms"),
+            (json!({"key_updated": {"email": "no"}}), "types.key_updated.email"),
+            (json!({"key_approved": {"email": false}}), "types.key_approved.email"),
+            (json!([]), "types"),
+        ] {
+            let mut errors = crate::domain::ValidationErrors::default();
+            assert!(Switches::parse(&bad, &mut errors).is_none(), "{bad}");
+            assert_eq!(errors.0[0].field, field, "{bad}");
+        }
     }
 }

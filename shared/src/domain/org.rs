@@ -19,6 +19,9 @@ pub struct Organisation {
     pub previous_webhook_secret_sealed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_webhook_secret_until: Option<i64>,
+    /// Notification types the organisation switched off, per channel.
+    #[serde(default, skip_serializing_if = "super::notifications::Switches::is_empty")]
+    pub notification_switches: super::notifications::Switches,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -13,6 +13,7 @@ mod deliveries;
 mod developers;
 mod email_templates;
 mod extract;
+mod notification_types;
 mod notifications;
 mod orgs;
 mod portal;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_users::routes())
         .merge(admin_accounts::routes())
         .merge(notifications::routes())
+        .merge(notification_types::routes())
         .merge(audit::routes())
         .merge(portal::routes())
         .merge(developers::routes())

@@ -13,6 +13,7 @@ use super::QueueHandler;
 use crate::crypto::SecretBox;
 use crate::domain::jobs::EmailJob;
 use crate::domain::limits::Limits;
+use crate::domain::notifications::Suppressed;
 use crate::domain::{Email, EventKind};
 use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
 use crate::service::limits;
@@ -180,6 +181,22 @@ impl EmailWorker {
             job: body,
         };
         let outcome = deliver_once(self.store.as_ref(), &target, None, || async {
+            if let Some(why) = job.withheld {
+                let (reason, metric, text) = match why {
+                    Suppressed::OrgSwitch => (
+                        WithheldReason::OrgSwitch,
+                        "org_switch",
+                        "the organisation switched this notification type off for email",
+                    ),
+                    Suppressed::Preference => (
+                        WithheldReason::Preference,
+                        "preference",
+                        "the recipient turned this notification off",
+                    ),
+                };
+                crate::telemetry::count("EmailsSkipped", metric);
+                return Attempt::Skipped(reason, text.into());
+            }
             match self.withheld(&job).await {
                 Ok(Some((reason, why))) => return Attempt::Skipped(reason, why),
                 Ok(None) => {}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::StreamHandler;
 use crate::domain::jobs::{EmailJob, WebhookJob};
-use crate::domain::notifications::{notification_type, Audience};
+use crate::domain::notifications::{notification_type, resolve, Audience, Channel, NotificationType, Resolution};
 use crate::domain::{now_epoch, AdminUser, AdminUserId, DeveloperId, Event, EventKind, OrgId, Organisation};
 use crate::queue::{JobSender, OutgoingMessage};
 use crate::store::inbox::{self, InboxItem};
@@ -34,6 +34,11 @@ pub struct EventRouter {
 pub struct Plan {
     pub emails: Vec<EmailJob>,
     pub webhooks: Vec<WebhookJob>,
+}
+
+/// Whether the organisation leaves type `t` on in the app (preferences are not applied yet).
+fn in_app(t: &NotificationType, org: &Organisation) -> bool {
+    resolve(t, Channel::InApp, &org.notification_switches, None) == Resolution::Send
 }
 
 /// Someone with an inbox.
@@ -86,7 +91,7 @@ impl EventRouter {
             .notice_types()
             .into_iter()
             .filter_map(notification_type)
-            .filter(|t| t.in_app)
+            .filter(|t| in_app(t, org))
         {
             let developer = || {
                 named("developer_id")
@@ -144,7 +149,7 @@ impl EventRouter {
             .notice_types()
             .into_iter()
             .filter_map(notification_type)
-            .any(|t| t.in_app)
+            .any(|t| in_app(t, org))
         {
             return Ok(0);
         }
@@ -186,8 +191,14 @@ impl EventRouter {
         });
         let mut plan = Plan::default();
         for personal in event.personal_emails() {
-            plan.emails
-                .push(EmailJob::new(event, personal.to, personal.template, context.clone()));
+            let mut job = EmailJob::new(event, personal.to, personal.template, context.clone());
+            if let Some(t) = notification_type(personal.template) {
+                // Still queued when withheld, so the delivery log says why it was not sent.
+                if let Resolution::Withheld(why) = resolve(t, Channel::Email, &org.notification_switches, None) {
+                    job.withheld = Some(why);
+                }
+            }
+            plan.emails.push(job);
         }
         // Key requests of `webhook`-approval entries go to the organisation's hand-off endpoint,
         // whose owner approves or declines them through the admin API.

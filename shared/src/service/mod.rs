@@ -29,6 +29,7 @@ pub mod developers;
 pub mod email_templates;
 mod error;
 pub mod limits;
+pub mod notification_types;
 pub mod notifications;
 pub mod orgs;
 pub mod unsubscribe;

@@ -84,6 +84,7 @@ pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Resul
         webhook_secret_sealed: state.secrets.seal(signing.text()),
         previous_webhook_secret_sealed: None,
         previous_webhook_secret_until: None,
+        notification_switches: Default::default(),
         created_at: now.clone(),
         updated_at: now.clone(),
     };
@@ -192,13 +193,14 @@ const SECRET_ROTATED: &str = "webhook_secret.rotated";
 
 /// What the audit log shows of an organisation: what admins may change, never its secrets.
 fn audited(org: &Organisation) -> Value {
-    serde_json::json!({"name": org.name, "settings": org.settings, "event_options": org.event_options})
+    serde_json::json!({"name": org.name, "settings": org.settings, "event_options": org.event_options,
+        "notification_switches": org.notification_switches})
 }
 
 /// Applies `change` to the organisation as stored and saves it with its audit entry (`action`, the
 /// fields changed with old and new values); re-reads and re-applies if another update landed in
 /// between (optimistic concurrency, three tries).
-async fn change_org(
+pub(crate) async fn change_org(
     state: &AppState,
     admin: &OrgAdmin,
     action: &str,

@@ -35,6 +35,10 @@ pub enum WithheldReason {
     RateLimited,
     /// The webhook endpoint is disabled.
     EndpointDisabled,
+    /// The recipient turned this notification off.
+    Preference,
+    /// The organisation switched this notification type off for email.
+    OrgSwitch,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -245,3 +245,120 @@ async fn with_emails_off_in_app_items_still_arrive() {
     );
     assert!(app.emails_to(&email).await.is_empty());
 }
+
+async fn an_organisation_switch_turns_a_type_off_for_everyone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let entry = app.catalog_entry(&org, Some("auto")).await;
+
+    // The table as the organisation sees it.
+    let (status, listed) = app.admin(&org, "GET", "/notification-types", None).await;
+    assert_eq!(status, 200, "{listed}");
+    let types = listed["items"].as_array().unwrap();
+    let revoked = types.iter().find(|t| t["name"] == "key_revoked").unwrap();
+    assert_eq!(
+        (&revoked["category"], &revoked["critical"], &revoked["email"]),
+        (
+            &json!("keys"),
+            &json!(false),
+            &json!({"default": true, "enabled": true})
+        )
+    );
+
+    // Critical types, unknown types and channels: 400 naming them, nothing changed.
+    for (body, field) in [
+        (
+            json!({"types": {"key_approved": {"email": false}}}),
+            "types.key_approved.email",
+        ),
+        (json!({"types": {"nope": {"email": false}}}), "types.nope"),
+        (
+            json!({"types": {"key_revoked": {"sms": false}}}),
+            "types.key_revoked.sms",
+        ),
+    ] {
+        let (status, problem) = app.admin(&org, "PUT", "/notification-types", Some(body)).await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (400, Some(field)),
+            "{problem}"
+        );
+    }
+    let (_, unchanged) = app.admin(&org, "GET", "/notification-types", None).await;
+    assert_eq!(unchanged, listed);
+
+    // key_revoked emails off for everyone; its in-app items stay on; developer_welcome in-app off.
+    let (status, set) = app
+        .admin(
+            &org,
+            "PUT",
+            "/notification-types",
+            Some(json!({"types": {"key_revoked": {"email": false}, "developer_welcome": {"in_app": false}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{set}");
+    let now = set["items"].as_array().unwrap();
+    let revoked = now.iter().find(|t| t["name"] == "key_revoked").unwrap();
+    assert_eq!(revoked["email"], json!({"default": true, "enabled": false}));
+    let (_, log) = app
+        .admin(&org, "GET", "/audit-log?action=notification_types.changed", None)
+        .await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+
+    let mut revocations = Vec::new();
+    for _ in 0..2 {
+        let email = unique_email();
+        let session = approved_developer(&app, &org, &email).await;
+        let (status, request) = app
+            .send(
+                "POST",
+                &format!("/portal/{}/key-requests", org.id),
+                &session,
+                Some(json!({"catalog_id": entry["id"]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{request}");
+        let key_id = request["key_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("auto-approved: {request}"))
+            .to_string();
+        let (status, _) = app.admin(&org, "DELETE", &format!("/keys/{key_id}"), None).await;
+        assert_eq!(status, 204);
+        revocations.push((email, session));
+    }
+    for (email, session) in &revocations {
+        let path = format!("/portal/{}/notifications", org.id);
+        item_of(&app, &path, session, "key_revoked").await;
+        assert!(
+            inbox(&app, &path, session)
+                .await
+                .iter()
+                .all(|i| i["type"] != "developer_welcome"),
+            "the welcome is off in the app"
+        );
+        // The welcome and the approval emails went; the revocation's is in the log as withheld.
+        let deliveries = app.finished_emails_to(&org.id, email, 3).await;
+        let skipped: Vec<_> = deliveries
+            .iter()
+            .filter(|d| d.reason == Some(gatehouse::store::deliveries::WithheldReason::OrgSwitch))
+            .collect();
+        assert_eq!(skipped.len(), 1, "{deliveries:?}");
+        assert!(
+            !app.emails_to(email)
+                .await
+                .iter()
+                .any(|m| mail_text(m).contains("was revoked")),
+            "no revocation email"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_switch_turns_a_type_off_for_everyone_embedded() {
+    an_organisation_switch_turns_a_type_off_for_everyone(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_switch_turns_a_type_off_for_everyone_on_the_emulator() {
+    an_organisation_switch_turns_a_type_off_for_everyone(Backend::Emulator).await;
+}
