@@ -412,6 +412,90 @@ impl ChannelChoices {
     }
 }
 
+impl Preferences {
+    /// Preferences from `{"categories": {"<category>": {"email": bool|null, "in_app": bool|null}},
+    /// "types": {"<type>": {…}}}`: unknown categories, types and channels, and a critical type turned
+    /// off, are errors naming the field.
+    pub fn parse(value: &serde_json::Value, errors: &mut super::ValidationErrors) -> Option<Preferences> {
+        let Some(object) = value.as_object() else {
+            errors.push("preferences", "must be an object with categories and types");
+            return None;
+        };
+        let before = errors.0.len();
+        let mut preferences = Preferences::default();
+        for (key, entries) in object {
+            let known = match key.as_str() {
+                "categories" | "types" => key.as_str(),
+                _ => {
+                    errors.push(key.clone(), "is not a part of preferences (categories, types)");
+                    continue;
+                }
+            };
+            let Some(entries) = entries.as_object() else {
+                errors.push(known, "must be an object");
+                continue;
+            };
+            for (name, choices) in entries {
+                let field = format!("{known}.{name}");
+                let parsed = ChannelChoices::parse(&field, choices, errors);
+                if known == "categories" {
+                    match serde_json::from_value::<Category>(serde_json::Value::from(name.clone())) {
+                        Ok(category) => {
+                            if let Some(c) = parsed {
+                                preferences.categories.insert(category, c);
+                            }
+                        }
+                        Err(_) => errors.push(
+                            field,
+                            "is not a category (account, security, keys, catalog, quota, delivery, admin)",
+                        ),
+                    }
+                    continue;
+                }
+                let Some(t) = notification_type(name) else {
+                    errors.push(field, "is not a notification type");
+                    continue;
+                };
+                if let Some(c) = parsed {
+                    if t.critical && (c.email == Some(false) || c.in_app == Some(false)) {
+                        errors.push(field, "is critical: it cannot be turned off");
+                        continue;
+                    }
+                    preferences.types.insert(t.name.to_string(), c);
+                }
+            }
+        }
+        (errors.0.len() == before).then_some(preferences)
+    }
+}
+
+impl ChannelChoices {
+    fn parse(field: &str, value: &serde_json::Value, errors: &mut super::ValidationErrors) -> Option<ChannelChoices> {
+        let Some(object) = value.as_object() else {
+            errors.push(field, "must be an object like {\"email\": false}");
+            return None;
+        };
+        let mut choices = ChannelChoices::default();
+        let before = errors.0.len();
+        for (channel, choice) in object {
+            let slot = match channel.as_str() {
+                "email" => &mut choices.email,
+                "in_app" => &mut choices.in_app,
+                _ => {
+                    errors.push(format!("{field}.{channel}"), "is not a channel (email, in_app)");
+                    continue;
+                }
+            };
+            match choice {
+                serde_json::Value::Bool(b) => *slot = Some(*b),
+                serde_json::Value::Null => *slot = None,
+                _ => errors.push(format!("{field}.{channel}"), "must be true, false or null"),
+            }
+        }
+        (errors.0.len() == before).then_some(choices)
+    }
+}
+
 /// Why a notification was not sent on a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -563,6 +647,45 @@ mod resolution_tests {
             categories: Default::default(),
         };
         assert_eq!(resolve(received, Channel::InApp, &none, Some(&wants)), NotAChannel);
+    }
+
+    #[test]
+    fn preferences_name_what_is_wrong_and_lock_critical_types() {
+        let mut errors = crate::domain::ValidationErrors::default();
+        let parsed = Preferences::parse(
+            &json!({"categories": {"keys": {"email": false}}, "types": {"key_updated": {"in_app": true, "email": null}}}),
+            &mut errors,
+        )
+        .unwrap();
+        assert_eq!(parsed.categories[&Category::Keys].email, Some(false));
+        assert_eq!(
+            parsed.types["key_updated"],
+            ChannelChoices {
+                email: None,
+                in_app: Some(true)
+            }
+        );
+        for (bad, field) in [
+            (
+                json!({"categories": {"weather": {"email": false}}}),
+                "categories.weather",
+            ),
+            (json!({"categories": {"keys": {"sms": false}}}), "categories.keys.sms"),
+            (json!({"types": {"nope": {"email": false}}}), "types.nope"),
+            (
+                json!({"types": {"password_changed": {"email": false}}}),
+                "types.password_changed",
+            ),
+            (
+                json!({"types": {"key_updated": {"email": 1}}}),
+                "types.key_updated.email",
+            ),
+            (json!({"colours": {}}), "colours"),
+        ] {
+            let mut errors = crate::domain::ValidationErrors::default();
+            assert!(Preferences::parse(&bad, &mut errors).is_none(), "{bad}");
+            assert_eq!(errors.0[0].field, field, "{bad}");
+        }
     }
 
     #[test]

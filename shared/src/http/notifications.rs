@@ -1,5 +1,5 @@
-//! In-app notifications: a developer's inbox under `/portal/{org}/notifications`, an admin user's
-//! under `/orgs/{org}/me/notifications` (rules in `service::notifications`).
+//! A person's notifications: a developer's inbox and preferences under `/portal/{org}/…`, an admin
+//! user's under `/orgs/{org}/me/…` (rules in `service::notifications`).
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -8,10 +8,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{DeveloperSession, OrgAdmin};
-use super::extract::{page, page_args, Path, Query};
+use super::extract::{page, page_args, JsonBody, Path, Query};
 use super::problem::ApiError;
 use super::AppState;
-use crate::service::notifications::{self, Filters, Inbox};
+use crate::domain::notifications::Preferences;
+use crate::service::notifications::{self, Filters, Person};
 use crate::service::ServiceError;
 
 pub fn routes() -> Router<AppState> {
@@ -21,6 +22,14 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{org}/notifications/read-all", post(developer_read_all))
         .route("/portal/{org}/notifications/{id}/read", post(developer_read))
         .route("/portal/{org}/notifications/{id}/archive", post(developer_archive))
+        .route(
+            "/portal/{org}/preferences",
+            get(developer_preferences).put(developer_set_preferences),
+        )
+        .route(
+            "/orgs/{org}/me/preferences",
+            get(admin_preferences).put(admin_set_preferences),
+        )
         .route("/orgs/{org}/me/notifications", get(admin_list))
         .route("/orgs/{org}/me/notifications/count", get(admin_count))
         .route("/orgs/{org}/me/notifications/read-all", post(admin_read_all))
@@ -37,7 +46,7 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list(state: &AppState, inbox: &Inbox<'_>, query: ListQuery) -> Result<Json<Value>, ApiError> {
+async fn list(state: &AppState, inbox: &Person<'_>, query: ListQuery) -> Result<Json<Value>, ApiError> {
     let (after, limit) = page_args(query.limit, query.cursor.as_deref(), 50)?;
     let filters = Filters {
         unread: query.unread,
@@ -47,14 +56,54 @@ async fn list(state: &AppState, inbox: &Inbox<'_>, query: ListQuery) -> Result<J
     Ok(Json(page(items.iter().map(|i| json!(i)).collect(), next)))
 }
 
-async fn count(state: &AppState, inbox: &Inbox<'_>) -> Result<Json<Value>, ApiError> {
+async fn count(state: &AppState, inbox: &Person<'_>) -> Result<Json<Value>, ApiError> {
     let (unread, more) = notifications::unread_count(state, inbox).await?;
     Ok(Json(json!({"unread": unread, "more": more})))
 }
 
-async fn read_all(state: &AppState, inbox: &Inbox<'_>) -> Result<Json<Value>, ApiError> {
+async fn read_all(state: &AppState, inbox: &Person<'_>) -> Result<Json<Value>, ApiError> {
     let marked = notifications::mark_all_read(state, inbox).await?;
     Ok(Json(json!({"marked_read": marked})))
+}
+
+fn preferences_view((chosen, effective): (Preferences, Vec<notifications::Effective>)) -> Json<Value> {
+    Json(json!({"categories": chosen.categories, "types": chosen.types, "effective": effective}))
+}
+
+async fn developer_preferences(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(preferences_view(
+        notifications::preferences(&state, &Person::of_developer(&session)).await?,
+    ))
+}
+
+async fn developer_set_preferences(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let person = Person::of_developer(&session);
+    Ok(preferences_view(
+        notifications::set_preferences(&state, &person, &body).await?,
+    ))
+}
+
+async fn admin_preferences(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(preferences_view(
+        notifications::preferences(&state, &admin_inbox(&admin)?).await?,
+    ))
+}
+
+async fn admin_set_preferences(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(preferences_view(
+        notifications::set_preferences(&state, &admin_inbox(&admin)?, &body).await?,
+    ))
 }
 
 async fn developer_list(
@@ -62,15 +111,15 @@ async fn developer_list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    list(&state, &Inbox::of_developer(&session), query).await
+    list(&state, &Person::of_developer(&session), query).await
 }
 
 async fn developer_count(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    count(&state, &Inbox::of_developer(&session)).await
+    count(&state, &Person::of_developer(&session)).await
 }
 
 async fn developer_read_all(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    read_all(&state, &Inbox::of_developer(&session)).await
+    read_all(&state, &Person::of_developer(&session)).await
 }
 
 async fn developer_read(
@@ -79,7 +128,7 @@ async fn developer_read(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        notifications::mark_read(&state, &Inbox::of_developer(&session), &id).await?
+        notifications::mark_read(&state, &Person::of_developer(&session), &id).await?
     )))
 }
 
@@ -89,12 +138,12 @@ async fn developer_archive(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        notifications::archive(&state, &Inbox::of_developer(&session), &id).await?
+        notifications::archive(&state, &Person::of_developer(&session), &id).await?
     )))
 }
 
-fn admin_inbox(admin: &OrgAdmin) -> Result<Inbox<'_>, ServiceError> {
-    Inbox::of_admin(admin)
+fn admin_inbox(admin: &OrgAdmin) -> Result<Person<'_>, ServiceError> {
+    Person::of_admin(admin)
 }
 
 async fn admin_list(

@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use super::StreamHandler;
 use crate::domain::jobs::{EmailJob, WebhookJob};
-use crate::domain::notifications::{notification_type, resolve, Audience, Channel, NotificationType, Resolution};
+use crate::domain::notifications::{
+    notification_type, resolve, Audience, Channel, NotificationType, Preferences, Resolution,
+};
 use crate::domain::{now_epoch, AdminUser, AdminUserId, DeveloperId, Event, EventKind, OrgId, Organisation};
 use crate::queue::{JobSender, OutgoingMessage};
 use crate::store::inbox::{self, InboxItem};
+use crate::store::preferences;
 use crate::store::sessions::Account;
 use crate::store::{admin_users, every_page, orgs, table_keys, Store, StoreError};
 use crate::templates::Templates;
@@ -36,13 +39,26 @@ pub struct Plan {
     pub webhooks: Vec<WebhookJob>,
 }
 
-/// Whether the organisation leaves type `t` on in the app (preferences are not applied yet).
-fn in_app(t: &NotificationType, org: &Organisation) -> bool {
-    resolve(t, Channel::InApp, &org.notification_switches, None) == Resolution::Send
+/// Whether type `t` goes in an inbox, with the organisation's switches and the person's choices.
+fn in_app(t: &NotificationType, org: &Organisation, chosen: Option<&Preferences>) -> bool {
+    resolve(t, Channel::InApp, &org.notification_switches, chosen) == Resolution::Send
+}
+
+/// The person an event is about, if it names one (`data.admin_id`, else `data.developer_id`).
+fn concerned(event: &Event) -> Option<Person> {
+    let named = |field: &str| event.data.get(field).and_then(|v| v.as_str());
+    named("admin_id")
+        .and_then(AdminUserId::parse)
+        .map(Person::Admin)
+        .or_else(|| {
+            named("developer_id")
+                .and_then(DeveloperId::parse)
+                .map(Person::Developer)
+        })
 }
 
 /// Someone with an inbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Person {
     Developer(DeveloperId),
     Admin(AdminUserId),
@@ -78,7 +94,14 @@ impl EventRouter {
 
     /// The inbox items an event makes: one per in-app notification type it sends and person of that
     /// type's audience, rendered from the event's public data (never its private part).
-    pub fn inbox_items(&self, event: &Event, org: &Organisation, owners: &[AdminUserId]) -> Vec<(Person, InboxItem)> {
+    pub fn inbox_items(
+        &self,
+        event: &Event,
+        org: &Organisation,
+        owners: &[AdminUserId],
+        chosen: Option<&Preferences>,
+    ) -> Vec<(Person, InboxItem)> {
+        let concerned = concerned(event);
         let context = json!({
             "org": {"id": org.id, "name": org.name},
             "portal_url": org.settings.portal_url(&self.portal_url),
@@ -91,7 +114,7 @@ impl EventRouter {
             .notice_types()
             .into_iter()
             .filter_map(notification_type)
-            .filter(|t| in_app(t, org))
+            .filter(|t| in_app(t, org, None))
         {
             let developer = || {
                 named("developer_id")
@@ -114,6 +137,11 @@ impl EventRouter {
                 }
             };
             for person in people {
+                // Each person's own choices; an owner told of someone else's change has none here.
+                let choices = chosen.filter(|_| concerned.as_ref() == Some(&person));
+                if choices.is_some() && !in_app(t, org, choices) {
+                    continue;
+                }
                 if items
                     .iter()
                     .any(|(p, i): &(Person, InboxItem)| p == &person && i.notification_type == t.name)
@@ -138,18 +166,39 @@ impl EventRouter {
         items
     }
 
+    /// The preferences of the person the event is about, when it notifies them (read once a batch).
+    async fn choices(
+        &self,
+        event: &Event,
+        cache: &mut HashMap<(OrgId, Person), Preferences>,
+    ) -> Result<Option<Preferences>, StoreError> {
+        let Some(person) = concerned(event).filter(|_| !event.notice_types().is_empty()) else {
+            return Ok(None);
+        };
+        let key = (event.org_id.clone(), person);
+        if let Some(found) = cache.get(&key) {
+            return Ok(Some(found.clone()));
+        }
+        let found = preferences::get(self.store.as_ref(), &event.org_id, key.1.account())
+            .await?
+            .value;
+        cache.insert(key, found.clone());
+        Ok(Some(found))
+    }
+
     /// Puts the event's inbox items; one already there (a batch routed again) is left as it is.
     async fn deliver_in_app(
         &self,
         event: &Event,
         org: &Organisation,
         owners: &mut HashMap<OrgId, Vec<AdminUserId>>,
+        chosen: Option<&Preferences>,
     ) -> Result<usize, StoreError> {
         if !event
             .notice_types()
             .into_iter()
             .filter_map(notification_type)
-            .any(|t| in_app(t, org))
+            .any(|t| in_app(t, org, None))
         {
             return Ok(0);
         }
@@ -169,7 +218,7 @@ impl EventRouter {
             owners.insert(org.id.clone(), acting);
         }
         let mut put = 0;
-        for (person, item) in self.inbox_items(event, org, &owners[&org.id]) {
+        for (person, item) in self.inbox_items(event, org, &owners[&org.id], chosen) {
             let Some(write) = inbox::put_new(&org.id, person.account(), &item) else {
                 continue;
             };
@@ -184,17 +233,21 @@ impl EventRouter {
 
     /// The deliveries an event makes in an organisation: the email to the person it concerns, and the
     /// organisation's `event_options` destinations for the event's family.
-    pub fn plan(&self, event: &Event, org: &Organisation) -> Plan {
+    pub fn plan(&self, event: &Event, org: &Organisation, chosen: Option<&Preferences>) -> Plan {
         let context = json!({
             "org": {"id": org.id, "name": org.name},
             "portal_url": self.portal_url,
         });
         let mut plan = Plan::default();
+        let concerned = event.concerned_email();
         for personal in event.personal_emails() {
+            // The person's own choices count for the email about them; owners' notices are critical.
+            let person = concerned.as_ref().is_some_and(|c| c == &personal);
             let mut job = EmailJob::new(event, personal.to, personal.template, context.clone());
             if let Some(t) = notification_type(personal.template) {
+                let choices = chosen.filter(|_| person);
                 // Still queued when withheld, so the delivery log says why it was not sent.
-                if let Resolution::Withheld(why) = resolve(t, Channel::Email, &org.notification_switches, None) {
+                if let Resolution::Withheld(why) = resolve(t, Channel::Email, &org.notification_switches, choices) {
                     job.withheld = Some(why);
                 }
             }
@@ -271,6 +324,7 @@ impl StreamHandler for EventRouter {
     async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
         let mut orgs_seen = HashMap::new();
         let mut owners = HashMap::new();
+        let mut chosen_by: HashMap<(OrgId, Person), Preferences> = HashMap::new();
         let mut emails = Vec::new();
         let mut webhooks = Vec::new();
         let Some(first) = event.records.first() else {
@@ -300,7 +354,15 @@ impl StreamHandler for EventRouter {
                     break;
                 }
             };
-            let in_app = match self.deliver_in_app(&decoded, &org, &mut owners).await {
+            let chosen = match self.choices(&decoded, &mut chosen_by).await {
+                Ok(chosen) => chosen,
+                Err(e) => {
+                    tracing::error!(error = ?e, "reading preferences failed; the rest of the batch will be retried");
+                    retry_from = Some(record);
+                    break;
+                }
+            };
+            let in_app = match self.deliver_in_app(&decoded, &org, &mut owners, chosen.as_ref()).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = ?e, "putting inbox items failed; the rest of the batch will be retried");
@@ -308,7 +370,7 @@ impl StreamHandler for EventRouter {
                     break;
                 }
             };
-            let plan = self.plan(&decoded, &org);
+            let plan = self.plan(&decoded, &org, chosen.as_ref());
             tracing::info!(
                 event_id = %decoded.id, kind = %decoded.kind, org = %decoded.org_id,
                 emails = plan.emails.len(), webhooks = plan.webhooks.len(), in_app, "event routed"

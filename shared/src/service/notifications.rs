@@ -1,24 +1,28 @@
-//! In-app notifications: a developer's or an admin user's inbox, newest first, with the unread
-//! count, marking read (one or all) and archiving. Items are put by the event router; a person reads
-//! only their own (anything else is 404).
+//! A person's notifications: their in-app inbox (newest first, the unread count, marking read, one or
+//! all, and archiving; items are put by the event router) and their preferences per category and
+//! type. A person reads only their own (anything else is 404).
 
 use super::auth::{DeveloperSession, OrgAdmin};
 use super::{AppState, Paged, ServiceError};
+use crate::domain::notifications::{
+    resolve, Category, Channel, NotificationType, Preferences, Resolution, Switches, TYPES,
+};
 use crate::domain::{EventId, OrgId};
 use crate::store::inbox::{self, InboxItem};
+use crate::store::preferences;
 use crate::store::sessions::Account;
 use crate::store::{StoreError, Versioned};
 
 /// How many items the unread count and "mark all read" look at, newest first.
 pub const MAX_COUNTED: usize = 1_000;
 
-/// One person's inbox.
-pub struct Inbox<'a> {
+/// Whose notifications and preferences these are: a developer or an admin user.
+pub struct Person<'a> {
     org: &'a OrgId,
     person: Account<'a>,
 }
 
-impl<'a> Inbox<'a> {
+impl<'a> Person<'a> {
     pub fn of_developer(session: &'a DeveloperSession) -> Self {
         Self {
             org: &session.org,
@@ -67,7 +71,7 @@ fn bad_cursor(e: StoreError) -> ServiceError {
 /// items while more follow).
 pub async fn list(
     state: &AppState,
-    inbox: &Inbox<'_>,
+    inbox: &Person<'_>,
     filters: Filters,
     after: Option<&str>,
     limit: usize,
@@ -86,7 +90,7 @@ pub async fn list(
 }
 
 /// The newest [`MAX_COUNTED`] items, with their versions.
-async fn newest(state: &AppState, inbox: &Inbox<'_>) -> Result<Vec<Versioned<InboxItem>>, ServiceError> {
+async fn newest(state: &AppState, inbox: &Person<'_>) -> Result<Vec<Versioned<InboxItem>>, ServiceError> {
     let mut items = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -100,7 +104,7 @@ async fn newest(state: &AppState, inbox: &Inbox<'_>) -> Result<Vec<Versioned<Inb
 }
 
 /// Unread items not archived, among the newest [`MAX_COUNTED`]; `true` when there may be more.
-pub async fn unread_count(state: &AppState, inbox: &Inbox<'_>) -> Result<(usize, bool), ServiceError> {
+pub async fn unread_count(state: &AppState, inbox: &Person<'_>) -> Result<(usize, bool), ServiceError> {
     let items = newest(state, inbox).await?;
     let more = items.len() >= MAX_COUNTED;
     Ok((
@@ -111,7 +115,7 @@ pub async fn unread_count(state: &AppState, inbox: &Inbox<'_>) -> Result<(usize,
 
 async fn change(
     state: &AppState,
-    inbox: &Inbox<'_>,
+    inbox: &Person<'_>,
     id: &str,
     apply: impl Fn(&mut InboxItem),
 ) -> Result<InboxItem, ServiceError> {
@@ -137,12 +141,12 @@ async fn change(
     Err(ServiceError::conflict("id", "changed at the same time; try again"))
 }
 
-pub async fn mark_read(state: &AppState, inbox: &Inbox<'_>, id: &str) -> Result<InboxItem, ServiceError> {
+pub async fn mark_read(state: &AppState, inbox: &Person<'_>, id: &str) -> Result<InboxItem, ServiceError> {
     change(state, inbox, id, |i| i.read = true).await
 }
 
 /// Archived items leave the inbox's default view; archiving marks them read too.
-pub async fn archive(state: &AppState, inbox: &Inbox<'_>, id: &str) -> Result<InboxItem, ServiceError> {
+pub async fn archive(state: &AppState, inbox: &Person<'_>, id: &str) -> Result<InboxItem, ServiceError> {
     change(state, inbox, id, |i| {
         i.archived = true;
         i.read = true;
@@ -151,7 +155,7 @@ pub async fn archive(state: &AppState, inbox: &Inbox<'_>, id: &str) -> Result<In
 }
 
 /// Marks every unread item among the newest [`MAX_COUNTED`] read; how many changed.
-pub async fn mark_all_read(state: &AppState, inbox: &Inbox<'_>) -> Result<usize, ServiceError> {
+pub async fn mark_all_read(state: &AppState, inbox: &Person<'_>) -> Result<usize, ServiceError> {
     let mut changed = 0;
     for found in newest(state, inbox).await?.into_iter().filter(|i| !i.value.read) {
         let mut item = found.value;
@@ -166,4 +170,79 @@ pub async fn mark_all_read(state: &AppState, inbox: &Inbox<'_>) -> Result<usize,
         }
     }
     Ok(changed)
+}
+
+/// A notification type as a person's preferences leave it: whether it reaches them on each channel.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Effective {
+    pub name: &'static str,
+    pub category: Category,
+    /// Locked on: no preference turns it off.
+    pub critical: bool,
+    pub email: bool,
+    pub in_app: bool,
+}
+
+/// The person's choices and what they add up to with the organisation's switches.
+pub async fn preferences(state: &AppState, person: &Person<'_>) -> Result<(Preferences, Vec<Effective>), ServiceError> {
+    let store = state.store.as_ref();
+    let (org, chosen) = futures::try_join!(async { super::load_org(state, person.org).await }, async {
+        preferences::get(store, person.org, person.person)
+            .await
+            .map_err(ServiceError::from)
+    })?;
+    let effective = effective(&org.notification_switches, &chosen.value);
+    Ok((chosen.value, effective))
+}
+
+fn effective(switches: &Switches, chosen: &Preferences) -> Vec<Effective> {
+    let on = |t: &NotificationType, c: Channel| resolve(t, c, switches, Some(chosen)) == Resolution::Send;
+    TYPES
+        .iter()
+        .map(|t| Effective {
+            name: t.name,
+            category: t.category,
+            critical: t.critical,
+            email: on(t, Channel::Email),
+            in_app: on(t, Channel::InApp),
+        })
+        .collect()
+}
+
+/// Replaces the person's preferences (`{categories, types}`); unknown names and a critical type
+/// turned off are 400 naming the field, and change nothing.
+pub async fn set_preferences(
+    state: &AppState,
+    person: &Person<'_>,
+    input: &serde_json::Value,
+) -> Result<(Preferences, Vec<Effective>), ServiceError> {
+    let mut errors = crate::domain::ValidationErrors::default();
+    let Some(chosen) = Preferences::parse(input, &mut errors) else {
+        return Err(errors.into());
+    };
+    let org = super::load_org(state, person.org).await?;
+    let store = state.store.as_ref();
+    for _ in 0..3 {
+        let current = preferences::get(store, person.org, person.person).await?;
+        match store
+            .transact(vec![preferences::save(
+                person.org,
+                person.person,
+                &chosen,
+                current.version,
+            )])
+            .await
+        {
+            Ok(()) => {
+                let effective = effective(&org.notification_switches, &chosen);
+                return Ok((chosen, effective));
+            }
+            Err(StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ServiceError::conflict(
+        "preferences",
+        "changed at the same time; try again",
+    ))
 }

@@ -74,6 +74,7 @@ pub async fn delete(store: &dyn Store, user: &AdminUser, version: u64) -> Result
             condition: Condition::None,
         },
         sessions::forget_addresses(&user.org_id, account),
+        super::preferences::forget(&user.org_id, account),
     ];
     writes.extend(sessions::end_all(store, &user.org_id, account).await?);
     Ok(writes)

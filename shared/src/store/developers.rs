@@ -153,6 +153,7 @@ pub async fn delete(
     let account = sessions::Account::Developer(&developer.id);
     writes.extend(sessions::end_all(store, &developer.org_id, account).await?);
     writes.push(sessions::forget_addresses(&developer.org_id, account));
+    writes.push(super::preferences::forget(&developer.org_id, account));
     writes.push(super::pending_requests::forget(&developer.org_id, &developer.id));
     writes.push(event_write(event));
     writes.extend(also);

@@ -17,6 +17,7 @@ mod memory;
 pub mod orgs;
 pub mod outbox;
 pub mod pending_requests;
+pub mod preferences;
 pub mod rate_counters;
 pub mod resources;
 pub mod sessions;

@@ -144,6 +144,11 @@ pub fn inbox_pk(org: &OrgId, person_id: &str) -> String {
     format!("ORG#{org}#INBOX#{person_id}")
 }
 
+/// A person's notification preferences (a developer's or an admin user's id).
+pub fn preferences(org: &OrgId, person_id: &str) -> Key {
+    own(org, "PREFS", person_id)
+}
+
 /// The sort-key prefix of inbox items.
 pub const INBOX_ITEM_PREFIX: &str = "ITEM#";
 

@@ -362,3 +362,154 @@ async fn an_organisation_switch_turns_a_type_off_for_everyone_embedded() {
 async fn an_organisation_switch_turns_a_type_off_for_everyone_on_the_emulator() {
     an_organisation_switch_turns_a_type_off_for_everyone(Backend::Emulator).await;
 }
+
+async fn a_developer_who_turns_off_key_emails_gets_them_in_the_app_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let entry = app.catalog_entry(&org, Some("auto")).await;
+    let email = unique_email();
+    let session = approved_developer(&app, &org, &email).await;
+    let preferences = format!("/portal/{}/preferences", org.id);
+
+    // Bad choices name the field and change nothing; critical types are locked.
+    for (body, field) in [
+        (
+            json!({"categories": {"weather": {"email": false}}}),
+            "categories.weather",
+        ),
+        (json!({"categories": {"keys": {"sms": false}}}), "categories.keys.sms"),
+        (
+            json!({"types": {"password_changed": {"email": false}}}),
+            "types.password_changed",
+        ),
+    ] {
+        let (status, problem) = app.send("PUT", &preferences, &session, Some(body)).await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (400, Some(field)),
+            "{problem}"
+        );
+    }
+    let (status, shown) = app.send("GET", &preferences, &session, None).await;
+    assert_eq!((status, &shown["categories"]), (200, &json!({})));
+    let (status, shown) = app
+        .send(
+            "PUT",
+            &preferences,
+            &session,
+            Some(json!({"categories": {"keys": {"email": false}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    let effective = |name: &str| {
+        shown["effective"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            effective("key_updated")["email"].clone(),
+            effective("key_updated")["in_app"].clone()
+        ),
+        (json!(false), json!(true))
+    );
+    assert_eq!(
+        (
+            effective("key_approved")["email"].clone(),
+            effective("key_approved")["critical"].clone()
+        ),
+        (json!(true), json!(true))
+    );
+
+    // An auto-approved key (critical: emailed), then changed (keys: in the app only).
+    let (status, request) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{request}");
+    let key_id = request["key_id"].as_str().unwrap().to_string();
+    let (_, silver) = app
+        .admin(
+            &org,
+            "POST",
+            "/policies",
+            Some(json!({"name": "Silver", "api_ids": [entry["api_id"]]})),
+        )
+        .await;
+    let (status, _) = app
+        .admin(
+            &org,
+            "PATCH",
+            &format!("/keys/{key_id}"),
+            Some(json!({"policy_ids": [silver["id"]]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let path = format!("/portal/{}/notifications", org.id);
+    item_of(&app, &path, &session, "key_updated").await;
+
+    // A critical password change still emails.
+    let (status, _) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/password-reset", org.id),
+            "",
+            Some(json!({"email": email})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let token = eventually(Duration::from_secs(60), || async {
+        app.emails_to(&email)
+            .await
+            .iter()
+            .find_map(|m| link_token(m, "reset-password?token="))
+    })
+    .await
+    .expect("a reset email");
+    let (status, _) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/password-reset/complete", org.id),
+            "",
+            Some(json!({"token": token, "password": "another long password"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // welcome, key approved, key updated (withheld), reset, password changed
+    let deliveries = app.finished_emails_to(&org.id, &email, 5).await;
+    let withheld: Vec<_> = deliveries
+        .iter()
+        .filter(|d| d.reason == Some(gatehouse::store::deliveries::WithheldReason::Preference))
+        .collect();
+    assert_eq!(withheld.len(), 1, "{deliveries:?}");
+    let texts: Vec<String> = app.emails_to(&email).await.iter().map(|m| mail_text(m)).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|m| m.contains("password of your Acme developer account")),
+        "password changed emailed"
+    );
+    assert!(texts.iter().any(|m| m.contains("API key for")), "the key emailed");
+    assert!(
+        !texts.iter().any(|m| m.contains("was changed") && m.contains("API key")),
+        "no key-changed email"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_developer_who_turns_off_key_emails_gets_them_in_the_app_only_embedded() {
+    a_developer_who_turns_off_key_emails_gets_them_in_the_app_only(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_developer_who_turns_off_key_emails_gets_them_in_the_app_only_on_the_emulator() {
+    a_developer_who_turns_off_key_emails_gets_them_in_the_app_only(Backend::Emulator).await;
+}
