@@ -38,6 +38,16 @@ async fn approved_developer(app: &TestApp, org: &TestOrg, email: &str) -> String
     login["token"].as_str().unwrap().to_string()
 }
 
+/// The developer's key request for the catalog entry: the answer (201).
+async fn request_key(app: &TestApp, org: &TestOrg, session: &str, entry: &Value) -> Value {
+    let path = format!("/portal/{}/key-requests", org.id);
+    let (status, request) = app
+        .send("POST", &path, session, Some(json!({"catalog_id": entry["id"]})))
+        .await;
+    assert_eq!(status, 201, "{request}");
+    request
+}
+
 async fn a_key_approval_puts_one_item_in_the_developers_inbox(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
@@ -56,15 +66,7 @@ async fn a_key_approval_puts_one_item_in_the_developers_inbox(backend: Backend) 
     assert_eq!((status, &marked["marked_read"]), (200, &json!(1)));
     assert_eq!(unread(&app, &path, &session).await, 0);
 
-    let (status, request) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            &session,
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{request}");
+    let request = request_key(&app, &org, &session, &entry).await;
     let (status, _) = app
         .admin(
             &org,
@@ -309,15 +311,7 @@ async fn an_organisation_switch_turns_a_type_off_for_everyone(backend: Backend) 
     for _ in 0..2 {
         let email = unique_email();
         let session = approved_developer(&app, &org, &email).await;
-        let (status, request) = app
-            .send(
-                "POST",
-                &format!("/portal/{}/key-requests", org.id),
-                &session,
-                Some(json!({"catalog_id": entry["id"]})),
-            )
-            .await;
-        assert_eq!(status, 201, "{request}");
+        let request = request_key(&app, &org, &session, &entry).await;
         let key_id = request["key_id"]
             .as_str()
             .unwrap_or_else(|| panic!("auto-approved: {request}"))
@@ -426,15 +420,7 @@ async fn a_developer_who_turns_off_key_emails_gets_them_in_the_app_only(backend:
     );
 
     // An auto-approved key (critical: emailed), then changed (keys: in the app only).
-    let (status, request) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            &session,
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{request}");
+    let request = request_key(&app, &org, &session, &entry).await;
     let key_id = request["key_id"].as_str().unwrap().to_string();
     let (_, silver) = app
         .admin(
