@@ -108,7 +108,6 @@ impl EventRouter {
             "event": event.webhook_payload(),
             "data": event.data,
         });
-        let named = |field: &str| event.data.get(field).and_then(|v| v.as_str());
         let mut items = Vec::new();
         for t in event
             .notice_types()
@@ -116,18 +115,14 @@ impl EventRouter {
             .filter_map(notification_type)
             .filter(|t| in_app(t, org, None))
         {
-            let developer = || {
-                named("developer_id")
-                    .and_then(DeveloperId::parse)
-                    .map(Person::Developer)
-            };
-            let admin = || named("admin_id").and_then(AdminUserId::parse).map(Person::Admin);
+            // The person the event names, when they are of the kind the type is for.
+            let named = |admin: bool| concerned.clone().filter(|p| matches!(p, Person::Admin(_)) == admin);
             let to_owners = || owners.iter().cloned().map(Person::Admin);
             let people: Vec<Person> = match t.audience {
-                Audience::Developer => developer().into_iter().collect(),
-                Audience::Admin => admin().into_iter().collect(),
+                Audience::Developer => named(false).into_iter().collect(),
+                Audience::Admin => named(true).into_iter().collect(),
                 Audience::Owners => to_owners().collect(),
-                Audience::AdminAndOwners => admin().into_iter().chain(to_owners()).collect(),
+                Audience::AdminAndOwners => named(true).into_iter().chain(to_owners()).collect(),
             };
             let text = match self.templates.render_in_app(t, &context) {
                 Ok(text) => text,
@@ -194,15 +189,20 @@ impl EventRouter {
         owners: &mut HashMap<OrgId, Vec<AdminUserId>>,
         chosen: Option<&Preferences>,
     ) -> Result<usize, StoreError> {
-        if !event
+        let types: Vec<_> = event
             .notice_types()
             .into_iter()
             .filter_map(notification_type)
-            .any(|t| in_app(t, org, None))
-        {
+            .filter(|t| in_app(t, org, None))
+            .collect();
+        if types.is_empty() {
             return Ok(0);
         }
-        if !owners.contains_key(&org.id) {
+        // The owners are read (once a batch) only for an event that notifies them.
+        let for_owners = types
+            .iter()
+            .any(|t| matches!(t.audience, Audience::Owners | Audience::AdminAndOwners));
+        if for_owners && !owners.contains_key(&org.id) {
             let store = self.store.as_ref();
             let users: Vec<AdminUser> =
                 every_page(|after| async move { admin_users::page(store, &org.id, after.as_deref(), 100).await })
@@ -218,7 +218,8 @@ impl EventRouter {
             owners.insert(org.id.clone(), acting);
         }
         let mut put = 0;
-        for (person, item) in self.inbox_items(event, org, &owners[&org.id], chosen) {
+        let org_owners = owners.get(&org.id).map(Vec::as_slice).unwrap_or_default();
+        for (person, item) in self.inbox_items(event, org, org_owners, chosen) {
             let Some(write) = inbox::put_new(&org.id, person.account(), &item) else {
                 continue;
             };
