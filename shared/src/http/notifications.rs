@@ -12,8 +12,7 @@ use super::extract::{page, page_args, JsonBody, Path, Query};
 use super::problem::ApiError;
 use super::AppState;
 use crate::domain::notifications::Preferences;
-use crate::service::notifications::{self, Filters, Person};
-use crate::service::ServiceError;
+use crate::service::notifications::{self, Filters, Recipient};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -46,7 +45,7 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list(state: &AppState, inbox: &Person<'_>, query: ListQuery) -> Result<Json<Value>, ApiError> {
+async fn list(state: &AppState, inbox: &Recipient<'_>, query: ListQuery) -> Result<Json<Value>, ApiError> {
     let (after, limit) = page_args(query.limit, query.cursor.as_deref(), 50)?;
     let filters = Filters {
         unread: query.unread,
@@ -56,12 +55,12 @@ async fn list(state: &AppState, inbox: &Person<'_>, query: ListQuery) -> Result<
     Ok(Json(page(items.iter().map(|i| json!(i)).collect(), next)))
 }
 
-async fn count(state: &AppState, inbox: &Person<'_>) -> Result<Json<Value>, ApiError> {
+async fn count(state: &AppState, inbox: &Recipient<'_>) -> Result<Json<Value>, ApiError> {
     let (unread, more) = notifications::unread_count(state, inbox).await?;
     Ok(Json(json!({"unread": unread, "more": more})))
 }
 
-async fn read_all(state: &AppState, inbox: &Person<'_>) -> Result<Json<Value>, ApiError> {
+async fn read_all(state: &AppState, inbox: &Recipient<'_>) -> Result<Json<Value>, ApiError> {
     let marked = notifications::mark_all_read(state, inbox).await?;
     Ok(Json(json!({"marked_read": marked})))
 }
@@ -75,7 +74,7 @@ async fn developer_preferences(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(preferences_view(
-        notifications::preferences(&state, &Person::of_developer(&session)).await?,
+        notifications::preferences(&state, &Recipient::of_developer(&session)).await?,
     ))
 }
 
@@ -84,7 +83,7 @@ async fn developer_set_preferences(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let person = Person::of_developer(&session);
+    let person = Recipient::of_developer(&session);
     Ok(preferences_view(
         notifications::set_preferences(&state, &person, &body).await?,
     ))
@@ -92,7 +91,7 @@ async fn developer_set_preferences(
 
 async fn admin_preferences(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(preferences_view(
-        notifications::preferences(&state, &admin_inbox(&admin)?).await?,
+        notifications::preferences(&state, &Recipient::of_admin(&admin)?).await?,
     ))
 }
 
@@ -102,7 +101,7 @@ async fn admin_set_preferences(
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(preferences_view(
-        notifications::set_preferences(&state, &admin_inbox(&admin)?, &body).await?,
+        notifications::set_preferences(&state, &Recipient::of_admin(&admin)?, &body).await?,
     ))
 }
 
@@ -111,15 +110,15 @@ async fn developer_list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    list(&state, &Person::of_developer(&session), query).await
+    list(&state, &Recipient::of_developer(&session), query).await
 }
 
 async fn developer_count(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    count(&state, &Person::of_developer(&session)).await
+    count(&state, &Recipient::of_developer(&session)).await
 }
 
 async fn developer_read_all(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    read_all(&state, &Person::of_developer(&session)).await
+    read_all(&state, &Recipient::of_developer(&session)).await
 }
 
 async fn developer_read(
@@ -128,7 +127,7 @@ async fn developer_read(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        notifications::mark_read(&state, &Person::of_developer(&session), &id).await?
+        notifications::mark_read(&state, &Recipient::of_developer(&session), &id).await?
     )))
 }
 
@@ -138,12 +137,8 @@ async fn developer_archive(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        notifications::archive(&state, &Person::of_developer(&session), &id).await?
+        notifications::archive(&state, &Recipient::of_developer(&session), &id).await?
     )))
-}
-
-fn admin_inbox(admin: &OrgAdmin) -> Result<Person<'_>, ServiceError> {
-    Person::of_admin(admin)
 }
 
 async fn admin_list(
@@ -151,15 +146,15 @@ async fn admin_list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    list(&state, &admin_inbox(&admin)?, query).await
+    list(&state, &Recipient::of_admin(&admin)?, query).await
 }
 
 async fn admin_count(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    count(&state, &admin_inbox(&admin)?).await
+    count(&state, &Recipient::of_admin(&admin)?).await
 }
 
 async fn admin_read_all(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    read_all(&state, &admin_inbox(&admin)?).await
+    read_all(&state, &Recipient::of_admin(&admin)?).await
 }
 
 async fn admin_read(
@@ -168,7 +163,7 @@ async fn admin_read(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        notifications::mark_read(&state, &admin_inbox(&admin)?, &id).await?
+        notifications::mark_read(&state, &Recipient::of_admin(&admin)?, &id).await?
     )))
 }
 
@@ -178,6 +173,6 @@ async fn admin_archive(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        notifications::archive(&state, &admin_inbox(&admin)?, &id).await?
+        notifications::archive(&state, &Recipient::of_admin(&admin)?, &id).await?
     )))
 }

@@ -126,8 +126,7 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
     may_manage(admin, role)?;
     let org = load_org(state, &admin.org).await?;
     let recipients = owners_to_tell(state, &org).await?;
-    let (user, writes) = invitation(state, &org, email, role, name, locale, audit::actor(admin), recipients);
-    let mut writes = writes;
+    let (user, mut writes) = invitation(state, &org, email, role, name, locale, audit::actor(admin), recipients);
     let created = FieldChange {
         field: "role".into(),
         old: Value::Null,

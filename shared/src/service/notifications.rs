@@ -17,12 +17,12 @@ use crate::store::{StoreError, Versioned};
 pub const MAX_COUNTED: usize = 1_000;
 
 /// Whose notifications and preferences these are: a developer or an admin user.
-pub struct Person<'a> {
+pub struct Recipient<'a> {
     org: &'a OrgId,
     person: Account<'a>,
 }
 
-impl<'a> Person<'a> {
+impl<'a> Recipient<'a> {
     pub fn of_developer(session: &'a DeveloperSession) -> Self {
         Self {
             org: &session.org,
@@ -71,7 +71,7 @@ fn bad_cursor(e: StoreError) -> ServiceError {
 /// items while more follow).
 pub async fn list(
     state: &AppState,
-    inbox: &Person<'_>,
+    inbox: &Recipient<'_>,
     filters: Filters,
     after: Option<&str>,
     limit: usize,
@@ -90,7 +90,7 @@ pub async fn list(
 }
 
 /// The newest [`MAX_COUNTED`] items, with their versions.
-async fn newest(state: &AppState, inbox: &Person<'_>) -> Result<Vec<Versioned<InboxItem>>, ServiceError> {
+async fn newest(state: &AppState, inbox: &Recipient<'_>) -> Result<Vec<Versioned<InboxItem>>, ServiceError> {
     let mut items = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -104,7 +104,7 @@ async fn newest(state: &AppState, inbox: &Person<'_>) -> Result<Vec<Versioned<In
 }
 
 /// Unread items not archived, among the newest [`MAX_COUNTED`]; `true` when there may be more.
-pub async fn unread_count(state: &AppState, inbox: &Person<'_>) -> Result<(usize, bool), ServiceError> {
+pub async fn unread_count(state: &AppState, inbox: &Recipient<'_>) -> Result<(usize, bool), ServiceError> {
     let items = newest(state, inbox).await?;
     let more = items.len() >= MAX_COUNTED;
     Ok((
@@ -115,7 +115,7 @@ pub async fn unread_count(state: &AppState, inbox: &Person<'_>) -> Result<(usize
 
 async fn change(
     state: &AppState,
-    inbox: &Person<'_>,
+    inbox: &Recipient<'_>,
     id: &str,
     apply: impl Fn(&mut InboxItem),
 ) -> Result<InboxItem, ServiceError> {
@@ -141,12 +141,12 @@ async fn change(
     Err(ServiceError::conflict("id", "changed at the same time; try again"))
 }
 
-pub async fn mark_read(state: &AppState, inbox: &Person<'_>, id: &str) -> Result<InboxItem, ServiceError> {
+pub async fn mark_read(state: &AppState, inbox: &Recipient<'_>, id: &str) -> Result<InboxItem, ServiceError> {
     change(state, inbox, id, |i| i.read = true).await
 }
 
 /// Archived items leave the inbox's default view; archiving marks them read too.
-pub async fn archive(state: &AppState, inbox: &Person<'_>, id: &str) -> Result<InboxItem, ServiceError> {
+pub async fn archive(state: &AppState, inbox: &Recipient<'_>, id: &str) -> Result<InboxItem, ServiceError> {
     change(state, inbox, id, |i| {
         i.archived = true;
         i.read = true;
@@ -155,7 +155,7 @@ pub async fn archive(state: &AppState, inbox: &Person<'_>, id: &str) -> Result<I
 }
 
 /// Marks every unread item among the newest [`MAX_COUNTED`] read; how many changed.
-pub async fn mark_all_read(state: &AppState, inbox: &Person<'_>) -> Result<usize, ServiceError> {
+pub async fn mark_all_read(state: &AppState, inbox: &Recipient<'_>) -> Result<usize, ServiceError> {
     let mut changed = 0;
     for found in newest(state, inbox).await?.into_iter().filter(|i| !i.value.read) {
         let mut item = found.value;
@@ -184,7 +184,10 @@ pub struct Effective {
 }
 
 /// The person's choices and what they add up to with the organisation's switches.
-pub async fn preferences(state: &AppState, person: &Person<'_>) -> Result<(Preferences, Vec<Effective>), ServiceError> {
+pub async fn preferences(
+    state: &AppState,
+    person: &Recipient<'_>,
+) -> Result<(Preferences, Vec<Effective>), ServiceError> {
     let store = state.store.as_ref();
     let (org, chosen) = futures::try_join!(async { super::load_org(state, person.org).await }, async {
         preferences::get(store, person.org, person.person)
@@ -213,7 +216,7 @@ fn effective(switches: &Switches, chosen: &Preferences) -> Vec<Effective> {
 /// turned off are 400 naming the field, and change nothing.
 pub async fn set_preferences(
     state: &AppState,
-    person: &Person<'_>,
+    person: &Recipient<'_>,
     input: &serde_json::Value,
 ) -> Result<(Preferences, Vec<Effective>), ServiceError> {
     let mut errors = crate::domain::ValidationErrors::default();
