@@ -906,7 +906,7 @@ pub fn client_from(address: [u8; 4]) -> reqwest::Client {
 
 /// The token after `marker` (`…?token=`) in a MIME message, quoted-printable undone.
 pub fn link_token(mime: &str, marker: &str) -> Option<String> {
-    let text = mime.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let text = mail_text(mime);
     let start = text.find(marker)? + marker.len();
     Some(
         text[start..]
@@ -924,7 +924,7 @@ pub fn mail_text(mime: &str) -> String {
 /// The first URL in a MIME message starting with `prefix`, with quoted-printable soft breaks and
 /// escapes undone.
 pub fn find_link(mime: &str, prefix: &str) -> Option<String> {
-    let text = mime.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let text = mail_text(mime);
     let start = text.find(prefix)?;
     let link: String = text[start..]
         .chars()

@@ -194,7 +194,7 @@ async fn security_changes_reach_the_owners_naming_who_changed_what() {
             futures::executor::block_on(app.deliveries(&org.id))
         )
     });
-    let text = mail.replace("=\r\n", "").replace("=\n", "");
+    let text = mail_text(&mail);
     assert!(text.contains(&owner), "the email names the actor");
     assert!(text.contains("settings.signup_mode") && text.contains("open") && text.contains("invite_only"));
 
