@@ -50,13 +50,30 @@ pub enum Audience {
     Owners,
     /// The admin user the event names and every acting owner user.
     AdminAndOwners,
+    /// The email address of the organisation's `event_options` for the event's family: a feed,
+    /// not a person (no inbox, no preferences; the organisation's switches apply).
+    EventOptions,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Developer => "developer",
+            Audience::Admin => "admin",
+            Audience::Owners => "owners",
+            Audience::AdminAndOwners => "admin_and_owners",
+            Audience::EventOptions => "event_options",
+        }
+    }
 }
 
 /// One kind of notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotificationType {
-    /// The email template's name, which names the type too.
+    /// The type's name: its email template's for a notice to a person, the event family's for an
+    /// `event_options` feed.
     pub name: &'static str,
+    pub template: &'static str,
     pub category: Category,
     /// Whether it is sent by email and put in the inbox unless a person or switch says otherwise.
     pub email: bool,
@@ -81,6 +98,7 @@ const fn t(
 ) -> NotificationType {
     NotificationType {
         name,
+        template: name,
         category,
         email: true,
         in_app,
@@ -88,6 +106,21 @@ const fn t(
         audience,
         body,
         link,
+    }
+}
+
+/// The email to an `event_options` address for an event family (template `event_notice`).
+const fn feed(family: &'static str, category: Category) -> NotificationType {
+    NotificationType {
+        name: family,
+        template: "event_notice",
+        category,
+        email: true,
+        in_app: false,
+        critical: false,
+        audience: Audience::EventOptions,
+        body: "",
+        link: "",
     }
 }
 
@@ -273,7 +306,19 @@ pub const TYPES: &[NotificationType] = &[
         "{{#each data.changes}}{{field}}: {{old}} → {{new}}{{#unless @last}}; {{/unless}}{{/each}}",
         "/admin/audit-log",
     ),
+    feed("api_event", C::Catalog),
+    feed("key_event", C::Keys),
+    feed("key_request_event", C::Keys),
+    feed("developer_event", C::Account),
+    feed("admin_event", C::Admin),
 ];
+
+impl NotificationType {
+    /// Whether it reaches a person (who may have preferences and an inbox), not a feed address.
+    pub fn is_personal(&self) -> bool {
+        self.audience != Audience::EventOptions
+    }
+}
 
 /// The type named `name`, if there is one.
 pub fn notification_type(name: &str) -> Option<&'static NotificationType> {
@@ -315,7 +360,12 @@ mod tests {
         assert!(!notification_type("key_updated").unwrap().critical);
         assert!(
             notification_type("event_notice").is_none(),
-            "notices to event_options addresses are not a person's"
+            "a feed type is named by its event family"
+        );
+        let feed = notification_type("api_event").unwrap();
+        assert_eq!(
+            (feed.template, feed.is_personal(), feed.critical),
+            ("event_notice", false, false)
         );
     }
 }
@@ -452,8 +502,8 @@ impl Preferences {
                     }
                     continue;
                 }
-                let Some(t) = notification_type(name) else {
-                    errors.push(field, "is not a notification type");
+                let Some(t) = notification_type(name).filter(|t| t.is_personal()) else {
+                    errors.push(field, "is not a notification type to a person");
                     continue;
                 };
                 if let Some(c) = parsed {
@@ -672,6 +722,7 @@ mod resolution_tests {
             ),
             (json!({"categories": {"keys": {"sms": false}}}), "categories.keys.sms"),
             (json!({"types": {"nope": {"email": false}}}), "types.nope"),
+            (json!({"types": {"api_event": {"email": false}}}), "types.api_event"),
             (
                 json!({"types": {"password_changed": {"email": false}}}),
                 "types.password_changed",

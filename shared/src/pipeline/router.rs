@@ -123,6 +123,7 @@ impl EventRouter {
                 Audience::Admin => named(true).into_iter().collect(),
                 Audience::Owners => to_owners().collect(),
                 Audience::AdminAndOwners => named(true).into_iter().chain(to_owners()).collect(),
+                Audience::EventOptions => continue,
             };
             let text = match self.templates.render_in_app(t, &context) {
                 Ok(text) => text,
@@ -271,12 +272,14 @@ impl EventRouter {
                 notice["category"] = json!(category.as_str());
                 notice["recipient"] = json!(address);
                 notice["data_json"] = json!(serde_json::to_string_pretty(&event.data).unwrap_or_default());
-                plan.emails.push(EmailJob::new(
-                    event,
-                    address.clone(),
-                    EventKind::ADMIN_NOTICE_TEMPLATE,
-                    notice,
-                ));
+                let mut job = EmailJob::new(event, address.clone(), EventKind::ADMIN_NOTICE_TEMPLATE, notice);
+                // The family's feed obeys the organisation's switch (no person's choices apply).
+                if let Some(t) = notification_type(category.as_str()) {
+                    if let Resolution::Withheld(why) = resolve(t, Channel::Email, &org.notification_switches, None) {
+                        job.withheld = Some(why);
+                    }
+                }
+                plan.emails.push(job);
             }
         }
         plan

@@ -25,6 +25,8 @@ pub struct ChannelState {
 pub struct TypeState {
     pub name: &'static str,
     pub category: Category,
+    /// Who it reaches: `developer`, `admin`, `owners`, `admin_and_owners` or `event_options`.
+    pub audience: &'static str,
     pub critical: bool,
     pub email: ChannelState,
     pub in_app: ChannelState,
@@ -38,6 +40,7 @@ fn state_of(t: &NotificationType, switches: &Switches) -> TypeState {
     TypeState {
         name: t.name,
         category: t.category,
+        audience: t.audience.as_str(),
         critical: t.critical,
         email: channel(t.email, Channel::Email),
         in_app: channel(t.in_app, Channel::InApp),

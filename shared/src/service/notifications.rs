@@ -5,7 +5,7 @@
 use super::auth::{DeveloperSession, OrgAdmin};
 use super::{AppState, Paged, ServiceError};
 use crate::domain::notifications::{
-    resolve, Category, Channel, NotificationType, Preferences, Resolution, Switches, TYPES,
+    resolve, Audience, Category, Channel, NotificationType, Preferences, Resolution, Switches, TYPES,
 };
 use crate::domain::{EventId, OrgId};
 use crate::store::inbox::{self, InboxItem};
@@ -194,14 +194,17 @@ pub async fn preferences(
             .await
             .map_err(ServiceError::from)
     })?;
-    let effective = effective(&org.notification_switches, &chosen.value);
+    let effective = effective(person, &org.notification_switches, &chosen.value);
     Ok((chosen.value, effective))
 }
 
-fn effective(switches: &Switches, chosen: &Preferences) -> Vec<Effective> {
+/// What each type that can reach the person adds up to.
+fn effective(person: &Recipient<'_>, switches: &Switches, chosen: &Preferences) -> Vec<Effective> {
     let on = |t: &NotificationType, c: Channel| resolve(t, c, switches, Some(chosen)) == Resolution::Send;
+    let developer = matches!(person.person, Account::Developer(_));
     TYPES
         .iter()
+        .filter(|t| t.is_personal() && (t.audience == Audience::Developer) == developer)
         .map(|t| Effective {
             name: t.name,
             category: t.category,
@@ -237,7 +240,7 @@ pub async fn set_preferences(
             .await
         {
             Ok(()) => {
-                let effective = effective(&org.notification_switches, &chosen);
+                let effective = effective(person, &org.notification_switches, &chosen);
                 return Ok((chosen, effective));
             }
             Err(StoreError::ConditionFailed { .. }) => continue,

@@ -183,7 +183,7 @@ impl Templates {
             })
         };
         Ok(InAppText {
-            title: render(format!("{}.{}", t.name, Part::Subject.suffix()))?
+            title: render(format!("{}.{}", t.template, Part::Subject.suffix()))?
                 .trim()
                 .to_string(),
             body: render(format!("in_app.{}", t.name))?.trim().to_string(),
@@ -263,9 +263,14 @@ mod tests {
     #[test]
     fn every_notice_to_a_person_has_a_type_and_in_app_text_shows_no_secret() {
         use crate::domain::notifications::notification_type;
+        use crate::domain::notifications::TYPES;
         for (name, ..) in NOTIFICATIONS {
+            assert!(TYPES.iter().any(|t| t.template == *name), "{name} has a type");
             assert_eq!(notification_type(name).is_some(), *name != "event_notice", "{name}");
         }
+        assert!(TYPES
+            .iter()
+            .all(|t| NOTIFICATIONS.iter().any(|(n, ..)| *n == t.template)));
         let t = Templates::load(None).unwrap();
         let key = notification_type("key_approved").unwrap();
         let text = t.render_in_app(key, &sample_data()).unwrap();

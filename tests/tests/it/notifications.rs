@@ -250,8 +250,11 @@ async fn with_emails_off_in_app_items_still_arrive() {
 
 async fn an_organisation_switch_turns_a_type_off_for_everyone(backend: Backend) {
     let app = spawn_app(backend).await;
-    let org = app.create_org(json!({"name": "Acme"})).await;
-    let entry = app.catalog_entry(&org, Some("auto")).await;
+    let (catalog_feed, keys_feed) = (unique_email(), unique_email());
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {
+            "api_event": {"email": catalog_feed}, "key_event": {"email": keys_feed}}}))
+        .await;
 
     // The table as the organisation sees it.
     let (status, listed) = app.admin(&org, "GET", "/notification-types", None).await;
@@ -265,6 +268,11 @@ async fn an_organisation_switch_turns_a_type_off_for_everyone(backend: Backend) 
             &json!(false),
             &json!({"default": true, "enabled": true})
         )
+    );
+    let feed = types.iter().find(|t| t["name"] == "api_event").unwrap();
+    assert_eq!(
+        (&feed["audience"], &feed["category"], &feed["critical"]),
+        (&json!("event_options"), &json!("catalog"), &json!(false))
     );
 
     // Critical types, unknown types and channels: 400 naming them, nothing changed.
@@ -289,16 +297,22 @@ async fn an_organisation_switch_turns_a_type_off_for_everyone(backend: Backend) 
     let (_, unchanged) = app.admin(&org, "GET", "/notification-types", None).await;
     assert_eq!(unchanged, listed);
 
-    // key_revoked emails off for everyone; its in-app items stay on; developer_welcome in-app off.
+    // key_revoked emails off for everyone; its in-app items stay on; developer_welcome in-app off;
+    // the api_event feed's emails off (the key_event feed's stay on).
     let (status, set) = app
         .admin(
             &org,
             "PUT",
             "/notification-types",
-            Some(json!({"types": {"key_revoked": {"email": false}, "developer_welcome": {"in_app": false}}})),
+            Some(json!({"types": {
+                "key_revoked": {"email": false},
+                "developer_welcome": {"in_app": false},
+                "api_event": {"email": false},
+            }})),
         )
         .await;
     assert_eq!(status, 200, "{set}");
+    let entry = app.catalog_entry(&org, Some("auto")).await;
     let now = set["items"].as_array().unwrap();
     let revoked = now.iter().find(|t| t["name"] == "key_revoked").unwrap();
     assert_eq!(revoked["email"], json!({"default": true, "enabled": false}));
@@ -345,6 +359,22 @@ async fn an_organisation_switch_turns_a_type_off_for_everyone(backend: Backend) 
             "no revocation email"
         );
     }
+    // The API's api_event.created is in the log as withheld, not sent; the key events reached their
+    // feed.
+    let withheld = app.finished_emails_to(&org.id, &catalog_feed, 1).await;
+    assert!(
+        withheld
+            .iter()
+            .all(|d| d.reason == Some(gatehouse::store::deliveries::WithheldReason::OrgSwitch)),
+        "{withheld:?}"
+    );
+    app.finished_emails_to(&org.id, &keys_feed, 4).await;
+    let key_notices = app.emails_to(&keys_feed).await;
+    assert!(
+        key_notices.iter().any(|m| m.contains("[Acme] key_event.deleted")),
+        "{key_notices:?}"
+    );
+    assert!(app.emails_to(&catalog_feed).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
