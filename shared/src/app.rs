@@ -16,7 +16,7 @@ use crate::config::{Config, EmailBackend};
 use crate::crypto::SecretBox;
 use crate::mail::{AllOf, Mailer, MailgunMailer, MandrillMailer, OutboxMailer, SendGridMailer, SesMailer, SmtpMailer};
 use crate::pipeline::{
-    poll_queue, poll_stream, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
+    poll_queue, poll_stream, DigestJob, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
     RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
 };
 use crate::queue::{JobScheduler, JobSender, MemoryQueue, Queue, QueueSpec, SqsQueue};
@@ -394,6 +394,9 @@ impl Local {
             let webhook_worker: Arc<dyn QueueHandler> = Arc::new(services.webhook_worker());
             tasks.push(tokio::spawn(poll_queue(services.webhook_queue.clone(), webhook_worker)));
         }
+        if let Some(every) = services.config.digest_interval {
+            tasks.push(tokio::spawn(digest_timer(DigestJob::new(services.store.clone()), every)));
+        }
         Ok(Self {
             mode,
             services,
@@ -402,6 +405,19 @@ impl Local {
             memory_store: backends.memory_store,
             tasks,
         })
+    }
+}
+
+/// The local stand-in for the digest function's EventBridge schedule: the job every `every`,
+/// first after one interval.
+async fn digest_timer(job: DigestJob, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = job.handle(&serde_json::Value::Null).await {
+            tracing::error!(error = ?e, "the digest job failed; the next tick tries again");
+        }
     }
 }
 
@@ -425,7 +441,7 @@ pub mod aws {
     };
     use super::{sdk_config, webhook_worker as build_webhook_worker};
     use crate::config::Config;
-    use crate::pipeline::{EmailWorker, EventRouter, WebhookWorker};
+    use crate::pipeline::{DigestJob, EmailWorker, EventRouter, WebhookWorker};
     use crate::queue::SqsQueue;
     use crate::store::{DynamoStore, Store};
 
@@ -486,6 +502,12 @@ pub mod aws {
         ))
     }
 
+    /// The digest job: DynamoDB alone (a digest is an outbox event; the pipeline emails it).
+    pub async fn digest_job(config: &Config) -> anyhow::Result<DigestJob> {
+        let shared = sdk_config(None).await;
+        Ok(DigestJob::new(store(config, &shared)))
+    }
+
     /// The webhook worker: DynamoDB and SQS (its own queue, where retries are scheduled).
     pub async fn webhook_worker(config: &Config) -> anyhow::Result<WebhookWorker> {
         let shared = sdk_config(None).await;
@@ -516,6 +538,15 @@ pub mod lambda {
         let handler = &handler;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| async move {
             Ok::<DynamoDbEventResponse, Error>(handler.handle(event.payload).await)
+        }))
+        .await
+    }
+
+    /// A scheduled function: the EventBridge event in, what the job did out (in its log line too).
+    pub async fn run_schedule(job: crate::pipeline::DigestJob) -> Result<(), Error> {
+        let job = &job;
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+            Ok::<_, Error>(job.handle(&event.payload).await?)
         }))
         .await
     }

@@ -93,6 +93,9 @@ pub struct Config {
     pub notification_retention: Duration,
     /// How long an admin user's login lasts (`ADMIN_SESSION_TTL_SECS`, default 8 hours).
     pub admin_session_ttl: Duration,
+    /// How often the local runner sends the digests that are due (`DIGEST_INTERVAL_SECS`, default
+    /// an hour; `0` never). In AWS an EventBridge schedule runs the digest function instead.
+    pub digest_interval: Option<Duration>,
 }
 
 impl Config {
@@ -128,6 +131,7 @@ impl Config {
             max_pending_key_requests: 20,
             audit_retention: Duration::from_secs(365 * 86_400),
             admin_session_ttl: Duration::from_secs(8 * 3_600),
+            digest_interval: Some(Duration::from_secs(3_600)),
             notification_retention: Duration::from_secs(90 * 86_400),
         }
     }
@@ -237,6 +241,10 @@ impl Config {
         }
         if let Some(v) = get("ADMIN_SESSION_TTL_SECS") {
             c.admin_session_ttl = Duration::from_secs(parse_number("ADMIN_SESSION_TTL_SECS", &v, 300, 7 * 86_400)?);
+        }
+        if let Some(v) = get("DIGEST_INTERVAL_SECS") {
+            let secs = parse_number("DIGEST_INTERVAL_SECS", &v, 0, 7 * 86_400)?;
+            c.digest_interval = (secs > 0).then(|| Duration::from_secs(secs));
         }
         if let Some(v) = get("PORT") {
             c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
@@ -420,6 +428,7 @@ mod tests {
             ("AUDIT_RETENTION_DAYS", "0"),
             ("ADMIN_SESSION_TTL_SECS", "60"),
             ("NOTIFICATION_RETENTION_DAYS", "0"),
+            ("DIGEST_INTERVAL_SECS", "hourly"),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

@@ -44,6 +44,11 @@ impl AdminUser {
         self.role == Role::Owner && self.status == AdminStatus::Active
     }
 
+    /// An active admin user whose role holds `permission`.
+    pub fn acts_with(&self, permission: super::roles::Permission) -> bool {
+        self.status == AdminStatus::Active && self.role.allows(permission)
+    }
+
     /// The admin user as routes show them (never the hash).
     pub fn view(&self) -> serde_json::Value {
         serde_json::json!({

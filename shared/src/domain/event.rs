@@ -107,6 +107,9 @@ pub enum EventKind {
     /// An admin's test of an email template; queued straight to the email worker.
     #[serde(rename = "delivery_event.test_email")]
     TestEmail,
+    /// The key requests still waiting for a decision, for an admin user who takes them as a digest.
+    #[serde(rename = "delivery_event.key_request_digest")]
+    KeyRequestDigest,
     #[serde(rename = "admin_event.key_created")]
     AdminKeyCreated,
     #[serde(rename = "admin_event.key_revoked")]
@@ -160,6 +163,7 @@ impl EventKind {
             Self::SuspiciousLogin => "developer_event.suspicious_login",
             Self::EndpointDisabled => "delivery_event.endpoint_disabled",
             Self::TestEmail => "delivery_event.test_email",
+            Self::KeyRequestDigest => "delivery_event.key_request_digest",
             Self::AdminKeyCreated => "admin_event.key_created",
             Self::AdminKeyRevoked => "admin_event.key_revoked",
             Self::SecuritySettingsChanged => "security_event.settings_changed",
@@ -177,7 +181,7 @@ impl EventKind {
             Self::ApiCreated | Self::ApiUpdated | Self::ApiDeleted => EventCategory::ApiEvent,
             Self::KeyRequestCreated | Self::KeyRequestUpdated => EventCategory::KeyRequestEvent,
             Self::KeyCreated | Self::KeyUpdated | Self::KeyDeleted => EventCategory::KeyEvent,
-            Self::EndpointDisabled | Self::TestEmail => EventCategory::DeliveryEvent,
+            Self::EndpointDisabled | Self::TestEmail | Self::KeyRequestDigest => EventCategory::DeliveryEvent,
             Self::AdminKeyCreated
             | Self::AdminKeyRevoked
             | Self::SecuritySettingsChanged
@@ -235,7 +239,15 @@ impl Event {
         if let Some(owners) = self.owner_template().filter(|t| !types.contains(t)) {
             types.push(owners);
         }
+        types.extend(self.deciders_template());
         types
+    }
+
+    /// The template the admin users who decide key requests get: a request waits for them.
+    pub fn deciders_template(&self) -> Option<&'static str> {
+        let waits = self.kind == EventKind::KeyRequestCreated
+            && self.data.get("approval").and_then(|a| a.as_str()) == Some("admin");
+        waits.then_some("key_request_pending")
     }
 
     /// The template the owners named in `data.recipients` get.
@@ -285,6 +297,7 @@ impl Event {
             EventKind::AdminPasswordResetRequested => "admin_password_reset",
             EventKind::AdminPasswordChanged => "admin_password_changed",
             EventKind::AdminSuspiciousLogin => "admin_suspicious_login",
+            EventKind::KeyRequestDigest => "key_request_digest",
             EventKind::AdminKeyCreated
             | EventKind::AdminKeyRevoked
             | EventKind::SecuritySettingsChanged

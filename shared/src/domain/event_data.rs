@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::api_keys::{ApiKey, KeyRequest};
 use super::audit::{AuditActor, FieldChange};
 use super::catalog::{Api, ApprovalMode};
+use super::notifications::Cadence;
 use super::roles::Role;
 use super::{
     AdminUser, AdminUserId, ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId,
@@ -238,6 +239,38 @@ pub struct EndpointDisabled {
     pub email: Option<Email>,
 }
 
+/// One request of a digest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DigestedRequest {
+    pub request_id: KeyRequestId,
+    /// The developer's email.
+    pub email: Email,
+    /// The catalog entry asked for (its name, or `-` for a direct subscription).
+    pub catalog_name: String,
+    pub created_at: String,
+}
+
+/// The key requests made in a window that still wait for a decision, for one admin user
+/// (`delivery_event.key_request_digest`); at most [`KeyRequestDigest::LISTED`] are listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyRequestDigest {
+    pub admin_id: AdminUserId,
+    pub email: Email,
+    pub cadence: Cadence,
+    /// The window's name (`2026-12-02T05`, `2026-12-02`) and bounds (RFC 3339, `to` excluded).
+    pub window: String,
+    pub from: String,
+    pub to: String,
+    /// How many wait, and how many of those are not listed.
+    pub count: usize,
+    pub more: usize,
+    pub requests: Vec<DigestedRequest>,
+}
+
+impl KeyRequestDigest {
+    pub const LISTED: usize = 50;
+}
+
 /// An admin key made or revoked (`admin_event.key_created|key_revoked`); `recipients` are the
 /// owners told (`service::admin_users::owners_to_tell`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -351,6 +384,7 @@ pub enum EventData {
     AdminPasswordResetRequested(AdminLinkSent),
     AdminPasswordChanged(AdminRef),
     AdminSuspiciousLogin(AdminSuspiciousLogin),
+    KeyRequestDigest(KeyRequestDigest),
 }
 
 fn to_value<T: Serialize>(payload: &T) -> Value {
@@ -388,6 +422,7 @@ impl EventData {
             Self::AdminPasswordResetRequested(_) => EventKind::AdminPasswordResetRequested,
             Self::AdminPasswordChanged(_) => EventKind::AdminPasswordChanged,
             Self::AdminSuspiciousLogin(_) => EventKind::AdminSuspiciousLogin,
+            Self::KeyRequestDigest(_) => EventKind::KeyRequestDigest,
         }
     }
 
@@ -412,6 +447,7 @@ impl EventData {
             Self::AdminRoleChanged(p) | Self::AdminRemoved(p) => to_value(p),
             Self::AdminPasswordChanged(p) => to_value(p),
             Self::AdminSuspiciousLogin(p) => to_value(p),
+            Self::KeyRequestDigest(p) => to_value(p),
         }
     }
 

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::roles::Permission;
+
 /// What a notification is about: the unit of people's preferences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,6 +52,8 @@ pub enum Audience {
     Owners,
     /// The admin user the event names and every acting owner user.
     AdminAndOwners,
+    /// Every active admin user whose role holds the permission (the deciders of key requests).
+    Holders(Permission),
     /// The email address of the organisation's `event_options` for the event's family: a feed,
     /// not a person (no inbox, no preferences; the organisation's switches apply).
     EventOptions,
@@ -62,6 +66,8 @@ impl Audience {
             Audience::Admin => "admin",
             Audience::Owners => "owners",
             Audience::AdminAndOwners => "admin_and_owners",
+            Audience::Holders(Permission::DecideKeyRequests) => "decide_key_requests",
+            Audience::Holders(_) => "permission_holders",
             Audience::EventOptions => "event_options",
         }
     }
@@ -306,6 +312,24 @@ pub const TYPES: &[NotificationType] = &[
         "{{#each data.changes}}{{field}}: {{old}} → {{new}}{{#unless @last}}; {{/unless}}{{/each}}",
         "/admin/audit-log",
     ),
+    t(
+        "key_request_pending",
+        C::Keys,
+        true,
+        false,
+        A::Holders(Permission::DecideKeyRequests),
+        "{{data.email}} asked for a key to {{data.catalog_name}}; it waits for a decision.",
+        "/admin/key-requests",
+    ),
+    t(
+        "key_request_digest",
+        C::Keys,
+        false,
+        false,
+        A::Admin,
+        "",
+        "",
+    ),
     feed("api_event", C::Catalog),
     feed("key_event", C::Keys),
     feed("key_request_event", C::Keys),
@@ -319,6 +343,41 @@ impl NotificationType {
         self.audience != Audience::EventOptions
     }
 }
+
+/// How often a person gets a type by email: each notice at once, or one digest an hour or a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    Immediate,
+    Hourly,
+    Daily,
+}
+
+impl Cadence {
+    /// The window's length in milliseconds.
+    pub fn length_ms(self) -> i64 {
+        match self {
+            Cadence::Immediate => 0,
+            Cadence::Hourly => 3_600_000,
+            Cadence::Daily => 86_400_000,
+        }
+    }
+
+    /// The window (UTC hour or day) that the instant `at_ms` falls in, named by its start:
+    /// `2026-12-02T05` or `2026-12-02`.
+    pub fn window_of(self, at_ms: i64) -> String {
+        let at = time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let day = format!("{:04}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day());
+        match self {
+            Cadence::Immediate => format!("{day}T{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second()),
+            Cadence::Hourly => format!("{day}T{:02}", at.hour()),
+            Cadence::Daily => day,
+        }
+    }
+}
+
+/// The types a person may take as a digest, each with the type of the digest that gathers them.
+pub const DIGESTS: &[(&str, &str)] = &[("key_request_pending", "key_request_digest")];
 
 /// The type named `name`, if there is one.
 pub fn notification_type(name: &str) -> Option<&'static NotificationType> {
@@ -443,6 +502,17 @@ pub struct Preferences {
     pub types: std::collections::BTreeMap<String, ChannelChoices>,
     #[serde(default)]
     pub categories: std::collections::BTreeMap<Category, ChannelChoices>,
+    /// Types taken as a digest (`hourly`, `daily`) instead of one email each; `immediate` is not
+    /// kept.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub digests: std::collections::BTreeMap<String, Cadence>,
+}
+
+impl Preferences {
+    /// How the person takes type `t` by email.
+    pub fn cadence(&self, t: &NotificationType) -> Cadence {
+        self.digests.get(t.name).copied().unwrap_or(Cadence::Immediate)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -476,8 +546,12 @@ impl Preferences {
         for (key, entries) in object {
             let known = match key.as_str() {
                 "categories" | "types" => key.as_str(),
+                "digests" => {
+                    preferences.digests = parse_digests(entries, errors);
+                    continue;
+                }
                 _ => {
-                    errors.push(key.clone(), "is not a part of preferences (categories, types)");
+                    errors.push(key.clone(), "is not a part of preferences (categories, types, digests)");
                     continue;
                 }
             };
@@ -519,6 +593,33 @@ impl Preferences {
     }
 }
 
+/// `{"<type>": "immediate" | "hourly" | "daily"}` for the types that have a digest.
+fn parse_digests(
+    value: &serde_json::Value,
+    errors: &mut super::ValidationErrors,
+) -> std::collections::BTreeMap<String, Cadence> {
+    let mut digests = std::collections::BTreeMap::new();
+    let Some(object) = value.as_object() else {
+        errors.push("digests", "must be an object like {\"key_request_pending\": \"daily\"}");
+        return digests;
+    };
+    for (name, cadence) in object {
+        let field = format!("digests.{name}");
+        if !DIGESTS.iter().any(|(t, _)| t == name) {
+            errors.push(field, "has no digest (key_request_pending has)");
+            continue;
+        }
+        match serde_json::from_value::<Cadence>(cadence.clone()) {
+            Ok(Cadence::Immediate) => {}
+            Ok(c) => {
+                digests.insert(name.clone(), c);
+            }
+            Err(_) => errors.push(field, "must be immediate, hourly or daily"),
+        }
+    }
+    digests
+}
+
 impl ChannelChoices {
     fn parse(field: &str, value: &serde_json::Value, errors: &mut super::ValidationErrors) -> Option<ChannelChoices> {
         let Some(object) = value.as_object() else {
@@ -554,6 +655,8 @@ pub enum Suppressed {
     Preference,
     /// The organisation switched it off.
     OrgSwitch,
+    /// The person takes it in a digest.
+    Digest,
 }
 
 /// Whether a notification goes out on a channel.
@@ -622,6 +725,7 @@ mod resolution_tests {
                 .into_iter()
                 .map(|(c, e)| (c, ChannelChoices { email: e, in_app: None }))
                 .collect(),
+            digests: Default::default(),
         };
         use Resolution::*;
         let none = Switches::default();
@@ -695,6 +799,7 @@ mod resolution_tests {
             )]
             .into(),
             categories: Default::default(),
+            digests: Default::default(),
         };
         assert_eq!(resolve(received, Channel::InApp, &none, Some(&wants)), NotAChannel);
     }
@@ -737,6 +842,36 @@ mod resolution_tests {
             assert!(Preferences::parse(&bad, &mut errors).is_none(), "{bad}");
             assert_eq!(errors.0[0].field, field, "{bad}");
         }
+    }
+
+    #[test]
+    fn digests_are_chosen_for_digest_types_only_and_windows_are_utc_hours_and_days() {
+        let mut errors = crate::domain::ValidationErrors::default();
+        let parsed = Preferences::parse(
+            &json!({"digests": {"key_request_pending": "daily"}}),
+            &mut errors,
+        )
+        .unwrap();
+        let pending = notification_type("key_request_pending").unwrap();
+        assert_eq!(parsed.cadence(pending), Cadence::Daily);
+        let immediate = Preferences::parse(&json!({"digests": {"key_request_pending": "immediate"}}), &mut errors).unwrap();
+        assert!(immediate.digests.is_empty(), "immediate is the default, not kept");
+        assert_eq!(immediate.cadence(pending), Cadence::Immediate);
+        for (bad, field) in [
+            (json!({"digests": {"key_updated": "daily"}}), "digests.key_updated"),
+            (json!({"digests": {"key_request_pending": "weekly"}}), "digests.key_request_pending"),
+            (json!({"digests": ["daily"]}), "digests"),
+        ] {
+            let mut errors = crate::domain::ValidationErrors::default();
+            assert!(Preferences::parse(&bad, &mut errors).is_none(), "{bad}");
+            assert_eq!(errors.0[0].field, field, "{bad}");
+        }
+        // 2026-12-02T05:59:59.999Z and the next millisecond.
+        let before = 1_796_191_199_999;
+        assert_eq!(Cadence::Hourly.window_of(before), "2026-12-02T05");
+        assert_eq!(Cadence::Hourly.window_of(before + 1), "2026-12-02T06");
+        assert_eq!(Cadence::Daily.window_of(before), "2026-12-02");
+        assert_eq!(Cadence::Daily.window_of(before + 18 * 3_600_000 + 1), "2026-12-03");
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Owner => true,
-            Role::Admin => permission != ManageOwners,
+            Role::Admin => !matches!(permission, ManageOwners | SendDigests),
             Role::Approver => matches!(
                 permission,
                 ReadOrganisation | ReadDevelopers | ReadCatalog | ReadKeyRequests | DecideKeyRequests | ReadKeys
@@ -86,10 +86,12 @@ pub enum Permission {
     ManageOwners,
     /// The audit log.
     ReadAuditLog,
+    /// Send the digests of pending key requests at once, outside their schedule.
+    SendDigests,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ReadOrganisation,
         Permission::ChangeSettings,
         Permission::ReadDevelopers,
@@ -106,6 +108,7 @@ impl Permission {
         Permission::ManageAdmins,
         Permission::ManageOwners,
         Permission::ReadAuditLog,
+        Permission::SendDigests,
     ];
 
     pub fn is_read(self) -> bool {
@@ -137,6 +140,8 @@ mod tests {
             assert!(!Role::Viewer.allows(p) || p.is_read(), "{p:?}");
         }
         assert!(!Role::Admin.allows(Permission::ManageOwners));
+        assert!(!Role::Admin.allows(Permission::SendDigests));
+        assert!(Role::Owner.allows(Permission::SendDigests));
         assert!(Role::Admin.allows(Permission::ManageAdmins));
         assert!(Role::Approver.allows(Permission::DecideKeyRequests));
         assert!(!Role::Approver.allows(Permission::ManageKeys));

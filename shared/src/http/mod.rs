@@ -11,6 +11,7 @@ mod auth;
 mod catalog;
 mod deliveries;
 mod developers;
+mod digests;
 mod email_templates;
 mod extract;
 mod notification_types;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_accounts::routes())
         .merge(notifications::routes())
         .merge(notification_types::routes())
+        .merge(digests::routes())
         .merge(audit::routes())
         .merge(portal::routes())
         .merge(developers::routes())

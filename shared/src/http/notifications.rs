@@ -66,7 +66,12 @@ async fn read_all(state: &AppState, inbox: &Recipient<'_>) -> Result<Json<Value>
 }
 
 fn preferences_view((chosen, effective): (Preferences, Vec<notifications::Effective>)) -> Json<Value> {
-    Json(json!({"categories": chosen.categories, "types": chosen.types, "effective": effective}))
+    Json(json!({
+        "categories": chosen.categories,
+        "types": chosen.types,
+        "digests": chosen.digests,
+        "effective": effective,
+    }))
 }
 
 async fn developer_preferences(

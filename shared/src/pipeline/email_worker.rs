@@ -193,6 +193,11 @@ impl EmailWorker {
                         "preference",
                         "the recipient turned this notification off",
                     ),
+                    Suppressed::Digest => (
+                        WithheldReason::Digest,
+                        "digest",
+                        "the recipient takes this notification in a digest",
+                    ),
                 };
                 crate::telemetry::count("EmailsSkipped", metric);
                 return Attempt::Skipped(reason, text.into());

@@ -3,6 +3,7 @@
 //! mappings, calling the same handlers with the same payloads.
 
 mod batch;
+mod digest;
 mod email_worker;
 pub mod feedback;
 mod poller;
@@ -11,6 +12,7 @@ mod stream;
 mod webhook_worker;
 
 pub use crate::domain::jobs::{EmailJob, WebhookJob};
+pub use digest::DigestJob;
 pub use email_worker::EmailWorker;
 pub use poller::{poll_queue, poll_stream, sqs_event};
 pub use router::EventRouter;

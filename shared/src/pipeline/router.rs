@@ -12,9 +12,9 @@ use std::sync::Arc;
 use super::StreamHandler;
 use crate::domain::jobs::{EmailJob, WebhookJob};
 use crate::domain::notifications::{
-    notification_type, resolve, Audience, Channel, NotificationType, Preferences, Resolution,
+    notification_type, resolve, Audience, Cadence, Channel, NotificationType, Preferences, Resolution, Suppressed,
 };
-use crate::domain::{now_epoch, AdminUser, AdminUserId, DeveloperId, Event, EventKind, OrgId, Organisation};
+use crate::domain::{now_epoch, AdminStatus, AdminUser, AdminUserId, DeveloperId, Event, EventKind, OrgId, Organisation};
 use crate::queue::{JobSender, OutgoingMessage};
 use crate::store::inbox::{self, InboxItem};
 use crate::store::preferences;
@@ -39,11 +39,6 @@ pub struct Plan {
     pub webhooks: Vec<WebhookJob>,
 }
 
-/// Whether type `t` goes in an inbox, with the organisation's switches and the person's choices.
-fn in_app(t: &NotificationType, org: &Organisation, chosen: Option<&Preferences>) -> bool {
-    resolve(t, Channel::InApp, &org.notification_switches, chosen) == Resolution::Send
-}
-
 /// The person an event is about, if it names one (`data.admin_id`, else `data.developer_id`).
 fn concerned(event: &Event) -> Option<Person> {
     let named = |field: &str| event.data.get(field).and_then(|v| v.as_str());
@@ -55,6 +50,66 @@ fn concerned(event: &Event) -> Option<Person> {
                 .and_then(DeveloperId::parse)
                 .map(Person::Developer)
         })
+}
+
+/// The notification types an event sends to people.
+fn notice_types(event: &Event) -> Vec<&'static NotificationType> {
+    event.notice_types().into_iter().filter_map(notification_type).collect()
+}
+
+/// Whether an event's types reach admin users it does not name (owners, permission holders), so
+/// the organisation's admin users must be read.
+fn needs_staff(types: &[&NotificationType]) -> bool {
+    types.iter().any(|t| {
+        matches!(
+            t.audience,
+            Audience::Owners | Audience::AdminAndOwners | Audience::Holders(_)
+        )
+    })
+}
+
+/// The people type `t` of `event` reaches, from the organisation's active admin users `staff`.
+fn audience(t: &NotificationType, event: &Event, staff: &[AdminUser]) -> Vec<Person> {
+    let concerned = concerned(event);
+    // The person the event names, when they are of the kind the type is for.
+    let named = |admin: bool| concerned.clone().filter(|p| matches!(p, Person::Admin(_)) == admin);
+    let owners = || {
+        staff
+            .iter()
+            .filter(|u| u.is_acting_owner())
+            .map(|u| Person::Admin(u.id.clone()))
+    };
+    let mut people: Vec<Person> = match t.audience {
+        Audience::Developer => named(false).into_iter().collect(),
+        Audience::Admin => named(true).into_iter().collect(),
+        Audience::Owners => owners().collect(),
+        Audience::AdminAndOwners => named(true).into_iter().chain(owners()).collect(),
+        Audience::Holders(permission) => staff
+            .iter()
+            .filter(|u| u.acts_with(permission))
+            .map(|u| Person::Admin(u.id.clone()))
+            .collect(),
+        Audience::EventOptions => Vec::new(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    people.retain(|p| seen.insert(p.clone()));
+    people
+}
+
+/// What the router knows of one event's organisation and people while it routes the event.
+pub struct Reach<'a> {
+    pub org: &'a Organisation,
+    /// The organisation's admin users (read only when the event notifies some it does not name).
+    pub staff: &'a [AdminUser],
+    /// The preferences of each person a non-critical type reaches.
+    pub chosen: &'a HashMap<Person, Preferences>,
+}
+
+impl Reach<'_> {
+    fn resolve(&self, t: &NotificationType, channel: Channel, person: Option<&Person>) -> Resolution {
+        let chosen = person.and_then(|p| self.chosen.get(p));
+        resolve(t, channel, &self.org.notification_switches, chosen)
+    }
 }
 
 /// Someone with an inbox.
@@ -94,14 +149,8 @@ impl EventRouter {
 
     /// The inbox items an event makes: one per in-app notification type it sends and person of that
     /// type's audience, rendered from the event's public data (never its private part).
-    pub fn inbox_items(
-        &self,
-        event: &Event,
-        org: &Organisation,
-        owners: &[AdminUserId],
-        chosen: Option<&Preferences>,
-    ) -> Vec<(Person, InboxItem)> {
-        let concerned = concerned(event);
+    pub fn inbox_items(&self, event: &Event, reach: &Reach<'_>) -> Vec<(Person, InboxItem)> {
+        let org = reach.org;
         let context = json!({
             "org": {"id": org.id, "name": org.name},
             "portal_url": org.settings.portal_url(&self.portal_url),
@@ -109,22 +158,15 @@ impl EventRouter {
             "data": event.data,
         });
         let mut items = Vec::new();
-        for t in event
-            .notice_types()
-            .into_iter()
-            .filter_map(notification_type)
-            .filter(|t| in_app(t, org, None))
-        {
-            // The person the event names, when they are of the kind the type is for.
-            let named = |admin: bool| concerned.clone().filter(|p| matches!(p, Person::Admin(_)) == admin);
-            let to_owners = || owners.iter().cloned().map(Person::Admin);
-            let people: Vec<Person> = match t.audience {
-                Audience::Developer => named(false).into_iter().collect(),
-                Audience::Admin => named(true).into_iter().collect(),
-                Audience::Owners => to_owners().collect(),
-                Audience::AdminAndOwners => named(true).into_iter().chain(to_owners()).collect(),
-                Audience::EventOptions => continue,
-            };
+        for t in notice_types(event).into_iter().filter(|t| t.in_app) {
+            let people: Vec<Person> = audience(t, event, reach.staff)
+                .into_iter()
+                .filter(|p| reach.resolve(t, Channel::InApp, Some(p)) == Resolution::Send)
+                .filter(|p| !items.iter().any(|(q, i): &(Person, InboxItem)| q == p && i.notification_type == t.name))
+                .collect();
+            if people.is_empty() {
+                continue;
+            }
             let text = match self.templates.render_in_app(t, &context) {
                 Ok(text) => text,
                 Err(e) => {
@@ -133,17 +175,6 @@ impl EventRouter {
                 }
             };
             for person in people {
-                // Each person's own choices; an owner told of someone else's change has none here.
-                let choices = chosen.filter(|_| concerned.as_ref() == Some(&person));
-                if choices.is_some() && !in_app(t, org, choices) {
-                    continue;
-                }
-                if items
-                    .iter()
-                    .any(|(p, i): &(Person, InboxItem)| p == &person && i.notification_type == t.name)
-                {
-                    continue;
-                }
                 let item = InboxItem {
                     id: event.id.clone(),
                     notification_type: t.name.to_string(),
@@ -162,66 +193,68 @@ impl EventRouter {
         items
     }
 
-    /// The preferences of the person the event is about, when it notifies them (read once a batch).
-    async fn choices(
+    /// The organisation's active admin users, read once a batch and only for an event that notifies
+    /// some it does not name.
+    async fn staff<'c>(
         &self,
-        event: &Event,
-        cache: &mut HashMap<(OrgId, Person), Preferences>,
-    ) -> Result<Option<Preferences>, StoreError> {
-        let Some(person) = concerned(event).filter(|_| !event.notice_types().is_empty()) else {
-            return Ok(None);
-        };
-        let key = (event.org_id.clone(), person);
-        if let Some(found) = cache.get(&key) {
-            return Ok(Some(found.clone()));
+        types: &[&NotificationType],
+        org: &OrgId,
+        cache: &'c mut HashMap<OrgId, Vec<AdminUser>>,
+    ) -> Result<&'c [AdminUser], StoreError> {
+        if !needs_staff(types) {
+            return Ok(&[]);
         }
-        let found = preferences::get(self.store.as_ref(), &event.org_id, key.1.account())
-            .await?
-            .value;
-        cache.insert(key, found.clone());
-        Ok(Some(found))
-    }
-
-    /// Puts the event's inbox items; one already there (a batch routed again) is left as it is.
-    async fn deliver_in_app(
-        &self,
-        event: &Event,
-        org: &Organisation,
-        owners: &mut HashMap<OrgId, Vec<AdminUserId>>,
-        chosen: Option<&Preferences>,
-    ) -> Result<usize, StoreError> {
-        let types: Vec<_> = event
-            .notice_types()
-            .into_iter()
-            .filter_map(notification_type)
-            .filter(|t| in_app(t, org, None))
-            .collect();
-        if types.is_empty() {
-            return Ok(0);
-        }
-        // The owners are read (once a batch) only for an event that notifies them.
-        let for_owners = types
-            .iter()
-            .any(|t| matches!(t.audience, Audience::Owners | Audience::AdminAndOwners));
-        if for_owners && !owners.contains_key(&org.id) {
+        if !cache.contains_key(org) {
             let store = self.store.as_ref();
             let users: Vec<AdminUser> =
-                every_page(|after| async move { admin_users::page(store, &org.id, after.as_deref(), 100).await })
+                every_page(|after| async move { admin_users::page(store, org, after.as_deref(), 100).await })
                     .await?
                     .into_iter()
                     .map(|u| u.value)
+                    .filter(|u| u.status == AdminStatus::Active)
                     .collect();
-            let acting = users
-                .into_iter()
-                .filter(AdminUser::is_acting_owner)
-                .map(|u| u.id)
-                .collect();
-            owners.insert(org.id.clone(), acting);
+            cache.insert(org.clone(), users);
         }
+        Ok(cache.get(org).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// The preferences of each person a non-critical type of the event reaches (critical types go
+    /// whatever anyone chose), each read once a batch.
+    async fn choices(
+        &self,
+        event: &Event,
+        types: &[&NotificationType],
+        staff: &[AdminUser],
+        cache: &mut HashMap<(OrgId, Person), Preferences>,
+    ) -> Result<HashMap<Person, Preferences>, StoreError> {
+        let mut chosen = HashMap::new();
+        for t in types.iter().filter(|t| !t.critical) {
+            for person in audience(t, event, staff) {
+                if chosen.contains_key(&person) {
+                    continue;
+                }
+                let key = (event.org_id.clone(), person.clone());
+                let found = match cache.get(&key) {
+                    Some(found) => found.clone(),
+                    None => {
+                        let found = preferences::get(self.store.as_ref(), &event.org_id, person.account())
+                            .await?
+                            .value;
+                        cache.insert(key, found.clone());
+                        found
+                    }
+                };
+                chosen.insert(person, found);
+            }
+        }
+        Ok(chosen)
+    }
+
+    /// Puts the event's inbox items; one already there (a batch routed again) is left as it is.
+    async fn deliver_in_app(&self, event: &Event, reach: &Reach<'_>) -> Result<usize, StoreError> {
         let mut put = 0;
-        let org_owners = owners.get(&org.id).map(Vec::as_slice).unwrap_or_default();
-        for (person, item) in self.inbox_items(event, org, org_owners, chosen) {
-            let Some(write) = inbox::put_new(&org.id, person.account(), &item) else {
+        for (person, item) in self.inbox_items(event, reach) {
+            let Some(write) = inbox::put_new(&reach.org.id, person.account(), &item) else {
                 continue;
             };
             match self.store.transact(vec![write]).await {
@@ -233,27 +266,54 @@ impl EventRouter {
         Ok(put)
     }
 
-    /// The deliveries an event makes in an organisation: the email to the person it concerns, and the
+    /// The deliveries an event makes in an organisation: the emails to the people it concerns (the
+    /// person it names, the owners it lists, the admin users who decide what it asks), and the
     /// organisation's `event_options` destinations for the event's family.
-    pub fn plan(&self, event: &Event, org: &Organisation, chosen: Option<&Preferences>) -> Plan {
+    pub fn plan(&self, event: &Event, reach: &Reach<'_>) -> Plan {
+        let org = reach.org;
         let context = json!({
             "org": {"id": org.id, "name": org.name},
             "portal_url": self.portal_url,
         });
         let mut plan = Plan::default();
-        let concerned = event.concerned_email();
+        let concerned_email = event.concerned_email();
+        let concerned = concerned(event);
         for personal in event.personal_emails() {
             // The person's own choices count for the email about them; owners' notices are critical.
-            let person = concerned.as_ref().is_some_and(|c| c == &personal);
+            let person = concerned_email
+                .as_ref()
+                .is_some_and(|c| c == &personal)
+                .then_some(concerned.as_ref())
+                .flatten();
             let mut job = EmailJob::new(event, personal.to, personal.template, context.clone());
             if let Some(t) = notification_type(personal.template) {
-                let choices = chosen.filter(|_| person);
                 // Still queued when withheld, so the delivery log says why it was not sent.
-                if let Resolution::Withheld(why) = resolve(t, Channel::Email, &org.notification_switches, choices) {
+                if let Resolution::Withheld(why) = reach.resolve(t, Channel::Email, person) {
                     job.withheld = Some(why);
                 }
             }
             plan.emails.push(job);
+        }
+        // The admin users who decide what the event asks, each by their own choices: at once, or
+        // left for their digest.
+        if let Some(t) = event.deciders_template().and_then(notification_type) {
+            for user in reach.staff {
+                let person = Person::Admin(user.id.clone());
+                if !audience(t, event, reach.staff).contains(&person) {
+                    continue;
+                }
+                let mut job = EmailJob::new(event, user.email.clone(), t.template, context.clone());
+                job.withheld = match reach.resolve(t, Channel::Email, Some(&person)) {
+                    Resolution::Withheld(why) => Some(why),
+                    Resolution::NotAChannel => continue,
+                    Resolution::Send => reach
+                        .chosen
+                        .get(&person)
+                        .filter(|p| p.cadence(t) != Cadence::Immediate)
+                        .map(|_| Suppressed::Digest),
+                };
+                plan.emails.push(job);
+            }
         }
         // Key requests of `webhook`-approval entries go to the organisation's hand-off endpoint,
         // whose owner approves or declines them through the admin API.
@@ -275,7 +335,7 @@ impl EventRouter {
                 let mut job = EmailJob::new(event, address.clone(), EventKind::ADMIN_NOTICE_TEMPLATE, notice);
                 // The family's feed obeys the organisation's switch (no person's choices apply).
                 if let Some(t) = notification_type(category.as_str()) {
-                    if let Resolution::Withheld(why) = resolve(t, Channel::Email, &org.notification_switches, None) {
+                    if let Resolution::Withheld(why) = reach.resolve(t, Channel::Email, None) {
                         job.withheld = Some(why);
                     }
                 }
@@ -327,7 +387,7 @@ impl StreamHandler for EventRouter {
     #[tracing::instrument(name = "route_events", skip_all, fields(records = event.records.len()))]
     async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
         let mut orgs_seen = HashMap::new();
-        let mut owners = HashMap::new();
+        let mut staff_of = HashMap::new();
         let mut chosen_by: HashMap<(OrgId, Person), Preferences> = HashMap::new();
         let mut emails = Vec::new();
         let mut webhooks = Vec::new();
@@ -358,7 +418,16 @@ impl StreamHandler for EventRouter {
                     break;
                 }
             };
-            let chosen = match self.choices(&decoded, &mut chosen_by).await {
+            let types = notice_types(&decoded);
+            let staff = match self.staff(&types, &org.id, &mut staff_of).await {
+                Ok(staff) => staff,
+                Err(e) => {
+                    tracing::error!(error = ?e, "reading admin users failed; the rest of the batch will be retried");
+                    retry_from = Some(record);
+                    break;
+                }
+            };
+            let chosen = match self.choices(&decoded, &types, staff, &mut chosen_by).await {
                 Ok(chosen) => chosen,
                 Err(e) => {
                     tracing::error!(error = ?e, "reading preferences failed; the rest of the batch will be retried");
@@ -366,7 +435,12 @@ impl StreamHandler for EventRouter {
                     break;
                 }
             };
-            let in_app = match self.deliver_in_app(&decoded, &org, &mut owners, chosen.as_ref()).await {
+            let reach = Reach {
+                org: &org,
+                staff,
+                chosen: &chosen,
+            };
+            let in_app = match self.deliver_in_app(&decoded, &reach).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = ?e, "putting inbox items failed; the rest of the batch will be retried");
@@ -374,7 +448,7 @@ impl StreamHandler for EventRouter {
                     break;
                 }
             };
-            let plan = self.plan(&decoded, &org, chosen.as_ref());
+            let plan = self.plan(&decoded, &reach);
             tracing::info!(
                 event_id = %decoded.id, kind = %decoded.kind, org = %decoded.org_id,
                 emails = plan.emails.len(), webhooks = plan.webhooks.len(), in_app, "event routed"

@@ -26,6 +26,7 @@ pub mod auth;
 pub mod catalog;
 pub mod deliveries;
 pub mod developers;
+pub mod digests;
 pub mod email_templates;
 mod error;
 pub mod limits;

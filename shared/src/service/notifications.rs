@@ -226,19 +226,18 @@ pub async fn set_preferences(
     let Some(chosen) = Preferences::parse(input, &mut errors) else {
         return Err(errors.into());
     };
+    if matches!(person.person, Account::Developer(_)) {
+        super::digests::refuse_for_developers(&chosen)?;
+    }
     let org = super::load_org(state, person.org).await?;
     let store = state.store.as_ref();
     for _ in 0..3 {
         let current = preferences::get(store, person.org, person.person).await?;
-        match store
-            .transact(vec![preferences::save(
-                person.org,
-                person.person,
-                &chosen,
-                current.version,
-            )])
-            .await
-        {
+        let mut writes = vec![preferences::save(person.org, person.person, &chosen, current.version)];
+        if let Account::Admin(admin) = person.person {
+            writes.extend(super::digests::start_windows(store, person.org, admin, &current.value, &chosen).await?);
+        }
+        match store.transact(writes).await {
             Ok(()) => {
                 let effective = effective(person, &org.notification_switches, &chosen);
                 return Ok((chosen, effective));

@@ -39,6 +39,8 @@ pub enum WithheldReason {
     Preference,
     /// The organisation switched this notification type off for email.
     OrgSwitch,
+    /// The recipient takes this notification type in a digest (hourly or daily) instead.
+    Digest,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

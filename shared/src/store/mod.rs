@@ -10,6 +10,7 @@ pub mod admin_users;
 pub mod audit;
 pub mod deliveries;
 pub mod developers;
+pub mod digests;
 mod dynamo;
 pub mod endpoints;
 pub mod inbox;

@@ -2,7 +2,8 @@
 //! has the table of records and the rule).
 //!
 //! The rule: a partition key is chosen by how often it is written. Every partition key starts with
-//! `ORG#{org}` (so no key reaches across organisations), except the deployment-wide suppression list.
+//! `ORG#{org}` (so no key reaches across organisations), except the deployment-wide suppression list
+//! (and, in GSI2, the sparse list of digest takers).
 //! - Records an admin lists together and that change rarely (the organisation, its admin keys, APIs,
 //!   policies, catalog entries) share the organisation's partition `ORG#{org}`.
 //! - Records written per request or per delivery get a partition of their own:
@@ -148,6 +149,18 @@ pub fn inbox_pk(org: &OrgId, person_id: &str) -> String {
 pub fn preferences(org: &OrgId, person_id: &str) -> Key {
     own(org, "PREFS", person_id)
 }
+
+/// Where an admin user's digest of a notification type stands (the last window sent): one record
+/// of its own, written once per window.
+pub fn digest_cursor(org: &OrgId, admin: &AdminUserId, digest_type: &str) -> Key {
+    own(org, "DIGEST", &format!("{admin}#{digest_type}"))
+}
+
+/// The GSI2 partition listing every person, in every organisation, who takes a digest: a sparse
+/// index of the preference records that name one (the scheduled digest job reads it). The one
+/// deployment-wide partition besides the suppression list: written only when someone changes
+/// their digest choice, read once per scheduled run.
+pub const DIGEST_TAKERS_PK: &str = "DIGESTS";
 
 /// The sort-key prefix of inbox items.
 pub const INBOX_ITEM_PREFIX: &str = "ITEM#";

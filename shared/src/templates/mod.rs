@@ -51,6 +51,8 @@ pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
     "admin_password_reset",
     "admin_password_changed",
     "admin_suspicious_login",
+    "key_request_pending",
+    "key_request_digest",
 ];
 
 /// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).

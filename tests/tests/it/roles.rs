@@ -21,7 +21,7 @@ fn allowed(role: &str, permission: &str) -> bool {
     ];
     match role {
         "owner" => true,
-        "admin" => permission != "manage_owners",
+        "admin" => !["manage_owners", "send_digests"].contains(&permission),
         "approver" => APPROVER.contains(&permission),
         "viewer" => permission.starts_with("read_"),
         other => panic!("no role {other}"),
