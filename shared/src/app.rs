@@ -395,7 +395,10 @@ impl Local {
             tasks.push(tokio::spawn(poll_queue(services.webhook_queue.clone(), webhook_worker)));
         }
         if let Some(every) = services.config.digest_interval {
-            tasks.push(tokio::spawn(digest_timer(DigestJob::new(services.store.clone()), every)));
+            tasks.push(tokio::spawn(digest_timer(
+                DigestJob::new(services.store.clone()),
+                every,
+            )));
         }
         Ok(Self {
             mode,

@@ -321,15 +321,7 @@ pub const TYPES: &[NotificationType] = &[
         "{{data.email}} asked for a key to {{data.catalog_name}}; it waits for a decision.",
         "/admin/key-requests",
     ),
-    t(
-        "key_request_digest",
-        C::Keys,
-        false,
-        false,
-        A::Admin,
-        "",
-        "",
-    ),
+    t("key_request_digest", C::Keys, false, false, A::Admin, "", ""),
     feed("api_event", C::Catalog),
     feed("key_event", C::Keys),
     feed("key_request_event", C::Keys),
@@ -366,7 +358,8 @@ impl Cadence {
     /// The window (UTC hour or day) that the instant `at_ms` falls in, named by its start:
     /// `2026-12-02T05` or `2026-12-02`.
     pub fn window_of(self, at_ms: i64) -> String {
-        let at = time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let at = time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         let day = format!("{:04}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day());
         match self {
             Cadence::Immediate => format!("{day}T{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second()),
@@ -847,19 +840,19 @@ mod resolution_tests {
     #[test]
     fn digests_are_chosen_for_digest_types_only_and_windows_are_utc_hours_and_days() {
         let mut errors = crate::domain::ValidationErrors::default();
-        let parsed = Preferences::parse(
-            &json!({"digests": {"key_request_pending": "daily"}}),
-            &mut errors,
-        )
-        .unwrap();
+        let parsed = Preferences::parse(&json!({"digests": {"key_request_pending": "daily"}}), &mut errors).unwrap();
         let pending = notification_type("key_request_pending").unwrap();
         assert_eq!(parsed.cadence(pending), Cadence::Daily);
-        let immediate = Preferences::parse(&json!({"digests": {"key_request_pending": "immediate"}}), &mut errors).unwrap();
+        let immediate =
+            Preferences::parse(&json!({"digests": {"key_request_pending": "immediate"}}), &mut errors).unwrap();
         assert!(immediate.digests.is_empty(), "immediate is the default, not kept");
         assert_eq!(immediate.cadence(pending), Cadence::Immediate);
         for (bad, field) in [
             (json!({"digests": {"key_updated": "daily"}}), "digests.key_updated"),
-            (json!({"digests": {"key_request_pending": "weekly"}}), "digests.key_request_pending"),
+            (
+                json!({"digests": {"key_request_pending": "weekly"}}),
+                "digests.key_request_pending",
+            ),
             (json!({"digests": ["daily"]}), "digests"),
         ] {
             let mut errors = crate::domain::ValidationErrors::default();

@@ -14,7 +14,9 @@ use crate::domain::jobs::{EmailJob, WebhookJob};
 use crate::domain::notifications::{
     notification_type, resolve, Audience, Cadence, Channel, NotificationType, Preferences, Resolution, Suppressed,
 };
-use crate::domain::{now_epoch, AdminStatus, AdminUser, AdminUserId, DeveloperId, Event, EventKind, OrgId, Organisation};
+use crate::domain::{
+    now_epoch, AdminStatus, AdminUser, AdminUserId, DeveloperId, Event, EventKind, OrgId, Organisation,
+};
 use crate::queue::{JobSender, OutgoingMessage};
 use crate::store::inbox::{self, InboxItem};
 use crate::store::preferences;
@@ -162,7 +164,11 @@ impl EventRouter {
             let people: Vec<Person> = audience(t, event, reach.staff)
                 .into_iter()
                 .filter(|p| reach.resolve(t, Channel::InApp, Some(p)) == Resolution::Send)
-                .filter(|p| !items.iter().any(|(q, i): &(Person, InboxItem)| q == p && i.notification_type == t.name))
+                .filter(|p| {
+                    !items
+                        .iter()
+                        .any(|(q, i): &(Person, InboxItem)| q == p && i.notification_type == t.name)
+                })
                 .collect();
             if people.is_empty() {
                 continue;

@@ -8,17 +8,15 @@ use std::collections::HashMap;
 
 use super::auth::OrgAdmin;
 use super::{AppState, ServiceError};
+use crate::domain::api_keys::{KeyRequest, KeyRequestStatus};
+use crate::domain::catalog::CatalogEntry;
 use crate::domain::event_data::{DigestedRequest, EventData, KeyRequestDigest};
 use crate::domain::notifications::{notification_type, Cadence, Preferences, DIGESTS};
 use crate::domain::roles::Permission;
-use crate::domain::api_keys::{KeyRequest, KeyRequestStatus};
-use crate::domain::catalog::CatalogEntry;
 use crate::domain::{AdminUser, AdminUserId, Event, OrgId, ValidationErrors};
 use crate::store::digests::{self, DigestCursor};
 use crate::store::sessions::Account;
-use crate::store::{
-    admin_users, every_page, outbox, preferences, resources, table_keys, Store, StoreError,
-};
+use crate::store::{admin_users, every_page, outbox, preferences, resources, table_keys, Store, StoreError};
 
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -198,7 +196,11 @@ async fn pending_between(
 ) -> Result<Vec<KeyRequest>, StoreError> {
     let id_at = |ms: i64| {
         let ulid = ulid::Ulid::from_parts(ms.max(0) as u64, 0);
-        format!("{}{}", table_keys::listed_id_prefix(table_keys::KEY_REQUEST_KIND), ulid.to_string().to_lowercase())
+        format!(
+            "{}{}",
+            table_keys::listed_id_prefix(table_keys::KEY_REQUEST_KIND),
+            ulid.to_string().to_lowercase()
+        )
     };
     let end = id_at(to_ms);
     let mut after = Some(id_at(from_ms));
@@ -271,7 +273,10 @@ pub(crate) async fn start_windows(
 pub(crate) fn refuse_for_developers(chosen: &Preferences) -> Result<(), ServiceError> {
     let mut errors = ValidationErrors::default();
     for name in chosen.digests.keys() {
-        errors.push(format!("digests.{name}"), "goes to admin users; a developer has no digest");
+        errors.push(
+            format!("digests.{name}"),
+            "goes to admin users; a developer has no digest",
+        );
     }
     if errors.0.is_empty() {
         Ok(())

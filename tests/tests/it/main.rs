@@ -7,6 +7,7 @@ mod audit;
 mod catalog;
 mod contracts;
 mod delivery;
+mod digests;
 mod email_apis;
 mod end_to_end;
 mod endpoints;

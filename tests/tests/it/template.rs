@@ -63,10 +63,16 @@ fn the_digest_function_runs_hourly_and_may_read_the_index() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     let digest = &template["Resources"]["DigestFunction"];
-    assert_eq!(digest["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("gatehouse-digest"));
+    assert_eq!(
+        digest["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        Some("gatehouse-digest")
+    );
     let schedule = &digest["Properties"]["Events"]["Hourly"];
     assert_eq!(schedule["Type"].as_str(), Some("ScheduleV2"));
-    assert_eq!(schedule["Properties"]["ScheduleExpression"].as_str(), Some("rate(1 hour)"));
+    assert_eq!(
+        schedule["Properties"]["ScheduleExpression"].as_str(),
+        Some("rate(1 hour)")
+    );
     let allowed = format!("{:?}", digest["Properties"]["Policies"]);
     for needed in ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "index/*"] {
         assert!(allowed.contains(needed), "{needed}: {allowed}");
