@@ -99,6 +99,33 @@ impl Locale {
 
 super::validated_string!(Locale);
 
+impl Locale {
+    /// The language without its region (`pt` of `pt_BR`).
+    pub fn language(&self) -> &str {
+        self.0.split('_').next().unwrap_or(&self.0)
+    }
+
+    /// The language every template exists in, the last fallback.
+    pub const FALLBACK: &'static str = "en";
+
+    /// Where to look for a template, best first: the person's locale, its language, the
+    /// organisation's default locale, its language, then English (`pt_BR` → `pt` → org → `en`).
+    pub fn fallbacks(person: Option<&Locale>, org_default: Option<&Locale>) -> Vec<String> {
+        let mut chain: Vec<String> = Vec::new();
+        for locale in [person, org_default].into_iter().flatten() {
+            for candidate in [locale.as_str(), locale.language()] {
+                if !chain.iter().any(|c| c == candidate) {
+                    chain.push(candidate.to_string());
+                }
+            }
+        }
+        if !chain.iter().any(|c| c == Self::FALLBACK) {
+            chain.push(Self::FALLBACK.to_string());
+        }
+        chain
+    }
+}
+
 /// An admin's display name: 1 to 100 characters, no control characters.
 pub fn parse_person_name(s: &str) -> Result<String, FieldError> {
     let trimmed = s.trim();
@@ -129,6 +156,21 @@ mod tests {
         for bad in ["", "e", "EN", "english", "pt_br", "de_", "de_AUT", "../en", "en US"] {
             assert!(Locale::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn templates_fall_back_from_region_to_language_to_organisation_to_english() {
+        let locale = |s: &str| Locale::parse(s).unwrap();
+        assert_eq!(
+            Locale::fallbacks(Some(&locale("pt_BR")), Some(&locale("de_AT"))),
+            ["pt_BR", "pt", "de_AT", "de", "en"]
+        );
+        assert_eq!(Locale::fallbacks(Some(&locale("de_AT")), None), ["de_AT", "de", "en"]);
+        assert_eq!(Locale::fallbacks(None, Some(&locale("en"))), ["en"]);
+        assert_eq!(
+            Locale::fallbacks(Some(&locale("fr")), Some(&locale("fr_CA"))),
+            ["fr", "fr_CA", "en"]
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Developer {
     /// changes, so no session outlives it, however the sessions themselves are found and deleted.
     #[serde(default)]
     pub sessions_valid_after: i64,
+    /// The language of their emails and in-app notices (the organisation's default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<super::Locale>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +75,7 @@ impl Developer {
             "email": self.email,
             "fields": self.fields,
             "status": self.status,
+            "locale": self.locale,
             "gravatar_url": self.gravatar_url(),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -176,6 +180,7 @@ impl SignUp {
             created_at: now.clone(),
             updated_at: now,
             sessions_valid_after: 0,
+            locale: None,
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct EmailJob {
     /// worker records the delivery as skipped with this reason instead of sending it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withheld: Option<super::notifications::Suppressed>,
+    /// The languages to write it in, best first (`Locale::fallbacks`); empty: English.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +45,7 @@ impl EmailJob {
             template: template.to_string(),
             context,
             withheld: None,
+            languages: Vec::new(),
         }
     }
 }

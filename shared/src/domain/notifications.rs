@@ -87,9 +87,9 @@ pub struct NotificationType {
     /// Sent whatever the preferences and switches (security notices, delivered keys).
     pub critical: bool,
     pub audience: Audience,
-    /// The in-app body (plain text, a handlebars template over the event's public data; never the
-    /// event's private part), and the path under the portal address the item links to.
-    pub body: &'static str,
+    /// The path under the portal address an inbox item links to. Its title is the email's subject
+    /// and its body the `<type>.inapp.hbs` template (plain text over the event's public data; never
+    /// the event's private part).
     pub link: &'static str,
 }
 
@@ -99,7 +99,6 @@ const fn t(
     in_app: bool,
     critical: bool,
     audience: Audience,
-    body: &'static str,
     link: &'static str,
 ) -> NotificationType {
     NotificationType {
@@ -110,7 +109,6 @@ const fn t(
         in_app,
         critical,
         audience,
-        body,
         link,
     }
 }
@@ -125,7 +123,6 @@ const fn feed(family: &'static str, category: Category) -> NotificationType {
         in_app: false,
         critical: false,
         audience: Audience::EventOptions,
-        body: "",
         link: "",
     }
 }
@@ -133,147 +130,48 @@ const fn feed(family: &'static str, category: Category) -> NotificationType {
 use Audience as A;
 use Category as C;
 
-/// Every notification type. The in-app title is the email's subject.
+/// Every notification type.
 pub const TYPES: &[NotificationType] = &[
-    t(
-        "developer_welcome",
-        C::Account,
-        true,
-        false,
-        A::Developer,
-        "Your account {{data.email}} is ready: browse the catalog and request API keys.",
-        "/catalog",
-    ),
-    t("signup_received", C::Account, false, false, A::Developer, "", ""),
-    t(
-        "signup_approved",
-        C::Account,
-        true,
-        false,
-        A::Developer,
-        "An administrator approved your account {{data.email}}.",
-        "/catalog",
-    ),
-    t("signup_rejected", C::Account, false, false, A::Developer, "", ""),
-    t("developer_invited", C::Account, false, true, A::Developer, "", ""),
-    t(
-        "signup_existing_account",
-        C::Security,
-        false,
-        false,
-        A::Developer,
-        "",
-        "",
-    ),
-    t("password_reset", C::Security, false, true, A::Developer, "", ""),
-    t(
-        "password_changed",
-        C::Security,
-        true,
-        true,
-        A::Developer,
-        "The password of {{data.email}} was changed and every session ended.",
-        "/account",
-    ),
-    t(
-        "suspicious_login",
-        C::Security,
-        true,
-        true,
-        A::Developer,
-        "Your account was signed in to from a new address after {{data.failed_attempts}} failed attempts.",
-        "/account",
-    ),
-    t(
-        "key_approved",
-        C::Keys,
-        true,
-        true,
-        A::Developer,
-        "Your request for {{data.catalog_name}} was approved; the key is in your email.",
-        "/keys",
-    ),
-    t(
-        "key_approved_link",
-        C::Keys,
-        true,
-        true,
-        A::Developer,
-        "Your request for {{data.catalog_name}} was approved; generate the key from the link in your email.",
-        "/keys",
-    ),
-    t(
-        "key_request_declined",
-        C::Keys,
-        true,
-        false,
-        A::Developer,
-        "Your request for {{data.catalog_name}} was declined.",
-        "/keys",
-    ),
-    t(
-        "key_updated",
-        C::Keys,
-        true,
-        false,
-        A::Developer,
-        "The policies of your key {{data.key_prefix}} changed.",
-        "/keys",
-    ),
-    t(
-        "key_revoked",
-        C::Keys,
-        true,
-        false,
-        A::Developer,
-        "Your key {{data.key_prefix}} was revoked and no longer works.",
-        "/keys",
-    ),
+    t("developer_welcome", C::Account, true, false, A::Developer, "/catalog"),
+    t("signup_received", C::Account, false, false, A::Developer, ""),
+    t("signup_approved", C::Account, true, false, A::Developer, "/catalog"),
+    t("signup_rejected", C::Account, false, false, A::Developer, ""),
+    t("developer_invited", C::Account, false, true, A::Developer, ""),
+    t("signup_existing_account", C::Security, false, false, A::Developer, ""),
+    t("password_reset", C::Security, false, true, A::Developer, ""),
+    t("password_changed", C::Security, true, true, A::Developer, "/account"),
+    t("suspicious_login", C::Security, true, true, A::Developer, "/account"),
+    t("key_approved", C::Keys, true, true, A::Developer, "/keys"),
+    t("key_approved_link", C::Keys, true, true, A::Developer, "/keys"),
+    t("key_request_declined", C::Keys, true, false, A::Developer, "/keys"),
+    t("key_updated", C::Keys, true, false, A::Developer, "/keys"),
+    t("key_revoked", C::Keys, true, false, A::Developer, "/keys"),
     t(
         "endpoint_disabled",
         C::Delivery,
         true,
         false,
         A::Owners,
-        "Gatehouse stopped sending to {{data.url}}: {{data.reason}}.",
         "/admin/webhook-endpoints",
     ),
-    t("admin_invited", C::Admin, false, true, A::Admin, "", ""),
-    t(
-        "admin_invited_notice",
-        C::Admin,
-        true,
-        true,
-        A::Owners,
-        "{{data.email}} was invited with the {{data.role}} role.",
-        "/admin/admins",
-    ),
+    t("admin_invited", C::Admin, false, true, A::Admin, ""),
+    t("admin_invited_notice", C::Admin, true, true, A::Owners, "/admin/admins"),
     t(
         "admin_role_changed",
         C::Admin,
         true,
         true,
         A::AdminAndOwners,
-        "The role of {{data.email}} changed from {{data.old_role}} to {{data.role}}.",
         "/admin/admins",
     ),
-    t(
-        "admin_removed",
-        C::Admin,
-        true,
-        true,
-        A::Owners,
-        "{{data.email}} ({{data.role}}) was removed from the admins.",
-        "/admin/admins",
-    ),
-    t("admin_password_reset", C::Security, false, true, A::Admin, "", ""),
+    t("admin_removed", C::Admin, true, true, A::Owners, "/admin/admins"),
+    t("admin_password_reset", C::Security, false, true, A::Admin, ""),
     t(
         "admin_password_changed",
         C::Security,
         true,
         true,
         A::Admin,
-        "The password of your admin account {{data.email}} was changed and every session ended.",
         "/admin/account",
     ),
     t(
@@ -282,7 +180,6 @@ pub const TYPES: &[NotificationType] = &[
         true,
         true,
         A::Admin,
-        "Your admin account was signed in to from a new address after {{data.failed_attempts}} failed attempts.",
         "/admin/account",
     ),
     t(
@@ -291,7 +188,6 @@ pub const TYPES: &[NotificationType] = &[
         true,
         true,
         A::Owners,
-        "Admin key \"{{data.name}}\" ({{data.key_id}}) was made with the {{data.role}} role.",
         "/admin/admin-keys",
     ),
     t(
@@ -300,7 +196,6 @@ pub const TYPES: &[NotificationType] = &[
         true,
         true,
         A::Owners,
-        "Admin key \"{{data.name}}\" ({{data.key_id}}) was revoked.",
         "/admin/admin-keys",
     ),
     t(
@@ -309,7 +204,6 @@ pub const TYPES: &[NotificationType] = &[
         true,
         true,
         A::Owners,
-        "{{#each data.changes}}{{field}}: {{old}} → {{new}}{{#unless @last}}; {{/unless}}{{/each}}",
         "/admin/audit-log",
     ),
     t(
@@ -318,10 +212,9 @@ pub const TYPES: &[NotificationType] = &[
         true,
         false,
         A::Holders(Permission::DecideKeyRequests),
-        "{{data.email}} asked for a key to {{data.catalog_name}}; it waits for a decision.",
         "/admin/key-requests",
     ),
-    t("key_request_digest", C::Keys, false, false, A::Admin, "", ""),
+    t("key_request_digest", C::Keys, false, false, A::Admin, ""),
     feed("api_event", C::Catalog),
     feed("key_event", C::Keys),
     feed("key_request_event", C::Keys),
@@ -387,14 +280,8 @@ mod tests {
             assert!(TYPES[..i].iter().all(|o| o.name != t.name), "{} twice", t.name);
             assert_eq!(
                 t.in_app,
-                !t.body.is_empty(),
-                "{}: in-app text exactly when in-app",
-                t.name
-            );
-            assert_eq!(t.in_app, t.link.starts_with('/'), "{}", t.name);
-            assert!(
-                !t.body.contains("private"),
-                "{}: an inbox never shows the private part",
+                t.link.starts_with('/'),
+                "{}: a link exactly when in-app",
                 t.name
             );
         }

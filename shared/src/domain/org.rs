@@ -80,6 +80,10 @@ pub struct OrgSettings {
     /// `RATE_LIMIT_SIGNUPS_PER_SOURCE`: it can lower that limit, never raise it (1 to 10000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signup_limit_per_source: Option<u32>,
+    /// The language of emails and in-app notices to people who chose none, and the fallback of
+    /// those whose language has no templates (`en` when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_locale: Option<super::Locale>,
 }
 
 fn default_approval() -> ApprovalMode {
@@ -118,6 +122,7 @@ impl Default for OrgSettings {
             key_link_ttl_secs: default_key_link_ttl(),
             admin_email: None,
             signup_limit_per_source: None,
+            default_locale: None,
         }
     }
 }

@@ -140,7 +140,10 @@ impl EmailWorker {
             let opened = self.secrets.open(sealed).map_err(|e| e.to_string())?;
             data["private"] = serde_json::from_str(opened.expose()).map_err(|e| e.to_string())?;
         }
-        let rendered = self.templates.render(&job.template, &data).map_err(|e| e.to_string())?;
+        let rendered = self
+            .templates
+            .render(&job.template, &job.languages, &data)
+            .map_err(|e| e.to_string())?;
         let mut headers = vec![
             ("X-Gatehouse-Event".into(), job.event.id.to_string()),
             ("X-Gatehouse-Event-Type".into(), job.event.kind.name().into()),

@@ -15,13 +15,13 @@ use crate::domain::notifications::{
     notification_type, resolve, Audience, Cadence, Channel, NotificationType, Preferences, Resolution, Suppressed,
 };
 use crate::domain::{
-    now_epoch, AdminStatus, AdminUser, AdminUserId, DeveloperId, Event, EventKind, OrgId, Organisation,
+    now_epoch, AdminStatus, AdminUser, AdminUserId, DeveloperId, Email, Event, EventKind, Locale, OrgId, Organisation,
 };
 use crate::queue::{JobSender, OutgoingMessage};
 use crate::store::inbox::{self, InboxItem};
 use crate::store::preferences;
 use crate::store::sessions::Account;
-use crate::store::{admin_users, every_page, orgs, table_keys, Store, StoreError};
+use crate::store::{admin_users, developers, every_page, orgs, table_keys, Store, StoreError};
 use crate::templates::Templates;
 
 pub struct EventRouter {
@@ -105,9 +105,34 @@ pub struct Reach<'a> {
     pub staff: &'a [AdminUser],
     /// The preferences of each person a non-critical type reaches.
     pub chosen: &'a HashMap<Person, Preferences>,
+    /// The locale of the person the event names, if they chose one.
+    pub concerned_locale: Option<&'a Locale>,
 }
 
 impl Reach<'_> {
+    /// The languages to write to `person` in, best first (their locale, the organisation's, English).
+    fn languages_of(&self, person: Option<&Person>, event: &Event) -> Vec<String> {
+        let locale = person.and_then(|p| match p {
+            _ if concerned(event).as_ref() == Some(p) => self.concerned_locale,
+            Person::Admin(id) => self.staff.iter().find(|u| &u.id == id).and_then(|u| u.locale.as_ref()),
+            Person::Developer(_) => None,
+        });
+        Locale::fallbacks(locale, self.org.settings.default_locale.as_ref())
+    }
+
+    /// The languages of the person with this email: the person the event names, or an admin user.
+    fn languages_of_address(&self, to: &Email, event: &Event) -> Vec<String> {
+        let person = if event.concerned_email().is_some_and(|c| &c.to == to) {
+            concerned(event)
+        } else {
+            self.staff
+                .iter()
+                .find(|u| &u.email == to)
+                .map(|u| Person::Admin(u.id.clone()))
+        };
+        self.languages_of(person.as_ref(), event)
+    }
+
     fn resolve(&self, t: &NotificationType, channel: Channel, person: Option<&Person>) -> Resolution {
         let chosen = person.and_then(|p| self.chosen.get(p));
         resolve(t, channel, &self.org.notification_switches, chosen)
@@ -170,23 +195,29 @@ impl EventRouter {
                         .any(|(q, i): &(Person, InboxItem)| q == p && i.notification_type == t.name)
                 })
                 .collect();
-            if people.is_empty() {
-                continue;
-            }
-            let text = match self.templates.render_in_app(t, &context) {
-                Ok(text) => text,
-                Err(e) => {
-                    tracing::error!(event_id = %event.id, notification = t.name, error = %e, "in-app text not rendered; item left out");
-                    continue;
-                }
-            };
+            // Rendered once per language among the people.
+            let mut texts: HashMap<Vec<String>, crate::templates::InAppText> = HashMap::new();
             for person in people {
+                let languages = reach.languages_of(Some(&person), event);
+                let text = match texts.get(&languages) {
+                    Some(text) => text.clone(),
+                    None => match self.templates.render_in_app(t, &languages, &context) {
+                        Ok(text) => {
+                            texts.insert(languages, text.clone());
+                            text
+                        }
+                        Err(e) => {
+                            tracing::error!(event_id = %event.id, notification = t.name, error = %e, "in-app text not rendered; item left out");
+                            continue;
+                        }
+                    },
+                };
                 let item = InboxItem {
                     id: event.id.clone(),
                     notification_type: t.name.to_string(),
                     category: t.category,
-                    title: text.title.clone(),
-                    body: text.body.clone(),
+                    title: text.title,
+                    body: text.body,
                     link: format!("{}{}", org.settings.portal_url(&self.portal_url), t.link),
                     created_at: event.occurred_at.clone(),
                     read: false,
@@ -256,6 +287,40 @@ impl EventRouter {
         Ok(chosen)
     }
 
+    /// The locale of the person the event names, when it notifies them (their account read once a
+    /// batch; an admin user's from the staff already read).
+    async fn concerned_locale(
+        &self,
+        event: &Event,
+        types: &[&NotificationType],
+        staff: &[AdminUser],
+        cache: &mut HashMap<(OrgId, Person), Option<Locale>>,
+    ) -> Result<Option<Locale>, StoreError> {
+        let Some(person) = concerned(event).filter(|_| !types.is_empty()) else {
+            return Ok(None);
+        };
+        if let Person::Admin(id) = &person {
+            if let Some(user) = staff.iter().find(|u| &u.id == id) {
+                return Ok(user.locale.clone());
+            }
+        }
+        let key = (event.org_id.clone(), person);
+        if let Some(found) = cache.get(&key) {
+            return Ok(found.clone());
+        }
+        let store = self.store.as_ref();
+        let found = match &key.1 {
+            Person::Developer(id) => developers::get(store, &event.org_id, id)
+                .await?
+                .and_then(|d| d.value.locale),
+            Person::Admin(id) => admin_users::get(store, &event.org_id, id)
+                .await?
+                .and_then(|u| u.value.locale),
+        };
+        cache.insert(key, found.clone());
+        Ok(found)
+    }
+
     /// Puts the event's inbox items; one already there (a batch routed again) is left as it is.
     async fn deliver_in_app(&self, event: &Event, reach: &Reach<'_>) -> Result<usize, StoreError> {
         let mut put = 0;
@@ -291,7 +356,9 @@ impl EventRouter {
                 .is_some_and(|c| c == &personal)
                 .then_some(concerned.as_ref())
                 .flatten();
+            let languages = reach.languages_of_address(&personal.to, event);
             let mut job = EmailJob::new(event, personal.to, personal.template, context.clone());
+            job.languages = languages;
             if let Some(t) = notification_type(personal.template) {
                 // Still queued when withheld, so the delivery log says why it was not sent.
                 if let Resolution::Withheld(why) = reach.resolve(t, Channel::Email, person) {
@@ -309,6 +376,7 @@ impl EventRouter {
                     continue;
                 }
                 let mut job = EmailJob::new(event, user.email.clone(), t.template, context.clone());
+                job.languages = reach.languages_of(Some(&person), event);
                 job.withheld = match reach.resolve(t, Channel::Email, Some(&person)) {
                     Resolution::Withheld(why) => Some(why),
                     Resolution::NotAChannel => continue,
@@ -339,6 +407,7 @@ impl EventRouter {
                 notice["recipient"] = json!(address);
                 notice["data_json"] = json!(serde_json::to_string_pretty(&event.data).unwrap_or_default());
                 let mut job = EmailJob::new(event, address.clone(), EventKind::ADMIN_NOTICE_TEMPLATE, notice);
+                job.languages = reach.languages_of(None, event);
                 // The family's feed obeys the organisation's switch (no person's choices apply).
                 if let Some(t) = notification_type(category.as_str()) {
                     if let Resolution::Withheld(why) = reach.resolve(t, Channel::Email, None) {
@@ -394,6 +463,7 @@ impl StreamHandler for EventRouter {
     async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
         let mut orgs_seen = HashMap::new();
         let mut staff_of = HashMap::new();
+        let mut locales = HashMap::new();
         let mut chosen_by: HashMap<(OrgId, Person), Preferences> = HashMap::new();
         let mut emails = Vec::new();
         let mut webhooks = Vec::new();
@@ -441,10 +511,19 @@ impl StreamHandler for EventRouter {
                     break;
                 }
             };
+            let concerned_locale = match self.concerned_locale(&decoded, &types, staff, &mut locales).await {
+                Ok(locale) => locale,
+                Err(e) => {
+                    tracing::error!(error = ?e, "reading an account failed; the rest of the batch will be retried");
+                    retry_from = Some(record);
+                    break;
+                }
+            };
             let reach = Reach {
                 org: &org,
                 staff,
                 chosen: &chosen,
+                concerned_locale: concerned_locale.as_ref(),
             };
             let in_app = match self.deliver_in_app(&decoded, &reach).await {
                 Ok(n) => n,

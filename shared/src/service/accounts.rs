@@ -15,11 +15,11 @@ use super::{blocking, load_org, load_org_named, AppState, OrConflict, ServiceErr
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::limits::Limit;
-use crate::domain::OrgId;
 use crate::domain::{
     now_epoch, now_epoch_millis, now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, Event,
     Organisation, Password, SignUp, SignupMode, ValidationErrors,
 };
+use crate::domain::{Locale, OrgId};
 use crate::secret::{new_token, token_hash, Secret};
 use crate::store::developers::{self, SaveError, SignUpOutcome};
 use crate::store::outbox::event_write;
@@ -54,6 +54,16 @@ pub struct SignUpInput {
     pub email: Option<String>,
     pub password: Option<String>,
     pub fields: Option<Value>,
+    /// The language of their emails (`de`, `pt_BR`); the organisation's default when left out.
+    pub locale: Option<String>,
+}
+
+/// A locale as given (`null` or absent: none), or a 400 naming `locale`.
+fn given_locale(value: Option<&str>) -> Result<Option<Locale>, ServiceError> {
+    value
+        .map(Locale::parse)
+        .transpose()
+        .map_err(|e| ServiceError::invalid("locale", &e.message))
 }
 
 /// Signs a developer up. Whether or not the email had an account, the caller gets the same `Ok(())`
@@ -71,6 +81,7 @@ pub async fn sign_up(state: &AppState, org: &str, source: IpAddr, input: SignUpI
         input.fields.as_ref(),
         &org.settings.signup_fields,
     )?;
+    let locale = given_locale(input.locale.as_deref())?;
     limits::per_source(state, &org, Limit::SignUpsPerSource, source).await?;
     let status = match org.settings.signup_mode {
         SignupMode::AdminApproval => DeveloperStatus::Pending,
@@ -78,7 +89,9 @@ pub async fn sign_up(state: &AppState, org: &str, source: IpAddr, input: SignUpI
     };
     let developer = {
         let (org_id, now) = (org.id.clone(), now_rfc3339());
-        blocking(move || sign_up.into_developer(org_id, status, now)).await?
+        let mut developer = blocking(move || sign_up.into_developer(org_id, status, now)).await?;
+        developer.locale = locale;
+        developer
     };
     let event = state.raise(
         &org.id,
@@ -237,6 +250,9 @@ pub async fn profile(state: &AppState, session: &DeveloperSession) -> Result<Dev
 #[serde(deny_unknown_fields)]
 pub struct ProfileInput {
     pub fields: Option<Value>,
+    /// A language (`de`, `pt_BR`), or `null` for the organisation's default.
+    #[serde(default, deserialize_with = "super::present")]
+    pub locale: Option<Option<String>>,
 }
 
 /// A developer changes their own profile fields (`null` removes an optional one).
@@ -254,11 +270,15 @@ pub async fn edit_profile(
         &mut errors,
     );
     errors.into_result()?;
+    let locale = input.locale.map(|l| given_locale(l.as_deref())).transpose()?;
     let found = developers::get(state.store.as_ref(), &org.id, &session.developer)
         .await?
         .ok_or(ServiceError::Unauthorized)?;
     let mut developer = found.value;
     developer.fields = merge(developer.fields, changes);
+    if let Some(locale) = locale {
+        developer.locale = locale;
+    }
     developer.updated_at = now_rfc3339();
     let event = state.raise(
         &org.id,

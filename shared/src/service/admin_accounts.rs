@@ -211,15 +211,10 @@ pub async fn profile(state: &AppState, admin: &OrgAdmin) -> Result<AdminUser, Se
 #[serde(deny_unknown_fields)]
 pub struct ProfileInput {
     /// A new name; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     pub locale: Option<Option<String>>,
-}
-
-/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
 }
 
 /// An admin user changes their own name or locale (audited like every admin write).

@@ -71,6 +71,7 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         created_at: now.clone(),
         updated_at: now,
         sessions_valid_after: 0,
+        locale: None,
     };
     let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS, "reset-password");
     let (token, event) = link.issue(state, &org, &developer, EventData::DeveloperInvited);

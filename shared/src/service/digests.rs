@@ -89,6 +89,16 @@ pub async fn send_now(state: &AppState, admin: &OrgAdmin) -> Result<DigestRun, S
             run.add(outcome);
         }
     }
+    // The run is the admin's write: recorded once, after the digests it wrote.
+    store
+        .transact(vec![super::audit::entry(
+            state,
+            admin,
+            "notifications.digests_sent",
+            None,
+            vec![],
+        )])
+        .await?;
     tracing::info!(%org, due = run.due, sent = run.sent, "digests sent at once");
     Ok(run)
 }

@@ -9,7 +9,7 @@ use super::{audit, load_org, AppState, ServiceError};
 use crate::domain::audit::FieldChange;
 use crate::domain::jobs::EmailJob;
 use crate::domain::roles::Permission;
-use crate::domain::{now_rfc3339, Email, Event, EventKind, Organisation, ValidationErrors};
+use crate::domain::{now_rfc3339, Email, Event, EventKind, Locale, Organisation, ValidationErrors};
 use crate::queue::OutgoingMessage;
 use crate::secret::Secret;
 use crate::templates::{merged, sample_data, Rendered, TemplateError, Templates};
@@ -29,6 +29,19 @@ pub struct PreviewInput {
     /// For a test email: who gets it.
     #[serde(default)]
     pub to: Option<String>,
+    /// The language to render in (falling back like every email; default the organisation's).
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// The languages a preview or test email is written in: the one asked for, then the
+/// organisation's default, then English.
+fn languages_for(org: &Organisation, input: &PreviewInput) -> Result<Vec<String>, ServiceError> {
+    let asked = match input.locale.as_deref() {
+        Some(l) => Some(Locale::parse(l).map_err(|e| ServiceError::invalid("locale", &e.message))?),
+        None => None,
+    };
+    Ok(Locale::fallbacks(asked.as_ref(), org.settings.default_locale.as_ref()))
 }
 
 /// The sample data with this organisation's name and portal, and the caller's overrides.
@@ -61,7 +74,11 @@ pub async fn preview(
     admin.require(Permission::ReadDeliveries)?;
     let org = load_org(state, &admin.org).await?;
     let data = data_for(state, &org, input.data.as_ref())?;
-    state.templates.render(name, &data).map_err(rendering_problem)
+    let languages = languages_for(&org, &input)?;
+    state
+        .templates
+        .render(name, &languages, &data)
+        .map_err(rendering_problem)
 }
 
 /// Queues the template, rendered with sample data, for `to`: the email worker sends it through the
@@ -83,10 +100,14 @@ pub async fn send_test(
         }
     };
     let data = data_for(state, &org, input.data.as_ref())?;
+    let languages = languages_for(&org, &input)?;
     errors.into_result()?;
     let to = to.expect("checked above");
     // Rendered here too, so a bad template or override is a 400 now rather than a failed delivery.
-    state.templates.render(name, &data).map_err(rendering_problem)?;
+    state
+        .templates
+        .render(name, &languages, &data)
+        .map_err(rendering_problem)?;
     let mut event = Event::new(
         org.id.clone(),
         EventKind::TestEmail,
@@ -95,7 +116,8 @@ pub async fn send_test(
     );
     event.private_sealed = Some(state.secrets.seal(&Secret::new(data["private"].to_string())));
     let context = json!({"org": data["org"], "portal_url": data["portal_url"], "category": data["category"], "recipient": data["recipient"], "data_json": data["data_json"]});
-    let job = EmailJob::new(&event, to, name, context);
+    let mut job = EmailJob::new(&event, to, name, context);
+    job.languages = languages;
     let message = OutgoingMessage {
         body: serde_json::to_string(&job).expect("jobs serialize"),
     };

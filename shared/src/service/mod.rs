@@ -109,3 +109,8 @@ pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send 
         .await
         .map_err(|e| ServiceError::Internal(anyhow::Error::new(e).context("password hashing task")))
 }
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(serde::Deserialize::deserialize(d)?))
+}

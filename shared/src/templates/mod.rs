@@ -1,71 +1,145 @@
 //! Email templates: for each notification a subject, a plain-text and an HTML handlebars template,
-//! built into the binary from `email_templates/` and overridable file by file from a folder
-//! (`EMAIL_TEMPLATES_DIR`; in AWS a Lambda layer at `/opt/email_templates`). HTML is escaped, text
-//! and subjects are not. Strict mode: a variable missing from the data is an error, never a blank.
+//! and for each in-app notification its body, per language under `email_templates/<locale>/` (`en`
+//! and `de` built into the binary). A folder (`EMAIL_TEMPLATES_DIR`; in AWS a Lambda layer at
+//! `/opt/email_templates`) replaces them file by file (`<dir>/<locale>/<file>`; `<dir>/<file>` for
+//! English) and may add languages (`<dir>/fr/…`). A file missing in a language falls back along
+//! [`Locale::fallbacks`](crate::domain::Locale::fallbacks) to English. HTML is escaped, text and
+//! subjects are not. Strict mode: a variable missing from the data is an error, never a blank, and
+//! every file of every language is rendered with the sample data at load.
 
 mod sample;
 
 pub use sample::{merged, sample_data};
 
 use crate::domain::notifications::{NotificationType, TYPES};
+use crate::domain::Locale;
 use handlebars::Handlebars;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
-/// `(notification, subject, text, html)` for every built-in notification.
-macro_rules! built_in {
-    ($($name:literal),* $(,)?) => {
-        &[$((
-            $name,
-            include_str!(concat!("../../../email_templates/", $name, ".subject.hbs")),
-            include_str!(concat!("../../../email_templates/", $name, ".txt.hbs")),
-            include_str!(concat!("../../../email_templates/", $name, ".html.hbs")),
-        )),*]
+/// Every notification with templates: the email types and the `event_options` notice.
+macro_rules! with_notifications {
+    ($then:ident, $locale:literal) => {
+        $then!(
+            $locale;
+            "developer_welcome",
+            "event_notice",
+            "signup_received",
+            "signup_approved",
+            "signup_rejected",
+            "signup_existing_account",
+            "password_reset",
+            "password_changed",
+            "suspicious_login",
+            "developer_invited",
+            "key_approved",
+            "key_approved_link",
+            "key_request_declined",
+            "key_updated",
+            "key_revoked",
+            "endpoint_disabled",
+            "admin_key_created",
+            "admin_key_revoked",
+            "security_settings_changed",
+            "admin_invited",
+            "admin_invited_notice",
+            "admin_role_changed",
+            "admin_removed",
+            "admin_password_reset",
+            "admin_password_changed",
+            "admin_suspicious_login",
+            "key_request_pending",
+            "key_request_digest",
+        )
     };
 }
 
-pub const NOTIFICATIONS: &[(&str, &str, &str, &str)] = built_in![
-    "developer_welcome",
-    "event_notice",
-    "signup_received",
-    "signup_approved",
-    "signup_rejected",
-    "signup_existing_account",
-    "password_reset",
-    "password_changed",
-    "suspicious_login",
-    "developer_invited",
-    "key_approved",
-    "key_approved_link",
-    "key_request_declined",
-    "key_updated",
-    "key_revoked",
-    "endpoint_disabled",
-    "admin_key_created",
-    "admin_key_revoked",
-    "security_settings_changed",
-    "admin_invited",
-    "admin_invited_notice",
-    "admin_role_changed",
-    "admin_removed",
-    "admin_password_reset",
-    "admin_password_changed",
-    "admin_suspicious_login",
-    "key_request_pending",
-    "key_request_digest",
+/// Every in-app notification (its body template).
+macro_rules! with_in_app {
+    ($then:ident, $locale:literal) => {
+        $then!(
+            $locale;
+            "developer_welcome",
+            "signup_approved",
+            "password_changed",
+            "suspicious_login",
+            "key_approved",
+            "key_approved_link",
+            "key_request_declined",
+            "key_updated",
+            "key_revoked",
+            "endpoint_disabled",
+            "admin_invited_notice",
+            "admin_role_changed",
+            "admin_removed",
+            "admin_password_changed",
+            "admin_suspicious_login",
+            "admin_key_created",
+            "admin_key_revoked",
+            "security_settings_changed",
+            "key_request_pending",
+        )
+    };
+}
+
+/// `(file name, text)` of each email part of one language.
+macro_rules! email_files {
+    ($locale:literal; $($name:literal),* $(,)?) => {
+        &[
+            ("layout.html.hbs", include_str!(concat!("../../../email_templates/", $locale, "/layout.html.hbs"))),
+            $(
+                (concat!($name, ".subject.hbs"), include_str!(concat!("../../../email_templates/", $locale, "/", $name, ".subject.hbs"))),
+                (concat!($name, ".txt.hbs"), include_str!(concat!("../../../email_templates/", $locale, "/", $name, ".txt.hbs"))),
+                (concat!($name, ".html.hbs"), include_str!(concat!("../../../email_templates/", $locale, "/", $name, ".html.hbs"))),
+            )*
+        ]
+    };
+}
+
+/// `(file name, text)` of each in-app body of one language.
+macro_rules! in_app_files {
+    ($locale:literal; $($name:literal),* $(,)?) => {
+        &[$(
+            (concat!($name, ".inapp.hbs"), include_str!(concat!("../../../email_templates/", $locale, "/", $name, ".inapp.hbs"))),
+        )*]
+    };
+}
+
+/// The names alone.
+macro_rules! names {
+    ($locale:literal; $($name:literal),* $(,)?) => {
+        &[$($name),*]
+    };
+}
+
+type Files = &'static [(&'static str, &'static str)];
+
+/// The built-in languages, each complete: every file English has.
+const BUILT_IN: &[(&str, Files, Files)] = &[
+    (
+        "en",
+        with_notifications!(email_files, "en"),
+        with_in_app!(in_app_files, "en"),
+    ),
+    (
+        "de",
+        with_notifications!(email_files, "de"),
+        with_in_app!(in_app_files, "de"),
+    ),
 ];
 
-/// The HTML frame every HTML template fills (`{{#> layout}} … {{/layout}}`).
-const LAYOUT: (&str, &str) = (
-    "layout.html.hbs",
-    include_str!("../../../email_templates/layout.html.hbs"),
-);
+/// The notifications with email templates.
+pub const NOTIFICATIONS: &[&str] = with_notifications!(names, "en");
+
+const LAYOUT: &str = "layout.html.hbs";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Subject,
     Text,
     Html,
+    InApp,
 }
 
 impl Part {
@@ -74,7 +148,14 @@ impl Part {
             Part::Subject => "subject.hbs",
             Part::Text => "txt.hbs",
             Part::Html => "html.hbs",
+            Part::InApp => "inapp.hbs",
         }
+    }
+
+    fn of(file_name: &str) -> Option<Part> {
+        [Part::Subject, Part::Text, Part::Html, Part::InApp]
+            .into_iter()
+            .find(|p| file_name.ends_with(&format!(".{}", p.suffix())))
     }
 }
 
@@ -102,121 +183,236 @@ pub struct InAppText {
     pub body: String,
 }
 
-pub struct Templates {
+/// One language's templates: subjects, texts and in-app bodies unescaped; HTML escaped, in the
+/// language's own layout.
+struct Language {
     plain: Handlebars<'static>,
     html: Handlebars<'static>,
 }
 
-impl Templates {
-    /// The built-in templates, each replaced by `<dir>/<name>.<part>.hbs` where that file exists.
-    pub fn load(override_dir: Option<&Path>) -> Result<Self, TemplateError> {
+impl Language {
+    fn new() -> Self {
         let mut plain = Handlebars::new();
         plain.set_strict_mode(true);
         plain.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
-        let source = |file_name: &str, built_in: &str| -> Result<String, TemplateError> {
-            match override_dir.map(|d| d.join(file_name)).filter(|p| p.is_file()) {
-                Some(path) => std::fs::read_to_string(&path).map_err(|e| TemplateError::Invalid {
-                    name: file_name.to_string(),
-                    message: e.to_string(),
-                }),
-                None => Ok(built_in.to_string()),
-            }
+        Self { plain, html }
+    }
+
+    fn has(&self, file_name: &str) -> bool {
+        self.plain.has_template(file_name) || self.html.has_template(file_name)
+    }
+
+    fn register(&mut self, locale: &str, file_name: &str, text: &str) -> Result<(), TemplateError> {
+        let invalid = |e: handlebars::TemplateError| TemplateError::Invalid {
+            name: format!("{locale}/{file_name}"),
+            message: e.to_string(),
         };
-        let invalid = |name: &str| {
-            let name = name.to_string();
-            move |e: handlebars::TemplateError| TemplateError::Invalid {
+        if file_name == LAYOUT {
+            return self.html.register_partial("layout", text).map_err(invalid);
+        }
+        match Part::of(file_name) {
+            Some(Part::Html) => self.html.register_template_string(file_name, text).map_err(invalid),
+            Some(_) => self.plain.register_template_string(file_name, text).map_err(invalid),
+            None => Ok(()),
+        }
+    }
+}
+
+pub struct Templates {
+    languages: BTreeMap<String, Language>,
+}
+
+impl Templates {
+    /// The built-in templates, each replaced by `<dir>/<locale>/<file>` (or `<dir>/<file>` for
+    /// English) where that file exists, and the languages `dir` adds.
+    pub fn load(override_dir: Option<&Path>) -> Result<Self, TemplateError> {
+        let read = |path: &Path, name: String| {
+            std::fs::read_to_string(path).map_err(|e| TemplateError::Invalid {
                 name,
                 message: e.to_string(),
-            }
+            })
         };
-        html.register_partial("layout", source(LAYOUT.0, LAYOUT.1)?)
-            .map_err(invalid(LAYOUT.0))?;
-        for (name, subject, text, body) in NOTIFICATIONS {
-            for (part, built_in) in [(Part::Subject, subject), (Part::Text, text), (Part::Html, body)] {
-                let file_name = format!("{name}.{}", part.suffix());
-                let registry = if part == Part::Html { &mut html } else { &mut plain };
-                registry
-                    .register_template_string(&file_name, source(&file_name, built_in)?)
-                    .map_err(invalid(&file_name))?;
+        let mut languages = BTreeMap::new();
+        for (locale, email, in_app) in BUILT_IN {
+            let mut language = Language::new();
+            for (file_name, built_in) in email.iter().chain(in_app.iter()) {
+                let replaced = override_dir.and_then(|d| {
+                    let own = d.join(locale).join(file_name);
+                    let english = d.join(file_name);
+                    [own]
+                        .into_iter()
+                        .chain((*locale == Locale::FALLBACK).then_some(english))
+                        .find(|p| p.is_file())
+                });
+                let text = match replaced {
+                    Some(path) => read(&path, format!("{locale}/{file_name}"))?,
+                    None => built_in.to_string(),
+                };
+                language.register(locale, file_name, &text)?;
+            }
+            languages.insert(locale.to_string(), language);
+        }
+        // Languages the folder adds: any subfolder named like a locale.
+        if let Some(dir) = override_dir.filter(|d| d.is_dir()) {
+            let entries = std::fs::read_dir(dir).map_err(|e| TemplateError::Invalid {
+                name: dir.display().to_string(),
+                message: e.to_string(),
+            })?;
+            for entry in entries.flatten() {
+                let Some(locale) = entry.file_name().to_str().and_then(|n| Locale::parse(n).ok()) else {
+                    continue;
+                };
+                if !entry.path().is_dir() || languages.contains_key(locale.as_str()) {
+                    continue;
+                }
+                let mut language = Language::new();
+                let files = std::fs::read_dir(entry.path()).map_err(|e| TemplateError::Invalid {
+                    name: locale.to_string(),
+                    message: e.to_string(),
+                })?;
+                for file in files.flatten() {
+                    let Some(file_name) = file.file_name().to_str().map(str::to_string) else {
+                        continue;
+                    };
+                    let text = read(&file.path(), format!("{locale}/{file_name}"))?;
+                    language.register(locale.as_str(), &file_name, &text)?;
+                }
+                languages.insert(locale.to_string(), language);
             }
         }
-        for t in TYPES.iter().filter(|t| t.in_app) {
-            let name = format!("in_app.{}", t.name);
-            plain.register_template_string(&name, t.body).map_err(invalid(&name))?;
-        }
-        let templates = Self { plain, html };
-        // Every template against every variable Gatehouse provides: an unknown one fails here.
+        let templates = Self { languages };
+        templates.check()?;
+        Ok(templates)
+    }
+
+    /// Every file of every language against every variable Gatehouse provides: an unknown one fails
+    /// here, not at a send. In-app bodies never see the private part: rendered without it here,
+    /// they must not need it.
+    fn check(&self) -> Result<(), TemplateError> {
         let sample = sample_data();
-        // In-app text never sees the private part: rendered without it here, it must not need it.
         let mut public = sample.clone();
         public.as_object_mut().expect("an object").remove("private");
-        for t in TYPES.iter().filter(|t| t.in_app) {
-            if let Err(TemplateError::Render { name, message }) = templates.render_in_app(t, &public) {
-                return Err(TemplateError::Invalid {
-                    name,
-                    message: format!("an in-app text uses what it cannot: {message}"),
-                });
+        for (locale, language) in &self.languages {
+            let chain = [locale.clone()];
+            for t in TYPES.iter().filter(|t| t.in_app) {
+                if !language.has(&file(t.template, Part::InApp)) && locale != Locale::FALLBACK {
+                    continue;
+                }
+                if let Err(e) = self.render_in_app(t, &chain, &public) {
+                    return Err(TemplateError::Invalid {
+                        name: format!("{locale}/{}", file(t.template, Part::InApp)),
+                        message: format!("an in-app text uses what it cannot: {e}"),
+                    });
+                }
+            }
+            for name in NOTIFICATIONS {
+                if let Err(e) = self.render(name, &chain, &sample) {
+                    return Err(TemplateError::Invalid {
+                        name: format!("{locale}/{name}"),
+                        message: format!("uses a variable Gatehouse does not provide: {e}"),
+                    });
+                }
             }
         }
-        for (name, ..) in NOTIFICATIONS {
-            if let Err(TemplateError::Render { name, message }) = templates.render(name, &sample) {
-                return Err(TemplateError::Invalid {
-                    name,
-                    message: format!("uses a variable Gatehouse does not provide: {message}"),
-                });
-            }
-        }
-        Ok(templates)
+        Ok(())
     }
 
     /// The names of every notification's templates.
     pub fn names() -> impl Iterator<Item = &'static str> {
-        NOTIFICATIONS.iter().map(|(name, ..)| *name)
+        NOTIFICATIONS.iter().copied()
     }
 
-    /// A notification's in-app title (the email's subject) and body, from the event's public data.
-    pub fn render_in_app(&self, t: &NotificationType, data: &impl Serialize) -> Result<InAppText, TemplateError> {
-        let render = |file: String| {
-            self.plain.render(&file, data).map_err(|e| TemplateError::Render {
-                name: file.clone(),
-                message: e.to_string(),
-            })
+    /// The languages there are templates in.
+    pub fn locales(&self) -> impl Iterator<Item = &str> {
+        self.languages.keys().map(String::as_str)
+    }
+
+    /// The language of `languages` (best first, English last) that has `file_name`.
+    fn pick(&self, languages: &[String], file_name: &str) -> Option<&Language> {
+        languages
+            .iter()
+            .map(String::as_str)
+            .chain([Locale::FALLBACK])
+            .filter_map(|l| self.languages.get(l))
+            .find(|l| l.has(file_name))
+    }
+
+    fn render_part(
+        &self,
+        languages: &[String],
+        name: &str,
+        part: Part,
+        data: &impl Serialize,
+    ) -> Result<String, TemplateError> {
+        let file_name = file(name, part);
+        let language = self
+            .pick(languages, &file_name)
+            .ok_or_else(|| TemplateError::Unknown(name.to_string()))?;
+        let registry = if part == Part::Html {
+            &language.html
+        } else {
+            &language.plain
         };
+        registry.render(&file_name, data).map_err(|e| TemplateError::Render {
+            name: file_name.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// A notification's in-app title (the email's subject) and body, from the event's public data,
+    /// in the first of `languages` that has them.
+    pub fn render_in_app(
+        &self,
+        t: &NotificationType,
+        languages: &[String],
+        data: &impl Serialize,
+    ) -> Result<InAppText, TemplateError> {
         Ok(InAppText {
-            title: render(format!("{}.{}", t.template, Part::Subject.suffix()))?
+            title: self
+                .render_part(languages, t.template, Part::Subject, data)?
                 .trim()
                 .to_string(),
-            body: render(format!("in_app.{}", t.name))?.trim().to_string(),
+            body: self
+                .render_part(languages, t.template, Part::InApp, data)?
+                .trim()
+                .to_string(),
         })
     }
 
-    pub fn render(&self, name: &str, data: &impl Serialize) -> Result<Rendered, TemplateError> {
-        let file = |part: Part| format!("{name}.{}", part.suffix());
-        if !self.plain.has_template(&file(Part::Subject)) {
+    /// A notification's email, each part in the first of `languages` that has it.
+    pub fn render(&self, name: &str, languages: &[String], data: &impl Serialize) -> Result<Rendered, TemplateError> {
+        if !NOTIFICATIONS.contains(&name) {
             return Err(TemplateError::Unknown(name.to_string()));
         }
-        let render = |registry: &Handlebars<'static>, part: Part| {
-            registry.render(&file(part), data).map_err(|e| TemplateError::Render {
-                name: file(part),
-                message: e.to_string(),
-            })
-        };
-        let subject = render(&self.plain, Part::Subject)?;
         Ok(Rendered {
             // A subject is one line; templates end with a newline.
-            subject: subject.trim().to_string(),
-            text: render(&self.plain, Part::Text)?,
-            html: render(&self.html, Part::Html)?,
+            subject: self
+                .render_part(languages, name, Part::Subject, data)?
+                .trim()
+                .to_string(),
+            text: self.render_part(languages, name, Part::Text, data)?,
+            html: self.render_part(languages, name, Part::Html, data)?,
         })
     }
+}
+
+fn file(name: &str, part: Part) -> String {
+    format!("{name}.{}", part.suffix())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// English: no preference, the last fallback.
+    const EN: &[String] = &[];
+
+    fn languages(locale: &str) -> Vec<String> {
+        Locale::fallbacks(Some(&Locale::parse(locale).unwrap()), None)
+    }
 
     fn welcome_data(email: &str) -> serde_json::Value {
         json!({"org": {"name": "Acme & Co"}, "data": {"email": email}, "portal_url": "https://portal.example.com"})
@@ -225,7 +421,9 @@ mod tests {
     #[test]
     fn html_is_escaped_and_text_is_not() {
         let t = Templates::load(None).unwrap();
-        let r = t.render("developer_welcome", &welcome_data("a<b@example.com")).unwrap();
+        let r = t
+            .render("developer_welcome", EN, &welcome_data("a<b@example.com"))
+            .unwrap();
         assert_eq!(r.subject, "Welcome to the Acme & Co developer portal");
         assert!(r.text.contains("Acme & Co"));
         assert!(r.html.contains("Acme &amp; Co"));
@@ -236,10 +434,13 @@ mod tests {
     fn a_missing_variable_is_an_error() {
         let t = Templates::load(None).unwrap();
         let err = t
-            .render("developer_welcome", &json!({"org": {"name": "x"}}))
+            .render("developer_welcome", EN, &json!({"org": {"name": "x"}}))
             .unwrap_err();
         assert!(matches!(err, TemplateError::Render { .. }), "{err}");
-        assert!(matches!(t.render("nope", &json!({})), Err(TemplateError::Unknown(_))));
+        assert!(matches!(
+            t.render("nope", EN, &json!({})),
+            Err(TemplateError::Unknown(_))
+        ));
     }
 
     #[test]
@@ -249,13 +450,13 @@ mod tests {
             sample_data(),
             &json!({"private": {"reset_url": "https://portal.example.com/reset-password?token=t"}}),
         );
-        for (name, ..) in NOTIFICATIONS {
-            let r = t.render(name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for name in NOTIFICATIONS {
+            let r = t.render(name, EN, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name}");
             assert!(r.html.contains("Acme developer portal"), "{name} uses the layout");
             assert!(r.html.starts_with("<!doctype html>"), "{name}");
         }
-        let reset = t.render("password_reset", &context).unwrap();
+        let reset = t.render("password_reset", EN, &context).unwrap();
         assert!(reset.text.contains("https://portal.example.com/reset-password?token=t"));
         assert!(reset
             .html
@@ -266,23 +467,21 @@ mod tests {
     fn every_notice_to_a_person_has_a_type_and_in_app_text_shows_no_secret() {
         use crate::domain::notifications::notification_type;
         use crate::domain::notifications::TYPES;
-        for (name, ..) in NOTIFICATIONS {
+        for name in NOTIFICATIONS {
             assert!(TYPES.iter().any(|t| t.template == *name), "{name} has a type");
             assert_eq!(notification_type(name).is_some(), *name != "event_notice", "{name}");
         }
-        assert!(TYPES
-            .iter()
-            .all(|t| NOTIFICATIONS.iter().any(|(n, ..)| *n == t.template)));
+        assert!(TYPES.iter().all(|t| NOTIFICATIONS.contains(&t.template)));
         let t = Templates::load(None).unwrap();
         let key = notification_type("key_approved").unwrap();
-        let text = t.render_in_app(key, &sample_data()).unwrap();
+        let text = t.render_in_app(key, EN, &sample_data()).unwrap();
         assert_eq!(text.title, "Your Acme API key for Payments");
         assert!(
             text.body.contains("Payments") && !text.body.contains("gh_live_sample"),
             "{text:?}"
         );
         let settings = notification_type("security_settings_changed").unwrap();
-        let text = t.render_in_app(settings, &sample_data()).unwrap();
+        let text = t.render_in_app(settings, EN, &sample_data()).unwrap();
         assert_eq!(text.body, "settings.signup_mode: open → invite_only");
     }
 
@@ -300,13 +499,13 @@ mod tests {
             "admin_key_created",
             "admin_invited",
         ] {
-            let by_key = t.render(name, &key).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let by_key = t.render(name, EN, &key).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(
                 by_key.text.contains("admin key ak_fedcba9876543210 (owner)"),
                 "{name}: {}",
                 by_key.text
             );
-            let by_user = t.render(name, &user).unwrap();
+            let by_user = t.render(name, EN, &user).unwrap();
             assert!(
                 by_user.text.contains("owner@example.com (owner)"),
                 "{name}: {}",
@@ -317,12 +516,73 @@ mod tests {
     }
 
     #[test]
+    fn every_built_in_language_is_complete_and_falls_back_from_region_to_language_to_english() {
+        let t = Templates::load(None).unwrap();
+        let (_, english_email, english_in_app) = BUILT_IN[0];
+        for (locale, email, in_app) in BUILT_IN {
+            let names: Vec<&str> = email.iter().chain(in_app.iter()).map(|(n, _)| *n).collect();
+            for (name, _) in english_email.iter().chain(english_in_app.iter()) {
+                assert!(names.contains(name), "{locale} has {name}");
+            }
+        }
+        assert_eq!(t.locales().collect::<Vec<_>>(), ["de", "en"]);
+        let welcome = welcome_data("d@example.com");
+        let german = t.render("developer_welcome", &languages("de_AT"), &welcome).unwrap();
+        assert_eq!(german.subject, "Willkommen im Entwicklerportal von Acme & Co");
+        assert!(
+            german.html.contains("Entwicklerportal von Acme &amp; Co</p>"),
+            "the German layout"
+        );
+        let english = t.render("developer_welcome", &languages("fr"), &welcome).unwrap();
+        assert_eq!(english.subject, "Welcome to the Acme & Co developer portal");
+        let key = crate::domain::notifications::notification_type("key_revoked").unwrap();
+        let text = t.render_in_app(key, &languages("de"), &sample_data()).unwrap();
+        assert!(
+            text.title.starts_with("Ihr API-Schlüssel") && text.body.contains("widerrufen"),
+            "{text:?}"
+        );
+        // The organisation's default before English.
+        let chain = Locale::fallbacks(Some(&Locale::parse("fr").unwrap()), Some(&Locale::parse("de").unwrap()));
+        assert!(t
+            .render("developer_welcome", &chain, &welcome)
+            .unwrap()
+            .subject
+            .starts_with("Willkommen"));
+    }
+
+    #[test]
+    fn a_folder_adds_a_language_whose_missing_files_fall_back() {
+        let dir = std::env::temp_dir().join(format!("gh-templates-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(dir.join("fr")).unwrap();
+        std::fs::write(
+            dir.join("fr/developer_welcome.subject.hbs"),
+            "Bienvenue chez {{org.name}}",
+        )
+        .unwrap();
+        std::fs::write(dir.join("de/").with_file_name("not-a-locale.txt"), "ignored").unwrap();
+        let t = Templates::load(Some(&dir)).unwrap();
+        let r = t
+            .render("developer_welcome", &languages("fr_CA"), &welcome_data("d@example.com"))
+            .unwrap();
+        assert_eq!(r.subject, "Bienvenue chez Acme & Co");
+        assert!(r.text.contains("developer account"), "the rest in English");
+        std::fs::write(dir.join("fr/developer_welcome.txt.hbs"), "Bonjour {{data.surnom}}").unwrap();
+        let err = Templates::load(Some(&dir))
+            .err()
+            .expect("an added language is checked at load too");
+        assert!(err.to_string().contains("fr/developer_welcome"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn a_folder_overrides_single_files() {
         let dir = std::env::temp_dir().join(format!("gh-templates-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("developer_welcome.subject.hbs"), "Hi from {{org.name}}").unwrap();
         let t = Templates::load(Some(&dir)).unwrap();
-        let r = t.render("developer_welcome", &welcome_data("d@example.com")).unwrap();
+        let r = t
+            .render("developer_welcome", EN, &welcome_data("d@example.com"))
+            .unwrap();
         assert_eq!(r.subject, "Hi from Acme & Co");
         assert!(r.text.contains("developer account"), "the other parts stay built in");
         std::fs::write(dir.join("developer_welcome.txt.hbs"), "{{#if}}").unwrap();

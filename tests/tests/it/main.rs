@@ -14,6 +14,7 @@ mod endpoints;
 mod faults;
 mod input;
 mod keys;
+mod languages;
 mod notifications;
 mod openapi;
 mod pagination;
