@@ -932,3 +932,20 @@ pub fn find_link(mime: &str, prefix: &str) -> Option<String> {
         .collect();
     Some(link)
 }
+
+/// The stream record of an outbox event as DynamoDB Streams delivers its insertion (keys, new
+/// image, sequence number), for handing batches to the event router.
+pub fn stream_record(record: &gatehouse::store::Record, sequence: u64) -> aws_lambda_events::dynamodb::EventRecord {
+    let mut keys = gatehouse::store::Record::new();
+    keys.insert("PK".into(), record["PK"].clone());
+    keys.insert("SK".into(), record["SK"].clone());
+    let mut change = aws_lambda_events::dynamodb::StreamRecord::default();
+    change.keys = serde_dynamo::to_item(&keys).unwrap();
+    change.new_image = serde_dynamo::to_item(record).unwrap();
+    change.sequence_number = Some(sequence.to_string());
+    let mut out = aws_lambda_events::dynamodb::EventRecord::default();
+    out.event_name = "INSERT".into();
+    out.event_id = format!("replayed-{sequence}");
+    out.change = change;
+    out
+}

@@ -22,6 +22,10 @@ pub struct EmailJob {
     /// The languages to write it in, best first (`Locale::fallbacks`); empty: English.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub languages: Vec<String>,
+    /// The account id of the person it goes to (a developer or admin user), when it is one: their
+    /// unsubscribe link turns their preference off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +50,7 @@ impl EmailJob {
             context,
             withheld: None,
             languages: Vec::new(),
+            person: None,
         }
     }
 }

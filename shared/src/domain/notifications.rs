@@ -227,6 +227,13 @@ impl NotificationType {
     pub fn is_personal(&self) -> bool {
         self.audience != Audience::EventOptions
     }
+
+    /// Whether its emails carry a one-click unsubscribe (RFC 8058) that turns the person's email
+    /// preference for it off: recurring notices, not critical ones nor the account's own lifecycle
+    /// and security notices, which answer something the person did.
+    pub fn unsubscribable(&self) -> bool {
+        self.is_personal() && !self.critical && !matches!(self.category, Category::Account | Category::Security)
+    }
 }
 
 /// How often a person gets a type by email: each notice at once, or one digest an hour or a day.

@@ -1,6 +1,7 @@
 //! One-click unsubscribe (RFC 8058): non-essential emails carry `List-Unsubscribe: <url>` and
-//! `List-Unsubscribe-Post: List-Unsubscribe=One-Click`; a POST to the URL, without login, opts the
-//! address out of that category of the organisation's emails. The URL's token is the organisation,
+//! `List-Unsubscribe-Post: List-Unsubscribe=One-Click`; a POST to the URL, without login, turns the
+//! person's email preference for that notification type off (or, for an `event_options` address,
+//! opts it out of that family). The URL's token is the organisation,
 //! address and category sealed with the deployment's key: it cannot be forged or altered, and it
 //! does not show the address.
 
@@ -14,7 +15,12 @@ use crate::secret::Secret;
 pub struct UnsubscribeToken {
     pub org: OrgId,
     pub email: Email,
+    /// A notification type (with `person`), or an `event_options` feed (`event_notice.<family>`).
     pub category: String,
+    /// The developer or admin user whose preference the unsubscribe turns off; none for a feed
+    /// address, which is opted out instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
 }
 
 impl UnsubscribeToken {
@@ -55,7 +61,8 @@ mod tests {
         let token = UnsubscribeToken {
             org: OrgId::parse("acme").unwrap(),
             email: Email::parse("ada@example.com").unwrap(),
-            category: "key_updates".into(),
+            category: "key_updated".into(),
+            person: Some("dev_01jsample0000000000000000".into()),
         };
         let sealed = token.seal(&secrets);
         assert!(!sealed.contains("ada@example.com"));

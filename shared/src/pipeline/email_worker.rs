@@ -13,7 +13,7 @@ use super::QueueHandler;
 use crate::crypto::SecretBox;
 use crate::domain::jobs::EmailJob;
 use crate::domain::limits::Limits;
-use crate::domain::notifications::Suppressed;
+use crate::domain::notifications::{notification_type, Suppressed};
 use crate::domain::{Email, EventKind};
 use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
 use crate::service::limits;
@@ -86,7 +86,8 @@ impl EmailWorker {
                 ),
             )));
         }
-        if let Some(category) = unsubscribe_category(job) {
+        // A person's unsubscribe is a preference, applied by the router; a feed's is an opt-out.
+        if let Some((category, None)) = unsubscribe_category(job) {
             if suppression::opted_out(self.store.as_ref(), &job.event.org_id, &job.to, &category).await? {
                 crate::telemetry::count("EmailsSkipped", "unsubscribed");
                 return Ok(Some((
@@ -148,11 +149,12 @@ impl EmailWorker {
             ("X-Gatehouse-Event".into(), job.event.id.to_string()),
             ("X-Gatehouse-Event-Type".into(), job.event.kind.name().into()),
         ];
-        if let Some(category) = unsubscribe_category(job) {
+        if let Some((category, person)) = unsubscribe_category(job) {
             let token = UnsubscribeToken {
                 org: job.event.org_id.clone(),
                 email: job.to.clone(),
                 category,
+                person,
             };
             headers.extend(token.headers(&self.secrets, &self.api_base));
         }
@@ -258,14 +260,17 @@ impl EmailWorker {
     }
 }
 
-/// The category a non-essential email can be unsubscribed from; essential ones (account, security,
-/// keys and their links) have none.
-pub fn unsubscribe_category(job: &EmailJob) -> Option<String> {
-    match job.template.as_str() {
-        EventKind::ADMIN_NOTICE_TEMPLATE => Some(format!("event_notice.{}", job.context.get("category")?.as_str()?)),
-        "key_updated" => Some("key_updates".into()),
-        _ => None,
+/// What a non-essential email can be unsubscribed from: a person's notification type (with the
+/// person, whose preference it turns off), or an `event_options` feed (opted out by address).
+/// Essential ones (critical, account and security notices) have none.
+pub fn unsubscribe_category(job: &EmailJob) -> Option<(String, Option<String>)> {
+    if job.template == EventKind::ADMIN_NOTICE_TEMPLATE {
+        let family = job.context.get("category")?.as_str()?;
+        return Some((format!("event_notice.{family}"), None));
     }
+    let t = notification_type(&job.template)?;
+    let person = job.person.clone()?;
+    t.unsubscribable().then(|| (t.name.to_string(), Some(person)))
 }
 
 /// An error with its causes, one line, for the delivery log.

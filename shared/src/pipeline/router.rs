@@ -120,17 +120,16 @@ impl Reach<'_> {
         Locale::fallbacks(locale, self.org.settings.default_locale.as_ref())
     }
 
-    /// The languages of the person with this email: the person the event names, or an admin user.
-    fn languages_of_address(&self, to: &Email, event: &Event) -> Vec<String> {
-        let person = if event.concerned_email().is_some_and(|c| &c.to == to) {
+    /// The person with this email, if it is one: the person the event names, or an admin user.
+    fn person_at(&self, to: &Email, event: &Event) -> Option<Person> {
+        if event.concerned_email().is_some_and(|c| &c.to == to) {
             concerned(event)
         } else {
             self.staff
                 .iter()
                 .find(|u| &u.email == to)
                 .map(|u| Person::Admin(u.id.clone()))
-        };
-        self.languages_of(person.as_ref(), event)
+        }
     }
 
     fn resolve(&self, t: &NotificationType, channel: Channel, person: Option<&Person>) -> Resolution {
@@ -296,7 +295,13 @@ impl EventRouter {
         staff: &[AdminUser],
         cache: &mut HashMap<(OrgId, Person), Option<Locale>>,
     ) -> Result<Option<Locale>, StoreError> {
-        let Some(person) = concerned(event).filter(|_| !types.is_empty()) else {
+        let reaches_them = types.iter().any(|t| {
+            matches!(
+                t.audience,
+                Audience::Developer | Audience::Admin | Audience::AdminAndOwners
+            )
+        });
+        let Some(person) = concerned(event).filter(|_| reaches_them) else {
             return Ok(None);
         };
         if let Person::Admin(id) = &person {
@@ -356,9 +361,10 @@ impl EventRouter {
                 .is_some_and(|c| c == &personal)
                 .then_some(concerned.as_ref())
                 .flatten();
-            let languages = reach.languages_of_address(&personal.to, event);
+            let reader = reach.person_at(&personal.to, event);
             let mut job = EmailJob::new(event, personal.to, personal.template, context.clone());
-            job.languages = languages;
+            job.languages = reach.languages_of(reader.as_ref(), event);
+            job.person = reader.as_ref().map(|p| p.account().id().to_string());
             if let Some(t) = notification_type(personal.template) {
                 // Still queued when withheld, so the delivery log says why it was not sent.
                 if let Resolution::Withheld(why) = reach.resolve(t, Channel::Email, person) {
@@ -377,6 +383,7 @@ impl EventRouter {
                 }
                 let mut job = EmailJob::new(event, user.email.clone(), t.template, context.clone());
                 job.languages = reach.languages_of(Some(&person), event);
+                job.person = Some(user.id.to_string());
                 job.withheld = match reach.resolve(t, Channel::Email, Some(&person)) {
                     Resolution::Withheld(why) => Some(why),
                     Resolution::NotAChannel => continue,

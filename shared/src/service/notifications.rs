@@ -251,3 +251,31 @@ pub async fn set_preferences(
         "changed at the same time; try again",
     ))
 }
+
+/// Turns the person's email preference for type `t` off (a one-click unsubscribe), leaving every
+/// other choice as it is; the preference page then shows it.
+pub(crate) async fn turn_email_off(
+    state: &AppState,
+    org: &OrgId,
+    person: Account<'_>,
+    t: &NotificationType,
+) -> Result<(), ServiceError> {
+    let store = state.store.as_ref();
+    for _ in 0..3 {
+        let current = preferences::get(store, org, person).await?;
+        let mut chosen = current.value;
+        chosen.types.entry(t.name.to_string()).or_default().email = Some(false);
+        match store
+            .transact(vec![preferences::save(org, person, &chosen, current.version)])
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ServiceError::conflict(
+        "preferences",
+        "changed at the same time; try again",
+    ))
+}

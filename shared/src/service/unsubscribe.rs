@@ -3,9 +3,13 @@
 
 use std::net::IpAddr;
 
+use super::notifications::turn_email_off;
 use super::{limits, load_org_named, AppState, ServiceError};
 use crate::domain::limits::Limit;
+use crate::domain::notifications::notification_type;
+use crate::domain::{AdminUserId, DeveloperId};
 use crate::mail::UnsubscribeToken;
+use crate::store::sessions::Account;
 use crate::store::suppression;
 
 /// The opened token of an unsubscribe link for the organisation named `org`.
@@ -41,7 +45,8 @@ pub async fn page(
     counted(state, org, source, token, Limit::PublicReadsPerSource).await
 }
 
-/// Opts the token's address out of its category of the organisation's emails.
+/// Turns the person's email preference for the token's notification type off (the preference page
+/// shows it), or opts a feed address out of its `event_options` family.
 pub async fn unsubscribe(
     state: &AppState,
     org: &str,
@@ -49,7 +54,23 @@ pub async fn unsubscribe(
     token: Option<&str>,
 ) -> Result<UnsubscribeToken, ServiceError> {
     let token = counted(state, org, source, token, Limit::UnsubscribesPerSource).await?;
-    suppression::opt_out(state.store.as_ref(), &token.org, &token.email, &token.category).await?;
+    match (&token.person, notification_type(&token.category)) {
+        // A person's notice: their preference for the type, as if they had set it themselves.
+        (Some(person), Some(t)) if t.unsubscribable() => {
+            let turned_off = if let Some(id) = DeveloperId::parse(person) {
+                turn_email_off(state, &token.org, Account::Developer(&id), t).await
+            } else if let Some(id) = AdminUserId::parse(person) {
+                turn_email_off(state, &token.org, Account::Admin(&id), t).await
+            } else {
+                Err(ServiceError::invalid("token", "is not a valid unsubscribe token"))
+            };
+            turned_off?;
+            tracing::info!(org = %token.org, notification = t.name, "unsubscribed: email preference off");
+            return Ok(token);
+        }
+        // A feed address (or a link sent before preferences existed): opted out by address.
+        _ => suppression::opt_out(state.store.as_ref(), &token.org, &token.email, &token.category).await?,
+    }
     tracing::info!(org = %token.org, category = %token.category, "unsubscribed");
     Ok(token)
 }

@@ -330,6 +330,7 @@ async fn every_route_without_a_session_is_counted_per_source_address() {
         org: gatehouse::domain::OrgId::parse(&org.id).unwrap(),
         email: gatehouse::domain::Email::parse(&email).unwrap(),
         category: "key_updates".into(),
+        person: None,
     }
     .url(
         &gatehouse::app::secret_box(&test_config(Backend::Embedded)).unwrap(),

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord, StreamRecord};
+use aws_lambda_events::dynamodb::Event as StreamEvent;
 use gatehouse::pipeline::StreamHandler;
 use gatehouse_tests::*;
 use serde_json::{json, Value};
@@ -126,21 +126,6 @@ async fn a_key_approval_puts_one_item_in_the_developers_inbox_on_the_emulator() 
 }
 
 /// A stream record carrying the outbox event stored as `record`, as the table's stream would.
-fn stream_record(record: &gatehouse::store::Record, sequence: u64) -> EventRecord {
-    let mut keys = gatehouse::store::Record::new();
-    keys.insert("PK".into(), record["PK"].clone());
-    keys.insert("SK".into(), record["SK"].clone());
-    let mut change = StreamRecord::default();
-    change.keys = serde_dynamo::to_item(&keys).unwrap();
-    change.new_image = serde_dynamo::to_item(record).unwrap();
-    change.sequence_number = Some(sequence.to_string());
-    let mut out = EventRecord::default();
-    out.event_name = "INSERT".into();
-    out.event_id = format!("replayed-{sequence}");
-    out.change = change;
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_batch_routed_twice_leaves_one_item() {
     let app = spawn_app(Backend::Embedded).await;

@@ -101,6 +101,137 @@ async fn one_click_unsubscribe_stops_that_category_and_nothing_else() {
     assert_eq!(app.emails_to(&ops).await.len(), 1);
 }
 
+/// A developer's unsubscribe from a recurring notice turns their own email preference for it off:
+/// the preference page shows it, the next one is withheld as `preference` and still reaches the
+/// inbox.
+async fn a_persons_unsubscribe_turns_their_preference_off(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let entry = app.catalog_entry(&org, Some("auto")).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    let (_, login) = app.log_in(&org.id, &email).await;
+    let session = login["token"].as_str().unwrap().to_string();
+    let (status, request) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{request}");
+    let key_id = request["key_id"].as_str().unwrap().to_string();
+    let (_, silver) = app
+        .admin(
+            &org,
+            "POST",
+            "/policies",
+            Some(json!({"name": "Silver", "api_ids": [entry["api_id"]]})),
+        )
+        .await;
+    let change = |policy: Value| {
+        let (app, org, key_id) = (&app, &org, &key_id);
+        async move {
+            let (status, changed) = app
+                .admin(
+                    org,
+                    "PATCH",
+                    &format!("/keys/{key_id}"),
+                    Some(json!({"policy_ids": [policy]})),
+                )
+                .await;
+            assert_eq!(status, 200, "{changed}");
+        }
+    };
+    change(silver["id"].clone()).await;
+    let notice = eventually(Duration::from_secs(60), || async {
+        app.emails_to(&email)
+            .await
+            .into_iter()
+            .find(|m| mail_text(m).contains("changed the access"))
+    })
+    .await
+    .expect("the key_updated email");
+    let list = header(&notice, "List-Unsubscribe").expect("a recurring notice has List-Unsubscribe");
+    let url = list.trim_start_matches('<').trim_end_matches('>');
+    let path = &url["http://127.0.0.1:3000".len()..];
+    // The approval (critical) carries none.
+    let approval = app
+        .emails_to(&email)
+        .await
+        .into_iter()
+        .find(|m| mail_text(m).contains("was approved"))
+        .expect("the approval");
+    assert_eq!(header(&approval, "List-Unsubscribe"), None);
+
+    let response = app
+        .http
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["unsubscribed"], "key_updated");
+    let (_, preferences) = app
+        .send("GET", &format!("/portal/{}/preferences", org.id), &session, None)
+        .await;
+    assert_eq!(
+        preferences["types"]["key_updated"],
+        json!({"email": false}),
+        "{preferences}"
+    );
+    let effective = preferences["effective"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "key_updated")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&effective["email"], &effective["in_app"]),
+        (&json!(false), &json!(true))
+    );
+
+    // The next change: withheld by the preference, in the inbox.
+    change(entry["policy_id"].clone()).await;
+    let deliveries = app.finished_emails_to(&org.id, &email, 4).await;
+    assert_eq!(
+        deliveries
+            .iter()
+            .filter(|d| d.reason == Some(WithheldReason::Preference))
+            .count(),
+        1,
+        "{deliveries:?}"
+    );
+    let updates = eventually(Duration::from_secs(30), || async {
+        let (_, page) = app
+            .send("GET", &format!("/portal/{}/notifications", org.id), &session, None)
+            .await;
+        let found = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == "key_updated")
+            .count();
+        (found == 2).then_some(found)
+    })
+    .await;
+    assert_eq!(updates, Some(2), "both changes are in the inbox");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_unsubscribe_turns_their_preference_off_embedded() {
+    a_persons_unsubscribe_turns_their_preference_off(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_unsubscribe_turns_their_preference_off_on_the_emulator() {
+    a_persons_unsubscribe_turns_their_preference_off(Backend::Emulator).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn essential_emails_carry_no_unsubscribe_link() {
     let app = spawn_app(Backend::Embedded).await;
