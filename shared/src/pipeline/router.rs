@@ -263,27 +263,36 @@ impl EventRouter {
         staff: &[AdminUser],
         cache: &mut HashMap<(OrgId, Person), Preferences>,
     ) -> Result<HashMap<Person, Preferences>, StoreError> {
-        let mut chosen = HashMap::new();
+        let mut people: Vec<Person> = Vec::new();
         for t in types.iter().filter(|t| !t.critical) {
             for person in audience(t, event, staff) {
-                if chosen.contains_key(&person) {
-                    continue;
+                if !people.contains(&person) {
+                    people.push(person);
                 }
-                let key = (event.org_id.clone(), person.clone());
-                let found = match cache.get(&key) {
-                    Some(found) => found.clone(),
-                    None => {
-                        let found = preferences::get(self.store.as_ref(), &event.org_id, person.account())
-                            .await?
-                            .value;
-                        cache.insert(key, found.clone());
-                        found
-                    }
-                };
-                chosen.insert(person, found);
             }
         }
-        Ok(chosen)
+        // The ones not read yet in this batch, read at once.
+        let unread: Vec<&Person> = people
+            .iter()
+            .filter(|p| !cache.contains_key(&(event.org_id.clone(), (*p).clone())))
+            .collect();
+        let store = self.store.as_ref();
+        let read = futures::future::try_join_all(
+            unread
+                .iter()
+                .map(|p| async move { preferences::get(store, &event.org_id, p.account()).await }),
+        )
+        .await?;
+        for (person, found) in unread.into_iter().zip(read) {
+            cache.insert((event.org_id.clone(), person.clone()), found.value);
+        }
+        Ok(people
+            .into_iter()
+            .filter_map(|p| {
+                let found = cache.get(&(event.org_id.clone(), p.clone()))?.clone();
+                Some((p, found))
+            })
+            .collect())
     }
 
     /// The locale of the person the event names, when it notifies them (their account read once a
@@ -328,12 +337,16 @@ impl EventRouter {
 
     /// Puts the event's inbox items; one already there (a batch routed again) is left as it is.
     async fn deliver_in_app(&self, event: &Event, reach: &Reach<'_>) -> Result<usize, StoreError> {
+        // One conditional put per item, all at once: a condition failing (an item already there)
+        // must not cancel the others, so they are not one transaction.
+        let puts = self
+            .inbox_items(event, reach)
+            .into_iter()
+            .filter_map(|(person, item)| inbox::put_new(&reach.org.id, person.account(), &item))
+            .map(|write| self.store.transact(vec![write]));
         let mut put = 0;
-        for (person, item) in self.inbox_items(event, reach) {
-            let Some(write) = inbox::put_new(&reach.org.id, person.account(), &item) else {
-                continue;
-            };
-            match self.store.transact(vec![write]).await {
+        for outcome in futures::future::join_all(puts).await {
+            match outcome {
                 Ok(()) => put += 1,
                 Err(StoreError::ConditionFailed { .. }) => {}
                 Err(e) => return Err(e),
@@ -510,18 +523,15 @@ impl StreamHandler for EventRouter {
                     break;
                 }
             };
-            let chosen = match self.choices(&decoded, &types, staff, &mut chosen_by).await {
-                Ok(chosen) => chosen,
+            // The people's choices and the named person's language, read together.
+            let read = futures::future::try_join(
+                self.choices(&decoded, &types, staff, &mut chosen_by),
+                self.concerned_locale(&decoded, &types, staff, &mut locales),
+            );
+            let (chosen, concerned_locale) = match read.await {
+                Ok(read) => read,
                 Err(e) => {
-                    tracing::error!(error = ?e, "reading preferences failed; the rest of the batch will be retried");
-                    retry_from = Some(record);
-                    break;
-                }
-            };
-            let concerned_locale = match self.concerned_locale(&decoded, &types, staff, &mut locales).await {
-                Ok(locale) => locale,
-                Err(e) => {
-                    tracing::error!(error = ?e, "reading an account failed; the rest of the batch will be retried");
+                    tracing::error!(error = ?e, "reading preferences or an account failed; the rest of the batch will be retried");
                     retry_from = Some(record);
                     break;
                 }
