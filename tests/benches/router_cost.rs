@@ -77,7 +77,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// A stream batch of new outbox events made by `data_of(i)`.
-fn batch(org: &OrgId, kind: EventKind, data_of: impl Fn(usize) -> Value, sequence: &mut u64) -> StreamEvent {
+fn batch(org: &OrgId, kind: EventKind, data_of: Box<dyn Fn(usize) -> Value>, sequence: &mut u64) -> StreamEvent {
     let mut stream = StreamEvent::default();
     for i in 0..BATCH {
         let event = Event::new(org.clone(), kind, now_rfc3339(), data_of(i));
@@ -226,9 +226,11 @@ async fn main() {
         services.templates.clone(),
     );
 
-    let key_update = |named: bool| {
+    // Each kind's events: with the person (or the wait for a decision) the notification center
+    // acts on, or without it (what the router did before).
+    let key_update = |named: bool| -> Box<dyn Fn(usize) -> Value> {
         let developers = developers.clone();
-        move |i: usize| {
+        Box::new(move |i: usize| {
             let (id, email) = &developers[i];
             let mut data = json!({
                 "key_id": format!("key_bench{i}"), "email": email, "policy_ids": [], "catalog_id": null,
@@ -238,59 +240,33 @@ async fn main() {
                 data["developer_id"] = json!(id);
             }
             data
-        }
+        })
     };
-    let key_request = |waits: bool| {
+    let key_request = |waits: bool| -> Box<dyn Fn(usize) -> Value> {
         let developers = developers.clone();
-        move |i: usize| {
+        Box::new(move |i: usize| {
             let (id, email) = &developers[i];
             json!({
                 "request_id": format!("kr_bench{i}"), "developer_id": id, "email": email,
                 "catalog_id": null, "catalog_name": "Payments", "policy_ids": [], "fields": {},
                 "approval": if waits { "admin" } else { "auto" }, "by": "developer",
             })
-        }
+        })
     };
     let mut sequence = 0;
     println!("{BATCH} events a batch, medians of {ROUNDS} batches each, interleaved");
-    let (mut before, mut now) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        before.push(
-            route(
-                &router,
-                &store,
-                batch(&org_id, EventKind::KeyUpdated, key_update(false), &mut sequence),
-            )
-            .await,
-        );
-        now.push(
-            route(
-                &router,
-                &store,
-                batch(&org_id, EventKind::KeyUpdated, key_update(true), &mut sequence),
-            )
-            .await,
-        );
+    for (kind, data_of) in [
+        (
+            EventKind::KeyUpdated,
+            &key_update as &dyn Fn(bool) -> Box<dyn Fn(usize) -> Value>,
+        ),
+        (EventKind::KeyRequestCreated, &key_request),
+    ] {
+        let (mut before, mut now) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            before.push(route(&router, &store, batch(&org_id, kind, data_of(false), &mut sequence)).await);
+            now.push(route(&router, &store, batch(&org_id, kind, data_of(true), &mut sequence)).await);
+        }
+        report(backend, kind.name(), before, now);
     }
-    report(backend, "key_event.updated", before, now);
-    let (mut before, mut now) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        before.push(
-            route(
-                &router,
-                &store,
-                batch(&org_id, EventKind::KeyRequestCreated, key_request(false), &mut sequence),
-            )
-            .await,
-        );
-        now.push(
-            route(
-                &router,
-                &store,
-                batch(&org_id, EventKind::KeyRequestCreated, key_request(true), &mut sequence),
-            )
-            .await,
-        );
-    }
-    report(backend, "key_request_event.created", before, now);
 }
