@@ -1,6 +1,9 @@
-//! The event router: decodes outbox events from the table's stream, reads each organisation's
-//! `event_options` once per batch, puts in-app notifications in the inboxes of the people they
-//! concern, and sends the batch's email and webhook jobs in batches of ten.
+//! The event router: decodes outbox events from the table's stream and, once per batch, reads each
+//! organisation (its `event_options` and switches), its admin users when an event notifies owners
+//! or permission holders, and the preferences and language of each person a notice reaches; puts
+//! in-app notifications in their inboxes, decides each email by the one resolution order
+//! (`domain::notifications::resolve`), and sends the batch's email and webhook jobs in batches of
+//! ten.
 
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};

@@ -230,26 +230,9 @@ pub async fn set_preferences(
         super::digests::refuse_for_developers(&chosen)?;
     }
     let org = super::load_org(state, person.org).await?;
-    let store = state.store.as_ref();
-    for _ in 0..3 {
-        let current = preferences::get(store, person.org, person.person).await?;
-        let mut writes = vec![preferences::save(person.org, person.person, &chosen, current.version)];
-        if let Account::Admin(admin) = person.person {
-            writes.extend(super::digests::start_windows(store, person.org, admin, &current.value, &chosen).await?);
-        }
-        match store.transact(writes).await {
-            Ok(()) => {
-                let effective = effective(person, &org.notification_switches, &chosen);
-                return Ok((chosen, effective));
-            }
-            Err(StoreError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ServiceError::conflict(
-        "preferences",
-        "changed at the same time; try again",
-    ))
+    let saved = change_preferences(state, person.org, person.person, |_| Ok(chosen.clone())).await?;
+    let effective = effective(person, &org.notification_switches, &saved);
+    Ok((saved, effective))
 }
 
 /// Turns the person's email preference for type `t` off (a one-click unsubscribe), leaving every
@@ -260,16 +243,33 @@ pub(crate) async fn turn_email_off(
     person: Account<'_>,
     t: &NotificationType,
 ) -> Result<(), ServiceError> {
+    change_preferences(state, org, person, |current| {
+        let mut chosen = current.clone();
+        chosen.types.entry(t.name.to_string()).or_default().email = Some(false);
+        Ok(chosen)
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Saves what `change` makes of the person's preferences as stored, with the digest windows a new
+/// digest choice starts, in one transaction; retried when they changed meanwhile.
+async fn change_preferences(
+    state: &AppState,
+    org: &OrgId,
+    person: Account<'_>,
+    change: impl Fn(&Preferences) -> Result<Preferences, ServiceError>,
+) -> Result<Preferences, ServiceError> {
     let store = state.store.as_ref();
     for _ in 0..3 {
         let current = preferences::get(store, org, person).await?;
-        let mut chosen = current.value;
-        chosen.types.entry(t.name.to_string()).or_default().email = Some(false);
-        match store
-            .transact(vec![preferences::save(org, person, &chosen, current.version)])
-            .await
-        {
-            Ok(()) => return Ok(()),
+        let chosen = change(&current.value)?;
+        let mut writes = vec![preferences::save(org, person, &chosen, current.version)];
+        if let Account::Admin(admin) = person {
+            writes.extend(super::digests::start_windows(store, org, admin, &current.value, &chosen).await?);
+        }
+        match store.transact(writes).await {
+            Ok(()) => return Ok(chosen),
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
