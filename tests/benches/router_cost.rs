@@ -180,20 +180,7 @@ async fn main() {
     }
     // Three admin users who decide key requests, one taking a daily digest.
     for i in 0..3 {
-        let now = now_rfc3339();
-        let admin = gatehouse::domain::AdminUser {
-            id: gatehouse::domain::AdminUserId::generate(),
-            org_id: org_id.clone(),
-            email: gatehouse::domain::Email::parse(&unique_email()).unwrap(),
-            name: None,
-            locale: None,
-            role: gatehouse::domain::roles::Role::Approver,
-            status: gatehouse::domain::AdminStatus::Active,
-            password_hash: String::new(),
-            created_at: now.clone(),
-            updated_at: now,
-            sessions_valid_after: 0,
-        };
+        let admin = accepted_admin_user(&org.id, gatehouse::domain::roles::Role::Approver);
         let mut writes = gatehouse::store::admin_users::create(&admin);
         if i == 0 {
             let mut errors = gatehouse::domain::ValidationErrors::default();

@@ -949,3 +949,23 @@ pub fn stream_record(record: &gatehouse::store::Record, sequence: u64) -> aws_la
     out.change = change;
     out
 }
+
+/// An active admin user of `org` with `role` and the password [`PASSWORD`], as an accepted
+/// invitation leaves them, for tests that store one without the invitation email
+/// (`store::admin_users::create`).
+pub fn accepted_admin_user(org: &str, role: gatehouse::domain::roles::Role) -> gatehouse::domain::AdminUser {
+    let now = gatehouse::domain::now_rfc3339();
+    gatehouse::domain::AdminUser {
+        id: gatehouse::domain::AdminUserId::generate(),
+        org_id: gatehouse::domain::OrgId::parse(org).unwrap(),
+        email: gatehouse::domain::Email::parse(&unique_email()).unwrap(),
+        name: None,
+        locale: None,
+        role,
+        status: gatehouse::domain::AdminStatus::Active,
+        password_hash: gatehouse::domain::Password::parse(PASSWORD).unwrap().hash(),
+        created_at: now.clone(),
+        updated_at: now,
+        sessions_valid_after: 0,
+    }
+}

@@ -363,20 +363,7 @@ async fn writes_per_operation() {
         .await;
     let api_changed = take();
     // An admin user, stored as an accepted invitation leaves them (the email worker is stopped here).
-    let now = gatehouse::domain::now_rfc3339();
-    let admin = gatehouse::domain::AdminUser {
-        id: gatehouse::domain::AdminUserId::generate(),
-        org_id: gatehouse::domain::OrgId::parse(&org.id).unwrap(),
-        email: gatehouse::domain::Email::parse(&unique_email()).unwrap(),
-        name: None,
-        locale: None,
-        role: gatehouse::domain::roles::Role::Viewer,
-        status: gatehouse::domain::AdminStatus::Active,
-        password_hash: gatehouse::domain::Password::parse(PASSWORD).unwrap().hash(),
-        created_at: now.clone(),
-        updated_at: now,
-        sessions_valid_after: 0,
-    };
+    let admin = accepted_admin_user(&org.id, gatehouse::domain::roles::Role::Viewer);
     let store = app.local.services.store.clone();
     store
         .transact(gatehouse::store::admin_users::create(&admin))

@@ -16,6 +16,17 @@ fn header(mime: &str, name: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_string()))
 }
 
+/// What a mail client sends (RFC 8058) to an unsubscribe URL's path: a form POST, no login.
+async fn one_click(app: &TestApp, path: &str) -> reqwest::Response {
+    app.http
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn create_api(app: &TestApp, org: &TestOrg, name: &str) {
     let response = app
         .post_json(
@@ -70,15 +81,7 @@ async fn one_click_unsubscribe_stops_that_category_and_nothing_else() {
         assert_eq!(response.json::<Value>().await.unwrap()["errors"][0]["field"], "token");
     }
 
-    // What a mail client sends (RFC 8058): a form POST, no login.
-    let response = app
-        .http
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    let response = one_click(&app, path).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.json::<Value>().await.unwrap()["unsubscribed"],
@@ -165,14 +168,7 @@ async fn a_persons_unsubscribe_turns_their_preference_off(backend: Backend) {
         .expect("the approval");
     assert_eq!(header(&approval, "List-Unsubscribe"), None);
 
-    let response = app
-        .http
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    let response = one_click(&app, path).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["unsubscribed"], "key_updated");
     let (_, preferences) = app
