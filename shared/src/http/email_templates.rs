@@ -20,9 +20,11 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{org}/email-templates/{name}/test", post(send_test))
 }
 
-async fn list(admin: OrgAdmin) -> Result<Json<Value>, ApiError> {
-    let (names, sample) = email_templates::catalogue(&admin)?;
-    Ok(Json(json!({"templates": names, "sample_data": sample})))
+async fn list(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let (names, locales, sample) = email_templates::catalogue(&state, &admin)?;
+    Ok(Json(
+        json!({"templates": names, "locales": locales, "sample_data": sample}),
+    ))
 }
 
 async fn preview(

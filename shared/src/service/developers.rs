@@ -10,7 +10,7 @@ use super::{api_keys, audit, load_org, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::roles::Permission;
-use crate::domain::{now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, ValidationErrors};
+use crate::domain::{now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, Locale, ValidationErrors};
 use crate::store::developers::{self, SignUpOutcome};
 use crate::store::{StoreError, Versioned};
 
@@ -40,6 +40,8 @@ pub async fn search(
 pub struct InviteInput {
     pub email: Option<String>,
     pub fields: Option<Value>,
+    /// The developer's language (`de`, `pt_BR`): their invitation is written in it already.
+    pub locale: Option<String>,
 }
 
 /// Creates an account (the way in for `invite_only` portals) and emails the developer a link to
@@ -56,6 +58,10 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         Completeness::Whole,
         &mut errors,
     );
+    let locale = input
+        .locale
+        .as_deref()
+        .and_then(|l| errors.check("locale", Locale::parse(l)));
     let Some(email) = email else {
         return Err(errors.into());
     };
@@ -71,7 +77,7 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         created_at: now.clone(),
         updated_at: now,
         sessions_valid_after: 0,
-        locale: None,
+        locale,
     };
     let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS, "reset-password");
     let (token, event) = link.issue(state, &org, &developer, EventData::DeveloperInvited);

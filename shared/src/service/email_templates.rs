@@ -14,10 +14,12 @@ use crate::queue::OutgoingMessage;
 use crate::secret::Secret;
 use crate::templates::{merged, sample_data, Rendered, TemplateError, Templates};
 
-/// Every template name, and the sample data (every variable templates may use).
-pub fn catalogue(admin: &OrgAdmin) -> Result<(Vec<&'static str>, Value), ServiceError> {
+/// Every template name, the languages there are templates in, and the sample data (every variable
+/// templates may use).
+pub fn catalogue(state: &AppState, admin: &OrgAdmin) -> Result<(Vec<&'static str>, Vec<String>, Value), ServiceError> {
     admin.require(Permission::ReadDeliveries)?;
-    Ok((Templates::names().collect(), sample_data()))
+    let locales = state.templates.locales().map(str::to_string).collect();
+    Ok((Templates::names().collect(), locales, sample_data()))
 }
 
 #[derive(Debug, Deserialize)]

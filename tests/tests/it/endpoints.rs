@@ -227,6 +227,27 @@ async fn admins_preview_templates_and_send_a_test_email() {
         "the override is used"
     );
     assert!(preview["html"].as_str().unwrap().starts_with("<!doctype html>"));
+    assert_eq!(listed["locales"], json!(["de", "en"]));
+    // In another language; one that is no locale is a 400 naming it.
+    let (status, german) = app
+        .admin(
+            &org,
+            "POST",
+            "/email-templates/password_reset/preview",
+            Some(json!({"locale": "de_CH"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{german}");
+    assert_eq!(german["subject"], "Passwort für das Portal von Preview Co zurücksetzen");
+    let (status, problem) = app
+        .admin(
+            &org,
+            "POST",
+            "/email-templates/password_reset/preview",
+            Some(json!({"locale": "Deutsch"})),
+        )
+        .await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("locale")));
 
     let (status, _) = app
         .admin(&org, "POST", "/email-templates/nope/preview", Some(json!({})))

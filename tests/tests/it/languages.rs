@@ -16,11 +16,16 @@ async fn welcome_subject(app: &TestApp, org: &TestOrg, email: &str, locale: Opti
         .send("POST", &format!("/portal/{}/signup", org.id), "", Some(body))
         .await;
     assert_eq!(status, 202, "{answer}");
+    first_subject(app, email).await
+}
+
+/// The subject of the first email to `email`.
+async fn first_subject(app: &TestApp, email: &str) -> String {
     let mail = eventually(Duration::from_secs(60), || async {
         app.emails_to(email).await.into_iter().next()
     })
     .await
-    .unwrap_or_else(|| panic!("a welcome email to {email}"));
+    .unwrap_or_else(|| panic!("an email to {email}"));
     mail_text(&mail)
         .lines()
         .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
@@ -57,6 +62,21 @@ async fn a_persons_locale_picks_the_language_of_their_notices(backend: Backend) 
     assert_eq!(
         welcome_subject(&app, &org, &french, Some("fr")).await,
         "Welcome to the Acme developer portal"
+    );
+    // An admin's invitation is written in the language it names.
+    let invited = unique_email();
+    let (status, created) = app
+        .admin(
+            &org,
+            "POST",
+            "/developers",
+            Some(json!({"email": invited, "locale": "de"})),
+        )
+        .await;
+    assert_eq!((status, &created["locale"]), (201, &json!("de")), "{created}");
+    assert_eq!(
+        first_subject(&app, &invited).await,
+        "Einladung zum Entwicklerportal von Acme"
     );
     let german_mail = mail_text(&app.emails_to(&austrian).await[0]);
     assert!(
