@@ -125,10 +125,8 @@ async fn a_key_approval_puts_one_item_in_the_developers_inbox_on_the_emulator() 
     a_key_approval_puts_one_item_in_the_developers_inbox(Backend::Emulator).await;
 }
 
-/// A stream record carrying the outbox event stored as `record`, as the table's stream would.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stream_batch_routed_twice_leaves_one_item() {
-    let app = spawn_app(Backend::Embedded).await;
+async fn a_stream_batch_routed_twice_leaves_one_item(backend: Backend) {
+    let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
     let email = unique_email();
     let session = approved_developer(&app, &org, &email).await;
@@ -159,8 +157,17 @@ async fn a_stream_batch_routed_twice_leaves_one_item() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_inbox_is_read_only_by_its_person() {
-    let app = spawn_app(Backend::Embedded).await;
+async fn a_stream_batch_routed_twice_leaves_one_item_embedded() {
+    a_stream_batch_routed_twice_leaves_one_item(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_batch_routed_twice_leaves_one_item_on_the_emulator() {
+    a_stream_batch_routed_twice_leaves_one_item(Backend::Emulator).await;
+}
+
+async fn an_inbox_is_read_only_by_its_person(backend: Backend) {
+    let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
     let other_org = app.create_org(json!({"name": "Elsewhere"})).await;
     let ada = approved_developer(&app, &org, &unique_email()).await;
@@ -214,8 +221,17 @@ async fn an_inbox_is_read_only_by_its_person() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_emails_off_in_app_items_still_arrive() {
-    let mut config = test_config(Backend::Embedded);
+async fn an_inbox_is_read_only_by_its_person_embedded() {
+    an_inbox_is_read_only_by_its_person(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_is_read_only_by_its_person_on_the_emulator() {
+    an_inbox_is_read_only_by_its_person(Backend::Emulator).await;
+}
+
+async fn with_emails_off_in_app_items_still_arrive(backend: Backend) {
+    let mut config = test_config(backend);
     config.email_backend = Some(gatehouse::config::EmailBackend::Disabled);
     let app = spawn_app_with(config).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
@@ -231,6 +247,16 @@ async fn with_emails_off_in_app_items_still_arrive() {
         "the email was withheld: {deliveries:?}"
     );
     assert!(app.emails_to(&email).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_emails_off_in_app_items_still_arrive_embedded() {
+    with_emails_off_in_app_items_still_arrive(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_emails_off_in_app_items_still_arrive_on_the_emulator() {
+    with_emails_off_in_app_items_still_arrive(Backend::Emulator).await;
 }
 
 async fn an_organisation_switch_turns_a_type_off_for_everyone(backend: Backend) {
