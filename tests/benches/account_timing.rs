@@ -10,11 +10,6 @@ use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 25;
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 async fn timed(request: impl std::future::Future<Output = reqwest::Response>) -> Duration {
     let started = Instant::now();
     let status = request.await.status();

@@ -7,6 +7,7 @@
 //!         -p gatehouse-email-worker -p gatehouse-webhook-worker -p gatehouse-tests
 //!     cargo bench -p gatehouse-tests --bench lambda_init
 
+use gatehouse_tests::median;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -105,11 +106,6 @@ async fn init_time(name: &str) -> Duration {
     let _ = child.kill();
     let _ = child.wait();
     arrived - started
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 #[tokio::main]

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::Event as StreamEvent;
-use gatehouse::app::Pollers;
 use gatehouse::domain::{now_rfc3339, Event, EventKind, OrgId};
 use gatehouse::pipeline::StreamHandler;
 use gatehouse::store::{table_keys, to_attrs, Key, Page, Record, Store, StoreError, Write};
@@ -69,11 +68,6 @@ impl Store for Counted {
         self.writes.fetch_add(writes.len(), Ordering::Relaxed);
         self.inner.transact(writes).await
     }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 /// A stream batch of new outbox events made by `data_of(i)`.
@@ -139,14 +133,7 @@ async fn main() {
         config.limits.set(limit, None);
     }
     // The router alone is measured: no worker sends what it queues.
-    let app = spawn_app_with_pollers(
-        config,
-        Pollers {
-            email_worker: false,
-            webhook_worker: false,
-        },
-    )
-    .await;
+    let app = spawn_app_without_workers(config).await;
     let org = app.create_org(json!({"name": "Bench"})).await;
     let org_id = OrgId::parse(&org.id).unwrap();
 

@@ -233,6 +233,19 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     spawn_app_with_pollers(config, Pollers::default()).await
 }
 
+/// The app with the event router running but neither delivery worker: what it queues stays queued
+/// (for counting a request's own writes, or timing the router alone).
+pub async fn spawn_app_without_workers(config: Config) -> TestApp {
+    spawn_app_with_pollers(
+        config,
+        Pollers {
+            email_worker: false,
+            webhook_worker: false,
+        },
+    )
+    .await
+}
+
 pub async fn spawn_app_with_pollers(config: Config, pollers: Pollers) -> TestApp {
     capture_logs();
     let backend = if config.aws_endpoint_url.is_some() {
@@ -317,6 +330,20 @@ impl TestApp {
     pub async fn admin(&self, org: &TestOrg, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.send(method, &format!("/orgs/{}{path}", org.id), &org.admin_key, body)
             .await
+    }
+
+    /// A policy named `name` granting the API `api_id`: the policy as created.
+    pub async fn policy(&self, org: &TestOrg, name: &str, api_id: &Value) -> Value {
+        let (status, policy) = self
+            .admin(
+                org,
+                "POST",
+                "/policies",
+                Some(json!({"name": name, "api_ids": [api_id]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{policy}");
+        policy
     }
 
     /// An API, a policy granting it and a catalog entry publishing it, with `approval` or the
@@ -968,4 +995,10 @@ pub fn accepted_admin_user(org: &str, role: gatehouse::domain::roles::Role) -> g
         updated_at: now,
         sessions_valid_after: 0,
     }
+}
+
+/// The median of benchmark samples (the upper one of an even count).
+pub fn median(mut samples: Vec<std::time::Duration>) -> std::time::Duration {
+    samples.sort();
+    samples[samples.len() / 2]
 }

@@ -467,14 +467,7 @@ async fn a_developer_who_turns_off_key_emails_gets_them_in_the_app_only(backend:
     // An auto-approved key (critical: emailed), then changed (keys: in the app only).
     let request = request_key(&app, &org, &session, &entry).await;
     let key_id = request["key_id"].as_str().unwrap().to_string();
-    let (_, silver) = app
-        .admin(
-            &org,
-            "POST",
-            "/policies",
-            Some(json!({"name": "Silver", "api_ids": [entry["api_id"]]})),
-        )
-        .await;
+    let silver = app.policy(&org, "Silver", &entry["api_id"]).await;
     let (status, _) = app
         .admin(
             &org,

@@ -3,7 +3,6 @@
 //! partition key of the table or of an index takes more than a fifth of them; and the delivery log
 //! pages newest first without skipping or repeating while deliveries are being written.
 
-use gatehouse::app::Pollers;
 use gatehouse::domain::limits::Limit;
 use gatehouse::store::deliveries::DeliveryStatus;
 use gatehouse::store::{Partitioned, Record};
@@ -304,14 +303,7 @@ async fn the_delivery_log_pages_newest_first_without_skips_or_repeats_during_a_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_per_operation() {
     let config = test_config(Backend::Embedded);
-    let app = spawn_app_with_pollers(
-        config,
-        Pollers {
-            email_worker: false,
-            webhook_worker: false,
-        },
-    )
-    .await;
+    let app = spawn_app_without_workers(config).await;
     let memory = app.local.memory_store.clone().expect("the embedded store");
     let org = app
         .create_org(json!({"name": "Counted", "settings": {"default_approval": "auto"}}))

@@ -125,14 +125,7 @@ async fn a_persons_unsubscribe_turns_their_preference_off(backend: Backend) {
         .await;
     assert_eq!(status, 201, "{request}");
     let key_id = request["key_id"].as_str().unwrap().to_string();
-    let (_, silver) = app
-        .admin(
-            &org,
-            "POST",
-            "/policies",
-            Some(json!({"name": "Silver", "api_ids": [entry["api_id"]]})),
-        )
-        .await;
+    let silver = app.policy(&org, "Silver", &entry["api_id"]).await;
     let change = |policy: Value| {
         let (app, org, key_id) = (&app, &org, &key_id);
         async move {
