@@ -392,9 +392,10 @@ impl EventRouter {
         // The admin users who decide what the event asks, each by their own choices: at once, or
         // left for their digest.
         if let Some(t) = event.deciders_template().and_then(notification_type) {
+            let deciders = audience(t, event, reach.staff);
             for user in reach.staff {
                 let person = Person::Admin(user.id.clone());
-                if !audience(t, event, reach.staff).contains(&person) {
+                if !deciders.contains(&person) {
                     continue;
                 }
                 let mut job = EmailJob::new(event, user.email.clone(), t.template, context.clone());

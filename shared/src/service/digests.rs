@@ -11,7 +11,7 @@ use super::{AppState, ServiceError};
 use crate::domain::api_keys::{KeyRequest, KeyRequestStatus};
 use crate::domain::catalog::CatalogEntry;
 use crate::domain::event_data::{DigestedRequest, EventData, KeyRequestDigest};
-use crate::domain::notifications::{notification_type, Cadence, Preferences, DIGESTS};
+use crate::domain::notifications::{notification_type, Audience, Cadence, NotificationType, Preferences, DIGESTS};
 use crate::domain::roles::Permission;
 use crate::domain::{AdminUser, AdminUserId, Event, OrgId, ValidationErrors};
 use crate::store::digests::{self, DigestCursor};
@@ -83,9 +83,10 @@ pub async fn send_now(state: &AppState, admin: &OrgAdmin) -> Result<DigestRun, S
             .collect();
     let now_ms = crate::domain::now_epoch_millis();
     let mut run = DigestRun::default();
-    for user in users {
+    // Only those who may take a digest have their preferences read.
+    for user in users.iter().filter(|u| digests_of(u).next().is_some()) {
         let chosen = preferences::get(store, org, Account::Admin(&user.id)).await?.value;
-        for outcome in send_for(store, &user, &chosen, now_ms, true).await? {
+        for outcome in send_for(store, user, &chosen, now_ms, true).await? {
             run.add(outcome);
         }
     }
@@ -112,20 +113,25 @@ async fn send_for(
     at_once: bool,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = Vec::new();
-    for (gathered, digest_type) in DIGESTS {
-        let Some(t) = notification_type(gathered) else {
-            continue;
-        };
+    for (t, digest_type) in digests_of(user) {
         let cadence = chosen.cadence(t);
-        let crate::domain::notifications::Audience::Holders(permission) = t.audience else {
-            continue;
-        };
-        if cadence == Cadence::Immediate || !user.acts_with(permission) {
-            continue;
+        if cadence != Cadence::Immediate {
+            outcomes.push(send_one(store, user, digest_type, cadence, now_ms, at_once).await?);
         }
-        outcomes.push(send_one(store, user, digest_type, cadence, now_ms, at_once).await?);
     }
     Ok(outcomes)
+}
+
+/// The digest types `user` may take (those of types reaching a permission their role holds), each
+/// with the type it gathers.
+fn digests_of(user: &AdminUser) -> impl Iterator<Item = (&'static NotificationType, &'static str)> + '_ {
+    DIGESTS.iter().filter_map(|(gathered, digest_type)| {
+        let t = notification_type(gathered)?;
+        let Audience::Holders(permission) = t.audience else {
+            return None;
+        };
+        user.acts_with(permission).then_some((t, *digest_type))
+    })
 }
 
 /// One admin user's digest: the requests made since their last one (or one window back) that still
