@@ -218,7 +218,7 @@ pub fn test_config(backend: Backend) -> Config {
     c.queue_visibility_timeout = Duration::from_secs(1);
     c.queue_max_receive_count = 3;
     c.webhook_retry_schedule = vec![Duration::from_secs(1)];
-    c.portal_url = "https://portal.example.com".into();
+    c.portal_url = gatehouse::domain::LinkBase::parse("https://portal.example.com").unwrap();
     if backend == Backend::Emulator {
         c.aws_endpoint_url = Some(emulator_endpoint());
     }
@@ -994,6 +994,7 @@ pub fn accepted_admin_user(org: &str, role: gatehouse::domain::roles::Role) -> g
         created_at: now.clone(),
         updated_at: now,
         sessions_valid_after: 0,
+        links_valid_after: 0,
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::domain::limits::{Limit, Limits, RateLimit};
-use crate::domain::{Email, HttpUrl};
+use crate::domain::{Email, LinkBase};
 use crate::secret::Secret;
 use crate::webhook::NetworkPolicy;
 
@@ -47,9 +47,9 @@ pub struct Config {
     pub from_email: Email,
     pub from_name: Option<String>,
     /// The portal's public address, used in email links (`PORTAL_URL`); never taken from a request.
-    pub portal_url: String,
+    pub portal_url: LinkBase,
     /// The API's public address, for the one-click unsubscribe URL in emails (`PUBLIC_API_URL`).
-    pub public_api_url: String,
+    pub public_api_url: LinkBase,
     /// Where the embedded runner writes `.eml` files (`OUTBOX_DIR`).
     pub outbox_dir: PathBuf,
     /// Folder whose templates replace the built-in ones (`EMAIL_TEMPLATES_DIR`).
@@ -109,8 +109,8 @@ impl Config {
             webhook_queue: "gatehouse-webhook".into(),
             from_email: Email::parse("portal@gatehouse.local").expect("valid default sender"),
             from_name: Some("Gatehouse".into()),
-            portal_url: "http://127.0.0.1:3000".into(),
-            public_api_url: "http://127.0.0.1:3000".into(),
+            portal_url: LinkBase::parse("http://127.0.0.1:3000").expect("a valid address"),
+            public_api_url: LinkBase::parse("http://127.0.0.1:3000").expect("a valid address"),
             outbox_dir: PathBuf::from("outbox"),
             email_templates_dir: None,
             webhook_allowed_networks: Vec::new(),
@@ -174,14 +174,13 @@ impl Config {
             c.from_name = Some(name);
         }
         c.email_backend = email.backend;
-        // The deployment's own addresses are checked like every URL Gatehouse takes (HttpUrl).
+        // The deployment's own addresses are link bases like an organisation's portal_url.
         for (name, slot) in [
             ("PORTAL_URL", &mut c.portal_url),
             ("PUBLIC_API_URL", &mut c.public_api_url),
         ] {
             if let Some(v) = get(name) {
-                let url = HttpUrl::parse_field(name, &v).map_err(|e| bad(name, e.message))?;
-                *slot = url.as_str().trim_end_matches('/').to_string();
+                *slot = LinkBase::parse_field(name, &v).map_err(|e| bad(name, e.message))?;
             }
         }
         if let Some(v) = get("OUTBOX_DIR") {

@@ -28,6 +28,10 @@ pub struct AdminUser {
     /// or the role changes.
     #[serde(default)]
     pub sessions_valid_after: i64,
+    /// Password links (reset, invitation) made at or before this time (epoch milliseconds) no
+    /// longer work: set when the password changes.
+    #[serde(default)]
+    pub links_valid_after: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,10 @@ pub struct Developer {
     /// changes, so no session outlives it, however the sessions themselves are found and deleted.
     #[serde(default)]
     pub sessions_valid_after: i64,
+    /// Password links (reset, invitation) made at or before this time (epoch milliseconds) no
+    /// longer work: set when the password, the status or the email changes.
+    #[serde(default)]
+    pub links_valid_after: i64,
     /// The language of their emails and in-app notices (the organisation's default when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<super::Locale>,
@@ -180,6 +184,7 @@ impl SignUp {
             created_at: now.clone(),
             updated_at: now,
             sessions_valid_after: 0,
+            links_valid_after: 0,
             locale: None,
         }
     }

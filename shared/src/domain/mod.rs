@@ -60,7 +60,7 @@ pub use org::{
     is_security_setting, parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget,
     NewOrganisation, OrgPatch, OrgSettings, Organisation, SignupMode,
 };
-pub use url::{HttpUrl, WebhookUrl};
+pub use url::{HttpUrl, LinkBase, WebhookUrl};
 pub use validation::{FieldError, ValidationErrors};
 
 /// Seconds since the Unix epoch, the unit of every stored expiry (`expires_at`, DynamoDB TTL).

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::ApprovalMode;
 use super::fields::{check_specs, FieldSpec};
-use super::{Email, FieldError, HttpUrl, OrgId, ValidationErrors, WebhookUrl};
+use super::{Email, FieldError, HttpUrl, LinkBase, OrgId, ValidationErrors, WebhookUrl};
 
 /// An organisation: one portal, its developers, its settings and where its events go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,8 +42,9 @@ pub struct OrgSettings {
     #[serde(default)]
     pub signup_fields: Vec<FieldSpec>,
     /// The portal's public address for links in emails; the deployment's `PORTAL_URL` when unset.
+    /// An origin and an optional path only (no query, fragment or credentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub portal_url: Option<HttpUrl>,
+    pub portal_url: Option<LinkBase>,
     /// How long a password reset link works (5 minutes to 24 hours).
     #[serde(default = "default_reset_ttl")]
     pub password_reset_ttl_secs: i64,
@@ -217,9 +218,17 @@ pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) 
     // URLs are checked first, so a bad one is reported beside the other settings' errors.
     let mut value = value.clone();
     if let Some(map) = value.as_object_mut() {
-        for name in ["portal_url", "redirect_to"] {
+        let link_base = |field: &str, text: &str| LinkBase::parse_field(field, text).map(|_| ());
+        let any_url = |field: &str, text: &str| HttpUrl::parse_field(field, text).map(|_| ());
+        for (name, check) in [
+            (
+                "portal_url",
+                &link_base as &dyn Fn(&str, &str) -> Result<(), FieldError>,
+            ),
+            ("redirect_to", &any_url),
+        ] {
             if let Some(serde_json::Value::String(text)) = map.get(name) {
-                if let Err(e) = HttpUrl::parse_field(&format!("settings.{name}"), text) {
+                if let Err(e) = check(&format!("settings.{name}"), text) {
                     errors.0.push(e);
                     map.remove(name);
                 }
@@ -263,13 +272,9 @@ pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) 
 }
 
 impl OrgSettings {
-    /// The base of links in this organisation's emails.
-    pub fn portal_url<'a>(&'a self, deployment_default: &'a str) -> &'a str {
-        self.portal_url
-            .as_ref()
-            .map(HttpUrl::as_str)
-            .unwrap_or(deployment_default)
-            .trim_end_matches('/')
+    /// The base of links in this organisation's emails: its own portal, or the deployment's.
+    pub fn link_base<'a>(&'a self, deployment_default: &'a LinkBase) -> &'a LinkBase {
+        self.portal_url.as_ref().unwrap_or(deployment_default)
     }
 }
 

@@ -84,6 +84,48 @@ fn percent_escapes_are_whole(s: &str) -> bool {
 
 super::validated_string!(HttpUrl);
 
+/// The base of the links Gatehouse mails (a portal's address): an `http` or `https` origin and an
+/// optional path, with no query, fragment or credentials, so that a link built on it always lands on
+/// the page it names with the token in that page's own query. Kept without a trailing slash; links
+/// are built with a URL builder ([`LinkBase::link`]), never by pasting text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LinkBase(String);
+
+impl LinkBase {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::parse_field("url", s)
+    }
+
+    /// Parses `s`, naming `field` in the error.
+    pub fn parse_field(field: &str, s: &str) -> Result<Self, FieldError> {
+        HttpUrl::parse_field(field, s)?;
+        if s.contains(['?', '#']) {
+            return Err(FieldError::new(
+                field,
+                "must be an origin and an optional path, without a query or fragment",
+            ));
+        }
+        Ok(Self(s.trim_end_matches('/').to_string()))
+    }
+
+    /// The link to `page` (`reset-password`, `admin/accept-invitation`) under this base, with
+    /// `query`'s pairs percent-encoded: `https://portal.example.com/dev/reset-password?token=…`.
+    pub fn link(&self, page: &str, query: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&self.0).expect("a link base is a valid URL");
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty();
+            segments.extend(page.split('/').filter(|part| !part.is_empty()));
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url.into()
+    }
+}
+
+super::validated_string!(LinkBase);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +175,30 @@ mod tests {
         );
         let long = format!("https://example.com/{}", "a".repeat(2048));
         assert!(HttpUrl::parse(&long).is_err());
+    }
+
+    #[test]
+    fn a_link_base_is_an_origin_and_a_path_only() {
+        for bad in [
+            "https://p.example.com/a?b=1",
+            "https://p.example.com/#f",
+            "https://p.example.com?",
+            "https://user@p.example.com",
+            "ftp://p.example.com",
+        ] {
+            assert!(LinkBase::parse(bad).is_err(), "{bad:?}");
+        }
+        let base = LinkBase::parse("https://p.example.com/dev/").unwrap();
+        assert_eq!(base.as_str(), "https://p.example.com/dev");
+        assert_eq!(
+            base.link("reset-password", &[("token", "gh_reset_a+b/c")]),
+            "https://p.example.com/dev/reset-password?token=gh_reset_a%2Bb%2Fc"
+        );
+        let origin = LinkBase::parse("https://p.example.com").unwrap();
+        assert_eq!(
+            origin.link("admin/accept-invitation", &[("token", "t")]),
+            "https://p.example.com/admin/accept-invitation?token=t"
+        );
+        assert_eq!(origin.link("keys", &[]), "https://p.example.com/keys");
     }
 }

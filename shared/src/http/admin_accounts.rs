@@ -46,7 +46,7 @@ async fn login(
     let body = json!({
         "token": session.token.expose(),
         "expires_at": session.expires_at,
-        "admin": session.admin.view(),
+        "admin": session.account.view(),
     });
     Ok(super::shown_once(StatusCode::OK, body))
 }

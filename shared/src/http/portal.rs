@@ -49,7 +49,7 @@ async fn login(
     let body = json!({
         "token": session.token.expose(),
         "expires_at": session.expires_at,
-        "developer": session.developer.profile(),
+        "developer": session.account.profile(),
     });
     Ok(super::shown_once(StatusCode::OK, body))
 }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::SecretBox;
-use crate::domain::{Email, OrgId};
+use crate::domain::{Email, LinkBase, OrgId};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,17 +33,13 @@ impl UnsubscribeToken {
     }
 
     /// The unsubscribe URL under the API's public address.
-    pub fn url(&self, secrets: &SecretBox, api_base: &str) -> String {
-        let token: String = url::form_urlencoded::byte_serialize(self.seal(secrets).as_bytes()).collect();
-        format!(
-            "{}/portal/{}/unsubscribe?token={token}",
-            api_base.trim_end_matches('/'),
-            self.org
-        )
+    pub fn url(&self, secrets: &SecretBox, api_base: &LinkBase) -> String {
+        let page = format!("portal/{}/unsubscribe", self.org);
+        api_base.link(&page, &[("token", &self.seal(secrets))])
     }
 
     /// The two headers RFC 8058 asks for.
-    pub fn headers(&self, secrets: &SecretBox, api_base: &str) -> [(String, String); 2] {
+    pub fn headers(&self, secrets: &SecretBox, api_base: &LinkBase) -> [(String, String); 2] {
         [
             ("List-Unsubscribe".into(), format!("<{}>", self.url(secrets, api_base))),
             ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into()),
@@ -74,7 +70,7 @@ mod tests {
             UnsubscribeToken::open(&secrets, &String::from_utf8(altered).unwrap()),
             None
         );
-        let [list, post] = token.headers(&secrets, "https://api.example.com/");
+        let [list, post] = token.headers(&secrets, &LinkBase::parse("https://api.example.com/").unwrap());
         assert!(
             list.1
                 .starts_with("<https://api.example.com/portal/acme/unsubscribe?token=")

@@ -14,7 +14,7 @@ use crate::crypto::SecretBox;
 use crate::domain::jobs::EmailJob;
 use crate::domain::limits::Limits;
 use crate::domain::notifications::{notification_type, Suppressed};
-use crate::domain::{Email, EventKind};
+use crate::domain::{Email, EventKind, LinkBase};
 use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
 use crate::service::limits;
 use crate::store::deliveries::{DeliveryTarget, WithheldReason};
@@ -31,7 +31,7 @@ pub struct EmailWorker {
     from: Email,
     from_name: Option<String>,
     /// The API's public address, for unsubscribe URLs.
-    api_base: String,
+    api_base: LinkBase,
     /// The queue jobs come from, to postpone a job whose delivery another attempt holds.
     queue: Option<Arc<dyn crate::queue::JobScheduler>>,
     /// The per-recipient limits on emails a caller without a session can trigger.
@@ -46,7 +46,7 @@ impl EmailWorker {
         templates: Arc<Templates>,
         from: Email,
         from_name: Option<String>,
-        api_base: String,
+        api_base: LinkBase,
     ) -> Self {
         Self {
             store,

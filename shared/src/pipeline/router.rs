@@ -18,7 +18,8 @@ use crate::domain::notifications::{
     notification_type, resolve, Audience, Cadence, Channel, NotificationType, Preferences, Resolution, Suppressed,
 };
 use crate::domain::{
-    now_epoch, AdminStatus, AdminUser, AdminUserId, DeveloperId, Email, Event, EventKind, Locale, OrgId, Organisation,
+    now_epoch, AdminStatus, AdminUser, AdminUserId, DeveloperId, Email, Event, EventKind, LinkBase, Locale, OrgId,
+    Organisation,
 };
 use crate::queue::{JobSender, OutgoingMessage};
 use crate::store::inbox::{self, InboxItem};
@@ -31,7 +32,7 @@ pub struct EventRouter {
     store: Arc<dyn Store>,
     email_queue: Arc<dyn JobSender>,
     webhook_queue: Arc<dyn JobSender>,
-    portal_url: String,
+    portal_url: LinkBase,
     templates: Arc<Templates>,
     /// How long inbox items are kept.
     retention_secs: i64,
@@ -162,7 +163,7 @@ impl EventRouter {
         store: Arc<dyn Store>,
         email_queue: Arc<dyn JobSender>,
         webhook_queue: Arc<dyn JobSender>,
-        portal_url: String,
+        portal_url: LinkBase,
         templates: Arc<Templates>,
         retention_secs: i64,
     ) -> Self {
@@ -182,7 +183,7 @@ impl EventRouter {
         let org = reach.org;
         let context = json!({
             "org": {"id": org.id, "name": org.name},
-            "portal_url": org.settings.portal_url(&self.portal_url),
+            "portal_url": org.settings.link_base(&self.portal_url),
             "event": event.webhook_payload(),
             "data": event.data,
         });
@@ -220,7 +221,7 @@ impl EventRouter {
                     category: t.category,
                     title: text.title,
                     body: text.body,
-                    link: format!("{}{}", org.settings.portal_url(&self.portal_url), t.link),
+                    link: org.settings.link_base(&self.portal_url).link(t.link, &[]),
                     created_at: event.occurred_at.clone(),
                     read: false,
                     archived: false,
@@ -365,7 +366,7 @@ impl EventRouter {
         let org = reach.org;
         let context = json!({
             "org": {"id": org.id, "name": org.name},
-            "portal_url": self.portal_url,
+            "portal_url": org.settings.link_base(&self.portal_url),
         });
         let mut plan = Plan::default();
         let concerned_email = event.concerned_email();

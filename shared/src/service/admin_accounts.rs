@@ -1,44 +1,125 @@
 //! An admin user's own account: accepting an invitation (choosing the first password), logging in
-//! and out, resetting a forgotten password, and their profile (name, locale).
-//!
-//! The same rules as developer accounts: a reset request gets the same answer, after the same time,
-//! for every email; a failed login says only that the email or password is wrong, and is counted per
-//! email and per source address; a login from a new address after failures is told to the person.
+//! and out, resetting a forgotten password, and their profile (name, locale). The account rules are
+//! `credentials`', the same as a developer's; this module says what is an admin user's own.
 
+use async_trait::async_trait;
 use serde::Deserialize;
 use std::net::IpAddr;
 
-use super::accounts::{password_matches, PasswordLink, ResponseFloor};
-pub use super::accounts::{LoginInput, ResetCompleteInput, ResetRequestInput};
-use super::auth::{new_admin_session_token, OrgAdmin};
-use super::limits::{self, LoginFailures};
-use super::{audit, blocking, load_org_named, AppState, OrConflict, ServiceError};
+use super::auth::OrgAdmin;
+use super::credentials::{self, Holder, LoggedIn, PasswordLink};
+pub use super::credentials::{LinkPurpose, LoginInput, ResetCompleteInput, ResetRequestInput};
+use super::{audit, load_org_named, AppState, OrConflict, ServiceError};
 use crate::domain::audit::{changes, FieldChange};
 use crate::domain::event_data::{AdminLinkSent, AdminRef, AdminSuspiciousLogin, EventData};
 use crate::domain::{
-    now_epoch, now_epoch_millis, now_rfc3339, parse_person_name, AdminStatus, AdminUser, AdminUserId, Locale,
+    now_rfc3339, parse_person_name, AdminStatus, AdminUser, AdminUserId, Email, Locale, OrgId, Organisation,
     ValidationErrors,
 };
-use crate::secret::{token_hash, Secret};
 use crate::store::admin_users;
-use crate::store::outbox::event_write;
-use crate::store::sessions::{self, Account, Session};
+use crate::store::sessions::Account;
+use crate::store::{Store, StoreError, Versioned, Write};
 
-/// The page of the portal where an admin chooses a new password.
-const RESET_PAGE: &str = "admin/reset-password";
+#[async_trait]
+impl Holder for AdminUser {
+    type Id = AdminUserId;
+    const KIND: &'static str = "admin";
+    const SESSION_PREFIX: &'static str = super::auth::ADMIN_SESSION_PREFIX;
+    const RESET_PAGE: &'static str = "admin/reset-password";
 
-/// Why a password is being set from a link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkPurpose {
-    /// `POST /orgs/{org}/admins/accept`: an invited admin's first password.
-    Invitation,
-    /// `POST /orgs/{org}/password-reset/complete`: a forgotten password.
-    Reset,
+    fn parse_id(text: &str) -> Option<AdminUserId> {
+        AdminUserId::parse(text)
+    }
+    fn id(&self) -> &AdminUserId {
+        &self.id
+    }
+    fn account_of(id: &AdminUserId) -> Account<'_> {
+        Account::Admin(id)
+    }
+    fn email(&self) -> &Email {
+        &self.email
+    }
+    fn password_hash(&self) -> &str {
+        &self.password_hash
+    }
+    fn sessions_valid_after(&self) -> i64 {
+        self.sessions_valid_after
+    }
+    fn links_valid_after(&self) -> i64 {
+        self.links_valid_after
+    }
+    fn refusal(&self) -> Option<ServiceError> {
+        // An invited admin has no password yet, so no login reaches this.
+        (self.status != AdminStatus::Active).then_some(ServiceError::InvalidCredentials)
+    }
+    fn takes_link(&self, purpose: LinkPurpose) -> bool {
+        // An invitation link sets the first password; a reset link changes an active admin's.
+        self.status
+            == match purpose {
+                LinkPurpose::Invitation => AdminStatus::Invited,
+                LinkPurpose::Reset => AdminStatus::Active,
+            }
+    }
+    fn set_password(&mut self, hash: String, now: i64) {
+        self.password_hash = hash;
+        self.status = AdminStatus::Active;
+        self.updated_at = now_rfc3339();
+        self.sessions_valid_after = now;
+        self.links_valid_after = now;
+    }
+    fn session_ttl_secs(state: &AppState, _: &Organisation) -> i64 {
+        // Admin sessions hold more power than a developer's: a working day by default.
+        state.config.admin_session_ttl.as_secs() as i64
+    }
+    async fn get(store: &dyn Store, org: &OrgId, id: &AdminUserId) -> Result<Option<Versioned<Self>>, StoreError> {
+        admin_users::get(store, org, id).await
+    }
+    async fn find_by_email(
+        store: &dyn Store,
+        org: &OrgId,
+        email: &Email,
+    ) -> Result<Option<Versioned<Self>>, StoreError> {
+        admin_users::find_by_email(store, org, email).await
+    }
+    fn save(&self, version: u64) -> Write {
+        admin_users::save(self, version)
+    }
+    fn unchanged(&self, version: u64) -> Write {
+        admin_users::unchanged(self, version)
+    }
+    fn suspicious_login(&self, earlier_failures: u32, address: IpAddr) -> EventData {
+        EventData::AdminSuspiciousLogin(AdminSuspiciousLogin {
+            admin_id: self.id.clone(),
+            email: self.email.clone(),
+            failed_attempts: earlier_failures,
+            address: address.to_string(),
+        })
+    }
+    fn password_set(&self, purpose: LinkPurpose) -> Option<EventData> {
+        (purpose == LinkPurpose::Reset).then(|| EventData::AdminPasswordChanged(AdminRef::from(self)))
+    }
+    fn reset_requested(&self, state: &AppState, org: &Organisation, link: &PasswordLink) -> Vec<Write> {
+        let sent = AdminLinkSent {
+            admin_id: self.id.clone(),
+            email: self.email.clone(),
+            role: None,
+            by: None,
+            recipients: vec![],
+            expires_at: link.expires_at,
+            url: link.url.clone(),
+            expires_in: link.expires_in(),
+        };
+        link.issue(
+            state,
+            &org.id,
+            self.id.as_str(),
+            EventData::AdminPasswordResetRequested(sent),
+        )
+    }
 }
 
-/// Sets an admin user's password from a one-use link: the token is used up (once, even under a
-/// race), the account becomes active, every session ends, failed logins are forgotten; a reset is
-/// told to the person. One transaction. Counted per source address.
+/// Sets an admin user's password from a one-use link (`credentials::set_password`): an invitation
+/// makes the account active.
 pub async fn set_password(
     state: &AppState,
     org: &str,
@@ -46,106 +127,18 @@ pub async fn set_password(
     purpose: LinkPurpose,
     input: ResetCompleteInput,
 ) -> Result<AdminUser, ServiceError> {
-    let (org, token, password) = input.checked(state, org, source).await?;
-    let invalid = || ServiceError::invalid("token", "is invalid, used or expired");
-    let store = state.store.as_ref();
-    let hash = token_hash(&token);
-    let link = sessions::find_reset(store, &org.id, &hash).await?.ok_or_else(invalid)?;
-    let id = AdminUserId::parse(&link.account_id).ok_or_else(invalid)?;
-    let found = admin_users::get(store, &org.id, &id).await?.ok_or_else(invalid)?;
-    let mut user = found.value;
-    // An invitation link sets the first password; a reset link changes an active admin's.
-    let expected = match purpose {
-        LinkPurpose::Invitation => AdminStatus::Invited,
-        LinkPurpose::Reset => AdminStatus::Active,
-    };
-    if user.status != expected {
-        return Err(invalid());
-    }
-    user.password_hash = blocking(move || password.hash()).await?;
-    user.status = AdminStatus::Active;
-    user.updated_at = now_rfc3339();
-    user.sessions_valid_after = now_epoch_millis();
-    let mut writes = vec![
-        admin_users::save(&user, found.version),
-        sessions::use_reset(&org.id, &hash),
-    ];
-    writes.extend(sessions::end_all(store, &org.id, Account::Admin(&user.id)).await?);
-    writes.push(limits::clear_login_failures(&org.id, &user.email));
-    if purpose == LinkPurpose::Reset {
-        let event = state.raise(&org.id, EventData::AdminPasswordChanged(AdminRef::from(&user)));
-        writes.push(event_write(&event));
-    }
-    store.transact(writes).await.map_err(|e| match e {
-        crate::store::StoreError::ConditionFailed { .. } => invalid(),
-        e => e.into(),
-    })?;
-    tracing::info!(org = %org.id, admin = %user.id, ?purpose, "admin password set");
-    Ok(user)
-}
-
-/// A new admin session, shown once.
-pub struct LoggedIn {
-    pub token: Secret,
-    pub expires_at: i64,
-    pub admin: AdminUser,
+    credentials::set_password(state, org, source, purpose, input).await
 }
 
 /// Logs an admin user in (the organisation's `disable_login` is the portal's and does not apply).
-pub async fn login(state: &AppState, org: &str, address: IpAddr, input: LoginInput) -> Result<LoggedIn, ServiceError> {
+pub async fn login(
+    state: &AppState,
+    org: &str,
+    address: IpAddr,
+    input: LoginInput,
+) -> Result<LoggedIn<AdminUser>, ServiceError> {
     let org = load_org_named(state, org).await?;
-    let (email, password) = input.checked()?;
-    let store = state.store.as_ref();
-    let failures = LoginFailures::check(state, &org.id, &email, address).await?;
-    let found = admin_users::find_by_email(store, &org.id, &email).await?;
-    let hash = found
-        .as_ref()
-        .filter(|u| u.value.status == AdminStatus::Active)
-        .map(|u| u.value.password_hash.clone());
-    let verified = password_matches(password, hash).await?;
-    let Some(found) = found.filter(|_| verified) else {
-        failures.count_failure(state).await?;
-        tracing::info!(org = %org.id, "admin login failed");
-        return Err(ServiceError::InvalidCredentials);
-    };
-    let user = found.value;
-    let account = Account::Admin(&user.id);
-    let mut known = sessions::known_addresses(store, &org.id, account).await?;
-    let new_address = known.value.remember(token_hash(&address.to_string()));
-    let mut writes = vec![
-        admin_users::unchanged(&user, found.version),
-        sessions::remember_addresses(&org.id, account, &known.value, known.version),
-    ];
-    if new_address && failures.of_email > 0 {
-        let event = state.raise(
-            &org.id,
-            EventData::AdminSuspiciousLogin(AdminSuspiciousLogin {
-                admin_id: user.id.clone(),
-                email: user.email.clone(),
-                failed_attempts: failures.of_email,
-                address: address.to_string(),
-            }),
-        );
-        writes.push(event_write(&event));
-    }
-    let (token, token_hash) = new_admin_session_token(&org.id, &user.id);
-    // Admin sessions hold more power than a developer's: a working day by default.
-    let expires_at = now_epoch() + state.config.admin_session_ttl.as_secs() as i64;
-    let session = Session {
-        account_id: user.id.to_string(),
-        created_at: now_rfc3339(),
-        expires_at,
-        started_at: now_epoch_millis(),
-    };
-    writes.push(sessions::start(&org.id, &token_hash, account, &session));
-    writes.extend(failures.clear());
-    store.transact(writes).await.or_changed_meanwhile("admin")?;
-    tracing::info!(org = %org.id, admin = %user.id, "admin logged in");
-    Ok(LoggedIn {
-        token,
-        expires_at,
-        admin: user,
-    })
+    credentials::log_in(state, &org, address, input).await
 }
 
 /// The admin user behind a session; an admin key has no account of its own.
@@ -158,44 +151,17 @@ fn session_of(admin: &OrgAdmin) -> Result<&(AdminUserId, String), ServiceError> 
 
 pub async fn logout(state: &AppState, admin: &OrgAdmin) -> Result<(), ServiceError> {
     let (_, hash) = session_of(admin)?;
-    state.store.transact(vec![sessions::end(&admin.org, hash)]).await?;
-    Ok(())
+    credentials::log_out(state, &admin.org, hash).await
 }
 
-/// Mails a reset link if an active admin user has this email; the same `Ok(())`, after the same
-/// time, either way. Counted per source address, and the emails per recipient.
+/// Mails a reset link if an active admin user has this email (`credentials::request_reset`).
 pub async fn request_reset(
     state: &AppState,
     org: &str,
     source: IpAddr,
     input: ResetRequestInput,
 ) -> Result<(), ServiceError> {
-    let floor = ResponseFloor::start(state);
-    let (org, email) = input.checked(state, org, source).await?;
-    let found = admin_users::find_by_email(state.store.as_ref(), &org.id, &email).await?;
-    let link = PasswordLink::new(state, &org, org.settings.password_reset_ttl_secs, RESET_PAGE);
-    if let Some(user) = found.map(|f| f.value).filter(|u| u.status == AdminStatus::Active) {
-        let event = state.raise(
-            &org.id,
-            EventData::AdminPasswordResetRequested(AdminLinkSent {
-                admin_id: user.id.clone(),
-                email: user.email.clone(),
-                role: None,
-                by: None,
-                recipients: vec![],
-                expires_at: link.expires_at,
-                url: link.url.clone(),
-                expires_in: link.expires_in(),
-            }),
-        );
-        state
-            .store
-            .transact(vec![link.record(&org.id, user.id.as_str()), event_write(&event)])
-            .await?;
-        tracing::info!(org = %org.id, admin = %user.id, "admin password reset requested");
-    }
-    floor.wait().await;
-    Ok(())
+    credentials::request_reset::<AdminUser>(state, org, source, input).await
 }
 
 /// The admin user calling.

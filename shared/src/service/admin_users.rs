@@ -6,8 +6,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::accounts::PasswordLink;
 use super::auth::OrgAdmin;
+use super::credentials::PasswordLink;
 use super::developers::INVITATION_TTL_SECS;
 use super::{audit, load_org, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::audit::{AuditActor, FieldChange};
@@ -176,6 +176,7 @@ pub(crate) fn invitation(
         created_at: now.clone(),
         updated_at: now,
         sessions_valid_after: 0,
+        links_valid_after: 0,
     };
     let link = PasswordLink::new(state, org, INVITATION_TTL_SECS, ACCEPT_PAGE);
     let event = state.raise(

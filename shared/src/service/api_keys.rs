@@ -68,7 +68,7 @@ fn approval_of(
             request_id: request.id.clone(),
             expires_at: now_epoch() + org.settings.key_link_ttl_secs,
         };
-        let url = format!("{}/keys/generate?token={}", state.portal_url(org), token.expose());
+        let url = state.link_base(org).link("keys/generate", &[("token", token.expose())]);
         let hours = org.settings.key_link_ttl_secs / 3600;
         decided.delivery = Some(KeyDelivery::Link);
         decided.private = Some(DecisionSecret::Link {

@@ -6,13 +6,13 @@
 
 use std::net::IpAddr;
 
+use super::credentials;
 use super::{AppState, ServiceError};
 use crate::domain::audit::AuditActor;
 use crate::domain::roles::{Permission, Role};
-use crate::domain::{now_rfc3339, AdminStatus, AdminUserId, DeveloperId, OrgId};
+use crate::domain::{now_rfc3339, AdminUser, AdminUserId, Developer, DeveloperId, OrgId};
 use crate::secret::{constant_time_eq, new_token, token_hash, Secret};
-use crate::store::sessions::{self, Account};
-use crate::store::{admin_users, developers, orgs};
+use crate::store::orgs;
 
 pub const ADMIN_KEY_PREFIX: &str = "gh_admin_";
 pub const SESSION_PREFIX: &str = "gh_sess_";
@@ -123,47 +123,18 @@ pub async fn org_admin(
     })
 }
 
-/// A new session token for an admin user: `gh_asess_<org>.<admin>.<secret>` and its hash.
-pub fn new_admin_session_token(org: &OrgId, admin: &AdminUserId) -> (Secret, String) {
-    let random = new_token("");
-    let token = Secret::new(format!("{ADMIN_SESSION_PREFIX}{org}.{admin}.{}", random.expose()));
-    let hash = token_hash(token.expose());
-    (token, hash)
-}
-
-/// The admin user holding a session token. The account decides too: a removed admin has no
-/// sessions, and a password or role change ends every session begun before it.
+/// The admin user holding a session token (`credentials::session`: live, active, begun after
+/// their last password or role change).
 async fn admin_session(
     state: &AppState,
     token: &str,
     path_org: &str,
     source: IpAddr,
 ) -> Result<OrgAdmin, ServiceError> {
-    let mut pieces = token
-        .strip_prefix(ADMIN_SESSION_PREFIX)
-        .ok_or(ServiceError::Unauthorized)?
-        .splitn(3, '.');
-    let (Some(org), Some(admin), Some(_)) = (pieces.next(), pieces.next(), pieces.next()) else {
-        return Err(ServiceError::Unauthorized);
-    };
-    let org = OrgId::parse(org).map_err(|_| ServiceError::Unauthorized)?;
-    let admin = AdminUserId::parse(admin).ok_or(ServiceError::Unauthorized)?;
-    let hash = token_hash(token);
-    let store = state.store.as_ref();
-    let (session, account) = futures::try_join!(
-        sessions::find(store, &org, Account::Admin(&admin), &hash),
-        admin_users::get(store, &org, &admin)
-    )?;
-    let (session, account) = session.zip(account).ok_or(ServiceError::Unauthorized)?;
-    let user = account.value;
-    if session.started_at <= user.sessions_valid_after || user.status != AdminStatus::Active {
-        return Err(ServiceError::Unauthorized);
-    }
-    if org.as_str() != path_org {
-        return Err(ServiceError::NotFound("organisation"));
-    }
+    let live = credentials::session::<AdminUser>(state, token, path_org).await?;
+    let user = live.account;
     Ok(OrgAdmin {
-        org,
+        org: live.org,
         role: user.role,
         actor: AuditActor {
             kind: "admin_user".into(),
@@ -172,16 +143,8 @@ async fn admin_session(
             email: Some(user.email),
         },
         source,
-        session: Some((admin, hash)),
+        session: Some((user.id, live.token_hash)),
     })
-}
-
-/// A new session token for a developer: `gh_sess_<org>.<developer>.<secret>` and its hash.
-pub fn new_session_token(org: &OrgId, developer: &DeveloperId) -> (Secret, String) {
-    let random = new_token("");
-    let token = Secret::new(format!("{SESSION_PREFIX}{org}.{developer}.{}", random.expose()));
-    let hash = token_hash(token.expose());
-    (token, hash)
 }
 
 /// A logged-in developer.
@@ -192,40 +155,19 @@ pub struct DeveloperSession {
     pub token_hash: String,
 }
 
-/// The developer holding `token`, when it is a live session of the organisation named `path_org`.
+/// The developer holding `token`, when it is a live session of the organisation named `path_org`
+/// (`credentials::session`: live, the account active, begun after its last password or status
+/// change).
 pub async fn developer_session(
     state: &AppState,
     token: Option<&str>,
     path_org: &str,
 ) -> Result<DeveloperSession, ServiceError> {
     let token = token.ok_or(ServiceError::Unauthorized)?;
-    let mut pieces = token
-        .strip_prefix(SESSION_PREFIX)
-        .ok_or(ServiceError::Unauthorized)?
-        .splitn(3, '.');
-    let (Some(org), Some(developer), Some(_)) = (pieces.next(), pieces.next(), pieces.next()) else {
-        return Err(ServiceError::Unauthorized);
-    };
-    let org = OrgId::parse(org).map_err(|_| ServiceError::Unauthorized)?;
-    let developer = DeveloperId::parse(developer).ok_or(ServiceError::Unauthorized)?;
-    let hash = token_hash(token);
-    // The account decides too: a removed developer has no sessions, and a password change ends
-    // every session begun before it (even one the deletes did not reach). Both read at once.
-    let store = state.store.as_ref();
-    let (session, account) = futures::try_join!(
-        sessions::find(store, &org, Account::Developer(&developer), &hash),
-        developers::get(store, &org, &developer)
-    )?;
-    let (session, account) = session.zip(account).ok_or(ServiceError::Unauthorized)?;
-    if session.started_at <= account.value.sessions_valid_after {
-        return Err(ServiceError::Unauthorized);
-    }
-    if org.as_str() != path_org {
-        return Err(ServiceError::NotFound("organisation"));
-    }
+    let live = credentials::session::<Developer>(state, token, path_org).await?;
     Ok(DeveloperSession {
-        org,
-        developer,
-        token_hash: hash,
+        org: live.org,
+        developer: live.account.id,
+        token_hash: live.token_hash,
     })
 }

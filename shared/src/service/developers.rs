@@ -4,15 +4,18 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::accounts::PasswordLink;
+use super::accounts::link_sent;
 use super::auth::OrgAdmin;
+use super::credentials::PasswordLink;
 use super::{api_keys, audit, load_org, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::roles::Permission;
-use crate::domain::{now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, Locale, ValidationErrors};
+use crate::domain::{
+    now_epoch_millis, now_rfc3339, required, Developer, DeveloperId, DeveloperStatus, Email, Locale, ValidationErrors,
+};
 use crate::store::developers::{self, SignUpOutcome};
-use crate::store::{StoreError, Versioned};
+use crate::store::{sessions, StoreError, Versioned};
 
 /// How long an invitation's set-password link works.
 pub(crate) const INVITATION_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -77,10 +80,12 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         created_at: now.clone(),
         updated_at: now,
         sessions_valid_after: 0,
+        links_valid_after: 0,
         locale,
     };
     let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS, "reset-password");
-    let (token, event) = link.issue(state, &org, &developer, EventData::DeveloperInvited);
+    let token = link.record(&org.id, developer.id.as_str());
+    let event = state.raise(&org.id, EventData::DeveloperInvited(link_sent(&developer, &link)));
     let entry = audit::entry(state, admin, "developer.invited", Some(developer.id.as_str()), vec![]);
     match developers::create(state.store.as_ref(), &developer, &event, vec![token, entry]).await? {
         SignUpOutcome::Created => {}
@@ -143,6 +148,19 @@ pub async fn edit(state: &AppState, admin: &OrgAdmin, id: &str, input: EditInput
         developer.status = status;
     }
     developer.updated_at = now_rfc3339();
+    // A status change ends every session and link; an email change every link (mailed to the old
+    // address).
+    let now = now_epoch_millis();
+    let mut ended = Vec::new();
+    if developer.status != previous_status {
+        developer.sessions_valid_after = now;
+        developer.links_valid_after = now;
+        let account = sessions::Account::Developer(&developer.id);
+        ended = sessions::end_all(state.store.as_ref(), &org.id, account).await?;
+    }
+    if developer.email != previous_email {
+        developer.links_valid_after = now;
+    }
 
     let data = DeveloperState::of(&developer, Some(Actor::Admin));
     let mut events = vec![state.raise(&org.id, EventData::DeveloperUpdated(data.clone()))];
@@ -162,7 +180,7 @@ pub async fn edit(state: &AppState, admin: &OrgAdmin, id: &str, input: EditInput
         &developer,
         found.version,
         &previous_email,
-        vec![entry],
+        ended.into_iter().chain([entry]).collect(),
         &events,
     )
     .await?;

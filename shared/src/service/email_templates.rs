@@ -50,7 +50,7 @@ fn languages_for(org: &Organisation, input: &PreviewInput) -> Result<Vec<String>
 fn data_for(state: &AppState, org: &Organisation, overrides: Option<&Value>) -> Result<Value, ServiceError> {
     let own = json!({
         "org": {"id": org.id, "name": org.name},
-        "portal_url": state.portal_url(org),
+        "portal_url": state.link_base(org),
     });
     let data = merged(sample_data(), &own);
     match overrides {

@@ -56,63 +56,82 @@ pub async fn per_source(
     }
 }
 
-/// Failed logins so far for an email and a source address, checked before a password is: either
-/// counter full is a 429. Counters are keyed by hashes, of the email whether or not it has an
-/// account (so a lock-out reveals nothing), and of the source address.
-pub struct LoginFailures {
-    email_key: Option<Key>,
-    source_key: Option<Key>,
-    /// Failures of this email in the window, for the suspicious-login notice.
-    pub of_email: u32,
+/// One login attempt, counted against the failed-login limits of its email and of its source address
+/// *before* the password is checked: each counter gives a unit with one conditional write, so
+/// parallel guesses can never be checked more often than the limit allows. A wrong password keeps
+/// both units; a right one clears the email's failures (in the login's transaction) and gives the
+/// source's unit back. Counters are keyed by hashes, of the email whether or not it has an account
+/// (so a lock-out reveals nothing), and of the source address.
+pub struct LoginAttempt {
+    email: Option<(Key, RateLimit)>,
+    source: Option<(Key, RateLimit)>,
+    /// Failed logins of this email in the window before this attempt (in flight ones included), for
+    /// the suspicious-login notice.
+    pub earlier_failures: u32,
 }
 
-impl LoginFailures {
-    pub async fn check(state: &AppState, org: &OrgId, email: &Email, source: IpAddr) -> Result<Self, ServiceError> {
+impl LoginAttempt {
+    /// Takes this attempt's units; past either limit, 429 and nothing is left taken.
+    pub async fn take(state: &AppState, org: &OrgId, email: &Email, source: IpAddr) -> Result<Self, ServiceError> {
         let limits = &state.config.limits;
         let store = state.store.as_ref();
-        let mut failures = LoginFailures {
-            email_key: None,
-            source_key: None,
-            of_email: 0,
+        let mut attempt = LoginAttempt {
+            email: None,
+            source: None,
+            earlier_failures: 0,
         };
-        if let Some(rate) = limits.get(Limit::LoginFailuresPerEmail) {
-            let key = counter(org, Limit::LoginFailuresPerEmail, &email.normalized());
-            match rate_counters::peek(store, &key, rate.max, rate.window_secs).await? {
-                Count::Room { used } => failures.of_email = used,
-                Count::Full { retry_after_secs } => return Err(too_many(retry_after_secs)),
-            }
-            failures.email_key = Some(key);
-        }
         if let Some(rate) = limits.get(Limit::LoginFailuresPerSource) {
             let key = counter(org, Limit::LoginFailuresPerSource, &source_subject(source));
             if let Count::Full { retry_after_secs } =
-                rate_counters::peek(store, &key, rate.max, rate.window_secs).await?
+                rate_counters::take(store, &key, rate.max, rate.window_secs, None).await?
             {
+                refused(org, Limit::LoginFailuresPerSource);
                 return Err(too_many(retry_after_secs));
             }
-            failures.source_key = Some(key);
+            attempt.source = Some((key, rate));
         }
-        Ok(failures)
-    }
-
-    /// Counts a failed login against both counters.
-    pub async fn count_failure(&self, state: &AppState) -> Result<(), ServiceError> {
-        let limits = &state.config.limits;
-        for (key, limit) in [
-            (&self.email_key, Limit::LoginFailuresPerEmail),
-            (&self.source_key, Limit::LoginFailuresPerSource),
-        ] {
-            if let (Some(key), Some(rate)) = (key, limits.get(limit)) {
-                rate_counters::take(state.store.as_ref(), key, rate.max, rate.window_secs, None).await?;
+        if let Some(rate) = limits.get(Limit::LoginFailuresPerEmail) {
+            let key = counter(org, Limit::LoginFailuresPerEmail, &email.normalized());
+            match rate_counters::take(store, &key, rate.max, rate.window_secs, None).await? {
+                Count::Room { used } => attempt.earlier_failures = used,
+                Count::Full { retry_after_secs } => {
+                    attempt.give_back_source(state).await?;
+                    refused(org, Limit::LoginFailuresPerEmail);
+                    return Err(too_many(retry_after_secs));
+                }
             }
+            attempt.email = Some((key, rate));
         }
-        Ok(())
+        Ok(attempt)
     }
 
     /// The write that forgets this email's failures, for the transaction of a successful login.
     pub fn clear(&self) -> Option<Write> {
-        self.email_key.as_ref().map(rate_counters::clear)
+        self.email.as_ref().map(|(key, _)| rate_counters::clear(key))
     }
+
+    /// After a successful login: the source address's unit back.
+    pub async fn give_back_source(&self, state: &AppState) -> Result<(), ServiceError> {
+        if let Some((key, rate)) = &self.source {
+            rate_counters::give_back(state.store.as_ref(), key, rate.window_secs).await?;
+        }
+        Ok(())
+    }
+
+    /// The right password of an account that may not log in (not active): not a failed guess, so
+    /// both units go back.
+    pub async fn give_back(&self, state: &AppState) -> Result<(), ServiceError> {
+        self.give_back_source(state).await?;
+        if let Some((key, rate)) = &self.email {
+            rate_counters::give_back(state.store.as_ref(), key, rate.window_secs).await?;
+        }
+        Ok(())
+    }
+}
+
+fn refused(org: &OrgId, limit: Limit) {
+    crate::telemetry::count("RequestsRefused", limit.name());
+    tracing::info!(org = %org, limit = limit.name(), "login refused by a rate limit");
 }
 
 /// The write that forgets an email's failed logins (a password changed by a reset link).

@@ -24,6 +24,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod credentials;
 pub mod deliveries;
 pub mod developers;
 pub mod digests;
@@ -42,7 +43,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::domain::event_data::EventData;
-use crate::domain::{now_rfc3339, Event, FieldError, OrgId, Organisation, ValidationErrors};
+use crate::domain::{now_rfc3339, Event, FieldError, LinkBase, OrgId, Organisation, ValidationErrors};
 use crate::queue::JobSender;
 use crate::secret::Secret;
 use crate::store::{orgs as org_store, Store};
@@ -71,9 +72,9 @@ impl AppState {
         event
     }
 
-    /// The organisation's portal address (its own, or the deployment's).
-    pub(crate) fn portal_url<'a>(&'a self, org: &'a Organisation) -> &'a str {
-        org.settings.portal_url(&self.config.portal_url)
+    /// The base of the organisation's emailed links (its own portal, or the deployment's).
+    pub(crate) fn link_base<'a>(&'a self, org: &'a Organisation) -> &'a LinkBase {
+        org.settings.link_base(&self.config.portal_url)
     }
 }
 

@@ -131,6 +131,12 @@ pub async fn save(
     }
 }
 
+/// The write that saves a developer read at `version` whose email did not change, for a
+/// transaction of the caller's.
+pub fn save_unmoved(developer: &Developer, version: u64) -> Write {
+    Write::put_versioned(record(developer), version)
+}
+
 /// Removes the account with its email guard, sessions, known addresses and pending-request list,
 /// and the change's other writes (`also`: its audit entry), in one transaction.
 pub async fn delete(

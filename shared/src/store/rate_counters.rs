@@ -111,6 +111,34 @@ pub async fn take(
     Ok(Count::Full { retry_after_secs: 1 })
 }
 
+/// Gives one unit back (a login whose password was right returns the unit it took before the
+/// check). Nothing happens when the window has ended or nothing is counted.
+pub async fn give_back(store: &dyn Store, key: &Key, window_secs: i64) -> Result<(), StoreError> {
+    for _ in 0..ATTEMPTS {
+        let now = now_epoch();
+        let Some(found) = get_versioned::<Counter>(store, key).await? else {
+            return Ok(());
+        };
+        let mut counter = found.value.at(now, window_secs);
+        if counter.count == 0 {
+            return Ok(());
+        }
+        counter.count -= 1;
+        let mut attrs = to_attrs(&counter);
+        attrs.insert(EXPIRES_AT.into(), json!(counter.window_start + window_secs));
+        match store
+            .transact(vec![Write::put_versioned(key.record(attrs), found.version)])
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    // Under that much contention the unit stays counted: refusing a little early is the safe side.
+    Ok(())
+}
+
 /// Clears a counter (a successful login clears the failures of its email), as part of a transaction.
 pub fn clear(key: &Key) -> Write {
     Write::Delete {
@@ -194,6 +222,24 @@ mod tests {
         assert_eq!(
             take(&store, &key(), 2, 60, Some("d2")).await.unwrap(),
             Count::Room { used: 1 }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_unit_given_back_makes_room_again() {
+        let store = MemoryStore::new();
+        for _ in 0..2 {
+            take(&store, &key(), 2, 60, None).await.unwrap();
+        }
+        assert!(matches!(peek(&store, &key(), 2, 60).await.unwrap(), Count::Full { .. }));
+        give_back(&store, &key(), 60).await.unwrap();
+        assert_eq!(peek(&store, &key(), 2, 60).await.unwrap(), Count::Room { used: 1 });
+        give_back(&store, &key(), 60).await.unwrap();
+        give_back(&store, &key(), 60).await.unwrap();
+        assert_eq!(
+            peek(&store, &key(), 2, 60).await.unwrap(),
+            Count::Room { used: 0 },
+            "never below zero"
         );
     }
 

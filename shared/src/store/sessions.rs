@@ -142,6 +142,10 @@ pub struct ResetToken {
     #[serde(alias = "developer_id")]
     pub account_id: String,
     pub expires_at: i64,
+    /// Epoch milliseconds when it was made: a link made before the account's `links_valid_after`
+    /// (a later password, status or email change) no longer works.
+    #[serde(default)]
+    pub issued_at: i64,
 }
 
 pub fn issue_reset(org: &OrgId, token_hash: &str, token: &ResetToken) -> Write {

@@ -334,8 +334,9 @@ async fn every_route_without_a_session_is_counted_per_source_address() {
     }
     .url(
         &gatehouse::app::secret_box(&test_config(Backend::Embedded)).unwrap(),
-        "",
-    );
+        &gatehouse::domain::LinkBase::parse("http://api.invalid").unwrap(),
+    )
+    .replace("http://api.invalid", "");
 
     let requests: Vec<(&str, String, Option<Value>)> = vec![
         (

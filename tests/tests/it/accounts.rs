@@ -1,7 +1,7 @@
 //! Developer accounts through the HTTP API on the emulator: password reset, enumeration, isolation,
 //! search, approval, throttling, suspicious logins, and no secret in any log line.
 
-use gatehouse::domain::{now_epoch, DeveloperId, OrgId};
+use gatehouse::domain::{now_epoch, now_epoch_millis, DeveloperId, OrgId};
 use gatehouse::secret::token_hash;
 use gatehouse::store::sessions::{self, ResetToken};
 use gatehouse_tests::*;
@@ -117,6 +117,7 @@ async fn password_reset_end_to_end() {
                 .unwrap()
                 .to_string(),
             expires_at: now_epoch() - 1,
+            issued_at: now_epoch_millis(),
         },
     );
     app.local.services.store.transact(vec![write]).await.unwrap();

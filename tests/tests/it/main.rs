@@ -25,4 +25,5 @@ mod roles;
 mod smtp;
 mod ssrf;
 mod template;
+mod trust;
 mod unsubscribe;

@@ -112,6 +112,7 @@ fn every_event_payload_matches_the_published_catalogue() {
         created_at: now_rfc3339(),
         updated_at: now_rfc3339(),
         sessions_valid_after: 0,
+        links_valid_after: 0,
         locale: None,
     };
     let api = Api {

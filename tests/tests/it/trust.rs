@@ -1,0 +1,203 @@
+//! Trust inside one organisation, tried as an attacker would through the HTTP API: a lesser role
+//! cannot move where secrets go, an account's sessions and links end with the account's state, the
+//! login limit holds under parallel guesses, a stranger cannot make Gatehouse mail a third person,
+//! and secrets are shown once, uncached, to whoever needs them.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use gatehouse_tests::*;
+use serde_json::{json, Value};
+
+/// The tokens of the reset links emailed to `to` so far, oldest first, once there are `count`.
+async fn reset_tokens(app: &TestApp, to: &str, count: usize) -> Vec<String> {
+    eventually(Duration::from_secs(60), || async {
+        let tokens: Vec<String> = app
+            .emails_to(to)
+            .await
+            .iter()
+            .filter_map(|mail| link_token(mail, "reset-password?token="))
+            .collect();
+        (tokens.len() >= count).then_some(tokens)
+    })
+    .await
+    .unwrap_or_else(|| panic!("{count} reset emails to {to}"))
+}
+
+/// A signed-up developer's session token.
+async fn developer_session(app: &TestApp, org: &TestOrg, email: &str) -> String {
+    assert_eq!(app.sign_up(&org.id, email).await.status(), 202);
+    let (status, login) = app.log_in(&org.id, email).await;
+    assert_eq!(status, 200, "{login}");
+    login["token"].as_str().unwrap().to_string()
+}
+
+async fn developer_id(app: &TestApp, org: &TestOrg, session: &str) -> String {
+    let (status, me) = app.send("GET", &format!("/portal/{}/me", org.id), session, None).await;
+    assert_eq!(status, 200, "{me}");
+    me["id"].as_str().unwrap().to_string()
+}
+
+async fn rejected_developer_loses_their_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let entry = app.catalog_entry(&org, Some("admin")).await;
+    let email = unique_email();
+    let session = developer_session(&app, &org, &email).await;
+    let id = developer_id(&app, &org, &session).await;
+
+    let (status, _) = app
+        .admin(
+            &org,
+            "PATCH",
+            &format!("/developers/{id}"),
+            Some(json!({"status": "rejected"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let me = app.send("GET", &format!("/portal/{}/me", org.id), &session, None).await;
+    assert_eq!(me.0, 401, "a rejected developer's session is over: {me:?}");
+    let request = json!({"catalog_id": entry["id"]});
+    let asked = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(request),
+        )
+        .await;
+    assert_eq!(asked.0, 401, "{asked:?}");
+    let (status, _) = app.log_in(&org.id, &email).await;
+    assert_eq!(status, 403, "nor may they log in again");
+
+    // Made active again, they log in afresh; the old session stays over.
+    let (status, _) = app
+        .admin(
+            &org,
+            "PATCH",
+            &format!("/developers/{id}"),
+            Some(json!({"status": "active"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.send("GET", &format!("/portal/{}/me", org.id), &session, None)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(app.log_in(&org.id, &email).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_developer_loses_their_session_embedded() {
+    rejected_developer_loses_their_session(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_developer_loses_their_session_on_the_emulator() {
+    rejected_developer_loses_their_session(Backend::Emulator).await;
+}
+
+async fn complete_reset(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+    let body = json!({"token": token, "password": "another long enough password"});
+    app.send("POST", path, "", Some(body)).await
+}
+
+async fn older_reset_links_die_with_a_reset(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+
+    // A developer asks twice and completes with the second link.
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    for _ in 0..2 {
+        let asked = app
+            .send(
+                "POST",
+                &format!("/portal/{}/password-reset", org.id),
+                "",
+                Some(json!({"email": email})),
+            )
+            .await;
+        assert_eq!(asked.0, 202);
+    }
+    let tokens = reset_tokens(&app, &email, 2).await;
+    let complete = format!("/portal/{}/password-reset/complete", org.id);
+    assert_eq!(complete_reset(&app, &complete, &tokens[1]).await.0, 200);
+    let (status, problem) = complete_reset(&app, &complete, &tokens[0]).await;
+    assert_eq!(status, 400, "the older link died with the reset: {problem}");
+    assert_eq!(problem["errors"][0]["field"], "token");
+
+    // The same for an admin user.
+    let admin = app.admin_user(&org, "admin").await;
+    for _ in 0..2 {
+        let asked = app
+            .send(
+                "POST",
+                &format!("/orgs/{}/password-reset", org.id),
+                "",
+                Some(json!({"email": admin.email})),
+            )
+            .await;
+        assert_eq!(asked.0, 202);
+    }
+    let tokens = reset_tokens(&app, &admin.email, 2).await;
+    let complete = format!("/orgs/{}/password-reset/complete", org.id);
+    assert_eq!(complete_reset(&app, &complete, &tokens[1]).await.0, 200);
+    assert_eq!(complete_reset(&app, &complete, &tokens[0]).await.0, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_reset_links_die_with_a_reset_embedded() {
+    older_reset_links_die_with_a_reset(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_reset_links_die_with_a_reset_on_the_emulator() {
+    older_reset_links_die_with_a_reset(Backend::Emulator).await;
+}
+
+/// 40 wrong passwords for one email at once, each from its own source address, then the right one:
+/// at most 5 are checked (401), the rest refused (429), and the right password, coming once the
+/// limit is reached, does not get in.
+async fn parallel_guesses_stay_within_the_limit(app: &TestApp, path: &str, email: &str) {
+    let guesses = (0..40u8).map(|n| {
+        let client = client_from([127, 0, 1, 10 + n]);
+        let url = app.url(path);
+        let body = json!({"email": email, "password": format!("wrong password number {n}")});
+        async move { client.post(url).json(&body).send().await.unwrap().status().as_u16() }
+    });
+    let statuses = join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
+    assert_eq!(checked + refused, 40, "{statuses:?}");
+    let right = client_from([127, 0, 1, 60])
+        .post(app.url(path))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 429, "the limit holds for the right password too");
+}
+
+async fn the_login_limit_holds_under_parallel_guesses(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    parallel_guesses_stay_within_the_limit(&app, &format!("/portal/{}/login", org.id), &email).await;
+    let admin = app.admin_user(&org, "owner").await;
+    parallel_guesses_stay_within_the_limit(&app, &format!("/orgs/{}/login", org.id), &admin.email).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_limit_holds_under_parallel_guesses_embedded() {
+    the_login_limit_holds_under_parallel_guesses(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_limit_holds_under_parallel_guesses_on_the_emulator() {
+    the_login_limit_holds_under_parallel_guesses(Backend::Emulator).await;
+}
