@@ -381,8 +381,8 @@ async fn writes_per_operation() {
     );
     assert_eq!(
         log_in,
-        (4, 1),
-        "the account checked (billed as a write), known addresses, session, failure count cleared; the session under its developer"
+        (7, 1),
+        "the email's and the source's failure units taken before the password check; the account checked (billed as a write), known addresses, session, the email's failures cleared; the source's unit given back; the session under its developer"
     );
     assert_eq!(
         key_request,
@@ -408,7 +408,7 @@ async fn writes_per_operation() {
     assert_eq!(routed, Some(2), "one write per inbox item");
     assert_eq!(
         admin_log_in,
-        (4, 1),
-        "the admin user checked (billed as a write), known addresses, session, failure count cleared; the session under its admin"
+        (7, 1),
+        "the email's and the source's failure units taken before the password check; the admin user checked (billed as a write), known addresses, session, the email's failures cleared; the source's unit given back; the session under its admin"
     );
 }
