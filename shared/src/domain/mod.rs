@@ -57,8 +57,8 @@ pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
 pub use ids::{AdminUserId, ApiId, AuditId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
 pub use org::{
-    is_security_setting, parse_event_options, parse_org_name, parse_settings, EventOptions, EventTarget,
-    NewOrganisation, OrgPatch, OrgSettings, Organisation, SignupMode,
+    is_destination, is_security_setting, parse_event_options, parse_org_name, parse_settings, EventOptions,
+    EventTarget, NewOrganisation, OrgPatch, OrgSettings, Organisation, SignupMode,
 };
 pub use url::{HttpUrl, LinkBase, WebhookUrl};
 pub use validation::{FieldError, ValidationErrors};

@@ -288,8 +288,16 @@ pub fn is_security_setting(field: &str) -> bool {
             | "settings.disable_login"
             | "settings.secure_key_approval"
             | "settings.hide_token_data"
-            | "settings.key_request_webhook"
-    ) || (field.starts_with("event_options.") && field.ends_with(".webhook"))
+    ) || is_destination(field)
+}
+
+/// Whether a changed field says where links, emails or webhooks go: only owners change these
+/// (`Permission::ChangeDestinations`).
+pub fn is_destination(field: &str) -> bool {
+    matches!(
+        field,
+        "settings.portal_url" | "settings.redirect_to" | "settings.key_request_webhook" | "settings.admin_email"
+    ) || field.starts_with("event_options.")
 }
 
 /// Parses `event_options` from JSON, with a field path for each bad entry.

@@ -39,7 +39,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Owner => true,
-            Role::Admin => !matches!(permission, ManageOwners | SendDigests),
+            Role::Admin => !matches!(permission, ManageOwners | SendDigests | ChangeDestinations),
             Role::Approver => matches!(
                 permission,
                 ReadOrganisation | ReadDevelopers | ReadCatalog | ReadKeyRequests | DecideKeyRequests | ReadKeys
@@ -60,8 +60,12 @@ impl fmt::Display for Role {
 pub enum Permission {
     /// The organisation's name, settings and `event_options` (never its secrets).
     ReadOrganisation,
-    /// Settings, `event_options`, the webhook signing secret.
+    /// Settings and `event_options`, except where links, emails and webhooks go.
     ChangeSettings,
+    /// Where links and secrets go: `portal_url`, `redirect_to`, `admin_email`, every webhook URL
+    /// and `event_options` address, and the webhook signing secret. Owners only: whoever moves
+    /// these can receive an owner's reset link or forge the organisation's webhooks.
+    ChangeDestinations,
     ReadDevelopers,
     /// Invite, edit and remove developers.
     ManageDevelopers,
@@ -91,9 +95,10 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ReadOrganisation,
         Permission::ChangeSettings,
+        Permission::ChangeDestinations,
         Permission::ReadDevelopers,
         Permission::ManageDevelopers,
         Permission::ReadCatalog,
@@ -141,6 +146,8 @@ mod tests {
         }
         assert!(!Role::Admin.allows(Permission::ManageOwners));
         assert!(!Role::Admin.allows(Permission::SendDigests));
+        assert!(!Role::Admin.allows(Permission::ChangeDestinations));
+        assert!(Role::Owner.allows(Permission::ChangeDestinations));
         assert!(Role::Owner.allows(Permission::SendDigests));
         assert!(Role::Admin.allows(Permission::ManageAdmins));
         assert!(Role::Approver.allows(Permission::DecideKeyRequests));

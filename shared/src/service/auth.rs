@@ -69,6 +69,13 @@ impl OrgAdmin {
             )))
         }
     }
+
+    /// As [`OrgAdmin::require`], for a change of `field`, which the refusal names.
+    pub fn require_for(&self, permission: Permission, field: &str) -> Result<(), ServiceError> {
+        self.require(permission).map_err(|_| {
+            ServiceError::Forbidden(format!("the {} role may not change `{field}`; owners only", self.role))
+        })
+    }
 }
 
 /// How stale a key's `last_used_at` may get before a request writes it again.

@@ -11,8 +11,8 @@ use crate::domain::audit::{self, AuditActor, FieldChange};
 use crate::domain::event_data::{EventData, SettingsChanged};
 use crate::domain::roles::{Permission, Role};
 use crate::domain::{
-    is_security_setting, now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings, AdminUser, Email,
-    OrgId, OrgPatch, Organisation, ValidationErrors,
+    is_destination, is_security_setting, now_epoch, now_rfc3339, parse_event_options, parse_org_name, parse_settings,
+    AdminUser, Email, OrgId, OrgPatch, Organisation, ValidationErrors,
 };
 use crate::secret::Secret;
 use crate::store::orgs::{self, AdminKey};
@@ -217,6 +217,9 @@ pub(crate) async fn change_org(
         change(&mut org)?;
         // Webhook URLs often hold a token: the log keeps their scheme and host.
         let changes = audit::changes("", &before, &audited(&org), &["webhook", "key_request_webhook"]);
+        if let Some(moved) = changes.iter().find(|c| is_destination(&c.field)) {
+            admin.require_for(Permission::ChangeDestinations, &moved.field)?;
+        }
         let mut security: Vec<FieldChange> = changes
             .iter()
             .filter(|c| is_security_setting(&c.field))
@@ -280,7 +283,7 @@ pub struct Rotated {
 /// A new signing secret; the previous one keeps signing alongside it (two `v1,` signatures in
 /// `webhook-signature`) for the grace period, so receivers switch without a gap.
 pub async fn rotate_secret(state: &AppState, admin: &OrgAdmin, input: RotateInput) -> Result<Rotated, ServiceError> {
-    admin.require(Permission::ChangeSettings)?;
+    admin.require_for(Permission::ChangeDestinations, "webhook_secret")?;
     let grace = input.grace_period_secs.unwrap_or(DEFAULT_GRACE_SECS);
     if !(0..=MAX_GRACE_SECS).contains(&grace) {
         return Err(ServiceError::invalid(

@@ -21,7 +21,7 @@ fn allowed(role: &str, permission: &str) -> bool {
     ];
     match role {
         "owner" => true,
-        "admin" => !["manage_owners", "send_digests"].contains(&permission),
+        "admin" => !["manage_owners", "send_digests", "change_destinations"].contains(&permission),
         "approver" => APPROVER.contains(&permission),
         "viewer" => permission.starts_with("read_"),
         other => panic!("no role {other}"),

@@ -201,3 +201,171 @@ async fn the_login_limit_holds_under_parallel_guesses_embedded() {
 async fn the_login_limit_holds_under_parallel_guesses_on_the_emulator() {
     the_login_limit_holds_under_parallel_guesses(Backend::Emulator).await;
 }
+
+/// The first email to `to` whose text holds `needle`, as text (waits for it).
+async fn email_saying(app: &TestApp, to: &str, needle: &str) -> String {
+    eventually(Duration::from_secs(60), || async {
+        app.emails_to(to)
+            .await
+            .iter()
+            .map(|mail| mail_text(mail))
+            .find(|text| text.contains(needle))
+    })
+    .await
+    .unwrap_or_else(|| panic!("an email to {to} saying {needle:?}"))
+}
+
+/// Findings 1 and 3: where links, emails and webhooks go is the owners' to change, and every
+/// owner is told of each change, old and new, a signing secret rotation included.
+async fn only_owners_move_where_links_go(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let owner = app.admin_user(&org, "owner").await;
+    let admin = app.admin_user(&org, "admin").await;
+    let path = format!("/orgs/{}", org.id);
+    let (_, before) = app.send("GET", &path, &owner.token, None).await;
+
+    let moves = [
+        (
+            "settings.portal_url",
+            json!({"settings": {"portal_url": "https://evil.example"}}),
+        ),
+        (
+            "settings.admin_email",
+            json!({"settings": {"admin_email": "thief@evil.example"}}),
+        ),
+        (
+            "settings.redirect_to",
+            json!({"settings": {"redirect_to": "https://evil.example"}}),
+        ),
+        (
+            "settings.key_request_webhook",
+            json!({"settings": {"key_request_webhook": "https://evil.example/hook"}}),
+        ),
+        (
+            "event_options.key_event.webhook",
+            json!({"event_options": {"key_event": {"webhook": "https://evil.example/hook"}}}),
+        ),
+        (
+            "event_options.key_event.email",
+            json!({"event_options": {"key_event": {"email": "thief@evil.example"}}}),
+        ),
+    ];
+    for (field, body) in moves {
+        let (status, problem) = app.send("PATCH", &path, &admin.token, Some(body)).await;
+        assert_eq!(status, 403, "{field}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(field),
+            "the refusal names {field}: {problem}"
+        );
+    }
+    let (status, problem) = app
+        .send(
+            "POST",
+            &format!("{path}/webhook-secret/rotate"),
+            &admin.token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 403, "{problem}");
+    let (_, after) = app.send("GET", &path, &owner.token, None).await;
+    assert_eq!(before["settings"], after["settings"], "nothing moved");
+    assert_eq!(before["event_options"], after["event_options"]);
+    // The admin role still changes the other settings.
+    let (status, _) = app
+        .send(
+            "PATCH",
+            &path,
+            &admin.token,
+            Some(json!({"settings": {"session_ttl_secs": 3600}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // An owner may, and every owner hears of it with the old and the new value.
+    let (status, changed) = app
+        .send(
+            "PATCH",
+            &path,
+            &owner.token,
+            Some(json!({"settings": {"portal_url": "https://developers.acme.example/portal"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    let told = email_saying(&app, &owner.email, "settings.portal_url").await;
+    assert!(told.contains("https://developers.acme.example/portal"), "{told}");
+
+    // Finding 3: a rotation of the signing secret is emailed to the owners too, without the secret.
+    let (status, rotated) = app
+        .send(
+            "POST",
+            &format!("{path}/webhook-secret/rotate"),
+            &owner.token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let told = email_saying(&app, &owner.email, "webhook_secret").await;
+    assert!(!told.contains(rotated["webhook_secret"].as_str().unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_owners_move_where_links_go_embedded() {
+    only_owners_move_where_links_go(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_owners_move_where_links_go_on_the_emulator() {
+    only_owners_move_where_links_go(Backend::Emulator).await;
+}
+
+/// Finding 2: a link base is an origin and a path; a query, a fragment or credentials are refused,
+/// and links are built on the path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_url_is_an_origin_and_a_path() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    for bad in [
+        "https://p.example/a?b=1",
+        "https://p.example/#f",
+        "https://user:pass@p.example/",
+    ] {
+        let (status, problem) = app
+            .admin(&org, "PATCH", "", Some(json!({"settings": {"portal_url": bad}})))
+            .await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "settings.portal_url", "{problem}");
+    }
+    let (status, _) = app
+        .admin(
+            &org,
+            "PATCH",
+            "",
+            Some(json!({"settings": {"portal_url": "https://p.example/dev/"}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    let (status, _) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/password-reset", org.id),
+            "",
+            Some(json!({"email": email})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let link = eventually(Duration::from_secs(30), || async {
+        app.emails_to(&email)
+            .await
+            .iter()
+            .find_map(|mail| find_link(mail, "https://p.example/"))
+    })
+    .await
+    .expect("a reset link on the portal");
+    assert!(
+        link.starts_with("https://p.example/dev/reset-password?token="),
+        "{link}"
+    );
+}
