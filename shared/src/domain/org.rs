@@ -158,6 +158,21 @@ pub struct EventOptions {
     pub admin_event: Option<EventTarget>,
 }
 
+impl EventOptions {
+    /// Every family's destinations that are set.
+    pub fn targets_mut(&mut self) -> impl Iterator<Item = &mut EventTarget> {
+        [
+            &mut self.api_event,
+            &mut self.key_event,
+            &mut self.key_request_event,
+            &mut self.developer_event,
+            &mut self.admin_event,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// One family's destinations: a webhook URL and/or an email address.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventTarget {

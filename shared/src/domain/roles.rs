@@ -82,6 +82,9 @@ pub enum Permission {
     ReadDeliveries,
     /// Replay deliveries, enable endpoints, send test emails.
     ManageDeliveries,
+    /// Webhook URLs in full (their query often holds the receiver's token); without it, reads show
+    /// them without query and fragment.
+    SeeWebhookUrls,
     /// The admin keys (prefixes, roles, last use).
     ReadAdmins,
     /// Create and revoke admin keys of roles other than owner.
@@ -95,7 +98,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::ReadOrganisation,
         Permission::ChangeSettings,
         Permission::ChangeDestinations,
@@ -109,6 +112,7 @@ impl Permission {
         Permission::ManageKeys,
         Permission::ReadDeliveries,
         Permission::ManageDeliveries,
+        Permission::SeeWebhookUrls,
         Permission::ReadAdmins,
         Permission::ManageAdmins,
         Permission::ManageOwners,
@@ -147,6 +151,9 @@ mod tests {
         assert!(!Role::Admin.allows(Permission::ManageOwners));
         assert!(!Role::Admin.allows(Permission::SendDigests));
         assert!(!Role::Admin.allows(Permission::ChangeDestinations));
+        assert!(Role::Admin.allows(Permission::SeeWebhookUrls));
+        assert!(!Role::Approver.allows(Permission::SeeWebhookUrls));
+        assert!(!Role::Viewer.allows(Permission::SeeWebhookUrls));
         assert!(Role::Owner.allows(Permission::ChangeDestinations));
         assert!(Role::Owner.allows(Permission::SendDigests));
         assert!(Role::Admin.allows(Permission::ManageAdmins));

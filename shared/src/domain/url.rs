@@ -19,6 +19,13 @@ impl HttpUrl {
         Self::parse_field("url", s)
     }
 
+    /// The address without its query and fragment (where webhook receivers keep tokens): what
+    /// someone without need to know is shown.
+    pub fn without_query(&self) -> HttpUrl {
+        let end = self.0.find(['?', '#']).unwrap_or(self.0.len());
+        HttpUrl(self.0[..end].to_string())
+    }
+
     /// Parses `s`, naming `field` in the error.
     pub fn parse_field(field: &str, s: &str) -> Result<Self, FieldError> {
         let bad = |m: &str| Err(FieldError::new(field, m));
@@ -140,6 +147,20 @@ mod tests {
             "HTTPS://Example.COM:8443?x=1",
         ] {
             assert_eq!(HttpUrl::parse(ok).unwrap().as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn without_query_keeps_origin_and_path() {
+        for (full, shown) in [
+            (
+                "https://hooks.example.com/in/abc?token=s3cret",
+                "https://hooks.example.com/in/abc",
+            ),
+            ("https://hooks.example.com:8443#frag", "https://hooks.example.com:8443"),
+            ("https://hooks.example.com/a", "https://hooks.example.com/a"),
+        ] {
+            assert_eq!(HttpUrl::parse(full).unwrap().without_query().as_str(), shown);
         }
     }
 

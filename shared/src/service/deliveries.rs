@@ -18,7 +18,37 @@ pub async fn endpoints(
     limit: usize,
 ) -> Result<Paged<EndpointHealth>, ServiceError> {
     admin.require(Permission::ReadDeliveries)?;
-    Ok(endpoints::list(state.store.as_ref(), &admin.org, after, limit).await?)
+    let (mut page, next) = endpoints::list(state.store.as_ref(), &admin.org, after, limit).await?;
+    if !admin.role.allows(Permission::SeeWebhookUrls) {
+        for endpoint in &mut page {
+            endpoint.url = shortened(&endpoint.url);
+        }
+    }
+    Ok((page, next))
+}
+
+/// A webhook URL as someone without [`Permission::SeeWebhookUrls`] sees it.
+fn shortened(url: &str) -> String {
+    HttpUrl::parse(url)
+        .map(|u| u.without_query().as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// A delivery as `admin` may see it: a webhook's target without its query, wherever it appears.
+fn as_seen_by(admin: &OrgAdmin, mut delivery: Delivery) -> Delivery {
+    if delivery.channel != "webhook" || admin.role.allows(Permission::SeeWebhookUrls) {
+        return delivery;
+    }
+    let shown = shortened(&delivery.target);
+    let hide = |text: &mut Option<String>| {
+        if let Some(t) = text.as_mut() {
+            *t = t.replace(&delivery.target, &shown);
+        }
+    };
+    hide(&mut delivery.last_error);
+    delivery.log.iter_mut().for_each(|attempt| hide(&mut attempt.detail));
+    delivery.target = shown;
+    delivery
 }
 
 /// Sends to a disabled endpoint again (its failure clock restarts).
@@ -57,6 +87,7 @@ pub async fn list(
     let items = page
         .into_iter()
         .filter(|d| status.is_none_or(|s| d.status == s))
+        .map(|d| as_seen_by(admin, d))
         .collect();
     Ok((items, next))
 }

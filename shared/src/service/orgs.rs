@@ -127,7 +127,25 @@ pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Resul
 
 pub async fn get(state: &AppState, admin: &OrgAdmin) -> Result<Organisation, ServiceError> {
     admin.require(Permission::ReadOrganisation)?;
-    load_org(state, &admin.org).await
+    Ok(as_seen_by(admin, load_org(state, &admin.org).await?))
+}
+
+/// The organisation as `admin` may see it: without [`Permission::SeeWebhookUrls`], every webhook URL
+/// without its query and fragment, where receivers keep their tokens.
+fn as_seen_by(admin: &OrgAdmin, mut org: Organisation) -> Organisation {
+    if admin.role.allows(Permission::SeeWebhookUrls) {
+        return org;
+    }
+    let shorten = |url: &mut Option<crate::domain::WebhookUrl>| {
+        if let Some(u) = url.as_mut() {
+            *u = u.without_query();
+        }
+    };
+    shorten(&mut org.settings.key_request_webhook);
+    for target in org.event_options.targets_mut() {
+        shorten(&mut target.webhook);
+    }
+    org
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +193,7 @@ pub async fn update(state: &AppState, admin: &OrgAdmin, input: PatchInput) -> Re
         Ok(())
     })
     .await
+    .map(|org| as_seen_by(admin, org))
 }
 
 /// `current` (as stored) with the keys of `patch` in place of its own.

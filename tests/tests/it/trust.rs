@@ -369,3 +369,50 @@ async fn a_portal_url_is_an_origin_and_a_path() {
         "{link}"
     );
 }
+
+/// Finding 11: webhook URLs, whose query often holds the receiver's token, are shown in full to
+/// owners and admins; approvers and viewers see origin and path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_owners_and_admins_read_webhook_urls_in_full() {
+    let receiver = WebhookReceiver::start(vec![500]).await;
+    let app = spawn_app(Backend::Embedded).await;
+    let hook = format!("{}?token=s3cret-receiver-token", receiver.url());
+    let org = app
+        .create_org(json!({
+            "name": "Acme",
+            "settings": {"key_request_webhook": hook},
+            "event_options": {"api_event": {"webhook": hook}},
+        }))
+        .await;
+    let (status, _) = app.admin(&org, "POST", "/apis", Some(json!({"name": "Ledger"}))).await;
+    assert_eq!(status, 201);
+    // The failed delivery leaves an endpoint health record and a delivery log entry.
+    let failing = eventually(Duration::from_secs(30), || async {
+        let (_, endpoints) = app.admin(&org, "GET", "/webhook-endpoints", None).await;
+        (endpoints["items"].as_array().is_some_and(|i| !i.is_empty())).then_some(endpoints)
+    })
+    .await
+    .expect("the failing endpoint is recorded");
+    assert_eq!(failing["items"][0]["url"], hook.as_str(), "the owner sees it whole");
+
+    let reads = ["", "/webhook-endpoints", "/deliveries"];
+    for role in ["admin", "approver", "viewer"] {
+        let caller = app.admin_key(&org, role, role).await;
+        let token = caller["key"].as_str().unwrap();
+        let mut seen = String::new();
+        for read in reads {
+            let (status, answer) = app.send("GET", &format!("/orgs/{}{read}", org.id), token, None).await;
+            if status == 403 {
+                continue;
+            }
+            assert_eq!(status, 200, "{role} {read}: {answer}");
+            seen.push_str(&answer.to_string());
+        }
+        assert!(seen.contains(&receiver.url()), "{role} sees origin and path: {seen}");
+        assert_eq!(
+            seen.contains("s3cret-receiver-token"),
+            role == "admin",
+            "{role}: {seen}"
+        );
+    }
+}
