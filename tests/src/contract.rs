@@ -79,6 +79,16 @@ fn uri_fragment(pointer: &str) -> String {
         .collect()
 }
 
+/// The object a `$ref` points at (or the value itself when it is none).
+pub fn resolved(value: &Value) -> &Value {
+    match value["$ref"].as_str() {
+        Some(reference) => spec()
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{reference} resolves")),
+        None => value,
+    }
+}
+
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
@@ -122,7 +132,18 @@ impl ContractChecker {
 
     /// What is wrong with this answer, per the document (nothing when it is undocumented and not a
     /// success).
-    pub fn problems(&self, method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) -> Vec<String> {
+    pub fn problems(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> Vec<String> {
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         let Some(template) = template_of(path) else {
             return Vec::new();
         };
@@ -146,6 +167,21 @@ impl ContractChecker {
             None => format!("/paths/{}/{method}/responses/{status}", escape(&template)),
         };
         let response = spec().pointer(&base).cloned().unwrap_or(Value::Null);
+        // A header the document fixes (`const`, e.g. `Cache-Control: no-store` of a secret shown
+        // once) is sent with that value.
+        let mut wrong_headers = Vec::new();
+        for (name, header) in response["headers"].as_object().into_iter().flatten() {
+            let header = resolved(header);
+            if let Some(wanted) = header["schema"]["const"].as_str() {
+                let sent = headers.get(name.as_str()).and_then(|v| v.to_str().ok());
+                if sent != Some(wanted) {
+                    wrong_headers.push(format!("{what}: header {name} is {sent:?}, not {wanted:?}"));
+                }
+            }
+        }
+        if !wrong_headers.is_empty() {
+            return wrong_headers;
+        }
         let media = content_type.split(';').next().unwrap_or_default().trim().to_string();
         let Some(content) = response["content"].as_object().filter(|c| !c.is_empty()) else {
             return if body.is_empty() {

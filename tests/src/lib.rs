@@ -195,13 +195,7 @@ async fn check_contract(
     let response = next.run(request).await;
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let content_type = parts
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let problems = checker.problems(&method, &path, parts.status.as_u16(), &content_type, &bytes);
+    let problems = checker.problems(&method, &path, parts.status.as_u16(), &parts.headers, &bytes);
     checker.violations.lock().unwrap().extend(problems);
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }

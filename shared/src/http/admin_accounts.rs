@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -12,6 +11,7 @@ use super::auth::{ClientAddress, OrgAdmin};
 use super::extract::{JsonBody, Path};
 use super::problem::ApiError;
 use super::AppState;
+use super::ShownOnce;
 use crate::service::admin_accounts::{
     self, LinkPurpose, LoginInput, ProfileInput, ResetCompleteInput, ResetRequestInput,
 };
@@ -41,14 +41,14 @@ async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<LoginInput>,
-) -> Result<Response, ApiError> {
+) -> Result<ShownOnce, ApiError> {
     let session = admin_accounts::login(&state, &org, address, body).await?;
     let body = json!({
         "token": session.token.expose(),
         "expires_at": session.expires_at,
         "admin": session.account.view(),
     });
-    Ok(super::shown_once(StatusCode::OK, body))
+    Ok(ShownOnce(StatusCode::OK, body))
 }
 
 async fn logout(admin: OrgAdmin, State(state): State<AppState>) -> Result<StatusCode, ApiError> {

@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -12,6 +11,7 @@ use super::auth::OrgAdmin;
 use super::extract::{page, JsonBody, PageQuery, Path, Query};
 use super::problem::ApiError;
 use super::AppState;
+use super::ShownOnce;
 use crate::service::admin_keys::{self, CreateInput, StoredAdminKey};
 
 pub fn routes() -> Router<AppState> {
@@ -36,11 +36,11 @@ async fn create(
     admin: OrgAdmin,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CreateInput>,
-) -> Result<Response, ApiError> {
+) -> Result<ShownOnce, ApiError> {
     let (secret, key) = admin_keys::create(&state, &admin, body).await?;
     let mut body = view(&key);
     body["key"] = json!(secret.expose());
-    Ok(super::shown_once(StatusCode::CREATED, body))
+    Ok(ShownOnce(StatusCode::CREATED, body))
 }
 
 async fn list(

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use super::auth::{ClientAddress, DeveloperSession, OrgAdmin};
 use super::extract::{page, page_args, JsonBody, PageQuery, Path, Query};
 use super::problem::ApiError;
-use super::{without_org, AppState};
+use super::{without_org, AppState, ShownOnce};
 use crate::domain::api_keys::{ApiKey, KeyRequestStatus};
 use crate::service::api_keys::{
     self, Approval, DescribedKey, GenerateInput, KeyRequestInput, PoliciesInput, Requested,
@@ -33,11 +34,21 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// An approved request, with the key when it was issued now (shown once: only its hash is kept).
-fn approval_view(approval: &Approval) -> Value {
+/// A request whose key this call issued, with the key shown once (only its hash is kept).
+fn issued_view(approval: &Approval) -> Value {
     let mut body = without_org(&approval.request);
     if let Some((plain, key)) = &approval.key {
         body["key"] = json!(plain.expose());
+        body["key_details"] = key.view();
+    }
+    body
+}
+
+/// An approved request as its approver sees it: the key's details, never the key, which goes to its
+/// developer (by email, or a Generate Key link).
+fn approval_view(approval: &Approval) -> Value {
+    let mut body = without_org(&approval.request);
+    if let Some((_, key)) = &approval.key {
         body["key_details"] = key.view();
     }
     body
@@ -62,14 +73,16 @@ async fn request_key(
     session: DeveloperSession,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<KeyRequestInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     Ok(match api_keys::request_key(&state, &session, body).await? {
         Requested::Redirect(target) => (
             StatusCode::OK,
             Json(json!({"status": "redirect", "redirect_to": target})),
-        ),
-        Requested::Pending(request) => (StatusCode::CREATED, Json(without_org(&request))),
-        Requested::Approved(approval) => (StatusCode::CREATED, Json(approval_view(&approval))),
+        )
+            .into_response(),
+        // Its 201 shows a key when the request was approved at once: uncached either way.
+        Requested::Pending(request) => ShownOnce(StatusCode::CREATED, without_org(&request)).into_response(),
+        Requested::Approved(approval) => ShownOnce(StatusCode::CREATED, issued_view(&approval)).into_response(),
     })
 }
 
@@ -98,11 +111,11 @@ async fn generate(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<GenerateInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<ShownOnce, ApiError> {
     let (plain, key) = api_keys::generate(&state, &session, address, body).await?;
     let mut body = key.view();
     body["key"] = json!(plain.expose());
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok(ShownOnce(StatusCode::CREATED, body))
 }
 
 #[derive(Deserialize)]
@@ -145,9 +158,9 @@ async fn subscribe(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<PoliciesInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<ShownOnce, ApiError> {
     let approval = api_keys::subscribe(&state, &admin, &id, body).await?;
-    Ok((StatusCode::CREATED, Json(approval_view(&approval))))
+    Ok(ShownOnce(StatusCode::CREATED, issued_view(&approval)))
 }
 
 async fn list_keys(

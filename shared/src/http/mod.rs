@@ -77,16 +77,20 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// An answer that carries a secret shown once (a key, a session token, a signing secret): never
-/// stored by a cache on the way.
-pub(crate) fn shown_once(status: axum::http::StatusCode, body: serde_json::Value) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let mut response = (status, axum::Json(body)).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    response
+/// An answer that shows a secret once (an API key, an admin key, a session token, a signing
+/// secret): never stored by a cache on the way, HTTP/1.0 caches included. Every such answer is
+/// this type; `openapi.yaml` marks the secret (`x-secret`) and declares both headers.
+pub(crate) struct ShownOnce(pub axum::http::StatusCode, pub serde_json::Value);
+
+impl axum::response::IntoResponse for ShownOnce {
+    fn into_response(self) -> Response {
+        use axum::http::{header, HeaderValue};
+        let mut response = (self.0, axum::Json(self.1)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
 }
 
 /// The organisation of a request: the path segment where the route template has `{org}`.

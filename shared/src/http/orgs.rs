@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -12,6 +11,7 @@ use super::auth::{Operator, OrgAdmin};
 use super::extract::JsonBody;
 use super::problem::ApiError;
 use super::AppState;
+use super::ShownOnce;
 use crate::domain::Organisation;
 use crate::service::orgs::{self, CreateInput, PatchInput, RotateInput};
 
@@ -38,7 +38,7 @@ async fn create(
     operator: Operator,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CreateInput>,
-) -> Result<Response, ApiError> {
+) -> Result<ShownOnce, ApiError> {
     let created = orgs::create(&state, &operator, body).await?;
     let mut body = view(&created.org);
     // Shown once: only hashes and sealed copies are kept.
@@ -48,7 +48,7 @@ async fn create(
     if let Some(owner) = &created.owner {
         body["owner"] = owner.view();
     }
-    Ok(super::shown_once(StatusCode::CREATED, body))
+    Ok(ShownOnce(StatusCode::CREATED, body))
 }
 
 async fn read(admin: OrgAdmin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -67,7 +67,7 @@ async fn rotate_secret(
     admin: OrgAdmin,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RotateInput>,
-) -> Result<Response, ApiError> {
+) -> Result<ShownOnce, ApiError> {
     let rotated = orgs::rotate_secret(&state, &admin, body).await?;
     let previous_until = rotated.previous_valid_until.and_then(|until| {
         time::OffsetDateTime::from_unix_timestamp(until)
@@ -75,7 +75,7 @@ async fn rotate_secret(
             .format(&time::format_description::well_known::Rfc3339)
             .ok()
     });
-    Ok(super::shown_once(
+    Ok(ShownOnce(
         StatusCode::OK,
         json!({"webhook_secret": rotated.webhook_secret.expose(), "previous_secret_valid_until": previous_until}),
     ))

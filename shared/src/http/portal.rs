@@ -4,7 +4,6 @@
 use super::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -13,6 +12,7 @@ use super::auth::{ClientAddress, DeveloperSession};
 use super::extract::JsonBody;
 use super::problem::ApiError;
 use super::AppState;
+use super::ShownOnce;
 use crate::service::accounts::{self, LoginInput, ProfileInput, ResetCompleteInput, ResetRequestInput, SignUpInput};
 
 pub fn routes() -> Router<AppState> {
@@ -44,14 +44,14 @@ async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<LoginInput>,
-) -> Result<Response, ApiError> {
+) -> Result<ShownOnce, ApiError> {
     let session = accounts::login(&state, &org, address, body).await?;
     let body = json!({
         "token": session.token.expose(),
         "expires_at": session.expires_at,
         "developer": session.account.profile(),
     });
-    Ok(super::shown_once(StatusCode::OK, body))
+    Ok(ShownOnce(StatusCode::OK, body))
 }
 
 async fn logout(session: DeveloperSession, State(state): State<AppState>) -> Result<StatusCode, ApiError> {

@@ -183,8 +183,20 @@ async fn admin_approval_and_decline() {
         )
         .await;
     assert_eq!(status, 200);
-    let key = approved["key"].as_str().unwrap().to_string();
-    assert!(p.email(&email, "Your Acme API key").await.contains(&key));
+    // The approver gets the key's details; the key itself goes to its developer only.
+    assert!(approved.get("key").is_none(), "{approved}");
+    let prefix = approved["key_details"]["prefix"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('…');
+    assert!(prefix.starts_with("gh_live_"));
+    let mail = mail_text(&p.email(&email, "Your Acme API key").await);
+    let at = mail.find(prefix).expect("the key's email carries the key");
+    let key: String = mail[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    assert!(key.len() > prefix.len(), "{key}");
     let (status, _) = p
         .admin(
             "POST",
@@ -267,10 +279,12 @@ async fn webhook_hand_off_approved_by_a_third_party() {
         )
         .await;
     assert_eq!(status, 200);
-    assert!(p
-        .email(&email, "Your Acme API key")
-        .await
-        .contains(approved["key"].as_str().unwrap()));
+    assert!(approved.get("key").is_none(), "{approved}");
+    let prefix = approved["key_details"]["prefix"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('…');
+    assert!(p.email(&email, "Your Acme API key").await.contains(prefix));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -580,7 +594,10 @@ async fn a_store_failure_during_approval_leaves_the_request_pending_and_logs_the
     // And the request can still be approved.
     let (status, approved) = p.admin("POST", &format!("/key-requests/{id}/approve"), None).await;
     assert_eq!(status, 200, "{approved}");
-    assert!(approved["key"].as_str().unwrap().starts_with("gh_live_"));
+    assert!(approved["key_details"]["prefix"]
+        .as_str()
+        .unwrap()
+        .starts_with("gh_live_"));
     assert_eq!(event_kinds(&p).await.len(), events_before.len() + 2);
 }
 

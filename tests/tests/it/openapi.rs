@@ -54,7 +54,8 @@ async fn an_answer_missing_a_documented_field_breaks_the_contract() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     let checker = gatehouse_tests::contract::ContractChecker::default();
-    let check = |v: &Value| checker.problems("GET", &path, 200, "application/json", v.to_string().as_bytes());
+    let json_headers = json_headers();
+    let check = |v: &Value| checker.problems("GET", &path, 200, &json_headers, v.to_string().as_bytes());
     assert_eq!(check(&body), Vec::<String>::new(), "the real answer matches");
     for field in ["name", "settings", "created_at"] {
         let mut without = body.clone();
@@ -66,8 +67,20 @@ async fn an_answer_missing_a_documented_field_breaks_the_contract() {
     wrong["name"] = serde_json::json!(7);
     assert!(!check(&wrong).is_empty());
     // An undocumented success is a break too.
-    assert!(!checker
-        .problems("GET", &path, 203, "application/json", b"{}")
+    assert!(!checker.problems("GET", &path, 203, &json_headers, b"{}").is_empty());
+    // An answer showing a secret without the headers that keep it out of caches breaks it too.
+    let rotate = format!("/orgs/{}/webhook-secret/rotate", org.id);
+    let rotated = serde_json::json!({"webhook_secret": "whsec_x", "previous_secret_valid_until": null});
+    let problems = checker.problems("POST", &rotate, 200, &json_headers, rotated.to_string().as_bytes());
+    assert!(
+        problems.iter().any(|p| p.contains("Cache-Control")) && problems.iter().any(|p| p.contains("Pragma")),
+        "{problems:?}"
+    );
+    let mut uncached = json_headers.clone();
+    uncached.insert("cache-control", "no-store".parse().unwrap());
+    uncached.insert("pragma", "no-cache".parse().unwrap());
+    assert!(checker
+        .problems("POST", &rotate, 200, &uncached, rotated.to_string().as_bytes())
         .is_empty());
     // And every answer of this test's server matched (checked again when the app drops).
     assert!(app.contract.violations.lock().unwrap().is_empty());
@@ -318,5 +331,71 @@ fn every_event_payload_matches_the_published_catalogue() {
     assert!(
         !checker.validate(&pointer, &body).is_empty(),
         "undocumented fields are caught"
+    );
+}
+
+fn json_headers() -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers
+}
+
+/// Whether a schema (with what it refers to) holds a property marked `x-secret`.
+fn holds_secret(schema: &Value, seen: &mut Vec<String>) -> bool {
+    if let Some(reference) = schema["$ref"].as_str() {
+        if seen.iter().any(|s| s == reference) {
+            return false;
+        }
+        seen.push(reference.to_string());
+        return holds_secret(gatehouse_tests::contract::resolved(schema), seen);
+    }
+    match schema {
+        Value::Object(map) => {
+            map.get("x-secret") == Some(&Value::Bool(true)) || map.values().any(|v| holds_secret(v, seen))
+        }
+        Value::Array(items) => items.iter().any(|v| holds_secret(v, seen)),
+        _ => false,
+    }
+}
+
+/// Every answer that shows a secret (a schema property marked `x-secret`) declares the headers that
+/// keep it out of caches; the contract check of every test server then holds each such answer to
+/// them. The secrets Gatehouse shows are all marked.
+#[test]
+fn every_answer_showing_a_secret_is_kept_out_of_caches() {
+    let mut secret_answers = Vec::new();
+    for (path, item) in gatehouse_tests::contract::spec()["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                let response = gatehouse_tests::contract::resolved(response);
+                if !holds_secret(&response["content"], &mut Vec::new()) {
+                    continue;
+                }
+                let headers = &response["headers"];
+                for (name, wanted) in [("Cache-Control", "no-store"), ("Pragma", "no-cache")] {
+                    let header = gatehouse_tests::contract::resolved(&headers[name]);
+                    assert_eq!(
+                        header["schema"]["const"], wanted,
+                        "{method} {path} {status} shows a secret: it declares {name}: {wanted}"
+                    );
+                }
+                secret_answers.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    secret_answers.sort();
+    assert_eq!(
+        secret_answers,
+        [
+            "POST /orgs",
+            "POST /orgs/{org}/admin-keys",
+            "POST /orgs/{org}/developers/{id}/keys",
+            "POST /orgs/{org}/login",
+            "POST /orgs/{org}/webhook-secret/rotate",
+            "POST /portal/{org}/key-requests",
+            "POST /portal/{org}/keys/generate",
+            "POST /portal/{org}/login",
+        ],
+        "the answers that show a key, a token or a signing secret"
     );
 }

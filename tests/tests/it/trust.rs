@@ -416,3 +416,123 @@ async fn only_owners_and_admins_read_webhook_urls_in_full() {
         );
     }
 }
+
+/// Sends `body` with `token`: the status, the two cache headers and the answer.
+async fn answer_with_cache_headers(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (u16, (String, String), Value) {
+    let response = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let cache = (header("cache-control"), header("pragma"));
+    (response.status().as_u16(), cache, response.json().await.unwrap())
+}
+
+/// Finding 10: every answer that shows an API key is kept out of caches, and an approver never
+/// receives the developer's key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let uncached = ("no-store".to_string(), "no-cache".to_string());
+    let email = unique_email();
+    let session = developer_session(&app, &org, &email).await;
+    let requests = format!("/portal/{}/key-requests", org.id);
+
+    // An auto-approved request shows its developer the key.
+    let auto = app.catalog_entry(&org, Some("auto")).await;
+    let (status, cache, answer) =
+        answer_with_cache_headers(&app, &requests, &session, json!({"catalog_id": auto["id"]})).await;
+    assert_eq!(status, 201, "{answer}");
+    assert!(answer["key"].as_str().unwrap().starts_with("gh_live_"));
+    assert_eq!(cache, uncached, "auto-approved request");
+
+    // An approval answers the approver with the key's details, never the key.
+    let reviewed = app.catalog_entry(&org, Some("admin")).await;
+    let (_, _, pending) =
+        answer_with_cache_headers(&app, &requests, &session, json!({"catalog_id": reviewed["id"]})).await;
+    let approver = app.admin_key(&org, "approver", "approver").await;
+    let (status, _, approved) = answer_with_cache_headers(
+        &app,
+        &format!(
+            "/orgs/{}/key-requests/{}/approve",
+            org.id,
+            pending["id"].as_str().unwrap()
+        ),
+        approver["key"].as_str().unwrap(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{approved}");
+    assert!(approved.get("key").is_none(), "{approved}");
+    assert!(approved["key_details"]["prefix"].is_string(), "{approved}");
+
+    // A key an admin issues (subscribe) is shown to that admin once, uncached.
+    let developer = developer_id(&app, &org, &session).await;
+    let (status, cache, subscribed) = answer_with_cache_headers(
+        &app,
+        &format!("/orgs/{}/developers/{developer}/keys", org.id),
+        &org.admin_key,
+        json!({"policy_ids": [auto["policy_id"]]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{subscribed}");
+    assert!(subscribed["key"].as_str().unwrap().starts_with("gh_live_"));
+    assert_eq!(cache, uncached, "subscribe");
+
+    // A Generate Key link redeemed: the key, uncached.
+    let (status, _) = app
+        .admin(
+            &org,
+            "PATCH",
+            "",
+            Some(json!({"settings": {"secure_key_approval": true}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, _, pending) =
+        answer_with_cache_headers(&app, &requests, &session, json!({"catalog_id": reviewed["id"]})).await;
+    let (status, _) = app
+        .admin(
+            &org,
+            "POST",
+            &format!("/key-requests/{}/approve", pending["id"].as_str().unwrap()),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let token = eventually(Duration::from_secs(30), || async {
+        app.emails_to(&email)
+            .await
+            .iter()
+            .find_map(|mail| link_token(mail, "keys/generate?token="))
+    })
+    .await
+    .expect("a Generate Key link");
+    let (status, cache, generated) = answer_with_cache_headers(
+        &app,
+        &format!("/portal/{}/keys/generate", org.id),
+        &session,
+        json!({"token": token}),
+    )
+    .await;
+    assert_eq!(status, 201, "{generated}");
+    assert!(generated["key"].as_str().unwrap().starts_with("gh_live_"));
+    assert_eq!(cache, uncached, "generate");
+}
