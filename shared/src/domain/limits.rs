@@ -84,10 +84,15 @@ pub enum Limit {
     SignUpNoticesPerRecipient,
     /// Welcome and sign-up confirmation emails per recipient.
     WelcomeEmailsPerRecipient,
+    /// Test emails (`POST /orgs/{org}/email-templates/{name}/test`) per organisation.
+    TestEmailsPerOrg,
+    /// Keys issued to one developer (auto-approved, approved, subscribed or generated): each is
+    /// emailed, and key emails are critical (no unsubscribe).
+    KeysIssuedPerDeveloper,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 11] = [
+    pub const ALL: [Limit; 13] = [
         Limit::SignUpsPerSource,
         Limit::ResetRequestsPerSource,
         Limit::PasswordLinksPerSource,
@@ -99,6 +104,8 @@ impl Limit {
         Limit::ResetEmailsPerRecipient,
         Limit::SignUpNoticesPerRecipient,
         Limit::WelcomeEmailsPerRecipient,
+        Limit::TestEmailsPerOrg,
+        Limit::KeysIssuedPerDeveloper,
     ];
 
     /// The counter name, part of each counter's key and of the metric.
@@ -115,6 +122,8 @@ impl Limit {
             Limit::ResetEmailsPerRecipient => "reset_emails_per_recipient",
             Limit::SignUpNoticesPerRecipient => "signup_notices_per_recipient",
             Limit::WelcomeEmailsPerRecipient => "welcome_emails_per_recipient",
+            Limit::TestEmailsPerOrg => "test_emails_per_org",
+            Limit::KeysIssuedPerDeveloper => "keys_issued_per_developer",
         }
     }
 
@@ -132,6 +141,8 @@ impl Limit {
             Limit::ResetEmailsPerRecipient => "RATE_LIMIT_RESET_EMAILS_PER_RECIPIENT",
             Limit::SignUpNoticesPerRecipient => "RATE_LIMIT_SIGNUP_NOTICES_PER_RECIPIENT",
             Limit::WelcomeEmailsPerRecipient => "RATE_LIMIT_WELCOME_EMAILS_PER_RECIPIENT",
+            Limit::TestEmailsPerOrg => "RATE_LIMIT_TEST_EMAILS_PER_ORG",
+            Limit::KeysIssuedPerDeveloper => "RATE_LIMIT_KEYS_ISSUED_PER_DEVELOPER",
         }
     }
 
@@ -161,6 +172,8 @@ impl Limit {
             Limit::ResetEmailsPerRecipient => RateLimit::new(3, HOUR),
             Limit::SignUpNoticesPerRecipient => RateLimit::new(1, DAY),
             Limit::WelcomeEmailsPerRecipient => RateLimit::new(3, DAY),
+            Limit::TestEmailsPerOrg => RateLimit::new(10, HOUR),
+            Limit::KeysIssuedPerDeveloper => RateLimit::new(10, HOUR),
         }
     }
 }

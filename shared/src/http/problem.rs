@@ -74,13 +74,20 @@ fn service_problem(error: &ServiceError) -> Response {
             "the email or the password is wrong",
             None,
         ),
-        ServiceError::TooManyRequests { retry_after_secs } => {
+        ServiceError::TooManyRequests {
+            retry_after_secs,
+            field,
+        } => {
+            let detail = match field {
+                Some(f) => format!("{}: {}; try again later", f.field, f.message),
+                None => "too many requests; try again later".to_string(),
+            };
             let mut r = problem(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-requests",
                 "Too many requests",
-                "too many failed attempts; try again later",
-                None,
+                &detail,
+                field.as_ref().map(std::slice::from_ref),
             );
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));

@@ -5,9 +5,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::OrgAdmin;
-use super::{audit, load_org, AppState, ServiceError};
+use super::{audit, limits, load_org, AppState, ServiceError};
 use crate::domain::audit::FieldChange;
 use crate::domain::jobs::EmailJob;
+use crate::domain::limits::Limit;
 use crate::domain::roles::Permission;
 use crate::domain::{now_rfc3339, Email, Event, EventKind, Locale, Organisation, ValidationErrors};
 use crate::queue::OutgoingMessage;
@@ -83,7 +84,21 @@ pub async fn preview(
         .map_err(rendering_problem)
 }
 
-/// Queues the template, rendered with sample data, for `to`: the email worker sends it through the
+/// Who a test email may go to: the organisation's admin users (the caller among them, when an
+/// admin user) and its `admin_email`. Never anyone else: the route sends from the deployment's
+/// verified sender.
+async fn people_of(state: &AppState, org: &Organisation) -> Result<Vec<Email>, ServiceError> {
+    let mut people: Vec<Email> = super::admin_users::all(state, &org.id)
+        .await?
+        .into_iter()
+        .map(|u| u.value.email)
+        .collect();
+    people.extend(org.settings.admin_email.clone());
+    Ok(people)
+}
+
+/// Queues the template, rendered with sample data, for `to` (a person of the organisation, at
+/// most `RATE_LIMIT_TEST_EMAILS_PER_ORG`): the email worker sends it through the
 /// configured backend and the delivery log records it like any other email. Returns the delivery id.
 pub async fn send_test(
     state: &AppState,
@@ -101,10 +116,38 @@ pub async fn send_test(
             None
         }
     };
+    // The links and names of a test email are the organisation's own: caller data fills only the
+    // template's sample fields, never a link.
+    for own in ["private", "portal_url", "org"] {
+        if input.data.as_ref().is_some_and(|d| d.get(own).is_some()) {
+            errors.push(
+                &format!("data.{own}"),
+                "is the organisation's own in a test email; preview it instead",
+            );
+        }
+    }
     let data = data_for(state, &org, input.data.as_ref())?;
     let languages = languages_for(&org, &input)?;
     errors.into_result()?;
     let to = to.expect("checked above");
+    if !people_of(state, &org)
+        .await?
+        .iter()
+        .any(|p| p.normalized() == to.normalized())
+    {
+        return Err(ServiceError::invalid(
+            "to",
+            "must be an admin user of the organisation or its admin_email",
+        ));
+    }
+    limits::per_subject(
+        state,
+        &org.id,
+        Limit::TestEmailsPerOrg,
+        org.id.as_str(),
+        ("to", "too many test emails from this organisation"),
+    )
+    .await?;
     // Rendered here too, so a bad template or override is a 400 now rather than a failed delivery.
     state
         .templates

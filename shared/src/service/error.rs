@@ -16,7 +16,11 @@ pub enum ServiceError {
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("too many attempts")]
-    TooManyRequests { retry_after_secs: i64 },
+    TooManyRequests {
+        retry_after_secs: i64,
+        /// The field whose limit was reached, when the limit is about one (`to`, `catalog_id`).
+        field: Option<FieldError>,
+    },
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("{0} not found")]

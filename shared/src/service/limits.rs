@@ -19,7 +19,40 @@ fn counter(org: &OrgId, limit: Limit, subject: &str) -> Key {
 }
 
 fn too_many(retry_after_secs: i64) -> ServiceError {
-    ServiceError::TooManyRequests { retry_after_secs }
+    ServiceError::TooManyRequests {
+        retry_after_secs,
+        field: None,
+    }
+}
+
+/// Counts one unit of `limit` for `subject` (an organisation, a developer) in `org`; past the
+/// limit, 429 naming `field` with `message`, nothing counted. Call it before the thing it counts,
+/// once its input is known valid.
+pub async fn per_subject(
+    state: &AppState,
+    org: &OrgId,
+    limit: Limit,
+    subject: &str,
+    (field, message): (&str, &str),
+) -> Result<(), ServiceError> {
+    let Some(rate) = state.config.limits.get(limit) else {
+        return Ok(());
+    };
+    let key = counter(org, limit, subject);
+    match rate_counters::take(state.store.as_ref(), &key, rate.max, rate.window_secs, None).await? {
+        Count::Room { .. } => Ok(()),
+        Count::Full { retry_after_secs } => {
+            crate::telemetry::count("RequestsRefused", limit.name());
+            tracing::info!(org = %org, limit = limit.name(), "request refused by a rate limit");
+            Err(ServiceError::TooManyRequests {
+                retry_after_secs,
+                field: Some(crate::domain::FieldError::new(
+                    field,
+                    &format!("{message} ({} at most {rate})", limit.env()),
+                )),
+            })
+        }
+    }
 }
 
 /// The limit in force in `org`: the deployment's, lowered by the organisation's own sign-up limit.

@@ -263,7 +263,12 @@ async fn admins_preview_templates_and_send_a_test_email() {
         .await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("to")));
 
+    // Test emails go to people of the organisation only: here its admin address.
     let to = unique_email();
+    let (status, _) = app
+        .admin(&org, "PATCH", "", Some(json!({"settings": {"admin_email": to}})))
+        .await;
+    assert_eq!(status, 200);
     let (status, queued) = app
         .admin(
             &org,

@@ -536,3 +536,66 @@ async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key() {
     assert!(generated["key"].as_str().unwrap().starts_with("gh_live_"));
     assert_eq!(cache, uncached, "generate");
 }
+
+/// Finding 8: test emails go only to people of the organisation, with its own links, and at most
+/// `RATE_LIMIT_TEST_EMAILS_PER_ORG` (10 an hour) of them.
+async fn test_emails_are_no_relay(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let admin = app.admin_user(&org, "admin").await;
+    let path = format!("/orgs/{}/email-templates/developer_invited/test", org.id);
+    let stranger = unique_email();
+
+    let (status, problem) = app
+        .send("POST", &path, &admin.token, Some(json!({"to": stranger})))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "to");
+    let (status, problem) = app
+        .send(
+            "POST",
+            &path,
+            &admin.token,
+            Some(json!({"to": admin.email, "data": {"private": {"reset_url": "https://evil.example/x"}}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "data.private");
+
+    for n in 0..10 {
+        let (status, answer) = app
+            .send("POST", &path, &admin.token, Some(json!({"to": admin.email})))
+            .await;
+        assert_eq!(status, 202, "test email {n}: {answer}");
+    }
+    let (status, problem) = app
+        .send("POST", &path, &admin.token, Some(json!({"to": admin.email})))
+        .await;
+    assert_eq!(status, 429, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "to");
+
+    // The ten went to the admin (their invitation besides), with the organisation's links.
+    let tests = eventually(Duration::from_secs(60), || async {
+        let mails = app.emails_to(&admin.email).await;
+        let tests: Vec<String> = mails
+            .into_iter()
+            .filter(|m| m.contains("delivery_event.test_email"))
+            .collect();
+        (tests.len() >= 10).then_some(tests)
+    })
+    .await
+    .expect("ten test emails");
+    assert_eq!(tests.len(), 10);
+    assert!(tests.iter().all(|m| !m.contains("evil.example")));
+    assert!(app.emails_to(&stranger).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_emails_are_no_relay_embedded() {
+    test_emails_are_no_relay(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_emails_are_no_relay_on_the_emulator() {
+    test_emails_are_no_relay(Backend::Emulator).await;
+}
