@@ -26,6 +26,10 @@ pub struct EmailJob {
     /// unsubscribe link turns their preference off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<String>,
+    /// The organisation's default language, so the worker can write in the person's language as it
+    /// is when the email goes out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_locale: Option<super::Locale>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +55,7 @@ impl EmailJob {
             withheld: None,
             languages: Vec::new(),
             person: None,
+            default_locale: None,
         }
     }
 }

@@ -14,12 +14,12 @@ use crate::crypto::SecretBox;
 use crate::domain::jobs::EmailJob;
 use crate::domain::limits::Limits;
 use crate::domain::notifications::{notification_type, Suppressed};
-use crate::domain::{Email, EventKind, LinkBase};
+use crate::domain::{AdminUserId, DeveloperId, Email, EventKind, LinkBase, Locale};
 use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
 use crate::service::limits;
 use crate::store::deliveries::{DeliveryTarget, WithheldReason};
-use crate::store::suppression;
 use crate::store::Store;
+use crate::store::{admin_users, developers, suppression};
 use crate::templates::Templates;
 
 pub struct EmailWorker {
@@ -130,14 +130,41 @@ impl EmailWorker {
         Ok(())
     }
 
-    fn compose(&self, job: &EmailJob) -> Result<Outgoing, String> {
+    /// The job addressed to its person as they are now: a developer or admin user who changed their
+    /// address or language since the event gets it at the new address, in the new language. An
+    /// account that is gone keeps the address the event was routed to. Whether the email may show
+    /// the event's private part was decided for the address it was routed to, and stays so.
+    async fn addressed_now(&self, mut job: EmailJob) -> Result<(EmailJob, bool), crate::store::StoreError> {
+        let shows_private = job.event.shows_private_to(&job.to, &job.template);
+        let org = &job.event.org_id;
+        let store = self.store.as_ref();
+        let now = match job.person.as_deref() {
+            Some(id) => match (DeveloperId::parse(id), AdminUserId::parse(id)) {
+                (Some(id), _) => developers::get(store, org, &id)
+                    .await?
+                    .map(|d| (d.value.email, d.value.locale)),
+                (_, Some(id)) => admin_users::get(store, org, &id)
+                    .await?
+                    .map(|a| (a.value.email, a.value.locale)),
+                _ => None,
+            },
+            None => None,
+        };
+        if let Some((email, locale)) = now {
+            if email.normalized() != job.to.normalized() {
+                tracing::info!(delivery_id = %job.delivery_id, "email follows its person to their current address");
+            }
+            job.to = email;
+            job.languages = Locale::fallbacks(locale.as_ref(), job.default_locale.as_ref());
+        }
+        Ok((job, shows_private))
+    }
+
+    fn compose(&self, job: &EmailJob, shows_private: bool) -> Result<Outgoing, String> {
         let mut data = job.context.clone();
         data["event"] = job.event.webhook_payload();
         data["data"] = job.event.data.clone();
-        if let (Some(sealed), true) = (
-            &job.event.private_sealed,
-            job.event.shows_private_to(&job.to, &job.template),
-        ) {
+        if let (Some(sealed), true) = (&job.event.private_sealed, shows_private) {
             let opened = self.secrets.open(sealed).map_err(|e| e.to_string())?;
             data["private"] = serde_json::from_str(opened.expose()).map_err(|e| e.to_string())?;
         }
@@ -177,6 +204,7 @@ impl EmailWorker {
             return self.take_feedback(found).await;
         }
         let job: EmailJob = serde_json::from_str(body).map_err(|e| Retry::Undecodable(e.to_string()))?;
+        let (job, shows_private) = self.addressed_now(job).await?;
         let target = DeliveryTarget {
             org: &job.event.org_id,
             delivery_id: &job.delivery_id,
@@ -235,7 +263,7 @@ impl EmailWorker {
                     }
                 }
             }
-            let mail = match self.compose(&job) {
+            let mail = match self.compose(&job, shows_private) {
                 Ok(mail) => mail,
                 // A template or header problem will not fix itself.
                 Err(problem) => return Attempt::FailedForGood(problem),

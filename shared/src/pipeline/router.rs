@@ -382,6 +382,7 @@ impl EventRouter {
             let mut job = EmailJob::new(event, personal.to, personal.template, context.clone());
             job.languages = reach.languages_of(reader.as_ref(), event);
             job.person = reader.as_ref().map(|p| p.account().id().to_string());
+            job.default_locale = org.settings.default_locale.clone();
             if let Some(t) = notification_type(personal.template) {
                 // Still queued when withheld, so the delivery log says why it was not sent.
                 if let Resolution::Withheld(why) = reach.resolve(t, Channel::Email, person) {
@@ -402,6 +403,7 @@ impl EventRouter {
                 let mut job = EmailJob::new(event, user.email.clone(), t.template, context.clone());
                 job.languages = reach.languages_of(Some(&person), event);
                 job.person = Some(user.id.to_string());
+                job.default_locale = org.settings.default_locale.clone();
                 job.withheld = match reach.resolve(t, Channel::Email, Some(&person)) {
                     Resolution::Withheld(why) => Some(why),
                     Resolution::NotAChannel => continue,

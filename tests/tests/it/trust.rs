@@ -599,3 +599,86 @@ async fn test_emails_are_no_relay_embedded() {
 async fn test_emails_are_no_relay_on_the_emulator() {
     test_emails_are_no_relay(Backend::Emulator).await;
 }
+
+/// Finding 9: an email about a person goes to them as they are when it is sent: the key approved
+/// after an admin changed the developer's address goes to the new one, in the language they chose
+/// meanwhile, and nothing goes to the old one.
+async fn key_emails_follow_the_developer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let old = unique_email();
+    let session = developer_session(&app, &org, &old).await;
+    let developer = developer_id(&app, &org, &session).await;
+    let entry = app.catalog_entry(&org, Some("admin")).await;
+    let (status, request) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{request}");
+
+    let new = unique_email();
+    let (status, changed) = app
+        .admin(
+            &org,
+            "PATCH",
+            &format!("/developers/{developer}"),
+            Some(json!({"email": new})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    // The address change ended the session; the developer logs in again and picks German.
+    let (status, login) = app.log_in(&org.id, &new).await;
+    assert_eq!(status, 200, "{login}");
+    let session = login["token"].as_str().unwrap();
+    let (status, _) = app
+        .send(
+            "PATCH",
+            &format!("/portal/{}/me", org.id),
+            session,
+            Some(json!({"locale": "de"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (status, _) = app
+        .admin(
+            &org,
+            "POST",
+            &format!("/key-requests/{}/approve", request["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mail = eventually(Duration::from_secs(60), || async {
+        app.emails_to(&new)
+            .await
+            .into_iter()
+            .find(|m| mail_text(m).contains("gh_live_"))
+    })
+    .await
+    .expect("the key email at the new address");
+    let text = mail_text(&mail);
+    assert!(text.contains("Ihr API-Schl"), "in the language chosen since: {text}");
+    assert!(text.contains("gh_live_"), "with the key: {text}");
+    assert!(
+        app.emails_to(&old)
+            .await
+            .iter()
+            .all(|m| !mail_text(m).contains("gh_live_") && !mail_text(m).contains("API key")),
+        "nothing about the key at the old address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_emails_follow_the_developer_embedded() {
+    key_emails_follow_the_developer(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_emails_follow_the_developer_on_the_emulator() {
+    key_emails_follow_the_developer(Backend::Emulator).await;
+}
