@@ -430,7 +430,13 @@ impl TestApp {
         self.accept_and_log_in(org, &email).await
     }
 
-    pub async fn create_org(&self, body: Value) -> TestOrg {
+    /// A new organisation. Address confirmation (`settings.confirm_email`, on in production) is off
+    /// unless the body sets it, so tests of other features sign developers up and use them at
+    /// once; the tests of confirmation turn it on.
+    pub async fn create_org(&self, mut body: Value) -> TestOrg {
+        if body["settings"].get("confirm_email").is_none() {
+            body["settings"]["confirm_email"] = Value::Bool(false);
+        }
         let response = self.post_json("/orgs", Some(&self.root_key()), &body).await;
         assert_eq!(response.status(), 201, "creating an organisation");
         let body: Value = response.json().await.unwrap();

@@ -87,6 +87,8 @@ pub struct Config {
     pub limits: Limits,
     /// Key requests one developer may have waiting for a decision (`MAX_PENDING_KEY_REQUESTS`).
     pub max_pending_key_requests: usize,
+    /// Keys one developer may hold of one catalog entry (`MAX_ACTIVE_KEYS_PER_CATALOG_ENTRY`).
+    pub max_active_keys_per_catalog_entry: usize,
     /// How long audit entries are kept (`AUDIT_RETENTION_DAYS`, default 365).
     pub audit_retention: Duration,
     /// How long in-app notifications are kept (`NOTIFICATION_RETENTION_DAYS`, default 90).
@@ -129,6 +131,7 @@ impl Config {
             account_response_floor: Duration::from_millis(250),
             limits: Limits::default(),
             max_pending_key_requests: 20,
+            max_active_keys_per_catalog_entry: 5,
             audit_retention: Duration::from_secs(365 * 86_400),
             admin_session_ttl: Duration::from_secs(8 * 3_600),
             digest_interval: Some(Duration::from_secs(3_600)),
@@ -227,6 +230,10 @@ impl Config {
                 }
                 c.limits.set(limit, parsed);
             }
+        }
+        if let Some(v) = get("MAX_ACTIVE_KEYS_PER_CATALOG_ENTRY") {
+            c.max_active_keys_per_catalog_entry =
+                parse_number("MAX_ACTIVE_KEYS_PER_CATALOG_ENTRY", &v, 1, 1_000)? as usize;
         }
         if let Some(v) = get("MAX_PENDING_KEY_REQUESTS") {
             c.max_pending_key_requests = parse_number("MAX_PENDING_KEY_REQUESTS", &v, 1, 1_000)? as usize;

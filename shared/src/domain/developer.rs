@@ -30,6 +30,16 @@ pub struct Developer {
     /// The language of their emails and in-app notices (the organisation's default when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<super::Locale>,
+    /// Whether the person at `email` is known to have asked for this account: false for an open
+    /// sign-up until its confirmation link is followed (`settings.confirm_email`). Until then only
+    /// the confirmation email goes to the address, and no key is issued. Accounts from before
+    /// confirmation existed, and those an admin made, are confirmed.
+    #[serde(default = "confirmed")]
+    pub email_confirmed: bool,
+}
+
+fn confirmed() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +90,7 @@ impl Developer {
             "fields": self.fields,
             "status": self.status,
             "locale": self.locale,
+            "email_confirmed": self.email_confirmed,
             "gravatar_url": self.gravatar_url(),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -186,6 +197,7 @@ impl SignUp {
             sessions_valid_after: 0,
             links_valid_after: 0,
             locale: None,
+            email_confirmed: true,
         }
     }
 }

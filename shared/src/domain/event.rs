@@ -97,6 +97,10 @@ pub enum EventKind {
     SignUpWithExistingEmail,
     #[serde(rename = "developer_event.password_reset_requested")]
     PasswordResetRequested,
+    /// The confirmation link of an unconfirmed sign-up, sent again (asked for by a reset request
+    /// or a second sign-up with the address).
+    #[serde(rename = "developer_event.email_confirmation_requested")]
+    EmailConfirmationRequested,
     #[serde(rename = "developer_event.password_changed")]
     PasswordChanged,
     #[serde(rename = "developer_event.suspicious_login")]
@@ -159,6 +163,7 @@ impl EventKind {
             Self::DeveloperDeleted => "developer_event.deleted",
             Self::SignUpWithExistingEmail => "developer_event.signup_with_existing_email",
             Self::PasswordResetRequested => "developer_event.password_reset_requested",
+            Self::EmailConfirmationRequested => "developer_event.email_confirmation_requested",
             Self::PasswordChanged => "developer_event.password_changed",
             Self::SuspiciousLogin => "developer_event.suspicious_login",
             Self::EndpointDisabled => "delivery_event.endpoint_disabled",
@@ -283,6 +288,7 @@ impl Event {
             EventKind::DeveloperRejected => "signup_rejected",
             EventKind::SignUpWithExistingEmail => "signup_existing_account",
             EventKind::PasswordResetRequested => "password_reset",
+            EventKind::EmailConfirmationRequested => "email_confirmation",
             EventKind::PasswordChanged => "password_changed",
             EventKind::SuspiciousLogin => "suspicious_login",
             EventKind::KeyRequestUpdated if status == Some("declined") => "key_request_declined",

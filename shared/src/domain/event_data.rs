@@ -50,6 +50,10 @@ pub struct DeveloperState {
     /// Who changed it; absent on sign-up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<Actor>,
+    /// On an open sign-up that must confirm its address: the confirmation link and how long it
+    /// works, private to the welcome email.
+    #[serde(skip)]
+    pub confirmation: Option<(String, String)>,
 }
 
 impl DeveloperState {
@@ -60,6 +64,7 @@ impl DeveloperState {
             fields: d.fields.clone(),
             status: d.status,
             by,
+            confirmation: None,
         }
     }
 }
@@ -372,6 +377,7 @@ pub enum EventData {
     DeveloperDeleted(DeveloperRef),
     SignUpWithExistingEmail(DeveloperRef),
     PasswordResetRequested(PasswordLinkSent),
+    EmailConfirmationRequested(PasswordLinkSent),
     PasswordChanged(DeveloperRef),
     SuspiciousLogin(SuspiciousLogin),
     EndpointDisabled(EndpointDisabled),
@@ -410,6 +416,7 @@ impl EventData {
             Self::DeveloperDeleted(_) => EventKind::DeveloperDeleted,
             Self::SignUpWithExistingEmail(_) => EventKind::SignUpWithExistingEmail,
             Self::PasswordResetRequested(_) => EventKind::PasswordResetRequested,
+            Self::EmailConfirmationRequested(_) => EventKind::EmailConfirmationRequested,
             Self::PasswordChanged(_) => EventKind::PasswordChanged,
             Self::SuspiciousLogin(_) => EventKind::SuspiciousLogin,
             Self::EndpointDisabled(_) => EventKind::EndpointDisabled,
@@ -437,7 +444,9 @@ impl EventData {
             | Self::DeveloperApproved(p)
             | Self::DeveloperRejected(p)
             | Self::DeveloperUpdated(p) => to_value(p),
-            Self::DeveloperInvited(p) | Self::PasswordResetRequested(p) => to_value(p),
+            Self::DeveloperInvited(p) | Self::PasswordResetRequested(p) | Self::EmailConfirmationRequested(p) => {
+                to_value(p)
+            }
             Self::DeveloperDeleted(p) | Self::SignUpWithExistingEmail(p) | Self::PasswordChanged(p) => to_value(p),
             Self::SuspiciousLogin(p) => to_value(p),
             Self::EndpointDisabled(p) => to_value(p),
@@ -460,6 +469,11 @@ impl EventData {
             Self::AdminInvited(p) | Self::AdminPasswordResetRequested(p) => {
                 Some(json!({"reset_url": p.url, "expires_in": p.expires_in}))
             }
+            Self::EmailConfirmationRequested(p) => Some(json!({"confirm_url": p.url, "expires_in": p.expires_in})),
+            Self::DeveloperSignedUp(p) => p
+                .confirmation
+                .as_ref()
+                .map(|(url, expires_in)| json!({"confirm_url": url, "expires_in": expires_in})),
             Self::SuspiciousLogin(p) => Some(json!({"address": p.address})),
             Self::AdminSuspiciousLogin(p) => Some(json!({"address": p.address})),
             Self::KeyRequestUpdated(p) => match &p.private {

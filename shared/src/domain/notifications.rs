@@ -134,6 +134,7 @@ use Category as C;
 pub const TYPES: &[NotificationType] = &[
     t("developer_welcome", C::Account, true, false, A::Developer, "/catalog"),
     t("signup_received", C::Account, false, false, A::Developer, ""),
+    t("email_confirmation", C::Account, false, true, A::Developer, ""),
     t("signup_approved", C::Account, true, false, A::Developer, "/catalog"),
     t("signup_rejected", C::Account, false, false, A::Developer, ""),
     t("developer_invited", C::Account, false, true, A::Developer, ""),

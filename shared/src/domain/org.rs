@@ -33,6 +33,10 @@ pub struct OrgSettings {
     /// Tyk's `disable_signup`: the portal refuses new sign-ups.
     #[serde(default)]
     pub disable_signup: bool,
+    /// Open sign-ups confirm their address (a one-use link in the welcome email) before any other
+    /// email goes to it or a key is issued to them. On unless turned off.
+    #[serde(default = "yes")]
+    pub confirm_email: bool,
     /// Tyk's `disable_login`: the portal refuses logins.
     #[serde(default)]
     pub disable_login: bool,
@@ -107,6 +111,7 @@ impl Default for OrgSettings {
     fn default() -> Self {
         Self {
             disable_signup: false,
+            confirm_email: true,
             disable_login: false,
             signup_mode: SignupMode::default(),
             signup_fields: Vec::new(),
@@ -126,6 +131,10 @@ impl Default for OrgSettings {
             default_locale: None,
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Who may create an account.
@@ -301,6 +310,7 @@ pub fn is_security_setting(field: &str) -> bool {
         "settings.signup_mode"
             | "settings.disable_signup"
             | "settings.disable_login"
+            | "settings.confirm_email"
             | "settings.secure_key_approval"
             | "settings.hide_token_data"
     ) || is_destination(field)

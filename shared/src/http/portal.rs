@@ -13,7 +13,9 @@ use super::extract::JsonBody;
 use super::problem::ApiError;
 use super::AppState;
 use super::ShownOnce;
-use crate::service::accounts::{self, LoginInput, ProfileInput, ResetCompleteInput, ResetRequestInput, SignUpInput};
+use crate::service::accounts::{
+    self, ConfirmEmailInput, LoginInput, ProfileInput, ResetCompleteInput, ResetRequestInput, SignUpInput,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{org}/me", get(me).patch(edit_me))
         .route("/portal/{org}/password-reset", post(request_reset))
         .route("/portal/{org}/password-reset/complete", post(complete_reset))
+        .route("/portal/{org}/confirm-email", post(confirm_email))
 }
 
 /// The one answer every accepted sign-up gets, whether or not the email had an account.
@@ -93,4 +96,14 @@ async fn complete_reset(
 ) -> Result<Json<Value>, ApiError> {
     accounts::complete_reset(&state, &org, address, body).await?;
     Ok(Json(json!({"status": "password_changed"})))
+}
+
+async fn confirm_email(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    JsonBody(body): JsonBody<ConfirmEmailInput>,
+) -> Result<Json<Value>, ApiError> {
+    let developer = accounts::confirm_email(&state, &org, address, body).await?;
+    Ok(Json(developer.profile()))
 }

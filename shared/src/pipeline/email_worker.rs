@@ -22,6 +22,18 @@ use crate::store::Store;
 use crate::store::{admin_users, developers, suppression};
 use crate::templates::Templates;
 
+/// The emails that may go to a developer whose address is not confirmed: those carrying its
+/// confirmation link.
+const CONFIRMATION_TEMPLATES: [&str; 3] = ["developer_welcome", "signup_received", "email_confirmation"];
+
+/// A job's recipient as the worker found them.
+struct Addressed {
+    /// Whether the email may show the event's private part.
+    shows_private: bool,
+    /// A developer whose address is not confirmed.
+    unconfirmed: bool,
+}
+
 pub struct EmailWorker {
     store: Arc<dyn Store>,
     secrets: SecretBox,
@@ -134,15 +146,17 @@ impl EmailWorker {
     /// address or language since the event gets it at the new address, in the new language. An
     /// account that is gone keeps the address the event was routed to. Whether the email may show
     /// the event's private part was decided for the address it was routed to, and stays so.
-    async fn addressed_now(&self, mut job: EmailJob) -> Result<(EmailJob, bool), crate::store::StoreError> {
+    async fn addressed_now(&self, mut job: EmailJob) -> Result<(EmailJob, Addressed), crate::store::StoreError> {
         let shows_private = job.event.shows_private_to(&job.to, &job.template);
         let org = &job.event.org_id;
         let store = self.store.as_ref();
+        let mut unconfirmed = false;
         let now = match job.person.as_deref() {
             Some(id) => match (DeveloperId::parse(id), AdminUserId::parse(id)) {
-                (Some(id), _) => developers::get(store, org, &id)
-                    .await?
-                    .map(|d| (d.value.email, d.value.locale)),
+                (Some(id), _) => developers::get(store, org, &id).await?.map(|d| {
+                    unconfirmed = !d.value.email_confirmed;
+                    (d.value.email, d.value.locale)
+                }),
                 (_, Some(id)) => admin_users::get(store, org, &id)
                     .await?
                     .map(|a| (a.value.email, a.value.locale)),
@@ -157,7 +171,13 @@ impl EmailWorker {
             job.to = email;
             job.languages = Locale::fallbacks(locale.as_ref(), job.default_locale.as_ref());
         }
-        Ok((job, shows_private))
+        Ok((
+            job,
+            Addressed {
+                shows_private,
+                unconfirmed,
+            },
+        ))
     }
 
     fn compose(&self, job: &EmailJob, shows_private: bool) -> Result<Outgoing, String> {
@@ -204,7 +224,7 @@ impl EmailWorker {
             return self.take_feedback(found).await;
         }
         let job: EmailJob = serde_json::from_str(body).map_err(|e| Retry::Undecodable(e.to_string()))?;
-        let (job, shows_private) = self.addressed_now(job).await?;
+        let (job, addressed) = self.addressed_now(job).await?;
         let target = DeliveryTarget {
             org: &job.event.org_id,
             delivery_id: &job.delivery_id,
@@ -235,6 +255,13 @@ impl EmailWorker {
                 crate::telemetry::count("EmailsSkipped", metric);
                 return Attempt::Skipped(reason, text.into());
             }
+            if addressed.unconfirmed && !CONFIRMATION_TEMPLATES.contains(&job.template.as_str()) {
+                crate::telemetry::count("EmailsSkipped", "unconfirmed");
+                return Attempt::Skipped(
+                    WithheldReason::Unconfirmed,
+                    "the developer has not confirmed this address; only its confirmation goes to it".into(),
+                );
+            }
             match self.withheld(&job).await {
                 Ok(Some((reason, why))) => return Attempt::Skipped(reason, why),
                 Ok(None) => {}
@@ -263,7 +290,7 @@ impl EmailWorker {
                     }
                 }
             }
-            let mail = match self.compose(&job, shows_private) {
+            let mail = match self.compose(&job, addressed.shows_private) {
                 Ok(mail) => mail,
                 // A template or header problem will not fix itself.
                 Err(problem) => return Attempt::FailedForGood(problem),

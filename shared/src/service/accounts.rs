@@ -25,7 +25,7 @@ use crate::domain::{
 use crate::domain::{Locale, OrgId};
 use crate::store::developers::{self, SignUpOutcome};
 use crate::store::outbox::event_write;
-use crate::store::sessions::Account;
+use crate::store::sessions::{self, Account};
 use crate::store::{Store, StoreError, Versioned, Write};
 
 #[async_trait]
@@ -72,6 +72,8 @@ impl Holder for Developer {
         self.updated_at = now_rfc3339();
         self.sessions_valid_after = now;
         self.links_valid_after = now;
+        // The link came by email: whoever followed it reads the address.
+        self.email_confirmed = true;
     }
     fn session_ttl_secs(_: &AppState, org: &Organisation) -> i64 {
         org.settings.session_ttl_secs
@@ -104,6 +106,11 @@ impl Holder for Developer {
         Some(EventData::PasswordChanged(DeveloperRef::from(self)))
     }
     fn reset_requested(&self, state: &AppState, org: &Organisation, link: &PasswordLink) -> Vec<Write> {
+        // An address nobody confirmed gets its confirmation again, never a reset link: whoever
+        // signed up with someone else's address cannot make the portal mail them anything else.
+        if !self.email_confirmed {
+            return confirmation_again(state, org, self);
+        }
         link.issue(
             state,
             &org.id,
@@ -111,6 +118,63 @@ impl Holder for Developer {
             EventData::PasswordResetRequested(link_sent(self, link)),
         )
     }
+}
+
+/// A new confirmation link for an unconfirmed developer, and the event that mails it (at most
+/// `RATE_LIMIT_WELCOME_EMAILS_PER_RECIPIENT` reach the address).
+fn confirmation_again(state: &AppState, org: &Organisation, developer: &Developer) -> Vec<Write> {
+    let link = PasswordLink::confirmation(state, org);
+    link.issue(
+        state,
+        &org.id,
+        developer.id.as_str(),
+        EventData::EmailConfirmationRequested(link_sent(developer, &link)),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmEmailInput {
+    pub token: Option<String>,
+}
+
+/// Confirms a developer's address from the one-use link their welcome (or a later confirmation)
+/// email carried. Counted per source address like every link (`Limit::PasswordLinksPerSource`).
+pub async fn confirm_email(
+    state: &AppState,
+    org: &str,
+    source: IpAddr,
+    input: ConfirmEmailInput,
+) -> Result<Developer, ServiceError> {
+    let org = load_org_named(state, org).await?;
+    let mut errors = ValidationErrors::default();
+    let token = crate::domain::required(&mut errors, "token", input.token.as_deref()).map(str::to_string);
+    let Some(token) = token else {
+        return Err(errors.into());
+    };
+    limits::per_source(state, &org, Limit::PasswordLinksPerSource, source).await?;
+    let invalid = || ServiceError::invalid("token", "is invalid, used or expired");
+    let store = state.store.as_ref();
+    let hash = crate::secret::token_hash(&token);
+    let link = sessions::find_reset(store, &org.id, &hash).await?.ok_or_else(invalid)?;
+    let id = DeveloperId::parse(&link.account_id).ok_or_else(invalid)?;
+    let found = developers::get(store, &org.id, &id).await?.ok_or_else(invalid)?;
+    let mut developer = found.value;
+    if !link.confirms_email || link.issued_at <= developer.links_valid_after {
+        return Err(invalid());
+    }
+    developer.email_confirmed = true;
+    developer.updated_at = now_rfc3339();
+    let writes = vec![
+        developers::save_unmoved(&developer, found.version),
+        sessions::use_reset(&org.id, &hash),
+    ];
+    store.transact(writes).await.map_err(|e| match e {
+        StoreError::ConditionFailed { .. } => invalid(),
+        e => e.into(),
+    })?;
+    tracing::info!(org = %org.id, developer = %developer.id, "developer confirmed their email address");
+    Ok(developer)
 }
 
 /// What the email of a developer's password link carries.
@@ -167,23 +231,37 @@ pub async fn sign_up(state: &AppState, org: &str, source: IpAddr, input: SignUpI
         let (org_id, now) = (org.id.clone(), now_rfc3339());
         let mut developer = blocking(move || sign_up.into_developer(org_id, status, now)).await?;
         developer.locale = locale;
+        developer.email_confirmed = !org.settings.confirm_email;
         developer
     };
-    let event = state.raise(
-        &org.id,
-        EventData::DeveloperSignedUp(DeveloperState::of(&developer, None)),
-    );
-    match developers::create(state.store.as_ref(), &developer, &event, vec![]).await? {
+    // The welcome email carries the confirmation link of an address that must confirm.
+    let confirmation = org
+        .settings
+        .confirm_email
+        .then(|| PasswordLink::confirmation(state, &org));
+    let mut signed_up = DeveloperState::of(&developer, None);
+    signed_up.confirmation = confirmation.as_ref().map(|l| (l.url.clone(), l.expires_in()));
+    let event = state.raise(&org.id, EventData::DeveloperSignedUp(signed_up));
+    let link_record: Vec<Write> = confirmation
+        .iter()
+        .map(|l| l.record(&org.id, developer.id.as_str()))
+        .collect();
+    match developers::create(state.store.as_ref(), &developer, &event, link_record).await? {
         SignUpOutcome::Created => {
             tracing::info!(org = %org.id, developer = %developer.id, event_id = %event.id, "developer signed up");
         }
         SignUpOutcome::EmailTaken => {
             if let Some(existing) = developers::find_by_email(state.store.as_ref(), &org.id, &developer.email).await? {
-                let notice = state.raise(
-                    &org.id,
-                    EventData::SignUpWithExistingEmail(DeveloperRef::from(&existing.value)),
-                );
-                state.store.transact(vec![event_write(&notice)]).await?;
+                let writes = if existing.value.email_confirmed {
+                    let notice = state.raise(
+                        &org.id,
+                        EventData::SignUpWithExistingEmail(DeveloperRef::from(&existing.value)),
+                    );
+                    vec![event_write(&notice)]
+                } else {
+                    confirmation_again(state, &org, &existing.value)
+                };
+                state.store.transact(writes).await?;
             }
             tracing::info!(org = %org.id, "sign-up with an email that has an account");
         }

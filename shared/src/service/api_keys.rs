@@ -229,6 +229,24 @@ pub async fn request_key(
         .await?
         .ok_or(ServiceError::Unauthorized)?
         .value;
+    if !developer.email_confirmed {
+        return Err(ServiceError::Forbidden(
+            "confirm your email address first: follow the link in your welcome email (a password reset request sends it again)"
+                .into(),
+        ));
+    }
+    room_for_a_key(state, &org.id, &developer.id, &entry).await?;
+    if approval == ApprovalMode::Auto {
+        // Each key is emailed, and key emails cannot be unsubscribed from.
+        limits::per_subject(
+            state,
+            &org.id,
+            Limit::KeysIssuedPerDeveloper,
+            developer.id.as_str(),
+            ("catalog_id", "too many keys issued to you"),
+        )
+        .await?;
+    }
     let request = new_request(
         &org,
         &developer,
@@ -267,6 +285,30 @@ pub async fn request_key(
             "another key request of yours was made at the same moment; try again",
         )?;
     Ok(Requested::Pending(Box::new(request)))
+}
+
+/// Refuses (409 naming `catalog_id`) a request for an entry of which the developer already holds
+/// `MAX_ACTIVE_KEYS_PER_CATALOG_ENTRY` keys: revoke one first.
+async fn room_for_a_key(
+    state: &AppState,
+    org: &OrgId,
+    developer: &DeveloperId,
+    entry: &CatalogEntry,
+) -> Result<(), ServiceError> {
+    let max = state.config.max_active_keys_per_catalog_entry;
+    let store = state.store.as_ref();
+    let keys = crate::store::every_page(|after| async move {
+        resources::page_of_developer::<ApiKey>(store, org, developer, after.as_deref(), 100).await
+    })
+    .await?;
+    let held = keys.iter().filter(|k| k.catalog_id.as_ref() == Some(&entry.id)).count();
+    if held >= max {
+        return Err(ServiceError::conflict(
+            "catalog_id",
+            format!("you hold {held} keys of this entry, the most one developer may (MAX_ACTIVE_KEYS_PER_CATALOG_ENTRY); revoke one first"),
+        ));
+    }
+    Ok(())
 }
 
 /// The developer's list of requests waiting for a decision, if it has room for one more

@@ -313,7 +313,12 @@ pub(crate) struct PasswordLink {
     pub(crate) expires_at: i64,
     issued_at: i64,
     ttl_secs: i64,
+    /// A link that confirms an address instead of setting a password.
+    confirms_email: bool,
 }
+
+/// How long an email confirmation link works.
+const CONFIRMATION_TTL_SECS: i64 = 7 * 86_400;
 
 impl PasswordLink {
     /// A link to `page` of the organisation's portal (`reset-password`, `admin/accept-invitation`).
@@ -326,6 +331,16 @@ impl PasswordLink {
             expires_at: now_epoch() + ttl_secs,
             issued_at: now_epoch_millis(),
             ttl_secs,
+            confirms_email: false,
+        }
+    }
+
+    /// A one-use link to the portal's `confirm-email` page, confirming the account's address; it
+    /// dies like a password link when the account's password, status or email changes.
+    pub(crate) fn confirmation(state: &AppState, org: &Organisation) -> Self {
+        Self {
+            confirms_email: true,
+            ..Self::new(state, org, CONFIRMATION_TTL_SECS, "confirm-email")
         }
     }
 
@@ -340,6 +355,7 @@ impl PasswordLink {
             account_id: account_id.to_string(),
             expires_at: self.expires_at,
             issued_at: self.issued_at,
+            confirms_email: self.confirms_email,
         };
         sessions::issue_reset(org, &token_hash(self.token.expose()), &reset)
     }
@@ -395,7 +411,7 @@ pub(crate) async fn set_password<A: Holder>(
     let id = A::parse_id(&link.account_id).ok_or_else(invalid)?;
     let found = A::get(store, &org.id, &id).await?.ok_or_else(invalid)?;
     let mut holder = found.value;
-    if link.issued_at <= holder.links_valid_after() || !holder.takes_link(purpose) {
+    if link.confirms_email || link.issued_at <= holder.links_valid_after() || !holder.takes_link(purpose) {
         return Err(invalid());
     }
     let password_hash = blocking(move || password.hash()).await?;

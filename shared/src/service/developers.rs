@@ -82,6 +82,8 @@ pub async fn invite(state: &AppState, admin: &OrgAdmin, input: InviteInput) -> R
         sessions_valid_after: 0,
         links_valid_after: 0,
         locale,
+        // An admin vouches for the address they invite.
+        email_confirmed: true,
     };
     let link = PasswordLink::new(state, &org, INVITATION_TTL_SECS, "reset-password");
     let token = link.record(&org.id, developer.id.as_str());

@@ -178,7 +178,7 @@ pub fn recipient_limit(template: &str) -> Option<Limit> {
     match template {
         "password_reset" | "admin_password_reset" => Some(Limit::ResetEmailsPerRecipient),
         "signup_existing_account" => Some(Limit::SignUpNoticesPerRecipient),
-        "developer_welcome" | "signup_received" => Some(Limit::WelcomeEmailsPerRecipient),
+        "developer_welcome" | "signup_received" | "email_confirmation" => Some(Limit::WelcomeEmailsPerRecipient),
         _ => None,
     }
 }

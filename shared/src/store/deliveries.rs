@@ -41,6 +41,8 @@ pub enum WithheldReason {
     OrgSwitch,
     /// The recipient takes this notification type in a digest (hourly or daily) instead.
     Digest,
+    /// The recipient's address is not confirmed yet: only its confirmation goes to it.
+    Unconfirmed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

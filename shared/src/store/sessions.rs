@@ -146,6 +146,9 @@ pub struct ResetToken {
     /// (a later password, status or email change) no longer works.
     #[serde(default)]
     pub issued_at: i64,
+    /// A link that confirms the account's email address (and sets no password).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirms_email: bool,
 }
 
 pub fn issue_reset(org: &OrgId, token_hash: &str, token: &ResetToken) -> Write {

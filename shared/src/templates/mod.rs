@@ -30,6 +30,7 @@ macro_rules! with_notifications {
             "signup_rejected",
             "signup_existing_account",
             "password_reset",
+            "email_confirmation",
             "password_changed",
             "suspicious_login",
             "developer_invited",

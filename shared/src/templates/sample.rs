@@ -40,6 +40,7 @@ pub fn sample_data() -> Value {
             "address": "192.0.2.1",
             "key": "gh_live_sample",
             "generate_url": "https://portal.example.com/keys/generate?token=sample",
+            "confirm_url": "https://portal.example.com/confirm-email?token=sample",
         },
         "category": "developer_event",
         "recipient": "ops@example.com",

@@ -118,6 +118,7 @@ async fn password_reset_end_to_end() {
                 .to_string(),
             expires_at: now_epoch() - 1,
             issued_at: now_epoch_millis(),
+            confirms_email: false,
         },
     );
     app.local.services.store.transact(vec![write]).await.unwrap();

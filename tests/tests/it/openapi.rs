@@ -127,6 +127,7 @@ fn every_event_payload_matches_the_published_catalogue() {
         sessions_valid_after: 0,
         links_valid_after: 0,
         locale: None,
+        email_confirmed: true,
     };
     let api = Api {
         id: ApiId::generate(),
@@ -242,6 +243,7 @@ fn every_event_payload_matches_the_published_catalogue() {
         EventData::DeveloperInvited(link.clone()),
         EventData::DeveloperDeleted((&developer).into()),
         EventData::SignUpWithExistingEmail((&developer).into()),
+        EventData::EmailConfirmationRequested(link.clone()),
         EventData::PasswordResetRequested(link),
         EventData::PasswordChanged((&developer).into()),
         EventData::SuspiciousLogin(SuspiciousLogin {

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use gatehouse::store::deliveries::{DeliveryStatus, WithheldReason};
 use gatehouse_tests::*;
 use serde_json::{json, Value};
 
@@ -681,4 +682,190 @@ async fn key_emails_follow_the_developer_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_emails_follow_the_developer_on_the_emulator() {
     key_emails_follow_the_developer(Backend::Emulator).await;
+}
+
+/// Finding 7: someone signs up with a victim's address and does everything a developer can; the
+/// victim receives the confirmation email (at most `RATE_LIMIT_WELCOME_EMAILS_PER_RECIPIENT` of
+/// them) and nothing else.
+async fn a_stranger_cannot_mail_the_victim_more_than_a_confirmation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "settings": {"confirm_email": true, "default_approval": "auto"}}))
+        .await;
+    let victim = unique_email();
+    let portal = |path: &str| format!("/portal/{}{path}", org.id);
+    let session = developer_session(&app, &org, &victim).await;
+    let entry = app.catalog_entry(&org, None).await;
+
+    // Key requests are refused until the address is confirmed.
+    for _ in 0..3 {
+        let (status, problem) = app
+            .send(
+                "POST",
+                &portal("/key-requests"),
+                &session,
+                Some(json!({"catalog_id": entry["id"]})),
+            )
+            .await;
+        assert_eq!(status, 403, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("confirm"), "{problem}");
+    }
+    let (_, me) = app.send("GET", &portal("/me"), &session, None).await;
+    assert_eq!(me["email_confirmed"], false);
+    // Resets, a second sign-up, profile changes, a login after failures from a new address.
+    for _ in 0..4 {
+        let (status, _) = app
+            .send("POST", &portal("/password-reset"), "", Some(json!({"email": victim})))
+            .await;
+        assert_eq!(status, 202);
+    }
+    assert_eq!(app.sign_up(&org.id, &victim).await.status(), 202);
+    let (status, _) = app
+        .send("PATCH", &portal("/me"), &session, Some(json!({"locale": "de"})))
+        .await;
+    assert_eq!(status, 200);
+    for n in 0..2u8 {
+        let wrong = json!({"email": victim, "password": format!("not the password {n}")});
+        let (status, _) = app.send("POST", &portal("/login"), "", Some(wrong)).await;
+        assert_eq!(status, 401);
+    }
+    let elsewhere = client_from([127, 0, 2, 7])
+        .post(app.url(&portal("/login")))
+        .json(&json!({"email": victim, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 200);
+
+    // Every email about the victim settles: sent or withheld.
+    let settled = eventually(Duration::from_secs(60), || async {
+        let mine: Vec<_> = app
+            .deliveries(&org.id)
+            .await
+            .into_iter()
+            .filter(|d| d.channel == "email" && d.target == victim)
+            .collect();
+        let done = mine.len() >= 7
+            && mine
+                .iter()
+                .all(|d| matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::Skipped));
+        done.then_some(mine)
+    })
+    .await
+    .expect("the emails to the victim settle");
+    let mails = app.emails_to(&victim).await;
+    assert!(
+        !mails.is_empty() && mails.len() <= 3,
+        "{} emails: {settled:?}",
+        mails.len()
+    );
+    for mail in &mails {
+        let text = mail_text(mail);
+        assert!(text.contains("/confirm-email?token="), "only confirmations: {text}");
+        assert!(!text.contains("reset-password") && !text.contains("gh_live_"), "{text}");
+    }
+    assert!(
+        settled.iter().any(|d| d.reason == Some(WithheldReason::Unconfirmed)),
+        "the suspicious-login notice was withheld: {settled:?}"
+    );
+
+    // The owner of the address confirms; a confirmation link sets no password.
+    let token = link_token(mails.last().unwrap(), "confirm-email?token=").expect("a confirmation link");
+    let (status, problem) = app
+        .send(
+            "POST",
+            &portal("/password-reset/complete"),
+            "",
+            Some(json!({"token": token, "password": "a password of my own choosing"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    let (status, confirmed) = app
+        .send("POST", &portal("/confirm-email"), "", Some(json!({"token": token})))
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
+    assert_eq!(confirmed["email_confirmed"], true);
+    let (status, again) = app
+        .send("POST", &portal("/confirm-email"), "", Some(json!({"token": token})))
+        .await;
+    assert_eq!(
+        (status, again["errors"][0]["field"].as_str()),
+        (400, Some("token")),
+        "one use"
+    );
+    let (_, login) = app.log_in(&org.id, &victim).await;
+    let (status, issued) = app
+        .send(
+            "POST",
+            &portal("/key-requests"),
+            login["token"].as_str().unwrap(),
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let key = issued["key"].as_str().unwrap().to_string();
+    eventually(Duration::from_secs(60), || async {
+        app.emails_to(&victim)
+            .await
+            .iter()
+            .any(|m| m.contains(&key))
+            .then_some(())
+    })
+    .await
+    .expect("once confirmed, the key email arrives");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_mail_the_victim_more_than_a_confirmation_embedded() {
+    a_stranger_cannot_mail_the_victim_more_than_a_confirmation(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_mail_the_victim_more_than_a_confirmation_on_the_emulator() {
+    a_stranger_cannot_mail_the_victim_more_than_a_confirmation(Backend::Emulator).await;
+}
+
+/// Finding 7, the other half: keys issued to one developer are limited, per hour
+/// (`RATE_LIMIT_KEYS_ISSUED_PER_DEVELOPER`, 429) and per catalog entry
+/// (`MAX_ACTIVE_KEYS_PER_CATALOG_ENTRY`, 409), each naming `catalog_id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_issued_to_one_developer_are_limited() {
+    let mut config = test_config(Backend::Embedded);
+    config.max_active_keys_per_catalog_entry = 2;
+    config.limits.set(
+        gatehouse::domain::limits::Limit::KeysIssuedPerDeveloper,
+        Some(gatehouse::domain::limits::RateLimit::new(3, 3_600)),
+    );
+    let app = spawn_app_with(config).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "settings": {"default_approval": "auto"}}))
+        .await;
+    let session = developer_session(&app, &org, &unique_email()).await;
+    let first = app.catalog_entry(&org, None).await;
+    let second = app.catalog_entry(&org, None).await;
+    let ask = |entry: &Value| {
+        let body = json!({"catalog_id": entry["id"]});
+        let path = format!("/portal/{}/key-requests", org.id);
+        let session = session.clone();
+        let app = &app;
+        async move { app.send("POST", &path, &session, Some(body)).await }
+    };
+    for _ in 0..2 {
+        assert_eq!(ask(&first).await.0, 201);
+    }
+    let (status, problem) = ask(&first).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "catalog_id");
+    assert_eq!(ask(&second).await.0, 201, "the third key of the hour");
+    let (status, problem) = ask(&second).await;
+    assert_eq!(status, 429, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "catalog_id");
+    let (_, keys) = app
+        .send("GET", &format!("/portal/{}/keys", org.id), &session, None)
+        .await;
+    assert_eq!(
+        keys["items"].as_array().unwrap().len(),
+        3,
+        "nothing issued past the limits"
+    );
 }
