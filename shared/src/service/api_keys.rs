@@ -78,6 +78,7 @@ fn approval_of(
         let approved = state.raise(&org.id, EventData::KeyRequestUpdated(decided));
         let writes = vec![
             resources::write(&request, version),
+            developers::exists(&org.id, &request.developer_id),
             sessions::issue_key_link(&org.id, &token_hash(token.expose()), &link),
             event_write(&approved),
         ];
@@ -90,6 +91,7 @@ fn approval_of(
     let approved = state.raise(&org.id, EventData::KeyRequestUpdated(decided));
     let writes = vec![
         resources::write(&request, version),
+        developers::exists(&org.id, &request.developer_id),
         resources::write(&key, 0),
         event_write(&approved),
         event_write(&created),
@@ -438,6 +440,7 @@ pub async fn generate(
     let writes = vec![
         sessions::use_key_link(&org.id, &hash),
         resources::write(&request, found.version),
+        developers::exists(&org.id, &request.developer_id),
         resources::write(&key, 0),
         event_write(&created),
     ];

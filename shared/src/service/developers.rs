@@ -203,9 +203,11 @@ pub async fn remove(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), 
         &admin.org,
         EventData::DeveloperDeleted(DeveloperRef::from(&found.value)),
     );
-    api_keys::remove_all_of(state, &found.value).await?;
     let entry = audit::entry(state, admin, "developer.removed", Some(found.value.id.as_str()), vec![]);
+    // The account goes first: every key issue checks that it exists, so none can land after this
+    // and escape the removal of its keys below.
     developers::delete(state.store.as_ref(), &found.value, found.version, &event, vec![entry]).await?;
+    api_keys::remove_all_of(state, &found.value).await?;
     tracing::info!(org = %admin.org, developer = %found.value.id, "developer removed");
     Ok(())
 }

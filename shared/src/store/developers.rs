@@ -198,6 +198,16 @@ pub fn unchanged(developer: &Developer, version: u64) -> Write {
     }
 }
 
+/// A check that the developer still exists, for a transaction that issues them something (a key):
+/// a removal deletes the account before its keys, so an issue racing it either lands first (and
+/// its key is removed with the others) or fails here.
+pub fn exists(org: &OrgId, id: &DeveloperId) -> Write {
+    Write::Check {
+        key: table_keys::developer(org, id),
+        condition: Condition::Exists,
+    }
+}
+
 /// The key of a developer, for callers composing their own writes.
 pub fn key(developer: &Developer) -> Key {
     table_keys::developer(&developer.org_id, &developer.id)

@@ -606,11 +606,14 @@ async fn a_developer_lists_their_keys_and_requests_reading_only_their_own_record
     let p = Portal::on(Backend::Embedded, json!({}), json!({})).await;
     let admin_entry = p.entry(Some("admin"), json!({})).await;
     let auto_entry = p.entry(Some("auto"), json!({})).await;
+    // Their six keys over two entries, within MAX_ACTIVE_KEYS_PER_CATALOG_ENTRY (5).
+    let other_auto_entry = p.entry(Some("auto"), json!({})).await;
     let (_, mine) = p.developer().await;
     let (_, theirs) = p.developer().await;
-    for _ in 0..6 {
+    for n in 0..6 {
         assert_eq!(p.request(&theirs, &admin_entry).await.0, 201);
-        assert_eq!(p.request(&theirs, &auto_entry).await.0, 201);
+        let entry = if n % 2 == 0 { &auto_entry } else { &other_auto_entry };
+        assert_eq!(p.request(&theirs, entry).await.0, 201);
     }
     assert_eq!(p.request(&mine, &admin_entry).await.0, 201);
     let (_, issued) = p.request(&mine, &auto_entry).await;

@@ -869,3 +869,89 @@ async fn keys_issued_to_one_developer_are_limited() {
         "nothing issued past the limits"
     );
 }
+
+/// Removing a developer leaves no key of theirs, even when an approval races the removal: the
+/// removal deletes the account first, and a key issue needs the account to exist. Here the
+/// approval comes in the worst moment, after the account is gone and before its requests are.
+async fn an_approval_racing_a_removal_issues_no_key(backend: Backend) {
+    use gatehouse::store::{developers, resources};
+    let app = spawn_app(backend).await;
+    let org = app.create_org(json!({"name": "Acme"})).await;
+    let session = developer_session(&app, &org, &unique_email()).await;
+    let id = developer_id(&app, &org, &session).await;
+    let entry = app.catalog_entry(&org, Some("admin")).await;
+    let (_, request) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+
+    // The removal's first step: the account is deleted (its requests not yet).
+    let store = app.local.services.store.clone();
+    let org_id = gatehouse::domain::OrgId::parse(&org.id).unwrap();
+    let removed = gatehouse::domain::DeveloperId::parse(&id).unwrap();
+    let found = developers::get(store.as_ref(), &org_id, &removed)
+        .await
+        .unwrap()
+        .unwrap();
+    let event = gatehouse::domain::Event::new(
+        org_id.clone(),
+        gatehouse::domain::EventKind::DeveloperDeleted,
+        gatehouse::domain::now_rfc3339(),
+        json!({"developer_id": id}),
+    );
+    developers::delete(store.as_ref(), &found.value, found.version, &event, vec![])
+        .await
+        .unwrap();
+
+    let (status, answer) = app
+        .admin(
+            &org,
+            "POST",
+            &format!("/key-requests/{}/approve", request["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert!(status >= 400, "no approval for a removed developer: {status} {answer}");
+    let keys = resources::of_developer::<gatehouse::domain::api_keys::ApiKey>(store.as_ref(), &org_id, &removed)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "no key issued: {keys:?}");
+
+    // And through the API: a removal takes every key with it.
+    let session = developer_session(&app, &org, &unique_email()).await;
+    let other = developer_id(&app, &org, &session).await;
+    let (status, _) = app
+        .admin(
+            &org,
+            "POST",
+            &format!("/developers/{other}/keys"),
+            Some(json!({"policy_ids": [entry["policy_id"]]})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app.admin(&org, "DELETE", &format!("/developers/{other}"), None).await;
+    assert_eq!(status, 204);
+    let (_, keys) = app.admin(&org, "GET", "/keys", None).await;
+    assert!(
+        keys["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["developer_id"] != other.as_str()),
+        "{keys}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_racing_a_removal_issues_no_key_embedded() {
+    an_approval_racing_a_removal_issues_no_key(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_racing_a_removal_issues_no_key_on_the_emulator() {
+    an_approval_racing_a_removal_issues_no_key(Backend::Emulator).await;
+}
