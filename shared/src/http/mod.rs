@@ -9,6 +9,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod catalog;
+mod credentials;
 mod deliveries;
 mod developers;
 mod digests;

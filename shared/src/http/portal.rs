@@ -9,22 +9,27 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::auth::{ClientAddress, DeveloperSession};
+use super::credentials;
 use super::extract::JsonBody;
 use super::problem::ApiError;
 use super::AppState;
-use super::ShownOnce;
-use crate::service::accounts::{
-    self, ConfirmEmailInput, LoginInput, ProfileInput, ResetCompleteInput, ResetRequestInput, SignUpInput,
-};
+use crate::domain::Developer;
+use crate::service::accounts::{self, ConfirmEmailInput, ProfileInput, SignUpInput};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal/{org}/signup", post(sign_up))
-        .route("/portal/{org}/login", post(login))
+        .route("/portal/{org}/login", post(credentials::login::<Developer>))
         .route("/portal/{org}/logout", post(logout))
         .route("/portal/{org}/me", get(me).patch(edit_me))
-        .route("/portal/{org}/password-reset", post(request_reset))
-        .route("/portal/{org}/password-reset/complete", post(complete_reset))
+        .route(
+            "/portal/{org}/password-reset",
+            post(credentials::request_reset::<Developer>),
+        )
+        .route(
+            "/portal/{org}/password-reset/complete",
+            post(credentials::complete_reset::<Developer>),
+        )
         .route("/portal/{org}/confirm-email", post(confirm_email))
 }
 
@@ -42,21 +47,6 @@ async fn sign_up(
     ))
 }
 
-async fn login(
-    Path(org): Path<String>,
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    JsonBody(body): JsonBody<LoginInput>,
-) -> Result<ShownOnce, ApiError> {
-    let session = accounts::login(&state, &org, address, body).await?;
-    let body = json!({
-        "token": session.token.expose(),
-        "expires_at": session.expires_at,
-        "developer": session.account.profile(),
-    });
-    Ok(ShownOnce(StatusCode::OK, body))
-}
-
 async fn logout(session: DeveloperSession, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
     accounts::logout(&state, &session).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -72,30 +62,6 @@ async fn edit_me(
     JsonBody(body): JsonBody<ProfileInput>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(accounts::edit_profile(&state, &session, body).await?.profile()))
-}
-
-/// The one answer every reset request gets.
-async fn request_reset(
-    Path(org): Path<String>,
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    JsonBody(body): JsonBody<ResetRequestInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    accounts::request_reset(&state, &org, address, body).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"status": "accepted", "detail": "If an account has this email, a reset link is on its way."})),
-    ))
-}
-
-async fn complete_reset(
-    Path(org): Path<String>,
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    JsonBody(body): JsonBody<ResetCompleteInput>,
-) -> Result<Json<Value>, ApiError> {
-    accounts::complete_reset(&state, &org, address, body).await?;
-    Ok(Json(json!({"status": "password_changed"})))
 }
 
 async fn confirm_email(

@@ -6,62 +6,43 @@
 //! answer and take about as long either way (both hash a password or write a token either way, and
 //! wait for a response floor), and a failed login says only that the email or password is wrong.
 
-use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::IpAddr;
 
 use super::auth::DeveloperSession;
-use super::credentials::{self, Holder, LinkPurpose, LoggedIn, PasswordLink, ResponseFloor};
+use super::credentials::{self, LinkPurpose, PasswordLink, ResponseFloor};
 pub use super::credentials::{LoginInput, ResetCompleteInput, ResetRequestInput};
 use super::limits;
 use super::{blocking, load_org, load_org_named, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::limits::Limit;
+use crate::domain::Locale;
 use crate::domain::{
-    now_rfc3339, Developer, DeveloperId, DeveloperStatus, Email, Organisation, SignUp, SignupMode, ValidationErrors,
+    now_rfc3339, Developer, DeveloperId, DeveloperStatus, Organisation, SignUp, SignupMode, ValidationErrors,
 };
-use crate::domain::{Locale, OrgId};
 use crate::store::developers::{self, SignUpOutcome};
 use crate::store::outbox::event_write;
-use crate::store::sessions::{self, Account};
-use crate::store::{Store, StoreError, Versioned, Write};
+use crate::store::sessions::{self};
+use crate::store::{StoreError, Write};
 
-#[async_trait]
-impl Holder for Developer {
-    type Id = DeveloperId;
-    const KIND: &'static str = "developer";
-    const SESSION_PREFIX: &'static str = super::auth::SESSION_PREFIX;
-    const RESET_PAGE: &'static str = "reset-password";
-
-    fn parse_id(text: &str) -> Option<DeveloperId> {
-        DeveloperId::parse(text)
-    }
-    fn id(&self) -> &DeveloperId {
-        &self.id
-    }
-    fn account_of(id: &DeveloperId) -> Account<'_> {
-        Account::Developer(id)
-    }
-    fn email(&self) -> &Email {
-        &self.email
-    }
-    fn password_hash(&self) -> &str {
-        &self.password_hash
-    }
-    fn sessions_valid_after(&self) -> i64 {
-        self.sessions_valid_after
-    }
-    fn links_valid_after(&self) -> i64 {
-        self.links_valid_after
-    }
+credentials::holder!(
+    Developer, DeveloperId, Developer, developers::save_unmoved,
+    named "developer", sessions super::auth::SESSION_PREFIX, resets at "reset-password",
+{
     fn refusal(&self) -> Option<ServiceError> {
         match self.status {
             DeveloperStatus::Active => None,
             DeveloperStatus::Pending => Some(ServiceError::Forbidden("this account is waiting for approval".into())),
             DeveloperStatus::Rejected => Some(ServiceError::Forbidden("this account is not active".into())),
         }
+    }
+    fn logins_open(org: &Organisation) -> Result<(), ServiceError> {
+        if org.settings.disable_login {
+            return Err(ServiceError::Forbidden("this portal does not take logins".into()));
+        }
+        Ok(())
     }
     fn takes_link(&self, _: LinkPurpose) -> bool {
         // An invited developer is active with no password yet; a reset is for an active one.
@@ -77,22 +58,6 @@ impl Holder for Developer {
     }
     fn session_ttl_secs(_: &AppState, org: &Organisation) -> i64 {
         org.settings.session_ttl_secs
-    }
-    async fn get(store: &dyn Store, org: &OrgId, id: &DeveloperId) -> Result<Option<Versioned<Self>>, StoreError> {
-        developers::get(store, org, id).await
-    }
-    async fn find_by_email(
-        store: &dyn Store,
-        org: &OrgId,
-        email: &Email,
-    ) -> Result<Option<Versioned<Self>>, StoreError> {
-        developers::find_by_email(store, org, email).await
-    }
-    fn save(&self, version: u64) -> Write {
-        developers::save_unmoved(self, version)
-    }
-    fn unchanged(&self, version: u64) -> Write {
-        developers::unchanged(self, version)
     }
     fn suspicious_login(&self, earlier_failures: u32, address: IpAddr) -> EventData {
         EventData::SuspiciousLogin(SuspiciousLogin {
@@ -118,7 +83,7 @@ impl Holder for Developer {
             EventData::PasswordResetRequested(link_sent(self, link)),
         )
     }
-}
+});
 
 /// A new confirmation link for an unconfirmed developer, and the event that mails it (at most
 /// `RATE_LIMIT_WELCOME_EMAILS_PER_RECIPIENT` reach the address).
@@ -270,30 +235,13 @@ pub async fn sign_up(state: &AppState, org: &str, source: IpAddr, input: SignUpI
     Ok(())
 }
 
-/// Logs a developer in (`credentials::log_in`), unless the portal takes no logins.
-pub async fn login(
-    state: &AppState,
-    org: &str,
-    address: IpAddr,
-    input: LoginInput,
-) -> Result<LoggedIn<Developer>, ServiceError> {
-    let org = load_org_named(state, org).await?;
-    if org.settings.disable_login {
-        return Err(ServiceError::Forbidden("this portal does not take logins".into()));
-    }
-    credentials::log_in(state, &org, address, input).await
-}
-
 pub async fn logout(state: &AppState, session: &DeveloperSession) -> Result<(), ServiceError> {
     credentials::log_out(state, &session.org, &session.token_hash).await
 }
 
 /// The developer of a session.
 pub async fn profile(state: &AppState, session: &DeveloperSession) -> Result<Developer, ServiceError> {
-    Ok(developers::get(state.store.as_ref(), &session.org, &session.developer)
-        .await?
-        .ok_or(ServiceError::Unauthorized)?
-        .value)
+    credentials::own(state, &session.org, &session.developer).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,25 +293,4 @@ pub async fn edit_profile(
     )
     .await?;
     Ok(developer)
-}
-
-/// Mails a reset link if an active developer has this email (`credentials::request_reset`).
-pub async fn request_reset(
-    state: &AppState,
-    org: &str,
-    source: IpAddr,
-    input: ResetRequestInput,
-) -> Result<(), ServiceError> {
-    credentials::request_reset::<Developer>(state, org, source, input).await
-}
-
-/// Sets a new password from a reset (or invitation) link (`credentials::set_password`).
-pub async fn complete_reset(
-    state: &AppState,
-    org: &str,
-    source: IpAddr,
-    input: ResetCompleteInput,
-) -> Result<(), ServiceError> {
-    credentials::set_password::<Developer>(state, org, source, LinkPurpose::Reset, input).await?;
-    Ok(())
 }

@@ -2,55 +2,32 @@
 //! and out, resetting a forgotten password, and their profile (name, locale). The account rules are
 //! `credentials`', the same as a developer's; this module says what is an admin user's own.
 
-use async_trait::async_trait;
 use serde::Deserialize;
 use std::net::IpAddr;
 
 use super::auth::OrgAdmin;
-use super::credentials::{self, Holder, LoggedIn, PasswordLink};
+use super::credentials::{self, PasswordLink};
 pub use super::credentials::{LinkPurpose, LoginInput, ResetCompleteInput, ResetRequestInput};
-use super::{audit, load_org_named, AppState, OrConflict, ServiceError};
+use super::{audit, AppState, OrConflict, ServiceError};
 use crate::domain::audit::{changes, FieldChange};
 use crate::domain::event_data::{AdminLinkSent, AdminRef, AdminSuspiciousLogin, EventData};
 use crate::domain::{
-    now_rfc3339, parse_person_name, AdminStatus, AdminUser, AdminUserId, Email, Locale, OrgId, Organisation,
-    ValidationErrors,
+    now_rfc3339, parse_person_name, AdminStatus, AdminUser, AdminUserId, Locale, Organisation, ValidationErrors,
 };
 use crate::store::admin_users;
-use crate::store::sessions::Account;
-use crate::store::{Store, StoreError, Versioned, Write};
+use crate::store::Write;
 
-#[async_trait]
-impl Holder for AdminUser {
-    type Id = AdminUserId;
-    const KIND: &'static str = "admin";
-    const SESSION_PREFIX: &'static str = super::auth::ADMIN_SESSION_PREFIX;
-    const RESET_PAGE: &'static str = "admin/reset-password";
-
-    fn parse_id(text: &str) -> Option<AdminUserId> {
-        AdminUserId::parse(text)
-    }
-    fn id(&self) -> &AdminUserId {
-        &self.id
-    }
-    fn account_of(id: &AdminUserId) -> Account<'_> {
-        Account::Admin(id)
-    }
-    fn email(&self) -> &Email {
-        &self.email
-    }
-    fn password_hash(&self) -> &str {
-        &self.password_hash
-    }
-    fn sessions_valid_after(&self) -> i64 {
-        self.sessions_valid_after
-    }
-    fn links_valid_after(&self) -> i64 {
-        self.links_valid_after
-    }
+credentials::holder!(
+    AdminUser, AdminUserId, Admin, admin_users::save,
+    named "admin", sessions super::auth::ADMIN_SESSION_PREFIX, resets at "admin/reset-password",
+{
     fn refusal(&self) -> Option<ServiceError> {
         // An invited admin has no password yet, so no login reaches this.
         (self.status != AdminStatus::Active).then_some(ServiceError::InvalidCredentials)
+    }
+    fn logins_open(_: &Organisation) -> Result<(), ServiceError> {
+        // `disable_login` is the portal's: admins still log in to run the organisation.
+        Ok(())
     }
     fn takes_link(&self, purpose: LinkPurpose) -> bool {
         // An invitation link sets the first password; a reset link changes an active admin's.
@@ -70,22 +47,6 @@ impl Holder for AdminUser {
     fn session_ttl_secs(state: &AppState, _: &Organisation) -> i64 {
         // Admin sessions hold more power than a developer's: a working day by default.
         state.config.admin_session_ttl.as_secs() as i64
-    }
-    async fn get(store: &dyn Store, org: &OrgId, id: &AdminUserId) -> Result<Option<Versioned<Self>>, StoreError> {
-        admin_users::get(store, org, id).await
-    }
-    async fn find_by_email(
-        store: &dyn Store,
-        org: &OrgId,
-        email: &Email,
-    ) -> Result<Option<Versioned<Self>>, StoreError> {
-        admin_users::find_by_email(store, org, email).await
-    }
-    fn save(&self, version: u64) -> Write {
-        admin_users::save(self, version)
-    }
-    fn unchanged(&self, version: u64) -> Write {
-        admin_users::unchanged(self, version)
     }
     fn suspicious_login(&self, earlier_failures: u32, address: IpAddr) -> EventData {
         EventData::AdminSuspiciousLogin(AdminSuspiciousLogin {
@@ -116,30 +77,7 @@ impl Holder for AdminUser {
             EventData::AdminPasswordResetRequested(sent),
         )
     }
-}
-
-/// Sets an admin user's password from a one-use link (`credentials::set_password`): an invitation
-/// makes the account active.
-pub async fn set_password(
-    state: &AppState,
-    org: &str,
-    source: IpAddr,
-    purpose: LinkPurpose,
-    input: ResetCompleteInput,
-) -> Result<AdminUser, ServiceError> {
-    credentials::set_password(state, org, source, purpose, input).await
-}
-
-/// Logs an admin user in (the organisation's `disable_login` is the portal's and does not apply).
-pub async fn login(
-    state: &AppState,
-    org: &str,
-    address: IpAddr,
-    input: LoginInput,
-) -> Result<LoggedIn<AdminUser>, ServiceError> {
-    let org = load_org_named(state, org).await?;
-    credentials::log_in(state, &org, address, input).await
-}
+});
 
 /// The admin user behind a session; an admin key has no account of its own.
 fn session_of(admin: &OrgAdmin) -> Result<&(AdminUserId, String), ServiceError> {
@@ -154,23 +92,10 @@ pub async fn logout(state: &AppState, admin: &OrgAdmin) -> Result<(), ServiceErr
     credentials::log_out(state, &admin.org, hash).await
 }
 
-/// Mails a reset link if an active admin user has this email (`credentials::request_reset`).
-pub async fn request_reset(
-    state: &AppState,
-    org: &str,
-    source: IpAddr,
-    input: ResetRequestInput,
-) -> Result<(), ServiceError> {
-    credentials::request_reset::<AdminUser>(state, org, source, input).await
-}
-
 /// The admin user calling.
 pub async fn profile(state: &AppState, admin: &OrgAdmin) -> Result<AdminUser, ServiceError> {
     let (id, _) = session_of(admin)?;
-    Ok(admin_users::get(state.store.as_ref(), &admin.org, id)
-        .await?
-        .ok_or(ServiceError::Unauthorized)?
-        .value)
+    credentials::own(state, &admin.org, id).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -55,6 +55,8 @@ pub(crate) trait Holder: Clone + Send + Sync + Sized + 'static {
     fn links_valid_after(&self) -> i64;
     /// `None` when the account may log in and hold sessions; what to answer otherwise.
     fn refusal(&self) -> Option<ServiceError>;
+    /// Whether the organisation takes logins of this kind (a portal may turn developers' off).
+    fn logins_open(org: &Organisation) -> Result<(), ServiceError>;
     /// Whether a link of `purpose` may set this account's password.
     fn takes_link(&self, purpose: LinkPurpose) -> bool;
     /// Sets a new password hash at `now` (epoch ms): every session and link made before ends.
@@ -79,6 +81,71 @@ pub(crate) trait Holder: Clone + Send + Sync + Sized + 'static {
     /// it, or something else the account's state calls for (nothing at all, for instance).
     fn reset_requested(&self, state: &AppState, org: &Organisation, link: &PasswordLink) -> Vec<Write>;
 }
+
+/// Implements [`Holder`] for an account type: the accessors every kind has alike (its id, email,
+/// password hash, the instants its sessions and links are valid after, its store module's `get`,
+/// `find_by_email`, `unchanged` and the given save function), then the items that say what is the
+/// kind's own. One place for what would otherwise be written twice and drift.
+macro_rules! holder {
+    (
+        $kind:ty, $id:ident, $account:ident, $store:ident :: $save:ident,
+        named $name:literal, sessions $prefix:expr, resets at $page:literal,
+        { $($own:tt)* }
+    ) => {
+        #[async_trait::async_trait]
+        impl $crate::service::credentials::Holder for $kind {
+            type Id = $id;
+            const KIND: &'static str = $name;
+            const SESSION_PREFIX: &'static str = $prefix;
+            const RESET_PAGE: &'static str = $page;
+
+            fn parse_id(text: &str) -> Option<$id> {
+                $id::parse(text)
+            }
+            fn id(&self) -> &$id {
+                &self.id
+            }
+            fn account_of(id: &$id) -> $crate::store::sessions::Account<'_> {
+                $crate::store::sessions::Account::$account(id)
+            }
+            fn email(&self) -> &$crate::domain::Email {
+                &self.email
+            }
+            fn password_hash(&self) -> &str {
+                &self.password_hash
+            }
+            fn sessions_valid_after(&self) -> i64 {
+                self.sessions_valid_after
+            }
+            fn links_valid_after(&self) -> i64 {
+                self.links_valid_after
+            }
+            async fn get(
+                store: &dyn $crate::store::Store,
+                org: &$crate::domain::OrgId,
+                id: &$id,
+            ) -> Result<Option<$crate::store::Versioned<Self>>, $crate::store::StoreError> {
+                $store::get(store, org, id).await
+            }
+            async fn find_by_email(
+                store: &dyn $crate::store::Store,
+                org: &$crate::domain::OrgId,
+                email: &$crate::domain::Email,
+            ) -> Result<Option<$crate::store::Versioned<Self>>, $crate::store::StoreError> {
+                $store::find_by_email(store, org, email).await
+            }
+            fn save(&self, version: u64) -> $crate::store::Write {
+                $store::$save(self, version)
+            }
+            fn unchanged(&self, version: u64) -> $crate::store::Write {
+                $store::unchanged(self, version)
+            }
+
+            $($own)*
+        }
+    };
+}
+pub(crate) use holder;
 
 fn account<A: Holder>(holder: &A) -> Account<'_> {
     A::account_of(holder.id())
@@ -146,7 +213,7 @@ pub(crate) fn new_session_token<A: Holder>(org: &OrgId, id: &A::Id) -> (Secret, 
 /// is checked (`LoginAttempt`); a login from a new address after failures raises a suspicious-login
 /// notice; the account is checked (not rewritten) in the session's transaction, so a login racing
 /// a password change or a removal fails.
-pub(crate) async fn log_in<A: Holder>(
+async fn log_in<A: Holder>(
     state: &AppState,
     org: &Organisation,
     address: IpAddr,
@@ -195,6 +262,18 @@ pub(crate) async fn log_in<A: Holder>(
         expires_at,
         account: holder,
     })
+}
+
+/// Logs an account of kind `A` into the organisation named `org`, if it takes such logins.
+pub(crate) async fn login<A: Holder>(
+    state: &AppState,
+    org: &str,
+    address: IpAddr,
+    input: LoginInput,
+) -> Result<LoggedIn<A>, ServiceError> {
+    let org = load_org_named(state, org).await?;
+    A::logins_open(&org)?;
+    log_in(state, &org, address, input).await
 }
 
 /// Whether `password` matches the stored `hash` (none: no such account, or no password chosen yet),
@@ -258,6 +337,14 @@ pub(crate) async fn session<A: Holder>(state: &AppState, token: &str, path_org: 
         account: holder,
         token_hash: hash,
     })
+}
+
+/// The account `id` of a live session, as it is now (401 once it is gone).
+pub(crate) async fn own<A: Holder>(state: &AppState, org: &OrgId, id: &A::Id) -> Result<A, ServiceError> {
+    Ok(A::get(state.store.as_ref(), org, id)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?
+        .value)
 }
 
 /// Ends one session.

@@ -361,6 +361,7 @@ async fn a_portal_url_is_an_origin_and_a_path() {
         app.emails_to(&email)
             .await
             .iter()
+            .filter(|mail| mail.contains("developer_event.password_reset_requested"))
             .find_map(|mail| find_link(mail, "https://p.example/"))
     })
     .await

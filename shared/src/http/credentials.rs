@@ -1,0 +1,85 @@
+//! The account routes developers and admin users share, written once over the account kind
+//! (`service::credentials::Holder`): log in, ask for a reset link, set a password from a link.
+//! `portal` and `admin_accounts` mount them under their own paths.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::auth::ClientAddress;
+use super::extract::{JsonBody, Path};
+use super::problem::ApiError;
+use super::{AppState, ShownOnce};
+use crate::domain::{AdminUser, Developer};
+use crate::service::credentials::{self, Holder, LinkPurpose, LoginInput, ResetCompleteInput, ResetRequestInput};
+
+/// How an account kind appears in answers.
+pub(crate) trait Shown: Holder {
+    /// The answer's field holding the account (`developer`, `admin`).
+    const FIELD: &'static str;
+    fn shown(&self) -> Value;
+}
+
+impl Shown for Developer {
+    const FIELD: &'static str = "developer";
+    fn shown(&self) -> Value {
+        self.profile()
+    }
+}
+
+impl Shown for AdminUser {
+    const FIELD: &'static str = "admin";
+    fn shown(&self) -> Value {
+        self.view()
+    }
+}
+
+/// A new session, its token shown once.
+pub(crate) async fn login<A: Shown>(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    JsonBody(body): JsonBody<LoginInput>,
+) -> Result<ShownOnce, ApiError> {
+    let session = credentials::login::<A>(&state, &org, address, body).await?;
+    let mut answer = json!({"token": session.token.expose(), "expires_at": session.expires_at});
+    answer[A::FIELD] = session.account.shown();
+    Ok(ShownOnce(StatusCode::OK, answer))
+}
+
+/// The one answer every reset request gets, whether or not the email has an account.
+pub(crate) async fn request_reset<A: Shown>(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    JsonBody(body): JsonBody<ResetRequestInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    credentials::request_reset::<A>(&state, &org, address, body).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "accepted", "detail": "If an account has this email, a reset link is on its way."})),
+    ))
+}
+
+/// A new password from a reset link.
+pub(crate) async fn complete_reset<A: Shown>(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    JsonBody(body): JsonBody<ResetCompleteInput>,
+) -> Result<Json<Value>, ApiError> {
+    credentials::set_password::<A>(&state, &org, address, LinkPurpose::Reset, body).await?;
+    Ok(Json(json!({"status": "password_changed"})))
+}
+
+/// The first password from an invitation link: the account as it now is.
+pub(crate) async fn accept_invitation<A: Shown>(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    JsonBody(body): JsonBody<ResetCompleteInput>,
+) -> Result<Json<Value>, ApiError> {
+    let account = credentials::set_password::<A>(&state, &org, address, LinkPurpose::Invitation, body).await?;
+    Ok(Json(account.shown()))
+}
