@@ -121,7 +121,7 @@ pub async fn send_test(
     for own in ["private", "portal_url", "org"] {
         if input.data.as_ref().is_some_and(|d| d.get(own).is_some()) {
             errors.push(
-                &format!("data.{own}"),
+                format!("data.{own}"),
                 "is the organisation's own in a test email; preview it instead",
             );
         }

@@ -48,7 +48,7 @@ pub async fn per_subject(
                 retry_after_secs,
                 field: Some(crate::domain::FieldError::new(
                     field,
-                    &format!("{message} ({} at most {rate})", limit.env()),
+                    format!("{message} ({} at most {rate})", limit.env()),
                 )),
             })
         }
