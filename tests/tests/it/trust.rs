@@ -322,9 +322,8 @@ async fn only_owners_move_where_links_go_on_the_emulator() {
 
 /// Finding 2: a link base is an origin and a path; a query, a fragment or credentials are refused,
 /// and links are built on the path.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_portal_url_is_an_origin_and_a_path() {
-    let app = spawn_app(Backend::Embedded).await;
+async fn a_portal_url_is_an_origin_and_a_path(backend: Backend) {
+    let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
     for bad in [
         "https://p.example/a?b=1",
@@ -370,6 +369,16 @@ async fn a_portal_url_is_an_origin_and_a_path() {
         link.starts_with("https://p.example/dev/reset-password?token="),
         "{link}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_url_is_an_origin_and_a_path_embedded() {
+    a_portal_url_is_an_origin_and_a_path(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_url_is_an_origin_and_a_path_on_the_emulator() {
+    a_portal_url_is_an_origin_and_a_path(Backend::Emulator).await;
 }
 
 /// Finding 11: webhook URLs, whose query often holds the receiver's token, are shown in full to
@@ -448,9 +457,8 @@ async fn answer_with_cache_headers(
 
 /// Finding 10: every answer that shows an API key is kept out of caches, and an approver never
 /// receives the developer's key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key() {
-    let app = spawn_app(Backend::Embedded).await;
+async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key(backend: Backend) {
+    let app = spawn_app(backend).await;
     let org = app.create_org(json!({"name": "Acme"})).await;
     let uncached = ("no-store".to_string(), "no-cache".to_string());
     let email = unique_email();
@@ -537,6 +545,16 @@ async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key() {
     assert_eq!(status, 201, "{generated}");
     assert!(generated["key"].as_str().unwrap().starts_with("gh_live_"));
     assert_eq!(cache, uncached, "generate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key_embedded() {
+    answers_showing_a_key_are_not_cached_and_approvers_get_no_key(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key_on_the_emulator() {
+    answers_showing_a_key_are_not_cached_and_approvers_get_no_key(Backend::Emulator).await;
 }
 
 /// Finding 8: test emails go only to people of the organisation, with its own links, and at most
@@ -829,9 +847,8 @@ async fn a_stranger_cannot_mail_the_victim_more_than_a_confirmation_on_the_emula
 /// Finding 7, the other half: keys issued to one developer are limited, per hour
 /// (`RATE_LIMIT_KEYS_ISSUED_PER_DEVELOPER`, 429) and per catalog entry
 /// (`MAX_ACTIVE_KEYS_PER_CATALOG_ENTRY`, 409), each naming `catalog_id`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_issued_to_one_developer_are_limited() {
-    let mut config = test_config(Backend::Embedded);
+async fn keys_issued_to_one_developer_are_limited(backend: Backend) {
+    let mut config = test_config(backend);
     config.max_active_keys_per_catalog_entry = 2;
     config.limits.set(
         gatehouse::domain::limits::Limit::KeysIssuedPerDeveloper,
@@ -869,6 +886,16 @@ async fn keys_issued_to_one_developer_are_limited() {
         3,
         "nothing issued past the limits"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_issued_to_one_developer_are_limited_embedded() {
+    keys_issued_to_one_developer_are_limited(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_issued_to_one_developer_are_limited_on_the_emulator() {
+    keys_issued_to_one_developer_are_limited(Backend::Emulator).await;
 }
 
 /// Removing a developer leaves no key of theirs, even when an approval races the removal: the
