@@ -1,10 +1,12 @@
 //! The account routes developers and admin users share, written once over the account kind
 //! (`service::credentials::Holder`): log in, ask for a reset link, set a password from a link.
-//! `portal` and `admin_accounts` mount them under their own paths.
+//! and the caller's own account (log out, read, edit). `portal` and `admin_accounts` mount them under
+//! their own paths.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::auth::ClientAddress;
@@ -12,7 +14,27 @@ use super::extract::{JsonBody, Path};
 use super::problem::ApiError;
 use super::{AppState, ShownOnce};
 use crate::domain::{AdminUser, Developer};
-use crate::service::credentials::{self, Holder, LinkPurpose, LoginInput, ResetCompleteInput, ResetRequestInput};
+use crate::service::credentials::{
+    self, Holder, LinkPurpose, LoginInput, OwnSession, ResetCompleteInput, ResetRequestInput,
+};
+
+/// The routes every account kind has, under `base` (`/portal/{org}`, `/orgs/{org}`): log in and
+/// out, the caller's own account, a reset link asked for and used. `S` is the kind's session.
+pub(crate) fn routes<S>(base: &str) -> Router<AppState>
+where
+    S: OwnSession + FromRequestParts<AppState> + Send + 'static,
+    S::Account: Shown,
+{
+    Router::new()
+        .route(&format!("{base}/login"), post(login::<S::Account>))
+        .route(&format!("{base}/logout"), post(logout::<S>))
+        .route(&format!("{base}/me"), get(me::<S>).patch(edit_me::<S>))
+        .route(&format!("{base}/password-reset"), post(request_reset::<S::Account>))
+        .route(
+            &format!("{base}/password-reset/complete"),
+            post(complete_reset::<S::Account>),
+        )
+}
 
 /// How an account kind appears in answers.
 pub(crate) trait Shown: Holder {
@@ -36,7 +58,7 @@ impl Shown for AdminUser {
 }
 
 /// A new session, its token shown once.
-pub(crate) async fn login<A: Shown>(
+async fn login<A: Shown>(
     Path(org): Path<String>,
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -49,7 +71,7 @@ pub(crate) async fn login<A: Shown>(
 }
 
 /// The one answer every reset request gets, whether or not the email has an account.
-pub(crate) async fn request_reset<A: Shown>(
+async fn request_reset<A: Shown>(
     Path(org): Path<String>,
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -63,7 +85,7 @@ pub(crate) async fn request_reset<A: Shown>(
 }
 
 /// A new password from a reset link.
-pub(crate) async fn complete_reset<A: Shown>(
+async fn complete_reset<A: Shown>(
     Path(org): Path<String>,
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -82,4 +104,35 @@ pub(crate) async fn accept_invitation<A: Shown>(
 ) -> Result<Json<Value>, ApiError> {
     let account = credentials::set_password::<A>(&state, &org, address, LinkPurpose::Invitation, body).await?;
     Ok(Json(account.shown()))
+}
+
+/// Ends the caller's session.
+async fn logout<S: OwnSession>(session: S, State(state): State<AppState>) -> Result<StatusCode, ApiError>
+where
+    S: FromRequestParts<AppState>,
+{
+    credentials::log_out(&state, &session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's own account.
+async fn me<S>(session: S, State(state): State<AppState>) -> Result<Json<Value>, ApiError>
+where
+    S: OwnSession + FromRequestParts<AppState>,
+    S::Account: Shown,
+{
+    Ok(Json(credentials::own_account(&state, &session).await?.shown()))
+}
+
+/// The caller changes their own profile.
+async fn edit_me<S>(
+    session: S,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<S::ProfileInput>,
+) -> Result<Json<Value>, ApiError>
+where
+    S: OwnSession + FromRequestParts<AppState>,
+    S::Account: Shown,
+{
+    Ok(Json(session.edit_profile(&state, body).await?.shown()))
 }

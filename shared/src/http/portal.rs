@@ -1,10 +1,11 @@
-//! The developer portal's accounts: sign-up, login and logout, the developer's own profile, password
-//! reset (rules in `service::accounts`).
+//! The developer portal's accounts: sign-up and address confirmation here (rules in
+//! `service::accounts`); login, logout, the developer's own profile and password reset are the
+//! routes every account kind has (`credentials::routes`).
 
 use super::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -13,24 +14,13 @@ use super::credentials;
 use super::extract::JsonBody;
 use super::problem::ApiError;
 use super::AppState;
-use crate::domain::Developer;
-use crate::service::accounts::{self, ConfirmEmailInput, ProfileInput, SignUpInput};
+use crate::service::accounts::{self, ConfirmEmailInput, SignUpInput};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal/{org}/signup", post(sign_up))
-        .route("/portal/{org}/login", post(credentials::login::<Developer>))
-        .route("/portal/{org}/logout", post(logout))
-        .route("/portal/{org}/me", get(me).patch(edit_me))
-        .route(
-            "/portal/{org}/password-reset",
-            post(credentials::request_reset::<Developer>),
-        )
-        .route(
-            "/portal/{org}/password-reset/complete",
-            post(credentials::complete_reset::<Developer>),
-        )
         .route("/portal/{org}/confirm-email", post(confirm_email))
+        .merge(credentials::routes::<DeveloperSession>("/portal/{org}"))
 }
 
 /// The one answer every accepted sign-up gets, whether or not the email had an account.
@@ -45,23 +35,6 @@ async fn sign_up(
         StatusCode::ACCEPTED,
         Json(json!({"status": "received", "detail": "Check your email to continue."})),
     ))
-}
-
-async fn logout(session: DeveloperSession, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    accounts::logout(&state, &session).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn me(session: DeveloperSession, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(accounts::profile(&state, &session).await?.profile()))
-}
-
-async fn edit_me(
-    session: DeveloperSession,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<ProfileInput>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(accounts::edit_profile(&state, &session, body).await?.profile()))
 }
 
 async fn confirm_email(

@@ -235,13 +235,18 @@ pub async fn sign_up(state: &AppState, org: &str, source: IpAddr, input: SignUpI
     Ok(())
 }
 
-pub async fn logout(state: &AppState, session: &DeveloperSession) -> Result<(), ServiceError> {
-    credentials::log_out(state, &session.org, &session.token_hash).await
-}
+#[async_trait::async_trait]
+impl credentials::OwnSession for DeveloperSession {
+    type Account = Developer;
+    type ProfileInput = ProfileInput;
 
-/// The developer of a session.
-pub async fn profile(state: &AppState, session: &DeveloperSession) -> Result<Developer, ServiceError> {
-    credentials::own(state, &session.org, &session.developer).await
+    fn own(&self) -> Result<(&crate::domain::OrgId, &DeveloperId, &str), ServiceError> {
+        Ok((&self.org, &self.developer, &self.token_hash))
+    }
+
+    async fn edit_profile(&self, state: &AppState, input: ProfileInput) -> Result<Developer, ServiceError> {
+        edit_profile(state, self, input).await
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,7 +259,7 @@ pub struct ProfileInput {
 }
 
 /// A developer changes their own profile fields (`null` removes an optional one).
-pub async fn edit_profile(
+async fn edit_profile(
     state: &AppState,
     session: &DeveloperSession,
     input: ProfileInput,

@@ -87,15 +87,19 @@ fn session_of(admin: &OrgAdmin) -> Result<&(AdminUserId, String), ServiceError> 
         .ok_or_else(|| ServiceError::Forbidden("an admin key has no account; log in as an admin user".into()))
 }
 
-pub async fn logout(state: &AppState, admin: &OrgAdmin) -> Result<(), ServiceError> {
-    let (_, hash) = session_of(admin)?;
-    credentials::log_out(state, &admin.org, hash).await
-}
+#[async_trait::async_trait]
+impl credentials::OwnSession for OrgAdmin {
+    type Account = AdminUser;
+    type ProfileInput = ProfileInput;
 
-/// The admin user calling.
-pub async fn profile(state: &AppState, admin: &OrgAdmin) -> Result<AdminUser, ServiceError> {
-    let (id, _) = session_of(admin)?;
-    credentials::own(state, &admin.org, id).await
+    fn own(&self) -> Result<(&crate::domain::OrgId, &AdminUserId, &str), ServiceError> {
+        let (id, token_hash) = session_of(self)?;
+        Ok((&self.org, id, token_hash))
+    }
+
+    async fn edit_profile(&self, state: &AppState, input: ProfileInput) -> Result<AdminUser, ServiceError> {
+        edit_profile(state, self, input).await
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,7 +113,7 @@ pub struct ProfileInput {
 }
 
 /// An admin user changes their own name or locale (audited like every admin write).
-pub async fn edit_profile(state: &AppState, admin: &OrgAdmin, input: ProfileInput) -> Result<AdminUser, ServiceError> {
+async fn edit_profile(state: &AppState, admin: &OrgAdmin, input: ProfileInput) -> Result<AdminUser, ServiceError> {
     let (id, _) = session_of(admin)?;
     let mut errors = ValidationErrors::default();
     let name = input

@@ -339,16 +339,33 @@ pub(crate) async fn session<A: Holder>(state: &AppState, token: &str, path_org: 
     })
 }
 
-/// The account `id` of a live session, as it is now (401 once it is gone).
-pub(crate) async fn own<A: Holder>(state: &AppState, org: &OrgId, id: &A::Id) -> Result<A, ServiceError> {
-    Ok(A::get(state.store.as_ref(), org, id)
+/// A caller in their own account's session: a developer's, or an admin user's.
+#[async_trait]
+pub(crate) trait OwnSession: Send + Sync {
+    type Account: Holder;
+    /// What the account may change of itself.
+    type ProfileInput: serde::de::DeserializeOwned + Send;
+
+    /// The organisation, the account's id and the session token's hash; 403 for a caller that is
+    /// no account (an admin key).
+    fn own(&self) -> Result<(&OrgId, &<Self::Account as Holder>::Id, &str), ServiceError>;
+
+    /// Changes the account's own profile.
+    async fn edit_profile(&self, state: &AppState, input: Self::ProfileInput) -> Result<Self::Account, ServiceError>;
+}
+
+/// The caller's own account, as it is now (401 once it is gone).
+pub(crate) async fn own_account<S: OwnSession>(state: &AppState, session: &S) -> Result<S::Account, ServiceError> {
+    let (org, id, _) = session.own()?;
+    Ok(S::Account::get(state.store.as_ref(), org, id)
         .await?
         .ok_or(ServiceError::Unauthorized)?
         .value)
 }
 
-/// Ends one session.
-pub(crate) async fn log_out(state: &AppState, org: &OrgId, token_hash: &str) -> Result<(), ServiceError> {
+/// Ends the caller's session.
+pub(crate) async fn log_out<S: OwnSession>(state: &AppState, session: &S) -> Result<(), ServiceError> {
+    let (org, _, token_hash) = session.own()?;
     state.store.transact(vec![sessions::end(org, token_hash)]).await?;
     Ok(())
 }
