@@ -107,9 +107,9 @@ pub(crate) async fn accept_invitation<A: Shown>(
 }
 
 /// Ends the caller's session.
-async fn logout<S: OwnSession>(session: S, State(state): State<AppState>) -> Result<StatusCode, ApiError>
+async fn logout<S>(session: S, State(state): State<AppState>) -> Result<StatusCode, ApiError>
 where
-    S: FromRequestParts<AppState>,
+    S: OwnSession + FromRequestParts<AppState>,
 {
     credentials::log_out(&state, &session).await?;
     Ok(StatusCode::NO_CONTENT)
