@@ -7,6 +7,21 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use gatehouse::store::deliveries::{DeliveryStatus, WithheldReason};
+
+/// The scenario `$scenario(backend)` as two tests: on the embedded runner and on the emulator.
+macro_rules! on_both_backends {
+    ($scenario:ident, $embedded:ident, $emulator:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $embedded() {
+            $scenario(Backend::Embedded).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $emulator() {
+            $scenario(Backend::Emulator).await;
+        }
+    };
+}
 use gatehouse_tests::*;
 use serde_json::{json, Value};
 
@@ -90,15 +105,11 @@ async fn rejected_developer_loses_their_session(backend: Backend) {
     assert_eq!(app.log_in(&org.id, &email).await.0, 200);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rejected_developer_loses_their_session_embedded() {
-    rejected_developer_loses_their_session(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rejected_developer_loses_their_session_on_the_emulator() {
-    rejected_developer_loses_their_session(Backend::Emulator).await;
-}
+on_both_backends!(
+    rejected_developer_loses_their_session,
+    a_rejected_developer_loses_their_session_embedded,
+    a_rejected_developer_loses_their_session_on_the_emulator
+);
 
 async fn complete_reset(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
     let body = json!({"token": token, "password": "another long enough password"});
@@ -149,15 +160,11 @@ async fn older_reset_links_die_with_a_reset(backend: Backend) {
     assert_eq!(complete_reset(&app, &complete, &tokens[0]).await.0, 400);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn older_reset_links_die_with_a_reset_embedded() {
-    older_reset_links_die_with_a_reset(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn older_reset_links_die_with_a_reset_on_the_emulator() {
-    older_reset_links_die_with_a_reset(Backend::Emulator).await;
-}
+on_both_backends!(
+    older_reset_links_die_with_a_reset,
+    older_reset_links_die_with_a_reset_embedded,
+    older_reset_links_die_with_a_reset_on_the_emulator
+);
 
 /// 40 wrong passwords for one email at once, each from its own source address, then the right one:
 /// at most 5 are checked (401), the rest refused (429), and the right password, coming once the
@@ -193,15 +200,11 @@ async fn the_login_limit_holds_under_parallel_guesses(backend: Backend) {
     parallel_guesses_stay_within_the_limit(&app, &format!("/orgs/{}/login", org.id), &admin.email).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_login_limit_holds_under_parallel_guesses_embedded() {
-    the_login_limit_holds_under_parallel_guesses(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_login_limit_holds_under_parallel_guesses_on_the_emulator() {
-    the_login_limit_holds_under_parallel_guesses(Backend::Emulator).await;
-}
+on_both_backends!(
+    the_login_limit_holds_under_parallel_guesses,
+    the_login_limit_holds_under_parallel_guesses_embedded,
+    the_login_limit_holds_under_parallel_guesses_on_the_emulator
+);
 
 /// The first email to `to` whose text holds `needle`, as text (waits for it).
 async fn email_saying(app: &TestApp, to: &str, needle: &str) -> String {
@@ -310,15 +313,11 @@ async fn only_owners_move_where_links_go(backend: Backend) {
     assert!(!told.contains(rotated["webhook_secret"].as_str().unwrap()));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_owners_move_where_links_go_embedded() {
-    only_owners_move_where_links_go(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_owners_move_where_links_go_on_the_emulator() {
-    only_owners_move_where_links_go(Backend::Emulator).await;
-}
+on_both_backends!(
+    only_owners_move_where_links_go,
+    only_owners_move_where_links_go_embedded,
+    only_owners_move_where_links_go_on_the_emulator
+);
 
 /// Finding 2: a link base is an origin and a path; a query, a fragment or credentials are refused,
 /// and links are built on the path.
@@ -371,15 +370,11 @@ async fn a_portal_url_is_an_origin_and_a_path(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_portal_url_is_an_origin_and_a_path_embedded() {
-    a_portal_url_is_an_origin_and_a_path(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_portal_url_is_an_origin_and_a_path_on_the_emulator() {
-    a_portal_url_is_an_origin_and_a_path(Backend::Emulator).await;
-}
+on_both_backends!(
+    a_portal_url_is_an_origin_and_a_path,
+    a_portal_url_is_an_origin_and_a_path_embedded,
+    a_portal_url_is_an_origin_and_a_path_on_the_emulator
+);
 
 /// Finding 11: webhook URLs, whose query often holds the receiver's token, are shown in full to
 /// owners and admins; approvers and viewers see origin and path.
@@ -547,15 +542,11 @@ async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key(backend: 
     assert_eq!(cache, uncached, "generate");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key_embedded() {
-    answers_showing_a_key_are_not_cached_and_approvers_get_no_key(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_showing_a_key_are_not_cached_and_approvers_get_no_key_on_the_emulator() {
-    answers_showing_a_key_are_not_cached_and_approvers_get_no_key(Backend::Emulator).await;
-}
+on_both_backends!(
+    answers_showing_a_key_are_not_cached_and_approvers_get_no_key,
+    answers_showing_a_key_are_not_cached_and_approvers_get_no_key_embedded,
+    answers_showing_a_key_are_not_cached_and_approvers_get_no_key_on_the_emulator
+);
 
 /// Finding 8: test emails go only to people of the organisation, with its own links, and at most
 /// `RATE_LIMIT_TEST_EMAILS_PER_ORG` (10 an hour) of them.
@@ -610,15 +601,11 @@ async fn test_emails_are_no_relay(backend: Backend) {
     assert!(app.emails_to(&stranger).await.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_emails_are_no_relay_embedded() {
-    test_emails_are_no_relay(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_emails_are_no_relay_on_the_emulator() {
-    test_emails_are_no_relay(Backend::Emulator).await;
-}
+on_both_backends!(
+    test_emails_are_no_relay,
+    test_emails_are_no_relay_embedded,
+    test_emails_are_no_relay_on_the_emulator
+);
 
 /// Finding 9: an email about a person goes to them as they are when it is sent: the key approved
 /// after an admin changed the developer's address goes to the new one, in the language they chose
@@ -693,15 +680,11 @@ async fn key_emails_follow_the_developer(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_emails_follow_the_developer_embedded() {
-    key_emails_follow_the_developer(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_emails_follow_the_developer_on_the_emulator() {
-    key_emails_follow_the_developer(Backend::Emulator).await;
-}
+on_both_backends!(
+    key_emails_follow_the_developer,
+    key_emails_follow_the_developer_embedded,
+    key_emails_follow_the_developer_on_the_emulator
+);
 
 /// Finding 7: someone signs up with a victim's address and does everything a developer can; the
 /// victim receives the confirmation email (at most `RATE_LIMIT_WELCOME_EMAILS_PER_RECIPIENT` of
@@ -834,15 +817,11 @@ async fn a_stranger_cannot_mail_the_victim_more_than_a_confirmation(backend: Bac
     .expect("once confirmed, the key email arrives");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stranger_cannot_mail_the_victim_more_than_a_confirmation_embedded() {
-    a_stranger_cannot_mail_the_victim_more_than_a_confirmation(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stranger_cannot_mail_the_victim_more_than_a_confirmation_on_the_emulator() {
-    a_stranger_cannot_mail_the_victim_more_than_a_confirmation(Backend::Emulator).await;
-}
+on_both_backends!(
+    a_stranger_cannot_mail_the_victim_more_than_a_confirmation,
+    a_stranger_cannot_mail_the_victim_more_than_a_confirmation_embedded,
+    a_stranger_cannot_mail_the_victim_more_than_a_confirmation_on_the_emulator
+);
 
 /// Finding 7, the other half: keys issued to one developer are limited, per hour
 /// (`RATE_LIMIT_KEYS_ISSUED_PER_DEVELOPER`, 429) and per catalog entry
@@ -888,15 +867,11 @@ async fn keys_issued_to_one_developer_are_limited(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_issued_to_one_developer_are_limited_embedded() {
-    keys_issued_to_one_developer_are_limited(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_issued_to_one_developer_are_limited_on_the_emulator() {
-    keys_issued_to_one_developer_are_limited(Backend::Emulator).await;
-}
+on_both_backends!(
+    keys_issued_to_one_developer_are_limited,
+    keys_issued_to_one_developer_are_limited_embedded,
+    keys_issued_to_one_developer_are_limited_on_the_emulator
+);
 
 /// Removing a developer leaves no key of theirs, even when an approval races the removal: the
 /// removal deletes the account first, and a key issue needs the account to exist. Here the
@@ -974,12 +949,8 @@ async fn an_approval_racing_a_removal_issues_no_key(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_approval_racing_a_removal_issues_no_key_embedded() {
-    an_approval_racing_a_removal_issues_no_key(Backend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_approval_racing_a_removal_issues_no_key_on_the_emulator() {
-    an_approval_racing_a_removal_issues_no_key(Backend::Emulator).await;
-}
+on_both_backends!(
+    an_approval_racing_a_removal_issues_no_key,
+    an_approval_racing_a_removal_issues_no_key_embedded,
+    an_approval_racing_a_removal_issues_no_key_on_the_emulator
+);
