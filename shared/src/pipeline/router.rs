@@ -484,14 +484,83 @@ fn failure(record: &EventRecord) -> DynamoDbEventResponse {
     response
 }
 
+/// What one batch reads once and reuses: organisations, their active admin users, people's
+/// notification choices and the languages of the people events name.
+#[derive(Default)]
+struct BatchCache {
+    orgs: HashMap<OrgId, Option<Organisation>>,
+    staff: HashMap<OrgId, Vec<AdminUser>>,
+    chosen: HashMap<(OrgId, Person), Preferences>,
+    locales: HashMap<(OrgId, Person), Option<Locale>>,
+}
+
+/// A record that cannot be routed now: which step failed, and why. The batch resumes at it.
+struct NotNow {
+    step: &'static str,
+    cause: StoreError,
+}
+
+fn not_now(step: &'static str) -> impl FnOnce(StoreError) -> NotNow {
+    move |cause| NotNow { step, cause }
+}
+
+impl EventRouter {
+    /// Routes one event: its inbox items are put, its email and webhook jobs returned (none for a
+    /// record that is no event, cannot decode, or belongs to no organisation).
+    async fn route_one(&self, record: &EventRecord, cache: &mut BatchCache) -> Result<Plan, NotNow> {
+        let decoded = match outbox_event(record) {
+            None => return Ok(Plan::default()),
+            Some(Ok(e)) => e,
+            Some(Err(e)) => {
+                // A record that cannot decode never will: log it and let the stream move on.
+                tracing::error!(event_id = %record.event_id, error = %e, "undecodable outbox event skipped");
+                return Ok(Plan::default());
+            }
+        };
+        let org = self
+            .org(&mut cache.orgs, &decoded.org_id)
+            .await
+            .map_err(not_now("reading the organisation"))?;
+        let Some(org) = org else {
+            tracing::warn!(event_id = %decoded.id, org = %decoded.org_id, "event of a missing organisation skipped");
+            return Ok(Plan::default());
+        };
+        let types = notice_types(&decoded);
+        let staff = self
+            .staff(&types, &org.id, &mut cache.staff)
+            .await
+            .map_err(not_now("reading admin users"))?;
+        // The people's choices and the named person's language, read together.
+        let (chosen, concerned_locale) = futures::future::try_join(
+            self.choices(&decoded, &types, staff, &mut cache.chosen),
+            self.concerned_locale(&decoded, &types, staff, &mut cache.locales),
+        )
+        .await
+        .map_err(not_now("reading preferences or an account"))?;
+        let reach = Reach {
+            org: &org,
+            staff,
+            chosen: &chosen,
+            concerned_locale: concerned_locale.as_ref(),
+        };
+        let in_app = self
+            .deliver_in_app(&decoded, &reach)
+            .await
+            .map_err(not_now("putting inbox items"))?;
+        let plan = self.plan(&decoded, &reach);
+        tracing::info!(
+            event_id = %decoded.id, kind = %decoded.kind, org = %decoded.org_id,
+            emails = plan.emails.len(), webhooks = plan.webhooks.len(), in_app, "event routed"
+        );
+        Ok(plan)
+    }
+}
+
 #[async_trait]
 impl StreamHandler for EventRouter {
     #[tracing::instrument(name = "route_events", skip_all, fields(records = event.records.len()))]
     async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
-        let mut orgs_seen = HashMap::new();
-        let mut staff_of = HashMap::new();
-        let mut locales = HashMap::new();
-        let mut chosen_by: HashMap<(OrgId, Person), Preferences> = HashMap::new();
+        let mut cache = BatchCache::default();
         let mut emails = Vec::new();
         let mut webhooks = Vec::new();
         let Some(first) = event.records.first() else {
@@ -500,70 +569,17 @@ impl StreamHandler for EventRouter {
         // Where to resume when a record cannot be routed now; the records before it are still sent.
         let mut retry_from = None;
         for record in &event.records {
-            let decoded = match outbox_event(record) {
-                None => continue,
-                Some(Ok(e)) => e,
-                Some(Err(e)) => {
-                    // A record that cannot decode never will: log it and let the stream move on.
-                    tracing::error!(event_id = %record.event_id, error = %e, "undecodable outbox event skipped");
-                    continue;
+            match self.route_one(record, &mut cache).await {
+                Ok(plan) => {
+                    emails.extend(plan.emails);
+                    webhooks.extend(plan.webhooks);
                 }
-            };
-            let org = match self.org(&mut orgs_seen, &decoded.org_id).await {
-                Ok(Some(org)) => org,
-                Ok(None) => {
-                    tracing::warn!(event_id = %decoded.id, org = %decoded.org_id, "event of a missing organisation skipped");
-                    continue;
-                }
-                Err(e) => {
-                    tracing::error!(error = ?e, "reading the organisation failed; the rest of the batch will be retried");
+                Err(NotNow { step, cause }) => {
+                    tracing::error!(error = ?cause, "{step} failed; the rest of the batch will be retried");
                     retry_from = Some(record);
                     break;
                 }
-            };
-            let types = notice_types(&decoded);
-            let staff = match self.staff(&types, &org.id, &mut staff_of).await {
-                Ok(staff) => staff,
-                Err(e) => {
-                    tracing::error!(error = ?e, "reading admin users failed; the rest of the batch will be retried");
-                    retry_from = Some(record);
-                    break;
-                }
-            };
-            // The people's choices and the named person's language, read together.
-            let read = futures::future::try_join(
-                self.choices(&decoded, &types, staff, &mut chosen_by),
-                self.concerned_locale(&decoded, &types, staff, &mut locales),
-            );
-            let (chosen, concerned_locale) = match read.await {
-                Ok(read) => read,
-                Err(e) => {
-                    tracing::error!(error = ?e, "reading preferences or an account failed; the rest of the batch will be retried");
-                    retry_from = Some(record);
-                    break;
-                }
-            };
-            let reach = Reach {
-                org: &org,
-                staff,
-                chosen: &chosen,
-                concerned_locale: concerned_locale.as_ref(),
-            };
-            let in_app = match self.deliver_in_app(&decoded, &reach).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(error = ?e, "putting inbox items failed; the rest of the batch will be retried");
-                    retry_from = Some(record);
-                    break;
-                }
-            };
-            let plan = self.plan(&decoded, &reach);
-            tracing::info!(
-                event_id = %decoded.id, kind = %decoded.kind, org = %decoded.org_id,
-                emails = plan.emails.len(), webhooks = plan.webhooks.len(), in_app, "event routed"
-            );
-            emails.extend(plan.emails);
-            webhooks.extend(plan.webhooks);
+            }
         }
         let encode = |body: String| OutgoingMessage { body };
         let email_messages = emails
