@@ -1003,3 +1003,19 @@ pub fn median(mut samples: Vec<std::time::Duration>) -> std::time::Duration {
     samples.sort();
     samples[samples.len() / 2]
 }
+
+/// The scenario `$scenario(backend)` as two tests: on the embedded runner and on the emulator.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($scenario:ident, $embedded:ident, $emulator:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $embedded() {
+            $scenario($crate::Backend::Embedded).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $emulator() {
+            $scenario($crate::Backend::Emulator).await;
+        }
+    };
+}

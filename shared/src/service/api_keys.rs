@@ -30,7 +30,7 @@ use crate::secret::{new_token, token_hash, Secret};
 use crate::store::outbox::event_write;
 use crate::store::pending_requests::{self, PendingKeyRequests};
 use crate::store::sessions::{self, KeyLink};
-use crate::store::{developers, resources, StoreError, Versioned, Write};
+use crate::store::{developers, key_hashes, resources, StoreError, Versioned, Write};
 
 const NO_CATALOG_ENTRY: &str = "(No Catalog Entry)";
 
@@ -93,6 +93,7 @@ fn approval_of(
         resources::write(&request, version),
         developers::exists(&org.id, &request.developer_id),
         resources::write(&key, 0),
+        key_hashes::create(&key),
         event_write(&approved),
         event_write(&created),
     ];
@@ -442,6 +443,7 @@ pub async fn generate(
         resources::write(&request, found.version),
         developers::exists(&org.id, &request.developer_id),
         resources::write(&key, 0),
+        key_hashes::create(&key),
         event_write(&created),
     ];
     match state.store.transact(writes).await {
@@ -664,6 +666,7 @@ pub async fn change_key(
         .store
         .transact(vec![
             resources::write(&key, found.version),
+            key_hashes::update(&key),
             event_write(&event),
             audit::entry(state, admin, "key.updated", Some(key.id.as_str()), vec![changed]),
         ])
@@ -681,6 +684,7 @@ pub async fn revoke_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<
         .store
         .transact(vec![
             resources::delete_write(&found.value, found.version),
+            key_hashes::delete(&found.value),
             event_write(&event),
             audit::entry(state, admin, "key.revoked", Some(found.value.id.as_str()), vec![]),
         ])
@@ -696,8 +700,8 @@ pub(crate) async fn remove_all_of(state: &AppState, developer: &Developer) -> Re
     let store = state.store.as_ref();
     let org = &developer.org_id;
     let keys = resources::of_developer::<ApiKey>(store, org, &developer.id).await?;
-    // Two writes a key (the key, its event).
-    for chunk in keys.chunks(50) {
+    // Three writes a key (the key, its item by hash, its event).
+    for chunk in keys.chunks(33) {
         let mut writes = Vec::new();
         for key in chunk {
             let event: Event = state.raise(org, EventData::KeyDeleted(KeyChanged::of(key, &developer.email)));
@@ -705,6 +709,7 @@ pub(crate) async fn remove_all_of(state: &AppState, developer: &Developer) -> Re
                 key: resources::key::<ApiKey>(org, key.id.as_str()),
                 condition: crate::store::Condition::None,
             });
+            writes.push(key_hashes::delete(key));
             writes.push(event_write(&event));
         }
         store.transact(writes).await?;

@@ -14,6 +14,7 @@ pub mod digests;
 mod dynamo;
 pub mod endpoints;
 pub mod inbox;
+pub mod key_hashes;
 mod memory;
 pub mod orgs;
 pub mod outbox;

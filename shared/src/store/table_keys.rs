@@ -215,6 +215,12 @@ pub fn suppressed(email_hash: &str) -> Key {
     Key::new(format!("SUPPRESSED#{email_hash}"), "SUPPRESSED")
 }
 
+/// An API key found by its SHA-256 alone, as a gateway finds it (it knows no organisation): each
+/// key a partition of its own.
+pub fn key_by_hash(key_hash: &str) -> Key {
+    Key::new(format!("KEYHASH#{key_hash}"), "KEYHASH")
+}
+
 /// One address's opt-out of one category of an organisation's emails (List-Unsubscribe).
 pub fn opt_out(org: &OrgId, email_hash: &str, category: &str) -> Key {
     own(org, "OPTOUT", &format!("{email_hash}#{category}"))

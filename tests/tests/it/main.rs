@@ -12,6 +12,7 @@ mod email_apis;
 mod end_to_end;
 mod endpoints;
 mod faults;
+mod gate;
 mod input;
 mod keys;
 mod languages;

@@ -8,20 +8,6 @@ use std::time::Duration;
 use futures::future::join_all;
 use gatehouse::store::deliveries::{DeliveryStatus, WithheldReason};
 
-/// The scenario `$scenario(backend)` as two tests: on the embedded runner and on the emulator.
-macro_rules! on_both_backends {
-    ($scenario:ident, $embedded:ident, $emulator:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $embedded() {
-            $scenario(Backend::Embedded).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $emulator() {
-            $scenario(Backend::Emulator).await;
-        }
-    };
-}
 use gatehouse_tests::*;
 use serde_json::{json, Value};
 
