@@ -1,6 +1,6 @@
 //! The account routes developers and admin users share, written once over the account kind
-//! (`service::credentials::Holder`): log in, ask for a reset link, set a password from a link.
-//! and the caller's own account (log out, read, edit). `portal` and `admin_accounts` mount them under
+//! (`service::credentials::Holder`): log in, ask for a reset link, set a password from a link, and
+//! the caller's own account (log out, read, edit). `portal` and `admin_accounts` mount them under
 //! their own paths.
 
 use axum::extract::{FromRequestParts, State};

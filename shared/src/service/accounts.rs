@@ -24,8 +24,7 @@ use crate::domain::{
 };
 use crate::store::developers::{self, SignUpOutcome};
 use crate::store::outbox::event_write;
-use crate::store::sessions::{self};
-use crate::store::{StoreError, Write};
+use crate::store::Write;
 
 credentials::holder!(
     Developer, DeveloperId, Developer, developers::save_unmoved,
@@ -118,26 +117,16 @@ pub async fn confirm_email(
         return Err(errors.into());
     };
     limits::per_source(state, &org, Limit::PasswordLinksPerSource, source).await?;
-    let invalid = || ServiceError::invalid("token", "is invalid, used or expired");
-    let store = state.store.as_ref();
-    let hash = crate::secret::token_hash(&token);
-    let link = sessions::find_reset(store, &org.id, &hash).await?.ok_or_else(invalid)?;
-    let id = DeveloperId::parse(&link.account_id).ok_or_else(invalid)?;
-    let found = developers::get(store, &org.id, &id).await?.ok_or_else(invalid)?;
+    let (found, use_up) = credentials::redeem_link::<Developer>(state, &org.id, &token, true).await?;
     let mut developer = found.value;
-    if !link.confirms_email || link.issued_at <= developer.links_valid_after {
-        return Err(invalid());
-    }
     developer.email_confirmed = true;
     developer.updated_at = now_rfc3339();
-    let writes = vec![
-        developers::save_unmoved(&developer, found.version),
-        sessions::use_reset(&org.id, &hash),
-    ];
-    store.transact(writes).await.map_err(|e| match e {
-        StoreError::ConditionFailed { .. } => invalid(),
-        e => e.into(),
-    })?;
+    let writes = vec![developers::save_unmoved(&developer, found.version), use_up];
+    state
+        .store
+        .transact(writes)
+        .await
+        .map_err(credentials::link_used_meanwhile)?;
     tracing::info!(org = %org.id, developer = %developer.id, "developer confirmed their email address");
     Ok(developer)
 }

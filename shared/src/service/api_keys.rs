@@ -299,11 +299,7 @@ async fn room_for_a_key(
     entry: &CatalogEntry,
 ) -> Result<(), ServiceError> {
     let max = state.config.max_active_keys_per_catalog_entry;
-    let store = state.store.as_ref();
-    let keys = crate::store::every_page(|after| async move {
-        resources::page_of_developer::<ApiKey>(store, org, developer, after.as_deref(), 100).await
-    })
-    .await?;
+    let keys = resources::of_developer::<ApiKey>(state.store.as_ref(), org, developer).await?;
     let held = keys.iter().filter(|k| k.catalog_id.as_ref() == Some(&entry.id)).count();
     if held >= max {
         return Err(ServiceError::conflict(

@@ -508,30 +508,58 @@ pub(crate) async fn set_password<A: Holder>(
         return Err(errors.into());
     };
     limits::per_source(state, &org, Limit::PasswordLinksPerSource, source).await?;
-    let invalid = || ServiceError::invalid("token", "is invalid, used or expired");
-    let store = state.store.as_ref();
-    let hash = token_hash(&token);
-    let link = sessions::find_reset(store, &org.id, &hash).await?.ok_or_else(invalid)?;
-    let id = A::parse_id(&link.account_id).ok_or_else(invalid)?;
-    let found = A::get(store, &org.id, &id).await?.ok_or_else(invalid)?;
+    let (found, use_up) = redeem_link::<A>(state, &org.id, &token, false).await?;
     let mut holder = found.value;
-    if link.confirms_email || link.issued_at <= holder.links_valid_after() || !holder.takes_link(purpose) {
-        return Err(invalid());
+    if !holder.takes_link(purpose) {
+        return Err(link_invalid());
     }
     let password_hash = blocking(move || password.hash()).await?;
     holder.set_password(password_hash, now_epoch_millis());
-    let mut writes = vec![holder.save(found.version), sessions::use_reset(&org.id, &hash)];
-    writes.extend(sessions::end_all(store, &org.id, account(&holder)).await?);
+    let mut writes = vec![holder.save(found.version), use_up];
+    writes.extend(sessions::end_all(state.store.as_ref(), &org.id, account(&holder)).await?);
     writes.push(limits::clear_login_failures(&org.id, holder.email()));
     if let Some(notice) = holder.password_set(purpose) {
         writes.push(event_write(&state.raise(&org.id, notice)));
     }
-    state.store.transact(writes).await.map_err(|e| match e {
-        StoreError::ConditionFailed { .. } => invalid(),
-        e => e.into(),
-    })?;
+    state.store.transact(writes).await.map_err(link_used_meanwhile)?;
     tracing::info!(org = %org.id, account = %holder.id(), ?purpose, "{} password set from a link", A::KIND);
     Ok(holder)
+}
+
+fn link_invalid() -> ServiceError {
+    ServiceError::invalid("token", "is invalid, used or expired")
+}
+
+/// The error of a redeeming transaction: a failed condition means the link was used (or its
+/// account changed) meanwhile, which the caller sees as an invalid token.
+pub(crate) fn link_used_meanwhile(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::ConditionFailed { .. } => link_invalid(),
+        e => e.into(),
+    }
+}
+
+/// The account a live one-use link belongs to, read with its version, and the write that uses the
+/// link up (for the redeeming transaction). 400 naming `token` for a link that is unknown, used,
+/// expired, of the other kind (a confirmation link where a password link is wanted, or the
+/// reverse), or made before the account's last password, status or email change.
+pub(crate) async fn redeem_link<A: Holder>(
+    state: &AppState,
+    org: &OrgId,
+    token: &str,
+    confirms_email: bool,
+) -> Result<(Versioned<A>, Write), ServiceError> {
+    let store = state.store.as_ref();
+    let hash = token_hash(token);
+    let link = sessions::find_reset(store, org, &hash)
+        .await?
+        .ok_or_else(link_invalid)?;
+    let id = A::parse_id(&link.account_id).ok_or_else(link_invalid)?;
+    let found = A::get(store, org, &id).await?.ok_or_else(link_invalid)?;
+    if link.confirms_email != confirms_email || link.issued_at <= found.value.links_valid_after() {
+        return Err(link_invalid());
+    }
+    Ok((found, sessions::use_reset(org, &hash)))
 }
 
 #[cfg(test)]

@@ -38,19 +38,34 @@ pub async fn per_subject(
     let Some(rate) = state.config.limits.get(limit) else {
         return Ok(());
     };
+    match count_one(state, org, limit, rate, subject).await? {
+        None => Ok(()),
+        Some(retry_after_secs) => Err(ServiceError::TooManyRequests {
+            retry_after_secs,
+            field: Some(crate::domain::FieldError::new(
+                field,
+                format!("{message} ({} at most {rate})", limit.env()),
+            )),
+        }),
+    }
+}
+
+/// Counts one unit of `limit` for `subject` within `rate`: `Some(seconds until the window ends)`
+/// when it is full (the refusal counted and logged, nothing taken), `None` once counted.
+async fn count_one(
+    state: &AppState,
+    org: &OrgId,
+    limit: Limit,
+    rate: RateLimit,
+    subject: &str,
+) -> Result<Option<i64>, ServiceError> {
     let key = counter(org, limit, subject);
     match rate_counters::take(state.store.as_ref(), &key, rate.max, rate.window_secs, None).await? {
-        Count::Room { .. } => Ok(()),
+        Count::Room { .. } => Ok(None),
         Count::Full { retry_after_secs } => {
             crate::telemetry::count("RequestsRefused", limit.name());
             tracing::info!(org = %org, limit = limit.name(), "request refused by a rate limit");
-            Err(ServiceError::TooManyRequests {
-                retry_after_secs,
-                field: Some(crate::domain::FieldError::new(
-                    field,
-                    format!("{message} ({} at most {rate})", limit.env()),
-                )),
-            })
+            Ok(Some(retry_after_secs))
         }
     }
 }
@@ -78,14 +93,9 @@ pub async fn per_source(
     let Some(rate) = in_force(&state.config.limits, org, limit) else {
         return Ok(());
     };
-    let key = counter(&org.id, limit, &source_subject(source));
-    match rate_counters::take(state.store.as_ref(), &key, rate.max, rate.window_secs, None).await? {
-        Count::Room { .. } => Ok(()),
-        Count::Full { retry_after_secs } => {
-            crate::telemetry::count("RequestsRefused", limit.name());
-            tracing::info!(org = %org.id, limit = limit.name(), "request refused by a rate limit");
-            Err(too_many(retry_after_secs))
-        }
+    match count_one(state, &org.id, limit, rate, &source_subject(source)).await? {
+        None => Ok(()),
+        Some(retry_after_secs) => Err(too_many(retry_after_secs)),
     }
 }
 
