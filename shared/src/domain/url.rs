@@ -37,10 +37,11 @@ impl HttpUrl {
         }
         // RFC 3986 characters only, so the text is a URI wherever it is handed back (JSON answers,
         // Location headers, emails); anything else is percent-encoded by the caller, hosts in
-        // punycode.
-        if !s.chars().all(is_uri_char) || !percent_escapes_are_whole(s) {
+        // punycode. `[` and `]` belong to IPv6 hosts alone (refused below) and `#` starts the one
+        // fragment, so neither may appear in a path, query or fragment.
+        if !s.chars().all(is_uri_char) || !percent_escapes_are_whole(s) || s.matches('#').count() > 1 {
             return bad(
-                "must be a URI: ASCII letters, digits and -._~:/?#[]@!$&'()*+,;= with other characters percent-encoded",
+                "must be a URI: ASCII letters, digits and -._~:/?#@!$&'()*+,;= (one # at most) with other characters percent-encoded",
             );
         }
         let Ok(url) = url::Url::parse(s) else {
@@ -76,9 +77,9 @@ fn authority_is_a_host_name(s: &str) -> bool {
         && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// Unreserved and reserved characters of RFC 3986, and `%` of a percent-encoding.
+/// Unreserved and reserved characters of RFC 3986 outside IPv6 hosts, and `%` of a percent-encoding.
 fn is_uri_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
+    c.is_ascii_alphanumeric() || "-._~:/?#@!$&'()*+,;=%".contains(c)
 }
 
 /// Every `%` starts a `%XX` escape.
@@ -187,6 +188,9 @@ mod tests {
             "https://ex!ample.com/",
             "https://example.com:/",
             "https://example.com:123456/",
+            "HttP://vrVQQ5A7r0#.%8C%EC['0%26%3C%e7%f1",
+            "https://example.com/a[1]",
+            "https://example.com/#a#b",
         ] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad:?}");
         }
