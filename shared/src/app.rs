@@ -148,6 +148,7 @@ pub fn api_state(
         email_jobs,
         webhook_jobs,
         templates,
+        gate: Default::default(),
     }
 }
 

@@ -49,6 +49,9 @@ pub struct ApiKey {
     pub prefix: String,
     /// SHA-256 of the key.
     pub key_hash: String,
+    /// Epoch second from which the key no longer works: a rolled key's grace period ends then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -74,6 +77,7 @@ pub fn mint_key(
         request_id,
         prefix: format!("{}…", &key.expose()[..KEY_PREFIX.len() + 4]),
         key_hash: token_hash(key.expose()),
+        valid_until: None,
         created_at: now.to_string(),
         updated_at: now.to_string(),
     };

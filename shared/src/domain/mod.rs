@@ -42,6 +42,7 @@ mod email;
 mod event;
 pub mod event_data;
 pub mod fields;
+pub mod gate;
 mod ids;
 pub mod jobs;
 pub mod limits;
@@ -71,6 +72,14 @@ pub fn now_epoch() -> i64 {
 /// Epoch milliseconds of now, where seconds are too coarse to order two events.
 pub fn now_epoch_millis() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// RFC 3339 timestamp of an epoch second.
+pub fn epoch_rfc3339(epoch: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(epoch)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("formatting a UTC time as RFC 3339 cannot fail")
 }
 
 /// RFC 3339 timestamp of now, the form of every stored and emitted time.

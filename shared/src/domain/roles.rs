@@ -16,10 +16,14 @@ pub enum Role {
     Approver,
     /// Reads everything an admin can read; changes nothing.
     Viewer,
+    /// A gateway's credential (admin keys only): verifies API keys and does nothing else.
+    Gateway,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Approver, Role::Viewer];
+    pub const ALL: [Role; 5] = [Role::Owner, Role::Admin, Role::Approver, Role::Viewer, Role::Gateway];
+    /// The roles a person (an admin user) may hold: a gateway is a machine.
+    pub const OF_PEOPLE: [Role; 4] = [Role::Owner, Role::Admin, Role::Approver, Role::Viewer];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -27,6 +31,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Approver => "approver",
             Role::Viewer => "viewer",
+            Role::Gateway => "gateway",
         }
     }
 
@@ -45,6 +50,7 @@ impl Role {
                 ReadOrganisation | ReadDevelopers | ReadCatalog | ReadKeyRequests | DecideKeyRequests | ReadKeys
             ),
             Role::Viewer => permission.is_read(),
+            Role::Gateway => permission == VerifyKeys,
         }
     }
 }
@@ -95,10 +101,14 @@ pub enum Permission {
     ReadAuditLog,
     /// Send the digests of pending key requests at once, outside their schedule.
     SendDigests,
+    /// Check API keys at the gate (`POST /v1/keys/verify`), which counts their use.
+    VerifyKeys,
+    /// Usage and quotas of keys and developers; holders are told when a key reaches a threshold.
+    ReadUsage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 21] = [
         Permission::ReadOrganisation,
         Permission::ChangeSettings,
         Permission::ChangeDestinations,
@@ -118,6 +128,8 @@ impl Permission {
         Permission::ManageOwners,
         Permission::ReadAuditLog,
         Permission::SendDigests,
+        Permission::VerifyKeys,
+        Permission::ReadUsage,
     ];
 
     pub fn is_read(self) -> bool {
@@ -132,6 +144,7 @@ impl Permission {
                 | ReadDeliveries
                 | ReadAdmins
                 | ReadAuditLog
+                | ReadUsage
         )
     }
 }
@@ -147,7 +160,14 @@ mod tests {
             // What a lesser role may do, every greater one may too.
             assert!(!Role::Approver.allows(p) || Role::Admin.allows(p), "{p:?}");
             assert!(!Role::Viewer.allows(p) || p.is_read(), "{p:?}");
+            // A gateway verifies keys and can do nothing else.
+            assert_eq!(Role::Gateway.allows(p), p == Permission::VerifyKeys, "{p:?}");
         }
+        assert!(
+            !Role::Viewer.allows(Permission::VerifyKeys),
+            "verifying counts use: a write"
+        );
+        assert!(Role::Viewer.allows(Permission::ReadUsage));
         assert!(!Role::Admin.allows(Permission::ManageOwners));
         assert!(!Role::Admin.allows(Permission::SendDigests));
         assert!(!Role::Admin.allows(Permission::ChangeDestinations));
@@ -165,6 +185,7 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
-        assert_eq!(Role::parse("gateway"), None);
+        assert_eq!(Role::parse("gateway"), Some(Role::Gateway));
+        assert!(!Role::OF_PEOPLE.contains(&Role::Gateway));
     }
 }

@@ -44,6 +44,19 @@ impl FromRequestParts<AppState> for OrgAdmin {
     }
 }
 
+/// The holder of an admin key, on a route with no organisation in its path (the gate's): the key
+/// names its organisation.
+pub struct KeyHolder(pub OrgAdmin);
+
+impl FromRequestParts<AppState> for KeyHolder {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Ok(ClientAddress(source)) = ClientAddress::from_request_parts(parts, state).await;
+        Ok(KeyHolder(auth::admin_by_key(state, bearer(parts), source).await?))
+    }
+}
+
 impl FromRequestParts<AppState> for DeveloperSession {
     type Rejection = ApiError;
 

@@ -15,6 +15,7 @@ mod developers;
 mod digests;
 mod email_templates;
 mod extract;
+mod gate;
 mod notification_types;
 mod notifications;
 mod orgs;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(deliveries::routes())
         .merge(email_templates::routes())
         .merge(unsubscribe::routes())
+        .merge(gate::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::admin_users::{another_owner_remains, may_manage, owners_to_tell, parse_role};
+use super::admin_users::{another_owner_remains, may_manage, owners_to_tell, parse_key_role};
 use super::auth::{new_admin_key, OrgAdmin};
 use super::{audit, load_org, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::audit::FieldChange;
@@ -52,7 +52,7 @@ pub async fn create(
     admin.require(Permission::ManageAdmins)?;
     let mut errors = ValidationErrors::default();
     let name = required(&mut errors, "name", input.name.as_deref()).map(|n| check_name(n, &mut errors));
-    let role = parse_role(&mut errors, input.role.as_deref());
+    let role = parse_key_role(&mut errors, input.role.as_deref());
     let (Some(name), Some(role)) = (name, role) else {
         return Err(errors.into());
     };

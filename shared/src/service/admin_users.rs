@@ -86,10 +86,20 @@ pub(crate) fn may_manage(admin: &OrgAdmin, role: Role) -> Result<(), ServiceErro
     Ok(())
 }
 
+/// The role of an admin user: a person's role, never `gateway`.
 pub(crate) fn parse_role(errors: &mut ValidationErrors, role: Option<&str>) -> Option<Role> {
     let role = required(errors, "role", role)?;
-    Role::parse(role).or_else(|| {
+    Role::parse(role).filter(|r| Role::OF_PEOPLE.contains(r)).or_else(|| {
         errors.push("role", "must be owner, admin, approver or viewer");
+        None
+    })
+}
+
+/// The role of an admin key: a person's role, or `gateway` for a gateway's credential.
+pub(crate) fn parse_key_role(errors: &mut ValidationErrors, role: Option<&str>) -> Option<Role> {
+    let role = required(errors, "role", role)?;
+    Role::parse(role).or_else(|| {
+        errors.push("role", "must be owner, admin, approver, viewer or gateway");
         None
     })
 }

@@ -23,8 +23,8 @@ use crate::domain::fields::{check_values, Completeness};
 use crate::domain::limits::Limit;
 use crate::domain::roles::Permission;
 use crate::domain::{
-    now_epoch, now_rfc3339, required, CatalogId, Developer, DeveloperId, Email, Event, KeyRequestId, OrgId,
-    Organisation, PolicyId, ValidationErrors,
+    now_epoch, now_rfc3339, required, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, Event, KeyRequestId,
+    OrgId, Organisation, PolicyId, ValidationErrors,
 };
 use crate::secret::{new_token, token_hash, Secret};
 use crate::store::outbox::event_write;
@@ -49,14 +49,16 @@ pub struct Approval {
     pub key: Option<(Secret, ApiKey)>,
 }
 
-/// Approving `request`, read at `version` (0: it is created approved in the same transaction): the
-/// writes (the request, the key or its Generate Key link, the events) and what they deliver.
+/// Approving `request`, read at `version` (0: it is created approved in the same transaction), of
+/// `holder` as read: the writes (the request, the key or its Generate Key link, the events) and
+/// what they deliver.
 fn approval_of(
     state: &AppState,
     org: &Organisation,
     mut request: KeyRequest,
     version: u64,
     catalog_name: String,
+    holder: &Versioned<Developer>,
 ) -> (Vec<Write>, Approval) {
     request.status = KeyRequestStatus::Approved;
     request.updated_at = now_rfc3339();
@@ -78,7 +80,7 @@ fn approval_of(
         let approved = state.raise(&org.id, EventData::KeyRequestUpdated(decided));
         let writes = vec![
             resources::write(&request, version),
-            developers::exists(&org.id, &request.developer_id),
+            developers::holds_keys_as_read(holder),
             sessions::issue_key_link(&org.id, &token_hash(token.expose()), &link),
             event_write(&approved),
         ];
@@ -91,9 +93,9 @@ fn approval_of(
     let approved = state.raise(&org.id, EventData::KeyRequestUpdated(decided));
     let writes = vec![
         resources::write(&request, version),
-        developers::exists(&org.id, &request.developer_id),
+        developers::holds_keys_as_read(holder),
         resources::write(&key, 0),
-        key_hashes::create(&key),
+        key_hashes::create(&key, holder.value.status == DeveloperStatus::Active),
         event_write(&approved),
         event_write(&created),
     ];
@@ -228,10 +230,10 @@ pub async fn request_key(
         };
         return Ok(Requested::Redirect(target.to_string()));
     }
-    let developer = developers::get(state.store.as_ref(), &org.id, &session.developer)
+    let holder = developers::get(state.store.as_ref(), &org.id, &session.developer)
         .await?
-        .ok_or(ServiceError::Unauthorized)?
-        .value;
+        .ok_or(ServiceError::Unauthorized)?;
+    let developer = &holder.value;
     if !developer.email_confirmed {
         return Err(ServiceError::Forbidden(
             "confirm your email address first: follow the link in your welcome email (a password reset request sends it again)"
@@ -252,7 +254,7 @@ pub async fn request_key(
     }
     let request = new_request(
         &org,
-        &developer,
+        developer,
         Some(&entry),
         vec![entry.policy_id.clone()],
         fields,
@@ -268,7 +270,7 @@ pub async fn request_key(
     );
     tracing::info!(org = %org.id, request = %request.id, ?approval, "key requested");
     if approval == ApprovalMode::Auto {
-        let (mut writes, approved) = approval_of(state, &org, request, 0, entry.name.clone());
+        let (mut writes, approved) = approval_of(state, &org, request, 0, entry.name.clone(), &holder);
         writes.push(event_write(&created));
         let approved = commit_approval(state, &org, writes, approved).await?;
         return Ok(Requested::Approved(Box::new(approved)));
@@ -431,15 +433,18 @@ pub async fn generate(
     let found = resources::get::<KeyRequest>(state.store.as_ref(), &org.id, link.request_id.as_str())
         .await?
         .ok_or_else(used)?;
+    let holder = developers::get(state.store.as_ref(), &org.id, &session.developer)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
     let mut request = found.value;
     request.updated_at = now_rfc3339();
     let (plain, key, created) = issue_key(state, &mut request);
     let writes = vec![
         sessions::use_key_link(&org.id, &hash),
         resources::write(&request, found.version),
-        developers::exists(&org.id, &request.developer_id),
+        developers::holds_keys_as_read(&holder),
         resources::write(&key, 0),
-        key_hashes::create(&key),
+        key_hashes::create(&key, holder.value.status == DeveloperStatus::Active),
         event_write(&created),
     ];
     match state.store.transact(writes).await {
@@ -490,8 +495,11 @@ pub async fn approve(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<App
         return Err(not_pending());
     }
     let name = catalog_name(state, &found.value).await?;
+    let holder = developers::get(state.store.as_ref(), &org.id, &found.value.developer_id)
+        .await?
+        .ok_or(ServiceError::NotFound("developer"))?;
     let entry = audit::entry(state, admin, "key_request.approved", Some(id), vec![]);
-    let (mut writes, approved) = approval_of(state, &org, found.value, found.version, name);
+    let (mut writes, approved) = approval_of(state, &org, found.value, found.version, name, &holder);
     writes.push(entry);
     commit_approval(state, &org, writes, approved).await
 }
@@ -564,16 +572,14 @@ pub async fn subscribe(
     admin.require(Permission::ManageKeys)?;
     let org = load_org(state, &admin.org).await?;
     let policy_ids = policies(state, &org.id, input.policy_ids).await?;
-    let developer: Developer = match DeveloperId::parse(developer_id) {
-        Some(id) => developers::get(state.store.as_ref(), &org.id, &id)
-            .await?
-            .map(|v| v.value),
+    let holder = match DeveloperId::parse(developer_id) {
+        Some(id) => developers::get(state.store.as_ref(), &org.id, &id).await?,
         None => None,
     }
     .ok_or(ServiceError::NotFound("developer"))?;
     let request = new_request(
         &org,
-        &developer,
+        &holder.value,
         None,
         policy_ids,
         Default::default(),
@@ -584,7 +590,7 @@ pub async fn subscribe(
         EventData::KeyRequestCreated(KeyRequestCreated::of(&request, None, Actor::Admin)),
     );
     let target = request.id.clone();
-    let (mut writes, approved) = approval_of(state, &org, request, 0, NO_CATALOG_ENTRY.into());
+    let (mut writes, approved) = approval_of(state, &org, request, 0, NO_CATALOG_ENTRY.into(), &holder);
     writes.push(event_write(&created));
     let key_id = approved.key.as_ref().map(|(_, k)| k.id.to_string());
     let issued = key_id.map(|k| FieldChange {
@@ -680,12 +686,49 @@ pub async fn revoke_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<
         .store
         .transact(vec![
             resources::delete_write(&found.value, found.version),
-            key_hashes::delete(&found.value),
+            key_hashes::revoke(&found.value),
             event_write(&event),
             audit::entry(state, admin, "key.revoked", Some(found.value.id.as_str()), vec![]),
         ])
         .await
         .or_changed_meanwhile("id")?;
+    Ok(())
+}
+
+/// The write that tells the gate whether `developer`'s key may pass (its item by hash), for each of
+/// their keys, by key hash: for the transaction that changes the developer's status.
+pub(crate) async fn gate_status_writes(
+    state: &AppState,
+    developer: &Developer,
+) -> Result<Vec<(String, Write)>, ServiceError> {
+    let active = developer.status == DeveloperStatus::Active;
+    let keys = resources::of_developer::<ApiKey>(state.store.as_ref(), &developer.org_id, &developer.id).await?;
+    Ok(keys
+        .into_iter()
+        .map(|k| {
+            let write = key_hashes::set_developer_active(&k.key_hash, active);
+            (k.key_hash, write)
+        })
+        .collect())
+}
+
+/// After a status change committed: the key items that did not fit its transaction (`rest`), then
+/// those of keys it did not know of (`written`: the hashes it wrote), issued between the change's
+/// read of the keys and its commit; an issue after the commit reads the new status itself.
+pub(crate) async fn finish_gate_status(
+    state: &AppState,
+    developer: &Developer,
+    written: &std::collections::HashSet<String>,
+    rest: Vec<(String, Write)>,
+) -> Result<(), ServiceError> {
+    let missed = gate_status_writes(state, developer)
+        .await?
+        .into_iter()
+        .filter(|(hash, _)| !written.contains(hash));
+    let writes: Vec<Write> = rest.into_iter().chain(missed).map(|(_, w)| w).collect();
+    for chunk in writes.chunks(100) {
+        state.store.transact(chunk.to_vec()).await?;
+    }
     Ok(())
 }
 
@@ -705,7 +748,7 @@ pub(crate) async fn remove_all_of(state: &AppState, developer: &Developer) -> Re
                 key: resources::key::<ApiKey>(org, key.id.as_str()),
                 condition: crate::store::Condition::None,
             });
-            writes.push(key_hashes::delete(key));
+            writes.push(key_hashes::revoke(key));
             writes.push(event_write(&event));
         }
         store.transact(writes).await?;

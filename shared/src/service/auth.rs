@@ -130,6 +130,18 @@ pub async fn org_admin(
     })
 }
 
+/// The admin holding an admin key, of the organisation the key names: for routes with no
+/// organisation in their path (the gate's). Sessions are not taken: a gateway is a machine.
+pub async fn admin_by_key(state: &AppState, token: Option<&str>, source: IpAddr) -> Result<OrgAdmin, ServiceError> {
+    let token = token.ok_or(ServiceError::Unauthorized)?;
+    let (org, _) = token
+        .strip_prefix(ADMIN_KEY_PREFIX)
+        .and_then(|t| t.split_once('.'))
+        .ok_or(ServiceError::Unauthorized)?;
+    let org = org.to_string();
+    org_admin(state, Some(token), &org, source).await
+}
+
 /// The admin user holding a session token (`credentials::session`: live, active, begun after
 /// their last password or role change).
 async fn admin_session(

@@ -177,15 +177,32 @@ pub async fn edit(state: &AppState, admin: &OrgAdmin, id: &str, input: EditInput
     }
     let changes = crate::domain::audit::changes("", &before, &audited(&developer), &[]);
     let entry = audit::entry(state, admin, "developer.updated", Some(developer.id.as_str()), changes);
+    // Whether the gate lets the developer's keys through follows their status, in this transaction
+    // for the keys that fit, after it for the rest and for any issued while it ran.
+    let gate_changed = (previous_status == DeveloperStatus::Active) != (developer.status == DeveloperStatus::Active);
+    let mut extra: Vec<_> = ended.into_iter().chain([entry]).collect();
+    let (mut now_written, mut later) = (std::collections::HashSet::new(), Vec::new());
+    if gate_changed {
+        let room = 100usize.saturating_sub(extra.len() + events.len() + 3);
+        let mut keys = api_keys::gate_status_writes(state, &developer).await?;
+        later = keys.split_off(room.min(keys.len()));
+        for (hash, write) in keys {
+            now_written.insert(hash);
+            extra.push(write);
+        }
+    }
     developers::save(
         state.store.as_ref(),
         &developer,
         found.version,
         &previous_email,
-        ended.into_iter().chain([entry]).collect(),
+        extra,
         &events,
     )
     .await?;
+    if gate_changed {
+        api_keys::finish_gate_status(state, &developer, &now_written, later).await?;
+    }
     Ok(developer)
 }
 

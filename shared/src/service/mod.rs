@@ -15,6 +15,7 @@
 //! - [`email_templates`]: previews and test emails.
 //! - [`unsubscribe`]: one-click opt-outs.
 //! - [`limits`]: the abuse limits, per source address, per recipient, per login.
+//! - [`gate`]: whether an API key may make a call (verify route, authorizer): rates, quotas, usage.
 
 pub mod accounts;
 pub mod admin_accounts;
@@ -30,6 +31,7 @@ pub mod developers;
 pub mod digests;
 pub mod email_templates;
 mod error;
+pub mod gate;
 pub mod limits;
 pub mod notification_types;
 pub mod notifications;
@@ -60,6 +62,8 @@ pub struct AppState {
     pub webhook_jobs: Arc<dyn JobSender>,
     /// For template previews and test emails.
     pub templates: Arc<Templates>,
+    /// This process's leases, policies read and use counted at the gate.
+    pub gate: Arc<gate::Gate>,
 }
 
 impl AppState {

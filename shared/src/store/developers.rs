@@ -198,14 +198,12 @@ pub fn unchanged(developer: &Developer, version: u64) -> Write {
     }
 }
 
-/// A check that the developer still exists, for a transaction that issues them something (a key):
-/// a removal deletes the account before its keys, so an issue racing it either lands first (and
-/// its key is removed with the others) or fails here.
-pub fn exists(org: &OrgId, id: &DeveloperId) -> Write {
-    Write::Check {
-        key: table_keys::developer(org, id),
-        condition: Condition::Exists,
-    }
+/// [`unchanged`] for a transaction that issues the developer a key whose item by hash carries their
+/// status: a removal deletes the account before its keys, and a status change bumps its version,
+/// so an issue racing either lands first (and its key is removed or rewritten with the others) or
+/// fails here.
+pub fn holds_keys_as_read(developer: &Versioned<Developer>) -> Write {
+    unchanged(&developer.value, developer.version)
 }
 
 /// The key of a developer, for callers composing their own writes.

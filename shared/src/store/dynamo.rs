@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, Put, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification, TransactWriteItem,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -131,7 +131,52 @@ fn expr(condition: &Condition) -> Expr {
                 AttributeValue::N(v.to_string()),
             )])),
         },
+        Condition::AtMost { attr, max } => Expr {
+            expression: Some("attribute_not_exists(#atmost) OR #atmost <= :atmost".into()),
+            names: Some(HashMap::from([("#atmost".to_string(), attr.to_string())])),
+            values: Some(HashMap::from([(
+                ":atmost".to_string(),
+                AttributeValue::N(max.to_string()),
+            )])),
+        },
     }
+}
+
+/// An update's `SET` and `ADD` expression, with its condition's names and values merged in.
+fn update_expr(set: &Record, add: &[(&'static str, i64)], condition: &Condition) -> Result<Expr, StoreError> {
+    let condition = expr(condition);
+    let mut names = condition.names.unwrap_or_default();
+    let mut values = condition.values.unwrap_or_default();
+    let mut sets = Vec::new();
+    for (i, (name, value)) in set.iter().enumerate() {
+        names.insert(format!("#s{i}"), name.clone());
+        let value = serde_dynamo::to_attribute_value(value)
+            .map_err(|e| StoreError::Invalid(format!("value does not map to an attribute: {e}")))?;
+        values.insert(format!(":s{i}"), value);
+        sets.push(format!("#s{i} = :s{i}"));
+    }
+    let mut adds = Vec::new();
+    for (i, (name, amount)) in add.iter().enumerate() {
+        names.insert(format!("#a{i}"), name.to_string());
+        values.insert(format!(":a{i}"), AttributeValue::N(amount.to_string()));
+        adds.push(format!("#a{i} :a{i}"));
+    }
+    let mut expression = Vec::new();
+    if !sets.is_empty() {
+        expression.push(format!("SET {}", sets.join(", ")));
+    }
+    if !adds.is_empty() {
+        expression.push(format!("ADD {}", adds.join(", ")));
+    }
+    if expression.is_empty() {
+        return Err(StoreError::Invalid("an update changes at least one attribute".into()));
+    }
+    Ok(Expr {
+        // The update expression travels here; the condition's own expression is kept aside.
+        expression: Some(expression.join(" ")),
+        names: Some(names),
+        values: Some(values),
+    })
 }
 
 /// The index of the write whose condition failed, from a cancelled transaction's reasons.
@@ -301,6 +346,24 @@ impl Store for DynamoStore {
                     let delete = with_condition!(delete, condition).build().map_err(invalid)?;
                     TransactWriteItem::builder().delete(delete).build()
                 }
+                Write::Update {
+                    key,
+                    set,
+                    add,
+                    condition,
+                } => {
+                    let e = update_expr(set, add, condition)?;
+                    let update = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_item(key)))
+                        .set_update_expression(e.expression)
+                        .set_condition_expression(expr(condition).expression)
+                        .set_expression_attribute_names(e.names)
+                        .set_expression_attribute_values(e.values)
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().update(update).build()
+                }
             };
             items.push(item);
         }
@@ -343,6 +406,26 @@ impl DynamoStore {
                     .table_name(&self.table)
                     .set_key(Some(key_item(&key)));
                 with_condition!(delete, &condition)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(single_write_error)
+            }
+            Write::Update {
+                key,
+                set,
+                add,
+                condition,
+            } => {
+                let e = update_expr(&set, &add, &condition)?;
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(&key)))
+                    .set_update_expression(e.expression)
+                    .set_condition_expression(expr(&condition).expression)
+                    .set_expression_attribute_names(e.names)
+                    .set_expression_attribute_values(e.values)
                     .send()
                     .await
                     .map(|_| ())

@@ -261,6 +261,10 @@ impl Store for MemoryStore {
             let (key, new_image) = match w {
                 Write::Put { record, .. } => (Key::of(&record).expect("validated"), Some(record)),
                 Write::Delete { key, .. } => (key, None),
+                Write::Update { key, set, add, .. } => {
+                    let record = super::updated(&key, inner.records.get(&key), &set, &add);
+                    (key, Some(record))
+                }
                 // A check changes nothing, though DynamoDB bills it as a write of its partition.
                 Write::Check { key, .. } => {
                     *inner.writes.entry((Partitioned::Table, key.pk)).or_default() += 1;

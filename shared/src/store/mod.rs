@@ -7,6 +7,7 @@
 //! the one global partition (the suppression list) holds addresses, not an organisation's data.
 
 pub mod admin_users;
+pub mod allowances;
 pub mod audit;
 pub mod deliveries;
 pub mod developers;
@@ -25,6 +26,7 @@ pub mod resources;
 pub mod sessions;
 pub mod suppression;
 pub mod table_keys;
+pub mod usage;
 
 pub use dynamo::{DynamoStore, TableSpec};
 pub use memory::{ChangeRecord, MemoryStore, Partitioned};
@@ -122,6 +124,12 @@ pub enum Condition {
     Exists,
     /// The record exists and its `version` attribute is this number (optimistic update).
     Version(u64),
+    /// The record is absent, lacks the number attribute `attr`, or holds at most `max` in it (a
+    /// counter that may grow by `limit - max` without passing `limit`).
+    AtMost {
+        attr: &'static str,
+        max: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +146,16 @@ pub enum Write {
     /// (DynamoDB's `ConditionCheck`).
     Check {
         key: Key,
+        condition: Condition,
+    },
+    /// Changes the named attributes of the record at `key` (made if absent, unless `condition` says
+    /// otherwise), leaving the others as they are: `set` replaces values, `add` adds to numbers
+    /// (DynamoDB's `UpdateItem` with `SET` and `ADD`). For counters written without a read and for
+    /// items that several transactions each own a part of.
+    Update {
+        key: Key,
+        set: Record,
+        add: Vec<(&'static str, i64)>,
         condition: Condition,
     },
 }
@@ -162,7 +180,7 @@ impl Write {
     pub fn key(&self) -> Option<Key> {
         match self {
             Write::Put { record, .. } => Key::of(record),
-            Write::Delete { key, .. } | Write::Check { key, .. } => Some(key.clone()),
+            Write::Delete { key, .. } | Write::Check { key, .. } | Write::Update { key, .. } => Some(key.clone()),
         }
     }
 
@@ -170,9 +188,25 @@ impl Write {
     pub(crate) fn condition(&self) -> Option<(Key, &Condition)> {
         match self {
             Write::Put { record, condition } => Some((Key::of(record)?, condition)),
-            Write::Delete { key, condition } | Write::Check { key, condition } => Some((key.clone(), condition)),
+            Write::Delete { key, condition }
+            | Write::Check { key, condition }
+            | Write::Update { key, condition, .. } => Some((key.clone(), condition)),
         }
     }
+}
+
+/// The record an [`Write::Update`] leaves: `current` (or a new record at `key`) with `set`'s values
+/// and `add`'s amounts added to what the numbers held (0 when absent).
+pub(crate) fn updated(key: &Key, current: Option<&Record>, set: &Record, add: &[(&'static str, i64)]) -> Record {
+    let mut record = current.cloned().unwrap_or_else(|| key.record(Record::new()));
+    for (name, value) in set {
+        record.insert(name.clone(), value.clone());
+    }
+    for (name, amount) in add {
+        let was = record.get(*name).and_then(Value::as_i64).unwrap_or(0);
+        record.insert((*name).to_string(), Value::from(was + amount));
+    }
+    record
 }
 
 /// A page of records in sort-key order, and where the next page starts.
@@ -268,6 +302,10 @@ pub(crate) fn holds(condition: &Condition, current: Option<&Record>) -> bool {
         Condition::NotExists => current.is_none(),
         Condition::Exists => current.is_some(),
         Condition::Version(v) => current.is_some_and(|r| version_of(r) == *v),
+        Condition::AtMost { attr, max } => current
+            .and_then(|r| r.get(*attr))
+            .and_then(Value::as_i64)
+            .is_none_or(|n| n <= *max),
     }
 }
 

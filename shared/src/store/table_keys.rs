@@ -18,7 +18,7 @@
 use sha2::{Digest, Sha256};
 
 use super::Key;
-use crate::domain::{AdminUserId, DeveloperId, EventId, OrgId};
+use crate::domain::{AdminUserId, DeveloperId, EventId, KeyId, OrgId};
 
 pub fn org_pk(org: &OrgId) -> String {
     format!("ORG#{org}")
@@ -219,6 +219,30 @@ pub fn suppressed(email_hash: &str) -> Key {
 /// key a partition of its own.
 pub fn key_by_hash(key_hash: &str) -> Key {
     Key::new(format!("KEYHASH#{key_hash}"), "KEYHASH")
+}
+
+/// The units of one key's limit (`quota` or `rate`) that verifiers have leased in the window
+/// starting at `window_start`: written per lease, so each window a partition of its own.
+pub fn allowance(org: &OrgId, key: &KeyId, limit: &str, window_start: i64) -> Key {
+    own(org, "ALLOWANCE", &format!("{key}#{limit}#{window_start}"))
+}
+
+/// The partition of one key's daily use (sort keys `DAY#{yyyy-mm-dd}`): written once per key per
+/// flush, never per call, and read a week at a time.
+pub fn usage_pk(org: &OrgId, key: &KeyId) -> String {
+    format!("ORG#{org}#USAGE#{key}")
+}
+
+pub const USAGE_DAY_PREFIX: &str = "DAY#";
+
+pub fn usage_day(org: &OrgId, key: &KeyId, day: &str) -> Key {
+    Key::new(usage_pk(org, key), format!("{USAGE_DAY_PREFIX}{day}"))
+}
+
+/// The kind under which one day's usage records are listed organisation-wide (GSI2, sharded by key
+/// id), for the day's top keys.
+pub fn usage_listing_kind(day: &str) -> String {
+    format!("USAGE#{day}")
 }
 
 /// One address's opt-out of one category of an organisation's emails (List-Unsubscribe).

@@ -4,7 +4,7 @@
 use gatehouse::secret::token_hash;
 use gatehouse::store::key_hashes;
 use gatehouse_tests::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn a_key_is_found_by_its_hash_while_it_lives(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -39,7 +39,7 @@ async fn a_key_is_found_by_its_hash_while_it_lives(backend: Backend) {
         None
     );
 
-    // A policy change reaches it; a revocation removes it.
+    // A policy change reaches it; a revocation marks it revoked.
     let key_path = format!("/keys/{}", found.key_id);
     let other = app.policy(&org, "Silver", &entry["api_id"]).await;
     let (status, _) = app
@@ -50,9 +50,10 @@ async fn a_key_is_found_by_its_hash_while_it_lives(backend: Backend) {
     assert_eq!(json!(changed.policy_ids), json!([other["id"]]));
     let (status, _) = app.admin(&org, "DELETE", &key_path, None).await;
     assert_eq!(status, 204);
-    assert_eq!(key_hashes::find(store.as_ref(), &hash).await.unwrap(), None);
+    let revoked = key_hashes::find(store.as_ref(), &hash).await.unwrap().unwrap();
+    assert!(revoked.revoked_at.is_some(), "{revoked:?}");
 
-    // Removing the developer removes their keys' items too.
+    // Removing the developer revokes their keys' items too.
     let (_, second) = app.send("POST", &requests, session, Some(body)).await;
     let hash = token_hash(second["key"].as_str().unwrap());
     assert!(key_hashes::find(store.as_ref(), &hash).await.unwrap().is_some());
@@ -61,7 +62,8 @@ async fn a_key_is_found_by_its_hash_while_it_lives(backend: Backend) {
         .admin(&org, "DELETE", &format!("/developers/{developer}"), None)
         .await;
     assert_eq!(status, 204);
-    assert_eq!(key_hashes::find(store.as_ref(), &hash).await.unwrap(), None);
+    let revoked = key_hashes::find(store.as_ref(), &hash).await.unwrap().unwrap();
+    assert!(revoked.revoked_at.is_some(), "{revoked:?}");
 }
 
 on_both_backends!(
@@ -69,3 +71,292 @@ on_both_backends!(
     a_key_is_found_by_its_hash_while_it_lives_embedded,
     a_key_is_found_by_its_hash_while_it_lives_on_the_emulator
 );
+
+/// An organisation whose keys are issued at once, an API with a policy of `limits` (`rate`,
+/// `quota`) published in the catalog, and a gateway key: (org, entry, gateway key).
+async fn gated(app: &TestApp, limits: Value) -> (TestOrg, Value, String) {
+    let org = app
+        .create_org(json!({"name": "Acme", "settings": {"default_approval": "auto"}}))
+        .await;
+    let (_, api) = app
+        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
+        .await;
+    let mut policy = json!({"name": "Metered", "api_ids": [api["id"]]});
+    for (name, value) in limits.as_object().unwrap() {
+        policy[name] = value.clone();
+    }
+    let (status, policy) = app.admin(&org, "POST", "/policies", Some(policy)).await;
+    assert_eq!(status, 201, "{policy}");
+    let (status, entry) = app
+        .admin(
+            &org,
+            "POST",
+            "/catalog",
+            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{entry}");
+    let gateway = app.admin_key(&org, "edge", "gateway").await;
+    (org, entry, gateway["key"].as_str().unwrap().to_string())
+}
+
+/// A new developer of `org` with a key for `entry`: (developer id, key).
+async fn developer_with_key(app: &TestApp, org: &TestOrg, entry: &Value) -> (String, String) {
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    let (_, login) = app.log_in(&org.id, &email).await;
+    let (status, issued) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            login["token"].as_str().unwrap(),
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    (
+        issued["developer_id"].as_str().unwrap().to_string(),
+        issued["key"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn verify(app: &TestApp, gateway: &str, body: Value) -> Value {
+    let (status, verdict) = app.send("POST", "/v1/keys/verify", gateway, Some(body)).await;
+    assert_eq!(status, 200, "{verdict}");
+    verdict
+}
+
+/// Every code of the verify route, each from the change that causes it through the API.
+async fn verify_answers_every_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, entry, gateway) = gated(&app, json!({"quota": {"max": 3, "renewal_secs": 3600}})).await;
+    let (developer, key) = developer_with_key(&app, &org, &entry).await;
+    let api = entry["api_id"].clone();
+
+    let first = verify(&app, &gateway, json!({"key": key, "api_id": api})).await;
+    assert_eq!(first["code"], "VALID", "{first}");
+    assert_eq!(first["valid"], true);
+    assert_eq!(first["developer_id"], developer.as_str());
+    assert_eq!(first["policy_id"], entry["policy_id"]);
+    assert_eq!(first["remaining"], 2);
+    assert_eq!(first["ratelimit"], Value::Null, "the policy sets no rate");
+    // The period ends on an hour boundary (fixed periods, no drift).
+    let reset = time::OffsetDateTime::parse(
+        first["reset_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(reset.unix_timestamp() % 3600, 0, "{first}");
+    assert!(reset > time::OffsetDateTime::now_utc());
+    let key_id = first["key_id"].as_str().unwrap().to_string();
+
+    // Checking costs nothing; another API is not the key's.
+    let looked = verify(&app, &gateway, json!({"key": key, "cost": 0})).await;
+    assert_eq!(
+        (looked["code"].as_str(), looked["remaining"].as_u64()),
+        (Some("VALID"), Some(2))
+    );
+    let (_, other_api) = app.admin(&org, "POST", "/apis", Some(json!({"name": "Other"}))).await;
+    let forbidden = verify(&app, &gateway, json!({"key": key, "api_id": other_api["id"]})).await;
+    assert_eq!(forbidden["code"], "FORBIDDEN", "{forbidden}");
+    assert_eq!(forbidden["valid"], false);
+
+    // The quota: two more, then refused until the period ends.
+    for left in [1, 0] {
+        let verdict = verify(&app, &gateway, json!({"key": key, "api_id": api})).await;
+        assert_eq!(
+            (verdict["code"].as_str(), verdict["remaining"].as_u64()),
+            (Some("VALID"), Some(left))
+        );
+    }
+    let exceeded = verify(&app, &gateway, json!({"key": key})).await;
+    assert_eq!(exceeded["code"], "USAGE_EXCEEDED", "{exceeded}");
+    assert_eq!(
+        (exceeded["valid"].as_bool(), exceeded["remaining"].as_u64()),
+        (Some(false), Some(0))
+    );
+
+    // Unknown keys, and keys of another organisation, are not found; nothing of them is told.
+    let other = app.create_org(json!({"name": "Elsewhere"})).await;
+    let stranger = app.admin_key(&other, "edge", "gateway").await;
+    let stranger = stranger["key"].as_str().unwrap();
+    for (gateway, key) in [
+        (&gateway, "gh_live_unknown"),
+        (&gateway, "not even a key"),
+        (&stranger.to_string(), key.as_str()),
+    ] {
+        let verdict = verify(&app, gateway, json!({"key": key})).await;
+        assert_eq!(verdict["code"], "NOT_FOUND", "{verdict}");
+        assert_eq!(verdict["key_id"], Value::Null);
+        assert_eq!(verdict["developer_id"], Value::Null);
+    }
+
+    // A developer who is not active holds keys that do not pass, until they are again.
+    let (second_developer, second) = developer_with_key(&app, &org, &entry).await;
+    let developer_path = format!("/developers/{second_developer}");
+    let (status, _) = app
+        .admin(&org, "PATCH", &developer_path, Some(json!({"status": "rejected"})))
+        .await;
+    assert_eq!(status, 200);
+    let disabled = verify(&app, &gateway, json!({"key": second})).await;
+    assert_eq!(disabled["code"], "DISABLED", "{disabled}");
+    let (status, _) = app
+        .admin(&org, "PATCH", &developer_path, Some(json!({"status": "active"})))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(verify(&app, &gateway, json!({"key": second})).await["code"], "VALID");
+
+    // A revoked key says so.
+    let (status, _) = app.admin(&org, "DELETE", &format!("/keys/{key_id}"), None).await;
+    assert_eq!(status, 204);
+    let revoked = verify(&app, &gateway, json!({"key": key})).await;
+    assert_eq!(revoked["code"], "REVOKED", "{revoked}");
+    assert_eq!(revoked["key_id"], key_id.as_str());
+
+    // A rate: two calls a window, then refused with the window's state.
+    let (rated_org, rated_entry, rated_gateway) = gated(&app, json!({"rate": {"requests": 2, "per_secs": 3600}})).await;
+    let (_, rated) = developer_with_key(&app, &rated_org, &rated_entry).await;
+    for left in [1, 0] {
+        let verdict = verify(&app, &rated_gateway, json!({"key": rated})).await;
+        assert_eq!(verdict["code"], "VALID", "{verdict}");
+        assert_eq!(verdict["ratelimit"]["remaining"], left);
+        assert_eq!(verdict["ratelimit"]["limit"], 2);
+        assert_eq!(verdict["remaining"], Value::Null, "no quota");
+    }
+    let limited = verify(&app, &rated_gateway, json!({"key": rated})).await;
+    assert_eq!(limited["code"], "RATE_LIMITED", "{limited}");
+    assert_eq!(limited["ratelimit"]["remaining"], 0);
+}
+
+on_both_backends!(
+    verify_answers_every_code,
+    verify_answers_every_code_embedded,
+    verify_answers_every_code_on_the_emulator
+);
+
+/// The verify route's own rules: a gateway key may verify and nothing else, other roles that may not
+/// verify get 403, bad questions get 400 naming the field and count nothing, and a person cannot
+/// hold the gateway role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_keys_that_may_verify_do_and_bad_questions_are_refused() {
+    let app = spawn_app(Backend::Embedded).await;
+    let (org, entry, gateway) = gated(&app, json!({"quota": {"max": 5, "renewal_secs": 3600}})).await;
+    let (_, key) = developer_with_key(&app, &org, &entry).await;
+
+    let (status, _) = app.send("GET", &format!("/orgs/{}", org.id), &gateway, None).await;
+    assert_eq!(status, 403, "a gateway key reads nothing");
+    for role in ["viewer", "approver"] {
+        let other = app.admin_key(&org, role, role).await;
+        let (status, problem) = app
+            .send(
+                "POST",
+                "/v1/keys/verify",
+                other["key"].as_str().unwrap(),
+                Some(json!({"key": key})),
+            )
+            .await;
+        assert_eq!(status, 403, "{role}: {problem}");
+    }
+    let owner = app
+        .send("POST", "/v1/keys/verify", &org.admin_key, Some(json!({"key": key})))
+        .await;
+    assert_eq!((owner.0, owner.1["code"].as_str()), (200, Some("VALID")));
+    let session = app.admin_user(&org, "owner").await;
+    let (status, _) = app
+        .send("POST", "/v1/keys/verify", &session.token, Some(json!({"key": key})))
+        .await;
+    assert_eq!(status, 401, "a gateway is a machine: admin keys only");
+    let (status, _) = app
+        .send(
+            "POST",
+            "/v1/keys/verify",
+            "gh_admin_acme.nope",
+            Some(json!({"key": key})),
+        )
+        .await;
+    assert_eq!(status, 401);
+
+    for (body, field) in [
+        (json!({}), "key"),
+        (json!({"key": ""}), "key"),
+        (json!({"key": key, "cost": -1}), "cost"),
+        (json!({"key": key, "cost": 1_000_001}), "cost"),
+        (json!({"key": key, "api_id": "payments"}), "api_id"),
+        (json!({"key": key, "extra": 1}), "extra"),
+    ] {
+        let (status, problem) = app.send("POST", "/v1/keys/verify", &gateway, Some(body.clone())).await;
+        assert_eq!(status, 400, "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let after = verify(&app, &gateway, json!({"key": key, "cost": 0})).await;
+    assert_eq!(after["remaining"], 4, "only the owner's call counted: {after}");
+    let costly = verify(&app, &gateway, json!({"key": key, "cost": 4})).await;
+    assert_eq!(
+        (costly["code"].as_str(), costly["remaining"].as_u64()),
+        (Some("VALID"), Some(0))
+    );
+
+    let (status, problem) = app
+        .admin(
+            &org,
+            "POST",
+            "/admins",
+            Some(json!({"email": unique_email(), "role": "gateway"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "role");
+}
+
+/// 100 verifies at once of a key with a quota of 50: exactly 50 pass, though each verifier answers
+/// from leased blocks.
+async fn a_quota_holds_exactly_under_concurrency(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, entry, gateway) = gated(&app, json!({"quota": {"max": 50, "renewal_secs": 86400}})).await;
+    let (_, key) = developer_with_key(&app, &org, &entry).await;
+    let client = reqwest::Client::new();
+    let url = app.url("/v1/keys/verify");
+    let calls = (0..100).map(|_| {
+        let request = client
+            .post(&url)
+            .bearer_auth(&gateway)
+            .json(&json!({"key": key}))
+            .send();
+        async move { request.await.unwrap().json::<Value>().await.unwrap() }
+    });
+    let verdicts = futures::future::join_all(calls).await;
+    let valid = verdicts.iter().filter(|v| v["code"] == "VALID").count();
+    let exceeded = verdicts.iter().filter(|v| v["code"] == "USAGE_EXCEEDED").count();
+    assert_eq!((valid, exceeded), (50, 50), "{verdicts:?}");
+}
+
+on_both_backends!(
+    a_quota_holds_exactly_under_concurrency,
+    a_quota_holds_exactly_under_concurrency_embedded,
+    a_quota_holds_exactly_under_concurrency_on_the_emulator
+);
+
+/// The same across two runner processes sharing one table: each answers from its own leases, and
+/// together they let exactly the quota through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_holds_exactly_across_two_runner_processes() {
+    let config = test_config(Backend::Emulator);
+    let app = spawn_app_with(config.clone()).await;
+    let (org, entry, gateway) = gated(&app, json!({"quota": {"max": 50, "renewal_secs": 86400}})).await;
+    let (_, key) = developer_with_key(&app, &org, &entry).await;
+    let (first, second) = tokio::join!(RunnerProcess::start(&config), RunnerProcess::start(&config));
+    let client = reqwest::Client::new();
+    let calls = (0..100).map(|n| {
+        let runner = if n % 2 == 0 { &first } else { &second };
+        let request = client
+            .post(runner.url("/v1/keys/verify"))
+            .bearer_auth(&gateway)
+            .json(&json!({"key": key}))
+            .send();
+        async move { request.await.unwrap().json::<Value>().await.unwrap() }
+    });
+    let verdicts = futures::future::join_all(calls).await;
+    let valid = verdicts.iter().filter(|v| v["code"] == "VALID").count();
+    let exceeded = verdicts.iter().filter(|v| v["code"] == "USAGE_EXCEEDED").count();
+    assert_eq!((valid, exceeded), (50, 50), "{verdicts:?}");
+}

@@ -24,6 +24,7 @@ fn allowed(role: &str, permission: &str) -> bool {
         "admin" => !["manage_owners", "send_digests", "change_destinations"].contains(&permission),
         "approver" => APPROVER.contains(&permission),
         "viewer" => permission.starts_with("read_"),
+        "gateway" => permission == "verify_keys",
         other => panic!("no role {other}"),
     }
 }
@@ -171,7 +172,7 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions(backend: Back
     match callers {
         Callers::AdminKeys => {
             keys.push(("owner".to_string(), org.admin_key.clone(), app.owner_key_id(&org).await));
-            for role in ["admin", "approver", "viewer"] {
+            for role in ["admin", "approver", "viewer", "gateway"] {
                 let key = app.admin_key(&org, role, role).await;
                 assert_eq!(key["role"], role);
                 keys.push((

@@ -1,0 +1,392 @@
+//! The gate: whether an API key may make a call now, for the verify route and the Lambda
+//! authorizer alike. A key is found by its hash alone (`store::key_hashes`); its policy's rate and
+//! quota are counted in fixed windows from leases of units (`store::allowances`), so a hot key
+//! costs a table write per block of calls, not per call, and is refused a little early rather than
+//! ever late; its use per day is added up in memory and written per key per flush
+//! (`store::usage`).
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::auth::OrgAdmin;
+use super::{AppState, ServiceError};
+use crate::domain::api_keys::KEY_PREFIX;
+use crate::domain::catalog::Policy;
+use crate::domain::gate::{day_of, lease_block, VerifyCode, Window};
+use crate::domain::roles::Permission;
+use crate::domain::{epoch_rfc3339, now_epoch, ApiId, DeveloperId, KeyId, OrgId, PolicyId, ValidationErrors};
+use crate::secret::token_hash;
+use crate::store::allowances::{self, Allowance, LimitKind};
+use crate::store::key_hashes::{self, KeyByHash};
+use crate::store::{resources, usage, StoreError, Write};
+
+/// How long a verifier trusts a policy it read: a policy's change reaches the gate within this.
+pub const POLICY_CACHE: Duration = Duration::from_secs(10);
+/// How often a verifier writes the use it has counted.
+pub const USAGE_FLUSH: Duration = Duration::from_secs(1);
+/// How many times a lease re-reads an allowance another verifier changed meanwhile.
+const LEASE_ATTEMPTS: usize = 16;
+/// The most units one call may cost.
+pub const MAX_COST: i64 = 1_000_000;
+
+/// A verification as asked: the key, the API it is used for, and what the call costs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyInput {
+    pub key: Option<String>,
+    pub api_id: Option<String>,
+    pub cost: Option<i64>,
+}
+
+/// A rate window's state after a call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateState {
+    pub limit: u64,
+    pub remaining: u64,
+    pub reset_at: String,
+}
+
+/// The gate's answer. The key's identity is told only for a key of the asking organisation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub valid: bool,
+    pub code: VerifyCode,
+    pub key_id: Option<KeyId>,
+    pub developer_id: Option<DeveloperId>,
+    pub policy_id: Option<PolicyId>,
+    /// Quota units left in this period (null without a quota).
+    pub remaining: Option<u64>,
+    /// When the quota period ends (null without a quota).
+    pub reset_at: Option<String>,
+    pub ratelimit: Option<RateState>,
+    /// The key's organisation, for the authorizer's context (not part of the verify answer).
+    #[serde(skip)]
+    pub org_id: Option<OrgId>,
+}
+
+impl Verdict {
+    fn refused(code: VerifyCode) -> Self {
+        Self {
+            valid: false,
+            code,
+            key_id: None,
+            developer_id: None,
+            policy_id: None,
+            remaining: None,
+            reset_at: None,
+            ratelimit: None,
+            org_id: None,
+        }
+    }
+
+    fn of(code: VerifyCode, key: &KeyByHash) -> Self {
+        Self {
+            valid: code == VerifyCode::Valid,
+            key_id: Some(key.key_id.clone()),
+            developer_id: Some(key.developer_id.clone()),
+            org_id: Some(key.org_id.clone()),
+            ..Self::refused(code)
+        }
+    }
+}
+
+/// The units one verifier holds of one key's limit in one window.
+#[derive(Debug, Default)]
+struct Lease {
+    window: Option<Window>,
+    /// Units leased and not yet used.
+    units: u64,
+    /// How many units all verifiers had leased when this one last leased.
+    granted_seen: u64,
+}
+
+type LeaseSlot = (KeyId, LimitKind);
+/// A policy as read, and when.
+type PolicyRead = (Instant, Option<Policy>);
+type UsageSlot = (OrgId, KeyId, DeveloperId, String);
+
+/// What one verifier (a Lambda instance, a runner) keeps between calls: its leases, the policies it
+/// read, and the use it has counted and not yet written.
+#[derive(Default)]
+pub struct Gate {
+    leases: Mutex<HashMap<LeaseSlot, Arc<tokio::sync::Mutex<Lease>>>>,
+    policies: Mutex<HashMap<(OrgId, PolicyId), PolicyRead>>,
+    usage: Mutex<UsageBook>,
+}
+
+#[derive(Default)]
+struct UsageBook {
+    counts: HashMap<UsageSlot, u64>,
+    last_flush: Option<Instant>,
+}
+
+/// What taking units from a limit came to.
+enum Taken {
+    Yes { remaining: u64 },
+    No { remaining: u64 },
+}
+
+impl Gate {
+    fn lease_slot(&self, slot: LeaseSlot) -> Arc<tokio::sync::Mutex<Lease>> {
+        let mut leases = self.leases.lock().expect("gate lock");
+        leases.entry(slot).or_default().clone()
+    }
+
+    async fn policy(&self, state: &AppState, org: &OrgId, id: &PolicyId) -> Result<Option<Policy>, StoreError> {
+        let slot = (org.clone(), id.clone());
+        if let Some((read_at, policy)) = self.policies.lock().expect("gate lock").get(&slot) {
+            if read_at.elapsed() < POLICY_CACHE {
+                return Ok(policy.clone());
+            }
+        }
+        let policy = resources::get::<Policy>(state.store.as_ref(), org, id.as_str())
+            .await?
+            .map(|v| v.value);
+        self.policies
+            .lock()
+            .expect("gate lock")
+            .insert(slot, (Instant::now(), policy.clone()));
+        Ok(policy)
+    }
+
+    /// Takes `cost` units of the key's `kind` limit (`limit` per `window`), from this verifier's
+    /// lease or, when that runs short, from a new lease; `cost` 0 only looks.
+    async fn take(
+        &self,
+        state: &AppState,
+        key: &KeyByHash,
+        kind: LimitKind,
+        window: Window,
+        limit: u64,
+        cost: u64,
+    ) -> Result<Taken, StoreError> {
+        let slot = self.lease_slot((key.key_id.clone(), kind));
+        let mut lease = slot.lock().await;
+        if lease.window != Some(window) {
+            *lease = Lease {
+                window: Some(window),
+                ..Lease::default()
+            };
+        }
+        let remaining = |lease: &Lease| limit.saturating_sub(lease.granted_seen) + lease.units;
+        if cost == 0 {
+            let read = allowances::read(state.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
+            lease.granted_seen = lease.granted_seen.max(read.value.granted);
+            let remaining = remaining(&lease);
+            return Ok(if remaining > 0 {
+                Taken::Yes { remaining }
+            } else {
+                Taken::No { remaining }
+            });
+        }
+        if lease.units >= cost {
+            lease.units -= cost;
+            return Ok(Taken::Yes {
+                remaining: remaining(&lease),
+            });
+        }
+        let want = cost - lease.units;
+        for _ in 0..LEASE_ATTEMPTS {
+            let read = allowances::read(state.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
+            let granted = read.value.granted;
+            lease.granted_seen = lease.granted_seen.max(granted);
+            let block = lease_block(limit, granted, want);
+            if block == 0 {
+                return Ok(Taken::No {
+                    remaining: remaining(&lease),
+                });
+            }
+            let next = Allowance {
+                granted: granted + block,
+            };
+            let write = allowances::write(&key.org_id, &key.key_id, kind, window, next, read.version);
+            match state.store.transact(vec![write]).await {
+                Ok(()) => {
+                    lease.granted_seen = next.granted;
+                    lease.units += block;
+                    lease.units -= cost;
+                    return Ok(Taken::Yes {
+                        remaining: remaining(&lease),
+                    });
+                }
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        // So contended that no lease came through: refuse this call rather than count it twice.
+        Ok(Taken::No {
+            remaining: remaining(&lease),
+        })
+    }
+
+    /// Counts `cost` calls of the key today; written at the next flush.
+    fn count_use(&self, key: &KeyByHash, cost: u64, now: i64) {
+        let slot = (
+            key.org_id.clone(),
+            key.key_id.clone(),
+            key.developer_id.clone(),
+            day_of(now),
+        );
+        *self.usage.lock().expect("gate lock").counts.entry(slot).or_default() += cost;
+    }
+
+    /// Writes the use counted since the last flush, one addition per key and day, when
+    /// [`USAGE_FLUSH`] has passed since then (or `now`, whatever the time).
+    pub async fn flush_usage(&self, state: &AppState, force: bool) -> Result<(), StoreError> {
+        let counts = {
+            let mut book = self.usage.lock().expect("gate lock");
+            let due = book.last_flush.is_none_or(|t| t.elapsed() >= USAGE_FLUSH);
+            if !(force || due) || book.counts.is_empty() {
+                return Ok(());
+            }
+            book.last_flush = Some(Instant::now());
+            std::mem::take(&mut book.counts)
+        };
+        let writes: Vec<Write> = counts
+            .iter()
+            .map(|((org, key, developer, day), n)| {
+                let day_start = time::Date::parse(day, &time::format_description::well_known::Iso8601::DATE)
+                    .map(|d| d.midnight().assume_utc().unix_timestamp())
+                    .unwrap_or_else(|_| now_epoch());
+                usage::add(org, key, developer, day, day_start, *n)
+            })
+            .collect();
+        let mut failed = None;
+        // One write per key and day: each its own partition, so they go out side by side.
+        let results = futures::future::join_all(writes.into_iter().map(|w| state.store.transact(vec![w]))).await;
+        for (result, (slot, n)) in results.into_iter().zip(counts) {
+            if let Err(e) = result {
+                // Kept for the next flush rather than lost.
+                *self.usage.lock().expect("gate lock").counts.entry(slot).or_default() += n;
+                failed = Some(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+/// Checks `input` (400 naming the field): the key, the API and the cost (default 1, 0 only looks).
+fn check(input: &VerifyInput) -> Result<(String, Option<ApiId>, u64), ServiceError> {
+    let mut errors = ValidationErrors::default();
+    let key = match input.key.as_deref() {
+        Some(k) if !k.is_empty() && k.len() <= 200 => Some(k.to_string()),
+        _ => {
+            errors.push("key", "is required: the API key to check (at most 200 characters)");
+            None
+        }
+    };
+    let api_id = input.api_id.as_deref().and_then(|a| {
+        let parsed = ApiId::parse(a);
+        if parsed.is_none() {
+            errors.push("api_id", "must be an API id (api_…)");
+        }
+        parsed
+    });
+    let cost = match input.cost {
+        None => 1,
+        Some(c) if (0..=MAX_COST).contains(&c) => c as u64,
+        Some(_) => {
+            errors.push("cost", "must be 0 (check only) to 1000000");
+            0
+        }
+    };
+    errors.into_result()?;
+    Ok((key.unwrap_or_default(), api_id, cost))
+}
+
+/// A gateway asks whether `input.key` may make a call (of `input.api_id`, costing `input.cost`):
+/// always an answer, never an error, for any key; a key of another organisation is `NOT_FOUND`.
+pub async fn verify(state: &AppState, gateway: &OrgAdmin, input: VerifyInput) -> Result<Verdict, ServiceError> {
+    gateway.require(Permission::VerifyKeys)?;
+    let (key, api_id, cost) = check(&input)?;
+    let verdict = decide(state, Some(&gateway.org), &key, api_id.as_ref(), cost).await?;
+    state.gate.flush_usage(state, false).await?;
+    Ok(verdict)
+}
+
+/// The decision for `key` (of `org`, when the caller is bound to one): what verify answers and the
+/// authorizer allows.
+pub async fn decide(
+    state: &AppState,
+    org: Option<&OrgId>,
+    key: &str,
+    api_id: Option<&ApiId>,
+    cost: u64,
+) -> Result<Verdict, ServiceError> {
+    if !key.starts_with(KEY_PREFIX) {
+        return Ok(Verdict::refused(VerifyCode::NotFound));
+    }
+    let Some(found) = key_hashes::find(state.store.as_ref(), &token_hash(key)).await? else {
+        return Ok(Verdict::refused(VerifyCode::NotFound));
+    };
+    if org.is_some_and(|o| *o != found.org_id) {
+        return Ok(Verdict::refused(VerifyCode::NotFound));
+    }
+    let now = now_epoch();
+    if found.revoked_at.is_some() {
+        return Ok(Verdict::of(VerifyCode::Revoked, &found));
+    }
+    if found.valid_until.is_some_and(|t| t <= now) {
+        return Ok(Verdict::of(VerifyCode::Expired, &found));
+    }
+    if !found.developer_active {
+        return Ok(Verdict::of(VerifyCode::Disabled, &found));
+    }
+    let gate = &state.gate;
+    let mut policy = None;
+    for id in &found.policy_ids {
+        if let Some(p) = gate.policy(state, &found.org_id, id).await? {
+            if api_id.is_none_or(|a| p.api_ids.contains(a)) {
+                policy = Some(p);
+                break;
+            }
+        }
+    }
+    let Some(policy) = policy else {
+        return Ok(Verdict::of(VerifyCode::Forbidden, &found));
+    };
+    let mut verdict = Verdict::of(VerifyCode::Valid, &found);
+    verdict.policy_id = Some(policy.id.clone());
+    if let Some(rate) = policy.rate {
+        let window = Window::containing(now, rate.per_secs);
+        let taken = gate
+            .take(state, &found, LimitKind::Rate, window, rate.requests, cost)
+            .await?;
+        let (ok, remaining) = match taken {
+            Taken::Yes { remaining } => (true, remaining),
+            Taken::No { remaining } => (false, remaining),
+        };
+        verdict.ratelimit = Some(RateState {
+            limit: rate.requests,
+            remaining,
+            reset_at: epoch_rfc3339(window.end()),
+        });
+        if !ok {
+            verdict.valid = false;
+            verdict.code = VerifyCode::RateLimited;
+            return Ok(verdict);
+        }
+    }
+    if let Some(quota) = policy.quota {
+        let window = Window::containing(now, quota.renewal_secs);
+        let taken = gate
+            .take(state, &found, LimitKind::Quota, window, quota.max, cost)
+            .await?;
+        verdict.reset_at = Some(epoch_rfc3339(window.end()));
+        match taken {
+            Taken::Yes { remaining } => verdict.remaining = Some(remaining),
+            Taken::No { remaining } => {
+                verdict.remaining = Some(remaining);
+                verdict.valid = false;
+                verdict.code = VerifyCode::UsageExceeded;
+                return Ok(verdict);
+            }
+        }
+    }
+    if cost > 0 {
+        gate.count_use(&found, cost, now);
+    }
+    Ok(verdict)
+}
