@@ -20,6 +20,7 @@ use crate::pipeline::{
     RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
 };
 use crate::queue::{JobScheduler, JobSender, MemoryQueue, Queue, QueueSpec, SqsQueue};
+use crate::service::gate::Gate;
 use crate::service::AppState;
 use crate::store::{DynamoStore, MemoryStore, Store, TableSpec};
 use crate::templates::Templates;
@@ -83,18 +84,23 @@ pub struct Services {
     pub mailer: Option<Arc<dyn Mailer>>,
     pub templates: Arc<Templates>,
     pub secrets: SecretBox,
+    /// The gate's leases and counted use, one for the process like a Lambda instance's.
+    pub gate: Arc<Gate>,
 }
 
 impl Services {
     pub fn http_state(&self) -> AppState {
-        api_state(
-            self.config.clone(),
-            self.store.clone(),
-            self.email_queue.clone(),
-            self.webhook_queue.clone(),
-            self.secrets.clone(),
-            self.templates.clone(),
-        )
+        AppState {
+            gate: self.gate.clone(),
+            ..api_state(
+                self.config.clone(),
+                self.store.clone(),
+                self.email_queue.clone(),
+                self.webhook_queue.clone(),
+                self.secrets.clone(),
+                self.templates.clone(),
+            )
+        }
     }
 
     pub fn router(&self) -> axum::Router {
@@ -384,9 +390,13 @@ impl Local {
             mailer: backends.mailer,
             templates,
             secrets,
+            gate: Default::default(),
         };
         let router: Arc<dyn StreamHandler> = Arc::new(services.event_router());
-        let mut tasks = vec![tokio::spawn(poll_stream(backends.stream, router))];
+        let mut tasks = vec![
+            tokio::spawn(poll_stream(backends.stream, router)),
+            tokio::spawn(usage_flush_timer(services.gate.clone(), services.store.clone())),
+        ];
         if pollers.email_worker {
             let email_worker: Arc<dyn QueueHandler> = Arc::new(services.email_worker());
             tasks.push(tokio::spawn(poll_queue(services.email_queue.clone(), email_worker)));
@@ -421,6 +431,19 @@ async fn digest_timer(job: DigestJob, every: std::time::Duration) {
         ticks.tick().await;
         if let Err(e) = job.handle(&serde_json::Value::Null).await {
             tracing::error!(error = ?e, "the digest job failed; the next tick tries again");
+        }
+    }
+}
+
+/// Writes the use the gate counted every [`crate::service::gate::USAGE_FLUSH`], so a quiet key's
+/// last calls are not left waiting for its next one (in Lambda, each verify writes when one is due).
+async fn usage_flush_timer(gate: Arc<Gate>, store: Arc<dyn Store>) {
+    let mut ticks = tokio::time::interval(crate::service::gate::USAGE_FLUSH);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = gate.flush_usage(store.as_ref(), true).await {
+            tracing::error!(error = ?e, "writing the counted key use failed; the next tick tries again");
         }
     }
 }

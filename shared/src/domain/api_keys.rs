@@ -49,12 +49,27 @@ pub struct ApiKey {
     pub prefix: String,
     /// SHA-256 of the key.
     pub key_hash: String,
-    /// Epoch second from which the key no longer works: a rolled key's grace period ends then.
+    /// Epoch second from which the key no longer works.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<i64>,
+    /// The secret the key had before its last roll, working until its grace period ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousSecret>,
     pub created_at: String,
     pub updated_at: String,
 }
+
+/// A rolled key's former secret: the same key (one quota, one usage), a different hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    pub key_hash: String,
+    pub prefix: String,
+    /// Epoch second from which it no longer works.
+    pub valid_until: i64,
+}
+
+/// The longest grace period of a rolled key's former secret.
+pub const MAX_ROLL_GRACE_SECS: i64 = 30 * 24 * 3600;
 
 pub const KEY_PREFIX: &str = "gh_live_";
 
@@ -75,16 +90,42 @@ pub fn mint_key(
         policy_ids,
         catalog_id,
         request_id,
-        prefix: format!("{}…", &key.expose()[..KEY_PREFIX.len() + 4]),
+        prefix: prefix_of(&key),
         key_hash: token_hash(key.expose()),
         valid_until: None,
+        previous: None,
         created_at: now.to_string(),
         updated_at: now.to_string(),
     };
     (key, record)
 }
 
+fn prefix_of(key: &Secret) -> String {
+    format!("{}…", &key.expose()[..KEY_PREFIX.len() + 4])
+}
+
 impl ApiKey {
+    /// Gives the key a new secret (returned, shown once); the current one keeps working until
+    /// `valid_until` and is then the key's `previous`. A former secret still in its grace period
+    /// is dropped: its hash is returned, to be ended at once.
+    pub fn roll(&mut self, valid_until: i64, now: &str) -> (Secret, Option<PreviousSecret>) {
+        let key = new_token(KEY_PREFIX);
+        let retired = PreviousSecret {
+            key_hash: std::mem::replace(&mut self.key_hash, token_hash(key.expose())),
+            prefix: std::mem::replace(&mut self.prefix, prefix_of(&key)),
+            valid_until,
+        };
+        self.updated_at = now.to_string();
+        (key, self.previous.replace(retired))
+    }
+
+    /// The hashes the gate knows this key by: its secret's, and its former secret's after a roll.
+    pub fn hashes(&self) -> Vec<&str> {
+        std::iter::once(self.key_hash.as_str())
+            .chain(self.previous.as_ref().map(|p| p.key_hash.as_str()))
+            .collect()
+    }
+
     /// The key as listed: never the hash.
     pub fn view(&self) -> serde_json::Value {
         serde_json::json!({
@@ -94,6 +135,10 @@ impl ApiKey {
             "catalog_id": self.catalog_id,
             "request_id": self.request_id,
             "prefix": self.prefix,
+            "previous": self.previous.as_ref().map(|p| serde_json::json!({
+                "prefix": p.prefix,
+                "valid_until": super::epoch_rfc3339(p.valid_until),
+            })),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         })

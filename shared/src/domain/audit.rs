@@ -11,11 +11,13 @@ use super::{AuditId, OrgId};
 /// Who acted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditActor {
-    /// `admin_key` or `admin_user`.
+    /// `admin_key`, `admin_user`, `operator`, or `developer` (a developer's own key changes).
     pub kind: String,
-    /// The admin key's id (`ak_…`) or the admin user's (`adm_…`).
+    /// The admin key's id (`ak_…`), the admin user's (`adm_…`) or the developer's (`dev_…`).
     pub id: String,
-    pub role: Role,
+    /// An admin's role; a developer has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
     /// An admin user's email, so people reading a notice know who it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<crate::domain::Email>,

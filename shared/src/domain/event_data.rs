@@ -217,6 +217,9 @@ pub struct KeyChanged {
     /// On changes: the names of the key's policies now, for the developer's email.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_names: Option<String>,
+    /// On a roll: until when the former secret works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_valid_until: Option<String>,
 }
 
 impl KeyChanged {
@@ -229,6 +232,7 @@ impl KeyChanged {
             catalog_id: key.catalog_id.clone(),
             key_prefix: key.prefix.clone(),
             policy_names: None,
+            previous_valid_until: None,
         }
     }
 }

@@ -15,7 +15,7 @@ use super::problem::ApiError;
 use super::{without_org, AppState, ShownOnce};
 use crate::domain::api_keys::{ApiKey, KeyRequestStatus};
 use crate::service::api_keys::{
-    self, Approval, DescribedKey, GenerateInput, KeyRequestInput, PoliciesInput, Requested,
+    self, Approval, DescribedKey, GenerateInput, KeyRequestInput, PoliciesInput, Requested, RollInput,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{org}/key-requests", post(request_key).get(own_requests))
         .route("/portal/{org}/keys", get(own_keys))
         .route("/portal/{org}/keys/generate", post(generate))
+        .route("/portal/{org}/keys/{id}/roll", post(roll))
         .route("/orgs/{org}/key-requests", get(list_requests))
         .route("/orgs/{org}/key-requests/{id}/approve", post(approve))
         .route("/orgs/{org}/key-requests/{id}/decline", post(decline))
@@ -116,6 +117,20 @@ async fn generate(
     let mut body = key.view();
     body["key"] = json!(plain.expose());
     Ok(ShownOnce(StatusCode::CREATED, body))
+}
+
+/// 200 with the key's new secret, shown once; `previous.valid_until` says until when the former works.
+async fn roll(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RollInput>,
+) -> Result<ShownOnce, ApiError> {
+    let (plain, key) = api_keys::roll(&state, &session, address, &id, body).await?;
+    let mut body = key.view();
+    body["key"] = json!(plain.expose());
+    Ok(ShownOnce(StatusCode::OK, body))
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,7 @@ mod orgs;
 mod portal;
 pub mod problem;
 mod unsubscribe;
+mod usage;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderValue;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(email_templates::routes())
         .merge(unsubscribe::routes())
         .merge(gate::routes())
+        .merge(usage::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

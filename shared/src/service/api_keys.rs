@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use super::auth::{DeveloperSession, OrgAdmin};
 use super::{audit, limits};
 use super::{load_org, AppState, OrConflict, Paged, ServiceError};
-use crate::domain::api_keys::{mint_key, ApiKey, KeyRequest, KeyRequestStatus};
+use crate::domain::api_keys::{mint_key, ApiKey, KeyRequest, KeyRequestStatus, MAX_ROLL_GRACE_SECS};
 use crate::domain::audit::FieldChange;
 use crate::domain::catalog::{ApprovalMode, CatalogEntry, Policy};
 use crate::domain::event_data::{
@@ -666,12 +666,16 @@ pub async fn change_key(
     let event = state.raise(&admin.org, EventData::KeyUpdated(data));
     state
         .store
-        .transact(vec![
-            resources::write(&key, found.version),
-            key_hashes::update(&key),
-            event_write(&event),
-            audit::entry(state, admin, "key.updated", Some(key.id.as_str()), vec![changed]),
-        ])
+        .transact(
+            [
+                resources::write(&key, found.version),
+                event_write(&event),
+                audit::entry(state, admin, "key.updated", Some(key.id.as_str()), vec![changed]),
+            ]
+            .into_iter()
+            .chain(key_hashes::update(&key))
+            .collect(),
+        )
         .await
         .or_changed_meanwhile("id")?;
     Ok(key)
@@ -684,15 +688,73 @@ pub async fn revoke_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<
     let event = state.raise(&admin.org, EventData::KeyDeleted(KeyChanged::of(&found.value, &email)));
     state
         .store
-        .transact(vec![
-            resources::delete_write(&found.value, found.version),
-            key_hashes::revoke(&found.value),
-            event_write(&event),
-            audit::entry(state, admin, "key.revoked", Some(found.value.id.as_str()), vec![]),
-        ])
+        .transact(
+            [
+                resources::delete_write(&found.value, found.version),
+                event_write(&event),
+                audit::entry(state, admin, "key.revoked", Some(found.value.id.as_str()), vec![]),
+            ]
+            .into_iter()
+            .chain(key_hashes::revoke(&found.value))
+            .collect(),
+        )
         .await
         .or_changed_meanwhile("id")?;
     Ok(())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollInput {
+    /// How long the former secret keeps working (default 0: it ends at once).
+    pub grace_period_secs: Option<i64>,
+}
+
+/// A developer rolls their own key: the same key (its policies, quota and usage) with a new secret,
+/// shown once; the former secret works for the grace period, then verifies as `EXPIRED`. A secret
+/// still in the grace period of an earlier roll ends at once. The developer is emailed; the roll is
+/// audited.
+pub async fn roll(
+    state: &AppState,
+    session: &DeveloperSession,
+    source: IpAddr,
+    id: &str,
+    input: RollInput,
+) -> Result<(Secret, ApiKey), ServiceError> {
+    let grace = input.grace_period_secs.unwrap_or(0);
+    if !(0..=MAX_ROLL_GRACE_SECS).contains(&grace) {
+        return Err(ServiceError::invalid(
+            "grace_period_secs",
+            "must be 0 to 2592000 (30 days)",
+        ));
+    }
+    let store = state.store.as_ref();
+    let found = resources::get::<ApiKey>(store, &session.org, id)
+        .await?
+        .filter(|k| k.value.developer_id == session.developer)
+        .ok_or(ServiceError::NotFound("key"))?;
+    let holder = developers::get(store, &session.org, &session.developer)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    let mut key = found.value;
+    let now = now_epoch();
+    let (plain, dropped) = key.roll(now + grace, &now_rfc3339());
+    let previous = key.previous.clone().expect("a rolled key has a previous secret");
+    let mut data = KeyChanged::of(&key, &holder.value.email);
+    data.previous_valid_until = Some(crate::domain::epoch_rfc3339(previous.valid_until));
+    let event = state.raise(&session.org, EventData::KeyUpdated(data));
+    let mut writes = vec![
+        resources::write(&key, found.version),
+        developers::holds_keys_as_read(&holder),
+        key_hashes::create(&key, holder.value.status == DeveloperStatus::Active),
+        key_hashes::end_at(&previous.key_hash, previous.valid_until),
+        event_write(&event),
+        audit::developer_entry(state, session, source, "key.rolled", Some(key.id.as_str())),
+    ];
+    writes.extend(dropped.map(|d| key_hashes::end_at(&d.key_hash, now)));
+    store.transact(writes).await.or_changed_meanwhile("id")?;
+    tracing::info!(org = %session.org, key = %key.id, grace, "key rolled");
+    Ok((plain, key))
 }
 
 /// The write that tells the gate whether `developer`'s key may pass (its item by hash), for each of
@@ -704,11 +766,9 @@ pub(crate) async fn gate_status_writes(
     let active = developer.status == DeveloperStatus::Active;
     let keys = resources::of_developer::<ApiKey>(state.store.as_ref(), &developer.org_id, &developer.id).await?;
     Ok(keys
-        .into_iter()
-        .map(|k| {
-            let write = key_hashes::set_developer_active(&k.key_hash, active);
-            (k.key_hash, write)
-        })
+        .iter()
+        .flat_map(|k| k.hashes())
+        .map(|hash| (hash.to_string(), key_hashes::set_developer_active(hash, active)))
         .collect())
 }
 
@@ -739,8 +799,8 @@ pub(crate) async fn remove_all_of(state: &AppState, developer: &Developer) -> Re
     let store = state.store.as_ref();
     let org = &developer.org_id;
     let keys = resources::of_developer::<ApiKey>(store, org, &developer.id).await?;
-    // Three writes a key (the key, its item by hash, its event).
-    for chunk in keys.chunks(33) {
+    // At most four writes a key (the key, its items by hash, its event).
+    for chunk in keys.chunks(25) {
         let mut writes = Vec::new();
         for key in chunk {
             let event: Event = state.raise(org, EventData::KeyDeleted(KeyChanged::of(key, &developer.email)));
@@ -748,7 +808,7 @@ pub(crate) async fn remove_all_of(state: &AppState, developer: &Developer) -> Re
                 key: resources::key::<ApiKey>(org, key.id.as_str()),
                 condition: crate::store::Condition::None,
             });
-            writes.push(key_hashes::revoke(key));
+            writes.extend(key_hashes::revoke(key));
             writes.push(event_write(&event));
         }
         store.transact(writes).await?;

@@ -2,7 +2,7 @@
 //! transaction as the change (so a change that fails leaves no entry, and no change goes
 //! unrecorded), and admins with `read_audit_log` list it with filters. Entries are append-only.
 
-use super::auth::OrgAdmin;
+use super::auth::{DeveloperSession, OrgAdmin};
 use super::{AppState, Paged, ServiceError};
 use crate::domain::audit::{AuditActor, AuditEntry, FieldChange};
 use crate::domain::roles::Permission;
@@ -26,6 +26,33 @@ pub(crate) fn entry(
         target: target.map(str::to_string),
         source: admin.source.to_string(),
         changes,
+    };
+    audit::record(&entry, state.config.audit_retention.as_secs() as i64)
+}
+
+/// The write that records `action` on `target` by a developer acting on what is theirs (rolling a
+/// key), for the change's own transaction.
+pub(crate) fn developer_entry(
+    state: &AppState,
+    session: &DeveloperSession,
+    source: std::net::IpAddr,
+    action: &str,
+    target: Option<&str>,
+) -> Write {
+    let entry = AuditEntry {
+        id: AuditId::generate(),
+        org_id: session.org.clone(),
+        at: now_rfc3339(),
+        actor: AuditActor {
+            kind: "developer".into(),
+            id: session.developer.to_string(),
+            role: None,
+            email: None,
+        },
+        action: action.to_string(),
+        target: target.map(str::to_string),
+        source: source.to_string(),
+        changes: vec![],
     };
     audit::record(&entry, state.config.audit_retention.as_secs() as i64)
 }

@@ -122,7 +122,7 @@ pub async fn org_admin(
         actor: AuditActor {
             kind: "admin_key".into(),
             id: orgs::admin_key_id(&hash),
-            role: key.role,
+            role: Some(key.role),
             email: None,
         },
         source,
@@ -158,7 +158,7 @@ async fn admin_session(
         actor: AuditActor {
             kind: "admin_user".into(),
             id: user.id.to_string(),
-            role: user.role,
+            role: Some(user.role),
             email: Some(user.email),
         },
         source,

@@ -20,7 +20,7 @@ use crate::domain::{epoch_rfc3339, now_epoch, ApiId, DeveloperId, KeyId, OrgId, 
 use crate::secret::token_hash;
 use crate::store::allowances::{self, Allowance, LimitKind};
 use crate::store::key_hashes::{self, KeyByHash};
-use crate::store::{resources, usage, StoreError, Write};
+use crate::store::{resources, usage, Store, StoreError, Write};
 
 /// How long a verifier trusts a policy it read: a policy's change reaches the gate within this.
 pub const POLICY_CACHE: Duration = Duration::from_secs(10);
@@ -61,6 +61,8 @@ pub struct Verdict {
     /// When the quota period ends (null without a quota).
     pub reset_at: Option<String>,
     pub ratelimit: Option<RateState>,
+    /// When this secret of the key stops working (a rolled key's former secret); null if never.
+    pub expires_at: Option<String>,
     /// The key's organisation, for the authorizer's context (not part of the verify answer).
     #[serde(skip)]
     pub org_id: Option<OrgId>,
@@ -77,6 +79,7 @@ impl Verdict {
             remaining: None,
             reset_at: None,
             ratelimit: None,
+            expires_at: None,
             org_id: None,
         }
     }
@@ -87,6 +90,7 @@ impl Verdict {
             key_id: Some(key.key_id.clone()),
             developer_id: Some(key.developer_id.clone()),
             org_id: Some(key.org_id.clone()),
+            expires_at: key.valid_until.map(epoch_rfc3339),
             ..Self::refused(code)
         }
     }
@@ -234,7 +238,7 @@ impl Gate {
 
     /// Writes the use counted since the last flush, one addition per key and day, when
     /// [`USAGE_FLUSH`] has passed since then (or `now`, whatever the time).
-    pub async fn flush_usage(&self, state: &AppState, force: bool) -> Result<(), StoreError> {
+    pub async fn flush_usage(&self, store: &dyn Store, force: bool) -> Result<(), StoreError> {
         let counts = {
             let mut book = self.usage.lock().expect("gate lock");
             let due = book.last_flush.is_none_or(|t| t.elapsed() >= USAGE_FLUSH);
@@ -255,7 +259,7 @@ impl Gate {
             .collect();
         let mut failed = None;
         // One write per key and day: each its own partition, so they go out side by side.
-        let results = futures::future::join_all(writes.into_iter().map(|w| state.store.transact(vec![w]))).await;
+        let results = futures::future::join_all(writes.into_iter().map(|w| store.transact(vec![w]))).await;
         for (result, (slot, n)) in results.into_iter().zip(counts) {
             if let Err(e) = result {
                 // Kept for the next flush rather than lost.
@@ -302,7 +306,7 @@ pub async fn verify(state: &AppState, gateway: &OrgAdmin, input: VerifyInput) ->
     gateway.require(Permission::VerifyKeys)?;
     let (key, api_id, cost) = check(&input)?;
     let verdict = decide(state, Some(&gateway.org), &key, api_id.as_ref(), cost).await?;
-    state.gate.flush_usage(state, false).await?;
+    state.gate.flush_usage(state.store.as_ref(), false).await?;
     Ok(verdict)
 }
 

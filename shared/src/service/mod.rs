@@ -16,6 +16,7 @@
 //! - [`unsubscribe`]: one-click opt-outs.
 //! - [`limits`]: the abuse limits, per source address, per recipient, per login.
 //! - [`gate`]: whether an API key may make a call (verify route, authorizer): rates, quotas, usage.
+//! - [`usage`]: key use by day with the policy's limits, for developers and admins.
 
 pub mod accounts;
 pub mod admin_accounts;
@@ -37,6 +38,7 @@ pub mod notification_types;
 pub mod notifications;
 pub mod orgs;
 pub mod unsubscribe;
+pub mod usage;
 
 pub use error::{OrConflict, ServiceError};
 

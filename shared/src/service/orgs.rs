@@ -102,7 +102,7 @@ pub async fn create(state: &AppState, _: &Operator, input: CreateInput) -> Resul
             let operator = AuditActor {
                 kind: "operator".into(),
                 id: "operator".into(),
-                role: Role::Owner,
+                role: Some(Role::Owner),
                 email: None,
             };
             let (user, writes) = invitation(state, &org, email, Role::Owner, None, None, operator, vec![]);

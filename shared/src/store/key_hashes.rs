@@ -68,13 +68,22 @@ fn set(key_hash: &str, attrs: impl IntoIterator<Item = (&'static str, Value)>) -
     }
 }
 
-/// A changed key's policies and expiry.
-pub fn update(key: &ApiKey) -> Write {
+/// A changed key's policies, on each hash it is known by.
+pub fn update(key: &ApiKey) -> Vec<Write> {
+    key.hashes()
+        .into_iter()
+        .map(|hash| set(hash, [("policy_ids", json!(key.policy_ids))]))
+        .collect()
+}
+
+/// A secret that works until `valid_until` (a rolled key's former one): answered `EXPIRED` from
+/// then, for [`REVOKED_KEPT_SECS`], then forgotten.
+pub fn end_at(key_hash: &str, valid_until: i64) -> Write {
     set(
-        &key.key_hash,
+        key_hash,
         [
-            ("policy_ids", json!(key.policy_ids)),
-            ("valid_until", json!(key.valid_until)),
+            ("valid_until", json!(valid_until)),
+            (EXPIRES_AT, json!(valid_until + REVOKED_KEPT_SECS)),
         ],
     )
 }
@@ -84,17 +93,20 @@ pub fn set_developer_active(key_hash: &str, active: bool) -> Write {
     set(key_hash, [("developer_active", json!(active))])
 }
 
-/// A revoked key: its item says so for [`REVOKED_KEPT_SECS`], then goes. Written whole (revocation
-/// is final, so nothing another change wrote matters any more), and written even where a key had no
-/// item.
-pub fn revoke(key: &ApiKey) -> Write {
+/// A revoked key, on each hash it is known by: its items say so for [`REVOKED_KEPT_SECS`], then go.
+/// Written whole (revocation is final, so nothing another change wrote matters any more), and
+/// written even where a key had no item.
+pub fn revoke(key: &ApiKey) -> Vec<Write> {
     let revoked = KeyByHash {
         revoked_at: Some(now_rfc3339()),
         ..KeyByHash::of(key, false)
     };
     let mut attrs = to_attrs(&revoked);
     attrs.insert(EXPIRES_AT.into(), json!(now_epoch() + REVOKED_KEPT_SECS));
-    Write::put(table_keys::key_by_hash(&key.key_hash).record(attrs), Condition::None)
+    key.hashes()
+        .into_iter()
+        .map(|hash| Write::put(table_keys::key_by_hash(hash).record(attrs.clone()), Condition::None))
+        .collect()
 }
 
 /// The key with this hash, if there is one.
@@ -146,14 +158,14 @@ mod tests {
 
         // Changes of different parts leave each other's parts alone.
         key.policy_ids = vec![];
-        store.transact(vec![update(&key)]).await.unwrap();
+        store.transact(update(&key)).await.unwrap();
         store
             .transact(vec![set_developer_active(&key.key_hash, false)])
             .await
             .unwrap();
         let found = find(&store, &key.key_hash).await.unwrap().unwrap();
         assert_eq!((found.policy_ids, found.developer_active), (vec![], false));
-        store.transact(vec![revoke(&key)]).await.unwrap();
+        store.transact(revoke(&key)).await.unwrap();
         let found = find(&store, &key.key_hash).await.unwrap().unwrap();
         assert!(found.revoked_at.is_some(), "a revoked key is known as revoked");
         assert!(!found.developer_active);

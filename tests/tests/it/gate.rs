@@ -5,6 +5,7 @@ use gatehouse::secret::token_hash;
 use gatehouse::store::key_hashes;
 use gatehouse_tests::*;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 async fn a_key_is_found_by_its_hash_while_it_lives(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -360,3 +361,219 @@ async fn a_quota_holds_exactly_across_two_runner_processes() {
     let exceeded = verdicts.iter().filter(|v| v["code"] == "USAGE_EXCEEDED").count();
     assert_eq!((valid, exceeded), (50, 50), "{verdicts:?}");
 }
+
+/// A developer rolls their key: the new secret works at once, the former one until its grace period
+/// ends and then verifies as EXPIRED; both count against one quota; the roll is emailed and audited,
+/// and nobody else may roll it.
+async fn a_rolled_key_keeps_its_quota_and_the_former_secret_expires(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, entry, gateway) = gated(&app, json!({"quota": {"max": 10, "renewal_secs": 86400}})).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    let (_, login) = app.log_in(&org.id, &email).await;
+    let session = login["token"].as_str().unwrap().to_string();
+    let (_, issued) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    let old = issued["key"].as_str().unwrap().to_string();
+    let key_id = issued["key_details"]["id"].as_str().unwrap().to_string();
+    assert_eq!(verify(&app, &gateway, json!({"key": old})).await["remaining"], 9);
+
+    let roll = format!("/portal/{}/keys/{key_id}/roll", org.id);
+    let (status, problem) = app
+        .send("POST", &roll, &session, Some(json!({"grace_period_secs": -1})))
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("grace_period_secs"))
+    );
+    let stranger = {
+        let email = unique_email();
+        assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+        app.log_in(&org.id, &email).await.1["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (status, _) = app.send("POST", &roll, &stranger, Some(json!({}))).await;
+    assert_eq!(status, 404, "another developer's key");
+
+    let (status, rolled) = app
+        .send("POST", &roll, &session, Some(json!({"grace_period_secs": 2})))
+        .await;
+    assert_eq!(status, 200, "{rolled}");
+    let new = rolled["key"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert_eq!(rolled["id"], key_id.as_str(), "the same key");
+    assert!(rolled["previous"]["valid_until"].is_string(), "{rolled}");
+
+    let fresh = verify(&app, &gateway, json!({"key": new})).await;
+    assert_eq!(
+        (fresh["code"].as_str(), fresh["remaining"].as_u64()),
+        (Some("VALID"), Some(8))
+    );
+    assert_eq!(fresh["expires_at"], Value::Null);
+    let former = verify(&app, &gateway, json!({"key": old})).await;
+    assert_eq!(
+        (former["code"].as_str(), former["remaining"].as_u64()),
+        (Some("VALID"), Some(7))
+    );
+    assert_eq!(former["key_id"], key_id.as_str());
+    assert_eq!(
+        former["expires_at"], rolled["previous"]["valid_until"],
+        "verify says until when"
+    );
+
+    let expired = eventually(Duration::from_secs(10), || async {
+        let verdict = verify(&app, &gateway, json!({"key": old, "cost": 0})).await;
+        (verdict["code"] == "EXPIRED").then_some(verdict)
+    })
+    .await;
+    assert!(expired.is_some(), "the former secret expires after its grace period");
+    assert_eq!(verify(&app, &gateway, json!({"key": new})).await["remaining"], 6);
+
+    // Emailed to the developer (never with the key), audited as theirs.
+    let notice = eventually(Duration::from_secs(60), || async {
+        app.emails_to(&email)
+            .await
+            .into_iter()
+            .find(|m| mail_text(m).contains("was rolled"))
+    })
+    .await
+    .expect("a roll notice");
+    assert!(
+        !notice.contains(&new) && !notice.contains(&old),
+        "no secret in the notice"
+    );
+    let (_, log) = app.admin(&org, "GET", "/audit-log?action=key.rolled", None).await;
+    let entry = &log["items"][0];
+    assert_eq!(entry["target"], key_id.as_str(), "{log}");
+    assert_eq!(entry["actor"]["kind"], "developer");
+    assert_eq!(entry["actor"]["id"], issued["developer_id"]);
+
+    // A revocation ends both secrets.
+    let (_, again) = app
+        .send("POST", &roll, &session, Some(json!({"grace_period_secs": 600})))
+        .await;
+    let newest = again["key"].as_str().unwrap();
+    assert_eq!(
+        verify(&app, &gateway, json!({"key": new, "cost": 0})).await["code"],
+        "VALID"
+    );
+    let (status, _) = app.admin(&org, "DELETE", &format!("/keys/{key_id}"), None).await;
+    assert_eq!(status, 204);
+    for key in [newest, new.as_str()] {
+        assert_eq!(verify(&app, &gateway, json!({"key": key})).await["code"], "REVOKED");
+    }
+}
+
+on_both_backends!(
+    a_rolled_key_keeps_its_quota_and_the_former_secret_expires,
+    a_rolled_key_keeps_its_quota_and_the_former_secret_expires_embedded,
+    a_rolled_key_keeps_its_quota_and_the_former_secret_expires_on_the_emulator
+);
+
+/// The 7-day view counts what the gate let through (refused calls and checks cost nothing), with
+/// the policy's limits and the quota's state; nobody else sees it.
+async fn the_usage_view_matches_the_counted_calls(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, entry, gateway) = gated(
+        &app,
+        json!({"quota": {"max": 6, "renewal_secs": 86400}, "rate": {"requests": 100, "per_secs": 60}}),
+    )
+    .await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    let (_, login) = app.log_in(&org.id, &email).await;
+    let session = login["token"].as_str().unwrap().to_string();
+    let (_, issued) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    let key = issued["key"].as_str().unwrap();
+    let key_id = issued["key_details"]["id"].as_str().unwrap();
+    let mut counted = 0;
+    for cost in [1, 2, 0, 1, 5] {
+        let verdict = verify(&app, &gateway, json!({"key": key, "cost": cost})).await;
+        if verdict["code"] == "VALID" {
+            counted += cost;
+        }
+    }
+    assert_eq!(counted, 4, "the last call passes the quota and is refused");
+
+    let own = format!("/portal/{}/usage?days=7", org.id);
+    let view = eventually(Duration::from_secs(15), || async {
+        let (status, view) = app.send("GET", &own, &session, None).await;
+        assert_eq!(status, 200, "{view}");
+        (view["items"][0]["total"] == counted).then_some(view)
+    })
+    .await
+    .expect("the counted calls appear in the view");
+    let mine = &view["items"][0];
+    assert_eq!(mine["key_id"], key_id);
+    let days = mine["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    assert_eq!(days[6]["requests"], counted, "today is last: {mine}");
+    assert!(days[..6].iter().all(|d| d["requests"] == 0));
+    assert_eq!(mine["quota"]["max"], 6);
+    assert!(mine["quota"]["used"].as_u64().unwrap() >= 4, "{mine}");
+    assert_eq!(mine["rate"], json!({"requests": 100, "per_secs": 60}));
+    assert_eq!(mine["policy_id"], entry["policy_id"]);
+
+    // An admin sees the same; the day's top keys name it.
+    let (status, by_key) = app.admin(&org, "GET", &format!("/usage?key_id={key_id}"), None).await;
+    assert_eq!(status, 200, "{by_key}");
+    assert_eq!(by_key["items"][0]["days"], mine["days"]);
+    let developer = issued["developer_id"].as_str().unwrap();
+    let (_, by_developer) = app
+        .admin(&org, "GET", &format!("/usage?developer_id={developer}"), None)
+        .await;
+    assert_eq!(by_developer["items"][0]["total"], counted);
+    let (_, top) = app.admin(&org, "GET", "/usage/top", None).await;
+    assert_eq!(
+        top["items"][0],
+        json!({"key_id": key_id, "developer_id": developer, "requests": counted})
+    );
+
+    // Another developer sees only their own (none); another organisation finds nothing.
+    let other_email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &other_email).await.status(), 202);
+    let (_, other_login) = app.log_in(&org.id, &other_email).await;
+    let (_, theirs) = app
+        .send("GET", &own, other_login["token"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(theirs["items"], json!([]));
+    let elsewhere = app.create_org(json!({"name": "Elsewhere"})).await;
+    let (status, _) = app
+        .send(
+            "GET",
+            &format!("/orgs/{}/usage?key_id={key_id}", org.id),
+            &elsewhere.admin_key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .admin(&elsewhere, "GET", &format!("/usage?key_id={key_id}"), None)
+        .await;
+    assert_eq!(status, 404, "a key of another organisation");
+    let (status, problem) = app
+        .send("GET", &format!("/portal/{}/usage?days=0", org.id), &session, None)
+        .await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (400, Some("days")));
+}
+
+on_both_backends!(
+    the_usage_view_matches_the_counted_calls,
+    the_usage_view_matches_the_counted_calls_embedded,
+    the_usage_view_matches_the_counted_calls_on_the_emulator
+);

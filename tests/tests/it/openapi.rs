@@ -176,7 +176,7 @@ fn every_event_payload_matches_the_published_catalogue() {
     let actor = gatehouse::domain::audit::AuditActor {
         kind: "admin_key".into(),
         id: "ak_0123456789abcdef".into(),
-        role: gatehouse::domain::roles::Role::Owner,
+        role: Some(gatehouse::domain::roles::Role::Owner),
         email: None,
     };
     let admin_key = AdminKeyChanged {
@@ -190,7 +190,7 @@ fn every_event_payload_matches_the_published_catalogue() {
     let by_user = gatehouse::domain::audit::AuditActor {
         kind: "admin_user".into(),
         id: AdminUserId::generate().to_string(),
-        role: gatehouse::domain::roles::Role::Owner,
+        role: Some(gatehouse::domain::roles::Role::Owner),
         email: Some(Email::parse("owner@example.com").unwrap()),
     };
     let admin_link = AdminLinkSent {
@@ -396,6 +396,7 @@ fn every_answer_showing_a_secret_is_kept_out_of_caches() {
             "POST /orgs/{org}/webhook-secret/rotate",
             "POST /portal/{org}/key-requests",
             "POST /portal/{org}/keys/generate",
+            "POST /portal/{org}/keys/{id}/roll",
             "POST /portal/{org}/login",
         ],
         "the answers that show a key, a token or a signing secret"

@@ -1,0 +1,55 @@
+//! Key use by day, with limits (rules in `service::usage`): a developer's own, an admin's view of a
+//! key or developer, and the day's top keys.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{DeveloperSession, OrgAdmin};
+use super::extract::Query;
+use super::problem::ApiError;
+use super::AppState;
+use crate::service::usage::{self, UsageQuery};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal/{org}/usage", get(own))
+        .route("/orgs/{org}/usage", get(of))
+        .route("/orgs/{org}/usage/top", get(top))
+}
+
+async fn own(
+    session: DeveloperSession,
+    State(state): State<AppState>,
+    Query(query): Query<UsageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({"items": usage::own(&state, &session, query).await?})))
+}
+
+async fn of(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<UsageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({"items": usage::of(&state, &admin, query).await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopQuery {
+    day: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn top(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<TopQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = query.limit.unwrap_or(10).clamp(1, 100);
+    Ok(Json(
+        json!({"items": usage::top(&state, &admin, query.day.as_deref(), limit).await?}),
+    ))
+}
