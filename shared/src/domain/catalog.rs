@@ -46,8 +46,33 @@ pub struct Policy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<Quota>,
     pub api_ids: Vec<ApiId>,
+    /// Tyk's `trigger_limits`: the percentages of the quota at which the key's developer, the
+    /// admins who read usage and `event_options.quota_event` are told, once each per period.
+    #[serde(default = "default_trigger_limits")]
+    pub trigger_limits: Vec<u8>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+pub fn default_trigger_limits() -> Vec<u8> {
+    vec![80, 100]
+}
+
+/// Up to 10 distinct percentages from 1 to 100, kept in rising order.
+pub fn check_trigger_limits(given: &[i64], errors: &mut ValidationErrors) -> Vec<u8> {
+    let mut limits = Vec::new();
+    for (i, value) in given.iter().enumerate() {
+        match u8::try_from(*value) {
+            Ok(v @ 1..=100) if !limits.contains(&v) => limits.push(v),
+            Ok(1..=100) => errors.push(format!("trigger_limits[{i}]"), "appears twice"),
+            _ => errors.push(format!("trigger_limits[{i}]"), "must be a percentage from 1 to 100"),
+        }
+    }
+    if given.len() > 10 {
+        errors.push("trigger_limits", "must hold at most 10 thresholds");
+    }
+    limits.sort_unstable();
+    limits
 }
 
 /// How a key request for a catalog entry is decided.

@@ -32,6 +32,8 @@ pub enum EventCategory {
     DeliveryEvent,
     /// Admin keys made or revoked, security settings changed (`admin_event.*`, `security_event.*`).
     AdminEvent,
+    /// Keys reaching a threshold of their quota or budget (`quota_event.*`).
+    QuotaEvent,
 }
 
 impl EventCategory {
@@ -43,6 +45,7 @@ impl EventCategory {
             Self::DeveloperEvent => "developer_event",
             Self::DeliveryEvent => "delivery_event",
             Self::AdminEvent => "admin_event",
+            Self::QuotaEvent => "quota_event",
         }
     }
 
@@ -55,6 +58,7 @@ impl EventCategory {
             Self::DeveloperEvent => options.developer_event.as_ref(),
             Self::DeliveryEvent => None,
             Self::AdminEvent => options.admin_event.as_ref(),
+            Self::QuotaEvent => options.quota_event.as_ref(),
         }
     }
 }
@@ -135,6 +139,10 @@ pub enum EventKind {
     AdminPasswordChanged,
     #[serde(rename = "admin_event.suspicious_login")]
     AdminSuspiciousLogin,
+    /// A key's use crossed one of its policy's `trigger_limits` (a percentage of the quota) in the
+    /// current period: once per key, period and threshold.
+    #[serde(rename = "quota_event.threshold_reached")]
+    QuotaThresholdReached,
 }
 
 /// The email an event sends to the person it concerns (besides `event_options` destinations).
@@ -178,6 +186,7 @@ impl EventKind {
             Self::AdminPasswordResetRequested => "admin_event.password_reset_requested",
             Self::AdminPasswordChanged => "admin_event.password_changed",
             Self::AdminSuspiciousLogin => "admin_event.suspicious_login",
+            Self::QuotaThresholdReached => "quota_event.threshold_reached",
         }
     }
 
@@ -196,6 +205,7 @@ impl EventKind {
             | Self::AdminPasswordResetRequested
             | Self::AdminPasswordChanged
             | Self::AdminSuspiciousLogin => EventCategory::AdminEvent,
+            Self::QuotaThresholdReached => EventCategory::QuotaEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -248,11 +258,16 @@ impl Event {
         types
     }
 
-    /// The template the admin users who decide key requests get: a request waits for them.
+    /// The template the admin users whose role holds a permission get: the deciders of key
+    /// requests when a request waits for them, the readers of usage when a key reaches a threshold.
     pub fn deciders_template(&self) -> Option<&'static str> {
-        let waits = self.kind == EventKind::KeyRequestCreated
-            && self.data.get("approval").and_then(|a| a.as_str()) == Some("admin");
-        waits.then_some("key_request_pending")
+        match self.kind {
+            EventKind::KeyRequestCreated if self.data.get("approval").and_then(|a| a.as_str()) == Some("admin") => {
+                Some("key_request_pending")
+            }
+            EventKind::QuotaThresholdReached => Some("quota_threshold_staff"),
+            _ => None,
+        }
     }
 
     /// The template the owners named in `data.recipients` get.
@@ -304,6 +319,7 @@ impl Event {
             EventKind::AdminPasswordChanged => "admin_password_changed",
             EventKind::AdminSuspiciousLogin => "admin_suspicious_login",
             EventKind::KeyRequestDigest => "key_request_digest",
+            EventKind::QuotaThresholdReached => "quota_threshold",
             EventKind::AdminKeyCreated
             | EventKind::AdminKeyRevoked
             | EventKind::SecuritySettingsChanged

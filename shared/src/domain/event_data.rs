@@ -13,7 +13,7 @@ use super::notifications::Cadence;
 use super::roles::Role;
 use super::{
     AdminUser, AdminUserId, ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId,
-    KeyRequestId, PolicyId, WebhookUrl,
+    KeyRequestId, OrgId, PolicyId, WebhookUrl,
 };
 
 /// Who made a change a developer's record or request shows.
@@ -362,6 +362,29 @@ pub struct AdminSuspiciousLogin {
     pub address: String,
 }
 
+/// A key's use crossed one of its policy's thresholds this period (`quota_event.threshold_reached`).
+/// `message`, `org`, `key` and `trigger_limit` are Tyk's `TriggerExceeded` fields (`key` is the key's
+/// id, never the key).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuotaThreshold {
+    pub message: String,
+    pub org: OrgId,
+    pub key: KeyId,
+    pub trigger_limit: u8,
+    pub key_id: KeyId,
+    pub key_prefix: String,
+    pub developer_id: DeveloperId,
+    pub email: Email,
+    pub policy_id: PolicyId,
+    /// `quota`: a policy's quota of calls.
+    pub limit: &'static str,
+    pub quota_max: u64,
+    pub quota_used: u64,
+    pub quota_remaining: u64,
+    /// When the period ends and the quota refills.
+    pub reset_at: String,
+}
+
 /// Every event's kind with its payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventData {
@@ -395,6 +418,7 @@ pub enum EventData {
     AdminPasswordChanged(AdminRef),
     AdminSuspiciousLogin(AdminSuspiciousLogin),
     KeyRequestDigest(KeyRequestDigest),
+    QuotaThresholdReached(QuotaThreshold),
 }
 
 fn to_value<T: Serialize>(payload: &T) -> Value {
@@ -434,6 +458,7 @@ impl EventData {
             Self::AdminPasswordChanged(_) => EventKind::AdminPasswordChanged,
             Self::AdminSuspiciousLogin(_) => EventKind::AdminSuspiciousLogin,
             Self::KeyRequestDigest(_) => EventKind::KeyRequestDigest,
+            Self::QuotaThresholdReached(_) => EventKind::QuotaThresholdReached,
         }
     }
 
@@ -461,6 +486,7 @@ impl EventData {
             Self::AdminPasswordChanged(p) => to_value(p),
             Self::AdminSuspiciousLogin(p) => to_value(p),
             Self::KeyRequestDigest(p) => to_value(p),
+            Self::QuotaThresholdReached(p) => to_value(p),
         }
     }
 

@@ -67,6 +67,7 @@ impl Audience {
             Audience::Owners => "owners",
             Audience::AdminAndOwners => "admin_and_owners",
             Audience::Holders(Permission::DecideKeyRequests) => "decide_key_requests",
+            Audience::Holders(Permission::ReadUsage) => "read_usage",
             Audience::Holders(_) => "permission_holders",
             Audience::EventOptions => "event_options",
         }
@@ -216,11 +217,24 @@ pub const TYPES: &[NotificationType] = &[
         "/admin/key-requests",
     ),
     t("key_request_digest", C::Keys, false, false, A::Admin, ""),
+    t("quota_threshold", C::Quota, true, false, A::Developer, "/usage"),
+    // Admins who read usage see keys reaching a threshold in their inbox; no email each.
+    NotificationType {
+        name: "quota_threshold_staff",
+        template: "quota_threshold_staff",
+        category: C::Quota,
+        email: false,
+        in_app: true,
+        critical: false,
+        audience: A::Holders(Permission::ReadUsage),
+        link: "/admin/usage",
+    },
     feed("api_event", C::Catalog),
     feed("key_event", C::Keys),
     feed("key_request_event", C::Keys),
     feed("developer_event", C::Account),
     feed("admin_event", C::Admin),
+    feed("quota_event", C::Quota),
 ];
 
 impl NotificationType {

@@ -165,6 +165,9 @@ pub struct EventOptions {
     /// Admin keys made or revoked and security settings changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_event: Option<EventTarget>,
+    /// Keys reaching a threshold of their quota or budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_event: Option<EventTarget>,
 }
 
 impl EventOptions {
@@ -176,6 +179,7 @@ impl EventOptions {
             &mut self.key_request_event,
             &mut self.developer_event,
             &mut self.admin_event,
+            &mut self.quota_event,
         ]
         .into_iter()
         .flatten()
@@ -341,10 +345,11 @@ pub fn parse_event_options(value: &serde_json::Value, errors: &mut ValidationErr
             "key_request_event" => &mut options.key_request_event,
             "developer_event" => &mut options.developer_event,
             "admin_event" => &mut options.admin_event,
+            "quota_event" => &mut options.quota_event,
             _ => {
                 errors.push(
                     path,
-                    "is not an event family (api_event, key_event, key_request_event, developer_event, admin_event)",
+                    "is not an event family (api_event, key_event, key_request_event, developer_event, admin_event, quota_event)",
                 );
                 continue;
             }

@@ -13,8 +13,8 @@ use super::limits;
 use super::{audit, load_org_named, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::audit::FieldChange;
 use crate::domain::catalog::{
-    check_description, check_listen_path, check_name, check_quota, check_rate, Api, ApprovalMode, CatalogEntry, Policy,
-    Quota, Rate,
+    check_description, check_listen_path, check_name, check_quota, check_rate, check_trigger_limits,
+    default_trigger_limits, Api, ApprovalMode, CatalogEntry, Policy, Quota, Rate,
 };
 use crate::domain::event_data::{ApiChanged, EventData};
 use crate::domain::limits::Limit;
@@ -284,6 +284,7 @@ pub struct PolicyInput {
     quota: Option<Quota>,
     #[serde(default)]
     api_ids: Vec<String>,
+    trigger_limits: Option<Vec<i64>>,
 }
 
 impl AdminResource for Policy {
@@ -309,6 +310,10 @@ impl AdminResource for Policy {
         if let Some(quota) = &input.quota {
             check_quota(quota, &mut errors);
         }
+        let trigger_limits = match &input.trigger_limits {
+            None => default_trigger_limits(),
+            Some(given) => check_trigger_limits(given, &mut errors),
+        };
         let mut api_ids = Vec::new();
         for (i, raw) in input.api_ids.iter().enumerate() {
             let exists = match ApiId::parse(raw) {
@@ -330,6 +335,7 @@ impl AdminResource for Policy {
             name,
             rate: input.rate,
             quota: input.quota,
+            trigger_limits,
             api_ids,
             created_at,
             updated_at: now_rfc3339(),

@@ -12,15 +12,18 @@ use std::time::{Duration, Instant};
 
 use super::auth::OrgAdmin;
 use super::{AppState, ServiceError};
+use crate::domain::api_keys::ApiKey;
 use crate::domain::api_keys::KEY_PREFIX;
 use crate::domain::catalog::Policy;
-use crate::domain::gate::{day_of, lease_block, VerifyCode, Window};
+use crate::domain::event_data::{EventData, QuotaThreshold};
+use crate::domain::gate::{day_of, lease_block, thresholds_crossed, VerifyCode, Window};
 use crate::domain::roles::Permission;
 use crate::domain::{epoch_rfc3339, now_epoch, ApiId, DeveloperId, KeyId, OrgId, PolicyId, ValidationErrors};
 use crate::secret::token_hash;
 use crate::store::allowances::{self, Allowance, LimitKind};
 use crate::store::key_hashes::{self, KeyByHash};
-use crate::store::{resources, usage, Store, StoreError, Write};
+use crate::store::outbox::event_write;
+use crate::store::{developers, resources, usage, Store, StoreError, Write};
 
 /// How long a verifier trusts a policy it read: a policy's change reaches the gate within this.
 pub const POLICY_CACHE: Duration = Duration::from_secs(10);
@@ -157,6 +160,9 @@ impl Gate {
 
     /// Takes `cost` units of the key's `kind` limit (`limit` per `window`), from this verifier's
     /// lease or, when that runs short, from a new lease; `cost` 0 only looks.
+    /// A lease whose units cross one of `alerts`' thresholds raises their events in its own
+    /// transaction: each threshold is crossed by exactly one lease a window, so told once.
+    #[allow(clippy::too_many_arguments)]
     async fn take(
         &self,
         state: &AppState,
@@ -165,6 +171,7 @@ impl Gate {
         window: Window,
         limit: u64,
         cost: u64,
+        alerts: Option<&Policy>,
     ) -> Result<Taken, StoreError> {
         let slot = self.lease_slot((key.key_id.clone(), kind));
         let mut lease = slot.lock().await;
@@ -205,8 +212,21 @@ impl Gate {
             let next = Allowance {
                 granted: granted + block,
             };
-            let write = allowances::write(&key.org_id, &key.key_id, kind, window, next, read.version);
-            match state.store.transact(vec![write]).await {
+            let mut writes = vec![allowances::write(
+                &key.org_id,
+                &key.key_id,
+                kind,
+                window,
+                next,
+                read.version,
+            )];
+            if let Some(policy) = alerts {
+                let crossed = thresholds_crossed(limit, granted, next.granted, &policy.trigger_limits);
+                if !crossed.is_empty() {
+                    writes.extend(threshold_events(state, key, policy, window, next.granted, &crossed).await?);
+                }
+            }
+            match state.store.transact(writes).await {
                 Ok(()) => {
                     lease.granted_seen = next.granted;
                     lease.units += block;
@@ -269,6 +289,50 @@ impl Gate {
         }
         failed.map_or(Ok(()), Err)
     }
+}
+
+/// The `quota_event.threshold_reached` events of a lease that brought the key's quota to `used`
+/// units, crossing `crossed` (percentages): to the developer, the admins who read usage and the
+/// organisation's `quota_event` destinations. Reads the key and its developer: rare, once a
+/// threshold.
+async fn threshold_events(
+    state: &AppState,
+    key: &KeyByHash,
+    policy: &Policy,
+    window: Window,
+    used: u64,
+    crossed: &[u8],
+) -> Result<Vec<Write>, StoreError> {
+    let store = state.store.as_ref();
+    let Some(record) = resources::get::<ApiKey>(store, &key.org_id, key.key_id.as_str()).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(developer) = developers::get(store, &key.org_id, &key.developer_id).await? else {
+        return Ok(Vec::new());
+    };
+    let max = policy.quota.map_or(0, |q| q.max);
+    Ok(crossed
+        .iter()
+        .map(|&trigger_limit| {
+            let data = QuotaThreshold {
+                message: format!("Quota trigger reached: {trigger_limit}% of {max} calls"),
+                org: key.org_id.clone(),
+                key: key.key_id.clone(),
+                trigger_limit,
+                key_id: key.key_id.clone(),
+                key_prefix: record.value.prefix.clone(),
+                developer_id: key.developer_id.clone(),
+                email: developer.value.email.clone(),
+                policy_id: policy.id.clone(),
+                limit: "quota",
+                quota_max: max,
+                quota_used: used,
+                quota_remaining: max.saturating_sub(used),
+                reset_at: epoch_rfc3339(window.end()),
+            };
+            event_write(&state.raise(&key.org_id, EventData::QuotaThresholdReached(data)))
+        })
+        .collect())
 }
 
 /// Checks `input` (400 naming the field): the key, the API and the cost (default 1, 0 only looks).
@@ -356,7 +420,7 @@ pub async fn decide(
     if let Some(rate) = policy.rate {
         let window = Window::containing(now, rate.per_secs);
         let taken = gate
-            .take(state, &found, LimitKind::Rate, window, rate.requests, cost)
+            .take(state, &found, LimitKind::Rate, window, rate.requests, cost, None)
             .await?;
         let (ok, remaining) = match taken {
             Taken::Yes { remaining } => (true, remaining),
@@ -376,7 +440,7 @@ pub async fn decide(
     if let Some(quota) = policy.quota {
         let window = Window::containing(now, quota.renewal_secs);
         let taken = gate
-            .take(state, &found, LimitKind::Quota, window, quota.max, cost)
+            .take(state, &found, LimitKind::Quota, window, quota.max, cost, Some(&policy))
             .await?;
         verdict.reset_at = Some(epoch_rfc3339(window.end()));
         match taken {

@@ -52,6 +52,8 @@ macro_rules! with_notifications {
             "admin_suspicious_login",
             "key_request_pending",
             "key_request_digest",
+            "quota_threshold",
+            "quota_threshold_staff",
         )
     };
 }
@@ -80,6 +82,8 @@ macro_rules! with_in_app {
             "admin_key_revoked",
             "security_settings_changed",
             "key_request_pending",
+            "quota_threshold",
+            "quota_threshold_staff",
         )
     };
 }

@@ -33,6 +33,12 @@ pub fn sample_data() -> Value {
             "count": 1,
             "more": 0,
             "requests": [{"request_id": "kr_01jsample0000000000000000", "email": "ada@example.com", "catalog_name": "Payments", "created_at": "2026-01-01T09:30:00Z"}],
+            "previous_valid_until": "2026-01-02T00:00:00Z",
+            "trigger_limit": 80,
+            "quota_max": 1000,
+            "quota_used": 800,
+            "quota_remaining": 200,
+            "reset_at": "2026-01-02T00:00:00Z",
         },
         "private": {
             "reset_url": "https://portal.example.com/reset-password?token=sample",

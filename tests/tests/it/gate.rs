@@ -577,3 +577,160 @@ on_both_backends!(
     the_usage_view_matches_the_counted_calls_embedded,
     the_usage_view_matches_the_counted_calls_on_the_emulator
 );
+
+/// Waits for the start of the next `period`-second window (windows start on multiples of it).
+async fn next_period(period: i64) {
+    let now = time::OffsetDateTime::now_utc();
+    let into = (now.unix_timestamp_nanos() % (i128::from(period) * 1_000_000_000)) as u64;
+    let left = Duration::from_nanos(period as u64 * 1_000_000_000 - into);
+    tokio::time::sleep(left + Duration::from_millis(50)).await;
+}
+
+/// Items of `type_` in an inbox.
+async fn inbox_items(app: &TestApp, path: &str, token: &str, type_: &str) -> Vec<Value> {
+    let (status, inbox) = app.send("GET", path, token, None).await;
+    assert_eq!(status, 200, "{inbox}");
+    inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == type_)
+        .cloned()
+        .collect()
+}
+
+/// Crossing 80 % and then 100 % of a quota tells the developer (email and inbox), the admins who
+/// read usage (inbox) and the organisation's quota_event webhook once each; the rest of the period
+/// adds nothing; the next period starts fresh.
+async fn quota_thresholds_are_told_once_a_period(backend: Backend) {
+    const PERIOD: i64 = 20;
+    let app = spawn_app(backend).await;
+    let receiver = WebhookReceiver::start(vec![200]).await;
+    let org = app
+        .create_org(json!({
+            "name": "Acme",
+            "settings": {"default_approval": "auto"},
+            "event_options": {"quota_event": {"webhook": receiver.url()}}
+        }))
+        .await;
+    let (_, api) = app
+        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
+        .await;
+    let (_, policy) = app
+        .admin(
+            &org,
+            "POST",
+            "/policies",
+            Some(json!({"name": "Metered", "api_ids": [api["id"]], "quota": {"max": 10, "renewal_secs": PERIOD}})),
+        )
+        .await;
+    assert_eq!(policy["trigger_limits"], json!([80, 100]), "Tyk's default thresholds");
+    let (_, entry) = app
+        .admin(
+            &org,
+            "POST",
+            "/catalog",
+            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]})),
+        )
+        .await;
+    let gateway = app.admin_key(&org, "edge", "gateway").await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let viewer = app.admin_user(&org, "viewer").await;
+    let approver = app.admin_user(&org, "approver").await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    let (_, login) = app.log_in(&org.id, &email).await;
+    let session = login["token"].as_str().unwrap().to_string();
+    let (_, issued) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            &session,
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    let key = issued["key"].as_str().unwrap().to_string();
+
+    // One period: ten calls pass (80 % at the eighth, 100 % at the tenth), the rest are refused.
+    next_period(PERIOD).await;
+    let mut codes = Vec::new();
+    for _ in 0..12 {
+        codes.push(verify(&app, &gateway, json!({"key": key})).await["code"].clone());
+        verify(&app, &gateway, json!({"key": key, "cost": 0})).await;
+    }
+    assert_eq!(codes.iter().filter(|c| **c == "VALID").count(), 10, "{codes:?}");
+    let hooks = receiver
+        .wait_for(2, Duration::from_secs(30))
+        .await
+        .expect("two webhooks");
+    let limits: Vec<Value> = hooks
+        .iter()
+        .map(|h| h.json()["data"]["trigger_limit"].clone())
+        .collect();
+    assert_eq!(limits, [json!(80), json!(100)]);
+    let first = hooks[0].json();
+    assert_eq!(first["event"], "quota_event.threshold_reached");
+    assert_eq!(
+        first["data"]["key"], issued["key_details"]["id"],
+        "Tyk's key field is the key's id"
+    );
+    assert_eq!(first["data"]["quota_used"], 8);
+    assert!(!String::from_utf8_lossy(&hooks[0].body).contains(&key), "never the key");
+
+    let developer_inbox = format!("/portal/{}/notifications", org.id);
+    let told = eventually(Duration::from_secs(30), || async {
+        let items = inbox_items(&app, &developer_inbox, &session, "quota_threshold").await;
+        (items.len() == 2).then_some(items)
+    })
+    .await
+    .expect("two inbox items for the developer");
+    assert_eq!(told[0]["category"], "quota");
+    let staff_inbox = format!("/orgs/{}/me/notifications", org.id);
+    let staff = eventually(Duration::from_secs(30), || async {
+        let items = inbox_items(&app, &staff_inbox, &viewer.token, "quota_threshold_staff").await;
+        (items.len() == 2).then_some(items)
+    })
+    .await;
+    assert!(staff.is_some(), "the viewer reads usage: two inbox items");
+    assert!(
+        inbox_items(&app, &staff_inbox, &approver.token, "quota_threshold_staff")
+            .await
+            .is_empty(),
+        "an approver does not read usage"
+    );
+    let mails = eventually(Duration::from_secs(30), || async {
+        let mails: Vec<String> = app
+            .emails_to(&email)
+            .await
+            .into_iter()
+            .filter(|m| mail_text(m).contains("calls its quota allows"))
+            .collect();
+        (mails.len() == 2).then_some(mails)
+    })
+    .await
+    .expect("two quota emails to the developer");
+    assert!(mails.iter().all(|m| !m.contains(&key)));
+
+    // The next period starts fresh: 80 % again is told again, once.
+    next_period(PERIOD).await;
+    for _ in 0..8 {
+        assert_eq!(verify(&app, &gateway, json!({"key": key})).await["code"], "VALID");
+    }
+    let hooks = receiver
+        .wait_for(3, Duration::from_secs(30))
+        .await
+        .expect("a third webhook");
+    assert_eq!(hooks[2].json()["data"]["trigger_limit"], 80);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 3, "nothing more");
+    let items = inbox_items(&app, &developer_inbox, &session, "quota_threshold").await;
+    assert_eq!(items.len(), 3);
+}
+
+on_both_backends!(
+    quota_thresholds_are_told_once_a_period,
+    quota_thresholds_are_told_once_a_period_embedded,
+    quota_thresholds_are_told_once_a_period_on_the_emulator
+);
