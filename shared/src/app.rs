@@ -148,13 +148,13 @@ pub fn api_state(
     templates: Arc<Templates>,
 ) -> AppState {
     AppState {
+        gate: Arc::new(Gate::new(store.clone())),
         store,
         config,
         secrets,
         email_jobs,
         webhook_jobs,
         templates,
-        gate: Default::default(),
     }
 }
 
@@ -384,18 +384,18 @@ impl Local {
         };
         let services = Services {
             config,
-            store: backends.store,
+            store: backends.store.clone(),
             email_queue: backends.email.0,
             webhook_queue: backends.webhook.0,
             mailer: backends.mailer,
             templates,
             secrets,
-            gate: Default::default(),
+            gate: Arc::new(Gate::new(backends.store.clone())),
         };
         let router: Arc<dyn StreamHandler> = Arc::new(services.event_router());
         let mut tasks = vec![
             tokio::spawn(poll_stream(backends.stream, router)),
-            tokio::spawn(usage_flush_timer(services.gate.clone(), services.store.clone())),
+            tokio::spawn(usage_flush_timer(services.gate.clone())),
         ];
         if pollers.email_worker {
             let email_worker: Arc<dyn QueueHandler> = Arc::new(services.email_worker());
@@ -437,12 +437,12 @@ async fn digest_timer(job: DigestJob, every: std::time::Duration) {
 
 /// Writes the use the gate counted every [`crate::service::gate::USAGE_FLUSH`], so a quiet key's
 /// last calls are not left waiting for its next one (in Lambda, each verify writes when one is due).
-async fn usage_flush_timer(gate: Arc<Gate>, store: Arc<dyn Store>) {
+async fn usage_flush_timer(gate: Arc<Gate>) {
     let mut ticks = tokio::time::interval(crate::service::gate::USAGE_FLUSH);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(e) = gate.flush_usage(store.as_ref(), true).await {
+        if let Err(e) = gate.flush_usage(true).await {
             tracing::error!(error = ?e, "writing the counted key use failed; the next tick tries again");
         }
     }
@@ -467,9 +467,12 @@ pub mod aws {
         email_worker as build_email_worker, event_router as build_event_router, mailer, secret_box, templates,
     };
     use super::{sdk_config, webhook_worker as build_webhook_worker};
-    use crate::config::Config;
+    use crate::config::{Config, GateConfig};
+    use crate::pipeline::access_log::AccessLogCounter;
+    use crate::pipeline::authorizer::Authorizer;
     use crate::pipeline::{DigestJob, EmailWorker, EventRouter, WebhookWorker};
     use crate::queue::SqsQueue;
+    use crate::service::gate::Gate;
     use crate::store::{DynamoStore, Store};
 
     fn store(config: &Config, shared: &aws_config::SdkConfig) -> Arc<dyn Store> {
@@ -535,6 +538,26 @@ pub mod aws {
         Ok(DigestJob::new(store(config, &shared)))
     }
 
+    /// The API Gateway authorizer: DynamoDB only.
+    pub async fn authorizer(config: &GateConfig) -> anyhow::Result<Authorizer> {
+        let shared = sdk_config(None).await;
+        let gate = Arc::new(Gate::new(gate_store(config, &shared)));
+        Ok(Authorizer::new(gate, config.org.clone(), config.api_id.clone()))
+    }
+
+    /// The usage function (an access log's subscription): DynamoDB only.
+    pub async fn access_log_counter(config: &GateConfig) -> anyhow::Result<AccessLogCounter> {
+        let shared = sdk_config(None).await;
+        Ok(AccessLogCounter::new(Arc::new(Gate::new(gate_store(config, &shared)))))
+    }
+
+    fn gate_store(config: &GateConfig, shared: &aws_config::SdkConfig) -> Arc<dyn Store> {
+        Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(shared),
+            &config.table_name,
+        ))
+    }
+
     /// The webhook worker: DynamoDB and SQS (its own queue, where retries are scheduled).
     pub async fn webhook_worker(config: &Config) -> anyhow::Result<WebhookWorker> {
         let shared = sdk_config(None).await;
@@ -555,7 +578,10 @@ pub mod lambda {
     use aws_lambda_events::streams::DynamoDbEventResponse;
     use lambda_runtime::{service_fn, Error, LambdaEvent};
 
+    use crate::pipeline::access_log::{AccessLogCounter, Counted};
+    use crate::pipeline::authorizer::{Authorizer, AuthorizerRequest, AuthorizerResponse};
     use crate::pipeline::{QueueHandler, StreamHandler};
+    use aws_lambda_events::cloudwatch_logs::LogsEvent;
 
     pub async fn run_http(router: axum::Router) -> Result<(), Error> {
         lambda_http::run(router).await
@@ -574,6 +600,24 @@ pub mod lambda {
         let job = &job;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
             Ok::<_, Error>(job.handle(&event.payload).await?)
+        }))
+        .await
+    }
+
+    /// The API Gateway authorizer: payload 2.0 in, a simple response out.
+    pub async fn run_authorizer(authorizer: Authorizer) -> Result<(), Error> {
+        let authorizer = &authorizer;
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerRequest>| async move {
+            Ok::<AuthorizerResponse, Error>(authorizer.handle(&event.payload).await?)
+        }))
+        .await
+    }
+
+    /// The usage function: a CloudWatch Logs subscription batch in, what it counted out.
+    pub async fn run_access_logs(counter: AccessLogCounter) -> Result<(), Error> {
+        let counter = &counter;
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<LogsEvent>| async move {
+            Ok::<Counted, Error>(counter.handle(event.payload).await?)
         }))
         .await
     }

@@ -12,7 +12,9 @@ use crate::secret::Secret;
 use crate::webhook::NetworkPolicy;
 
 mod email;
+mod gate;
 pub use email::EmailBackend;
+pub use gate::GateConfig;
 
 /// A fixed development key so local runs survive restarts; never accepted in Lambda.
 pub const DEV_ROOT_KEY: &str = "gh_root_local_development_only";

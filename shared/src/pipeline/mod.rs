@@ -1,7 +1,10 @@
 //! From an event in the table to emails and webhooks: the event router (stream → jobs), the two
 //! workers (jobs → deliveries), and the local pollers that stand in for Lambda's event source
-//! mappings, calling the same handlers with the same payloads.
+//! mappings, calling the same handlers with the same payloads. Beside them, the gate's own Lambda
+//! handlers: the API Gateway authorizer and the access log's usage counter.
 
+pub mod access_log;
+pub mod authorizer;
 mod batch;
 mod digest;
 mod email_worker;

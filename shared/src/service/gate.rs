@@ -18,7 +18,9 @@ use crate::domain::catalog::Policy;
 use crate::domain::event_data::{EventData, QuotaThreshold};
 use crate::domain::gate::{day_of, lease_block, thresholds_crossed, VerifyCode, Window};
 use crate::domain::roles::Permission;
-use crate::domain::{epoch_rfc3339, now_epoch, ApiId, DeveloperId, KeyId, OrgId, PolicyId, ValidationErrors};
+use crate::domain::{
+    epoch_rfc3339, now_epoch, now_rfc3339, ApiId, DeveloperId, Event, KeyId, OrgId, PolicyId, ValidationErrors,
+};
 use crate::secret::token_hash;
 use crate::store::allowances::{self, Allowance, LimitKind};
 use crate::store::key_hashes::{self, KeyByHash};
@@ -115,9 +117,9 @@ type PolicyRead = (Instant, Option<Policy>);
 type UsageSlot = (OrgId, KeyId, DeveloperId, String);
 
 /// What one verifier (a Lambda instance, a runner) keeps between calls: its leases, the policies it
-/// read, and the use it has counted and not yet written.
-#[derive(Default)]
+/// read, and the use it has counted and not yet written; over the store it reads keys from.
 pub struct Gate {
+    store: Arc<dyn Store>,
     leases: Mutex<HashMap<LeaseSlot, Arc<tokio::sync::Mutex<Lease>>>>,
     policies: Mutex<HashMap<(OrgId, PolicyId), PolicyRead>>,
     usage: Mutex<UsageBook>,
@@ -136,19 +138,28 @@ enum Taken {
 }
 
 impl Gate {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            leases: Default::default(),
+            policies: Default::default(),
+            usage: Default::default(),
+        }
+    }
+
     fn lease_slot(&self, slot: LeaseSlot) -> Arc<tokio::sync::Mutex<Lease>> {
         let mut leases = self.leases.lock().expect("gate lock");
         leases.entry(slot).or_default().clone()
     }
 
-    async fn policy(&self, state: &AppState, org: &OrgId, id: &PolicyId) -> Result<Option<Policy>, StoreError> {
+    async fn policy(&self, org: &OrgId, id: &PolicyId) -> Result<Option<Policy>, StoreError> {
         let slot = (org.clone(), id.clone());
         if let Some((read_at, policy)) = self.policies.lock().expect("gate lock").get(&slot) {
             if read_at.elapsed() < POLICY_CACHE {
                 return Ok(policy.clone());
             }
         }
-        let policy = resources::get::<Policy>(state.store.as_ref(), org, id.as_str())
+        let policy = resources::get::<Policy>(self.store.as_ref(), org, id.as_str())
             .await?
             .map(|v| v.value);
         self.policies
@@ -165,7 +176,6 @@ impl Gate {
     #[allow(clippy::too_many_arguments)]
     async fn take(
         &self,
-        state: &AppState,
         key: &KeyByHash,
         kind: LimitKind,
         window: Window,
@@ -183,7 +193,7 @@ impl Gate {
         }
         let remaining = |lease: &Lease| limit.saturating_sub(lease.granted_seen) + lease.units;
         if cost == 0 {
-            let read = allowances::read(state.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
+            let read = allowances::read(self.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
             lease.granted_seen = lease.granted_seen.max(read.value.granted);
             let remaining = remaining(&lease);
             return Ok(if remaining > 0 {
@@ -200,7 +210,7 @@ impl Gate {
         }
         let want = cost - lease.units;
         for _ in 0..LEASE_ATTEMPTS {
-            let read = allowances::read(state.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
+            let read = allowances::read(self.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
             let granted = read.value.granted;
             lease.granted_seen = lease.granted_seen.max(granted);
             let block = lease_block(limit, granted, want);
@@ -223,10 +233,13 @@ impl Gate {
             if let Some(policy) = alerts {
                 let crossed = thresholds_crossed(limit, granted, next.granted, &policy.trigger_limits);
                 if !crossed.is_empty() {
-                    writes.extend(threshold_events(state, key, policy, window, next.granted, &crossed).await?);
+                    writes.extend(
+                        threshold_events(self.store.as_ref(), &key.into(), policy, window, next.granted, &crossed)
+                            .await?,
+                    );
                 }
             }
-            match state.store.transact(writes).await {
+            match self.store.transact(writes).await {
                 Ok(()) => {
                     lease.granted_seen = next.granted;
                     lease.units += block;
@@ -256,9 +269,74 @@ impl Gate {
         *self.usage.lock().expect("gate lock").counts.entry(slot).or_default() += cost;
     }
 
+    /// Counts calls an access log saw (behind API Gateway, where the authorizer does not see every
+    /// call): the key's daily use, and its quota for the period they fell in, raising the thresholds
+    /// they cross. A key since removed is not counted.
+    pub async fn count_logged(&self, calls: LoggedCalls) -> Result<(), StoreError> {
+        let store = self.store.as_ref();
+        let day_start = day_start(&calls.day);
+        store
+            .transact(vec![usage::add(
+                &calls.org,
+                &calls.key,
+                &calls.developer,
+                &calls.day,
+                day_start,
+                calls.calls,
+            )])
+            .await?;
+        let Some(record) = resources::get::<ApiKey>(store, &calls.org, calls.key.as_str()).await? else {
+            return Ok(());
+        };
+        let mut metered = None;
+        for id in &record.value.policy_ids {
+            if let Some(policy) = self.policy(&calls.org, id).await?.filter(|p| p.quota.is_some()) {
+                metered = Some(policy);
+                break;
+            }
+        }
+        let Some(policy) = metered else {
+            return Ok(());
+        };
+        let quota = policy.quota.expect("a metered policy has a quota");
+        let window = Window::containing(calls.at, quota.renewal_secs);
+        let key = KeyRef {
+            org_id: &calls.org,
+            key_id: &calls.key,
+            developer_id: &calls.developer,
+        };
+        for _ in 0..LEASE_ATTEMPTS {
+            let read = allowances::read(store, &calls.org, &calls.key, LimitKind::Quota, window).await?;
+            let next = Allowance {
+                granted: read.value.granted + calls.calls,
+            };
+            let mut writes = vec![allowances::write(
+                &calls.org,
+                &calls.key,
+                LimitKind::Quota,
+                window,
+                next,
+                read.version,
+            )];
+            let crossed = thresholds_crossed(quota.max, read.value.granted, next.granted, &policy.trigger_limits);
+            if !crossed.is_empty() {
+                writes.extend(threshold_events(store, &key, &policy, window, next.granted, &crossed).await?);
+            }
+            match store.transact(writes).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Invalid(
+            "the quota stayed contended; the batch is retried".into(),
+        ))
+    }
+
     /// Writes the use counted since the last flush, one addition per key and day, when
     /// [`USAGE_FLUSH`] has passed since then (or `now`, whatever the time).
-    pub async fn flush_usage(&self, store: &dyn Store, force: bool) -> Result<(), StoreError> {
+    pub async fn flush_usage(&self, force: bool) -> Result<(), StoreError> {
+        let store = self.store.as_ref();
         let counts = {
             let mut book = self.usage.lock().expect("gate lock");
             let due = book.last_flush.is_none_or(|t| t.elapsed() >= USAGE_FLUSH);
@@ -270,12 +348,7 @@ impl Gate {
         };
         let writes: Vec<Write> = counts
             .iter()
-            .map(|((org, key, developer, day), n)| {
-                let day_start = time::Date::parse(day, &time::format_description::well_known::Iso8601::DATE)
-                    .map(|d| d.midnight().assume_utc().unix_timestamp())
-                    .unwrap_or_else(|_| now_epoch());
-                usage::add(org, key, developer, day, day_start, *n)
-            })
+            .map(|((org, key, developer, day), n)| usage::add(org, key, developer, day, day_start(day), *n))
             .collect();
         let mut failed = None;
         // One write per key and day: each its own partition, so they go out side by side.
@@ -291,23 +364,51 @@ impl Gate {
     }
 }
 
+/// Which key, of whose.
+struct KeyRef<'a> {
+    org_id: &'a OrgId,
+    key_id: &'a KeyId,
+    developer_id: &'a DeveloperId,
+}
+
+impl<'a> From<&'a KeyByHash> for KeyRef<'a> {
+    fn from(key: &'a KeyByHash) -> Self {
+        Self {
+            org_id: &key.org_id,
+            key_id: &key.key_id,
+            developer_id: &key.developer_id,
+        }
+    }
+}
+
+/// Calls an access log counted for one key on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedCalls {
+    pub org: OrgId,
+    pub key: KeyId,
+    pub developer: DeveloperId,
+    pub day: String,
+    /// The epoch second of the last of them: the quota period they count in.
+    pub at: i64,
+    pub calls: u64,
+}
+
 /// The `quota_event.threshold_reached` events of a lease that brought the key's quota to `used`
 /// units, crossing `crossed` (percentages): to the developer, the admins who read usage and the
 /// organisation's `quota_event` destinations. Reads the key and its developer: rare, once a
 /// threshold.
 async fn threshold_events(
-    state: &AppState,
-    key: &KeyByHash,
+    store: &dyn Store,
+    key: &KeyRef<'_>,
     policy: &Policy,
     window: Window,
     used: u64,
     crossed: &[u8],
 ) -> Result<Vec<Write>, StoreError> {
-    let store = state.store.as_ref();
-    let Some(record) = resources::get::<ApiKey>(store, &key.org_id, key.key_id.as_str()).await? else {
+    let Some(record) = resources::get::<ApiKey>(store, key.org_id, key.key_id.as_str()).await? else {
         return Ok(Vec::new());
     };
-    let Some(developer) = developers::get(store, &key.org_id, &key.developer_id).await? else {
+    let Some(developer) = developers::get(store, key.org_id, key.developer_id).await? else {
         return Ok(Vec::new());
     };
     let max = policy.quota.map_or(0, |q| q.max);
@@ -330,9 +431,23 @@ async fn threshold_events(
                 quota_remaining: max.saturating_sub(used),
                 reset_at: epoch_rfc3339(window.end()),
             };
-            event_write(&state.raise(&key.org_id, EventData::QuotaThresholdReached(data)))
+            let data = EventData::QuotaThresholdReached(data);
+            // No private part: nothing to seal.
+            event_write(&Event::new(
+                key.org_id.clone(),
+                data.kind(),
+                now_rfc3339(),
+                data.public(),
+            ))
         })
         .collect())
+}
+
+/// The epoch second a UTC day (`2026-12-03`) starts.
+fn day_start(day: &str) -> i64 {
+    time::Date::parse(day, &time::format_description::well_known::Iso8601::DATE)
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .unwrap_or_else(|_| now_epoch())
 }
 
 /// Checks `input` (400 naming the field): the key, the API and the cost (default 1, 0 only looks).
@@ -369,92 +484,97 @@ fn check(input: &VerifyInput) -> Result<(String, Option<ApiId>, u64), ServiceErr
 pub async fn verify(state: &AppState, gateway: &OrgAdmin, input: VerifyInput) -> Result<Verdict, ServiceError> {
     gateway.require(Permission::VerifyKeys)?;
     let (key, api_id, cost) = check(&input)?;
-    let verdict = decide(state, Some(&gateway.org), &key, api_id.as_ref(), cost).await?;
-    state.gate.flush_usage(state.store.as_ref(), false).await?;
+    let verdict = state
+        .gate
+        .decide(Some(&gateway.org), &key, api_id.as_ref(), cost)
+        .await?;
+    state.gate.flush_usage(false).await?;
     Ok(verdict)
 }
 
-/// The decision for `key` (of `org`, when the caller is bound to one): what verify answers and the
-/// authorizer allows.
-pub async fn decide(
-    state: &AppState,
-    org: Option<&OrgId>,
-    key: &str,
-    api_id: Option<&ApiId>,
-    cost: u64,
-) -> Result<Verdict, ServiceError> {
-    if !key.starts_with(KEY_PREFIX) {
-        return Ok(Verdict::refused(VerifyCode::NotFound));
-    }
-    let Some(found) = key_hashes::find(state.store.as_ref(), &token_hash(key)).await? else {
-        return Ok(Verdict::refused(VerifyCode::NotFound));
-    };
-    if org.is_some_and(|o| *o != found.org_id) {
-        return Ok(Verdict::refused(VerifyCode::NotFound));
-    }
-    let now = now_epoch();
-    if found.revoked_at.is_some() {
-        return Ok(Verdict::of(VerifyCode::Revoked, &found));
-    }
-    if found.valid_until.is_some_and(|t| t <= now) {
-        return Ok(Verdict::of(VerifyCode::Expired, &found));
-    }
-    if !found.developer_active {
-        return Ok(Verdict::of(VerifyCode::Disabled, &found));
-    }
-    let gate = &state.gate;
-    let mut policy = None;
-    for id in &found.policy_ids {
-        if let Some(p) = gate.policy(state, &found.org_id, id).await? {
-            if api_id.is_none_or(|a| p.api_ids.contains(a)) {
-                policy = Some(p);
-                break;
+impl Gate {
+    /// The decision for `key` (of `org`, when the caller is bound to one): what verify answers and the
+    /// authorizer allows.
+    pub async fn decide(
+        &self,
+        org: Option<&OrgId>,
+        key: &str,
+        api_id: Option<&ApiId>,
+        cost: u64,
+    ) -> Result<Verdict, StoreError> {
+        if !key.starts_with(KEY_PREFIX) {
+            return Ok(Verdict::refused(VerifyCode::NotFound));
+        }
+        let Some(found) = key_hashes::find(self.store.as_ref(), &token_hash(key)).await? else {
+            return Ok(Verdict::refused(VerifyCode::NotFound));
+        };
+        if org.is_some_and(|o| *o != found.org_id) {
+            return Ok(Verdict::refused(VerifyCode::NotFound));
+        }
+        let now = now_epoch();
+        if found.revoked_at.is_some() {
+            return Ok(Verdict::of(VerifyCode::Revoked, &found));
+        }
+        if found.valid_until.is_some_and(|t| t <= now) {
+            return Ok(Verdict::of(VerifyCode::Expired, &found));
+        }
+        if !found.developer_active {
+            return Ok(Verdict::of(VerifyCode::Disabled, &found));
+        }
+        let gate = self;
+        let mut policy = None;
+        for id in &found.policy_ids {
+            if let Some(p) = gate.policy(&found.org_id, id).await? {
+                if api_id.is_none_or(|a| p.api_ids.contains(a)) {
+                    policy = Some(p);
+                    break;
+                }
             }
         }
-    }
-    let Some(policy) = policy else {
-        return Ok(Verdict::of(VerifyCode::Forbidden, &found));
-    };
-    let mut verdict = Verdict::of(VerifyCode::Valid, &found);
-    verdict.policy_id = Some(policy.id.clone());
-    if let Some(rate) = policy.rate {
-        let window = Window::containing(now, rate.per_secs);
-        let taken = gate
-            .take(state, &found, LimitKind::Rate, window, rate.requests, cost, None)
-            .await?;
-        let (ok, remaining) = match taken {
-            Taken::Yes { remaining } => (true, remaining),
-            Taken::No { remaining } => (false, remaining),
+        let Some(policy) = policy else {
+            return Ok(Verdict::of(VerifyCode::Forbidden, &found));
         };
-        verdict.ratelimit = Some(RateState {
-            limit: rate.requests,
-            remaining,
-            reset_at: epoch_rfc3339(window.end()),
-        });
-        if !ok {
-            verdict.valid = false;
-            verdict.code = VerifyCode::RateLimited;
-            return Ok(verdict);
-        }
-    }
-    if let Some(quota) = policy.quota {
-        let window = Window::containing(now, quota.renewal_secs);
-        let taken = gate
-            .take(state, &found, LimitKind::Quota, window, quota.max, cost, Some(&policy))
-            .await?;
-        verdict.reset_at = Some(epoch_rfc3339(window.end()));
-        match taken {
-            Taken::Yes { remaining } => verdict.remaining = Some(remaining),
-            Taken::No { remaining } => {
-                verdict.remaining = Some(remaining);
+        let mut verdict = Verdict::of(VerifyCode::Valid, &found);
+        verdict.policy_id = Some(policy.id.clone());
+        if let Some(rate) = policy.rate {
+            let window = Window::containing(now, rate.per_secs);
+            let taken = gate
+                .take(&found, LimitKind::Rate, window, rate.requests, cost, None)
+                .await?;
+            let (ok, remaining) = match taken {
+                Taken::Yes { remaining } => (true, remaining),
+                Taken::No { remaining } => (false, remaining),
+            };
+            verdict.ratelimit = Some(RateState {
+                limit: rate.requests,
+                remaining,
+                reset_at: epoch_rfc3339(window.end()),
+            });
+            if !ok {
                 verdict.valid = false;
-                verdict.code = VerifyCode::UsageExceeded;
+                verdict.code = VerifyCode::RateLimited;
                 return Ok(verdict);
             }
         }
+        if let Some(quota) = policy.quota {
+            let window = Window::containing(now, quota.renewal_secs);
+            let taken = gate
+                .take(&found, LimitKind::Quota, window, quota.max, cost, Some(&policy))
+                .await?;
+            verdict.reset_at = Some(epoch_rfc3339(window.end()));
+            match taken {
+                Taken::Yes { remaining } => verdict.remaining = Some(remaining),
+                Taken::No { remaining } => {
+                    verdict.remaining = Some(remaining);
+                    verdict.valid = false;
+                    verdict.code = VerifyCode::UsageExceeded;
+                    return Ok(verdict);
+                }
+            }
+        }
+        if cost > 0 {
+            gate.count_use(&found, cost, now);
+        }
+        Ok(verdict)
     }
-    if cost > 0 {
-        gate.count_use(&found, cost, now);
-    }
-    Ok(verdict)
 }

@@ -4,6 +4,7 @@ mod abuse;
 mod accounts;
 mod admins;
 mod audit;
+mod authorizer;
 mod catalog;
 mod contracts;
 mod delivery;

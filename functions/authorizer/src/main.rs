@@ -1,0 +1,13 @@
+//! The authorizer function: API Gateway HTTP API REQUEST authorizer (payload 2.0, simple
+//! responses) that lets a call through when its API key is valid, within quota, and of an active
+//! developer.
+
+use gatehouse::app::{aws, lambda};
+use gatehouse::config::GateConfig;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    gatehouse::telemetry::init();
+    let config = GateConfig::from_env()?;
+    lambda::run_authorizer(aws::authorizer(&config).await?).await
+}
