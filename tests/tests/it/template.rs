@@ -78,3 +78,51 @@ fn the_digest_function_runs_hourly_and_may_read_the_index() {
         assert!(allowed.contains(needed), "{needed}: {allowed}");
     }
 }
+
+/// The demo API is protected by the authorizer function (payload 2.0, simple responses, its
+/// answers cached for the `AuthorizerCacheTtl` parameter, 60 s by default), and its access log, in
+/// the format the usage function reads, is subscribed to the usage function.
+#[test]
+fn the_demo_api_is_guarded_by_the_authorizer_and_counted_from_its_access_log() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let resources = &template["Resources"];
+    let api = &resources["DemoApi"]["Properties"];
+    let auth = &api["Auth"]["Authorizers"]["GatehouseKey"];
+    assert_eq!(api["Auth"]["DefaultAuthorizer"].as_str(), Some("GatehouseKey"));
+    assert_eq!(auth["AuthorizerPayloadFormatVersion"].as_str(), Some("2.0"));
+    assert_eq!(auth["EnableSimpleResponses"].as_bool(), Some(true));
+    assert!(format!("{:?}", auth["FunctionArn"]).contains("AuthorizerFunction"));
+    assert!(format!("{:?}", auth["Identity"]["ReauthorizeEvery"]).contains("AuthorizerCacheTtl"));
+    assert_eq!(
+        template["Parameters"]["AuthorizerCacheTtl"]["Default"].as_u64(),
+        Some(60)
+    );
+    assert_eq!(
+        resources["AuthorizerFunction"]["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        Some("gatehouse-authorizer")
+    );
+    let authorizer_may = format!("{:?}", resources["AuthorizerFunction"]["Properties"]["Policies"]);
+    assert!(
+        authorizer_may.contains("dynamodb:GetItem") && !authorizer_may.contains("PutItem"),
+        "it only reads"
+    );
+
+    // The access log line carries what pipeline/access_log.rs reads.
+    let format = api["AccessLogSettings"]["Format"].as_str().unwrap();
+    let line: serde_json::Value = serde_json::from_str(format).unwrap();
+    for (field, variable) in [
+        ("orgId", "$context.authorizer.org_id"),
+        ("keyId", "$context.authorizer.key_id"),
+        ("developerId", "$context.authorizer.developer_id"),
+    ] {
+        assert_eq!(line[field].as_str(), Some(variable), "{format}");
+    }
+    let subscription = &resources["DemoApiUsageSubscription"]["Properties"];
+    assert!(format!("{:?}", subscription["DestinationArn"]).contains("UsageFunction"));
+    assert!(format!("{:?}", subscription["LogGroupName"]).contains("DemoApiAccessLogs"));
+    assert_eq!(
+        resources["UsageFunction"]["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        Some("gatehouse-usage")
+    );
+}
