@@ -143,6 +143,10 @@ pub enum EventKind {
     /// current period: once per key, period and threshold.
     #[serde(rename = "quota_event.threshold_reached")]
     QuotaThresholdReached,
+    /// A key's or developer's reported spend crossed one of its budget's thresholds this month:
+    /// once per budget, month and threshold.
+    #[serde(rename = "quota_event.budget_threshold_reached")]
+    BudgetThresholdReached,
 }
 
 /// The email an event sends to the person it concerns (besides `event_options` destinations).
@@ -187,6 +191,7 @@ impl EventKind {
             Self::AdminPasswordChanged => "admin_event.password_changed",
             Self::AdminSuspiciousLogin => "admin_event.suspicious_login",
             Self::QuotaThresholdReached => "quota_event.threshold_reached",
+            Self::BudgetThresholdReached => "quota_event.budget_threshold_reached",
         }
     }
 
@@ -205,7 +210,7 @@ impl EventKind {
             | Self::AdminPasswordResetRequested
             | Self::AdminPasswordChanged
             | Self::AdminSuspiciousLogin => EventCategory::AdminEvent,
-            Self::QuotaThresholdReached => EventCategory::QuotaEvent,
+            Self::QuotaThresholdReached | Self::BudgetThresholdReached => EventCategory::QuotaEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -266,6 +271,7 @@ impl Event {
                 Some("key_request_pending")
             }
             EventKind::QuotaThresholdReached => Some("quota_threshold_staff"),
+            EventKind::BudgetThresholdReached => Some("budget_threshold_staff"),
             _ => None,
         }
     }
@@ -320,6 +326,7 @@ impl Event {
             EventKind::AdminSuspiciousLogin => "admin_suspicious_login",
             EventKind::KeyRequestDigest => "key_request_digest",
             EventKind::QuotaThresholdReached => "quota_threshold",
+            EventKind::BudgetThresholdReached => "budget_threshold",
             EventKind::AdminKeyCreated
             | EventKind::AdminKeyRevoked
             | EventKind::SecuritySettingsChanged

@@ -12,8 +12,8 @@ use super::catalog::{Api, ApprovalMode};
 use super::notifications::Cadence;
 use super::roles::Role;
 use super::{
-    AdminUser, AdminUserId, ApiId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind, KeyId,
-    KeyRequestId, OrgId, PolicyId, WebhookUrl,
+    AdminUser, AdminUserId, ApiId, BudgetId, CatalogId, Developer, DeveloperId, DeveloperStatus, Email, EventKind,
+    KeyId, KeyRequestId, OrgId, PolicyId, WebhookUrl,
 };
 
 /// Who made a change a developer's record or request shows.
@@ -385,6 +385,32 @@ pub struct QuotaThreshold {
     pub reset_at: String,
 }
 
+/// Reported spend crossed one of a budget's thresholds this month
+/// (`quota_event.budget_threshold_reached`); `email` is the developer's (the key's, for a key's
+/// budget).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetThreshold {
+    pub message: String,
+    pub org: OrgId,
+    pub trigger_limit: u8,
+    pub budget_id: BudgetId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<KeyId>,
+    pub developer_id: DeveloperId,
+    pub email: Email,
+    /// Minor units.
+    pub amount: u64,
+    pub spent: u64,
+    pub currency: String,
+    /// The amounts as people read them (`40.00 EUR`).
+    pub amount_text: String,
+    pub spent_text: String,
+    /// `2026-12`.
+    pub month: String,
+    /// When the next month starts and spend is counted afresh.
+    pub resets_at: String,
+}
+
 /// Every event's kind with its payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventData {
@@ -419,6 +445,7 @@ pub enum EventData {
     AdminSuspiciousLogin(AdminSuspiciousLogin),
     KeyRequestDigest(KeyRequestDigest),
     QuotaThresholdReached(QuotaThreshold),
+    BudgetThresholdReached(BudgetThreshold),
 }
 
 fn to_value<T: Serialize>(payload: &T) -> Value {
@@ -459,6 +486,7 @@ impl EventData {
             Self::AdminSuspiciousLogin(_) => EventKind::AdminSuspiciousLogin,
             Self::KeyRequestDigest(_) => EventKind::KeyRequestDigest,
             Self::QuotaThresholdReached(_) => EventKind::QuotaThresholdReached,
+            Self::BudgetThresholdReached(_) => EventKind::BudgetThresholdReached,
         }
     }
 
@@ -487,6 +515,7 @@ impl EventData {
             Self::AdminSuspiciousLogin(p) => to_value(p),
             Self::KeyRequestDigest(p) => to_value(p),
             Self::QuotaThresholdReached(p) => to_value(p),
+            Self::BudgetThresholdReached(p) => to_value(p),
         }
     }
 

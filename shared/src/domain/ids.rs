@@ -72,6 +72,7 @@ prefixed_id!(KeyRequestId, "kr_");
 prefixed_id!(KeyId, "key_");
 prefixed_id!(AuditId, "aud_");
 prefixed_id!(AdminUserId, "adm_");
+prefixed_id!(BudgetId, "bud_");
 
 super::validated_string!(OrgId);
 

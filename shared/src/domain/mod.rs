@@ -36,6 +36,7 @@ pub(crate) use validated_string;
 mod admin_user;
 pub mod api_keys;
 pub mod audit;
+pub mod budgets;
 pub mod catalog;
 mod developer;
 mod email;
@@ -56,7 +57,9 @@ pub use admin_user::{parse_person_name, AdminStatus, AdminUser, Locale};
 pub use developer::{required, Developer, DeveloperStatus, KnownAddresses, Password, SignUp};
 pub use email::Email;
 pub use event::{Event, EventCategory, EventKind, PersonalEmail};
-pub use ids::{AdminUserId, ApiId, AuditId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId};
+pub use ids::{
+    AdminUserId, ApiId, AuditId, BudgetId, CatalogId, DeveloperId, EventId, KeyId, KeyRequestId, OrgId, PolicyId,
+};
 pub use org::{
     is_destination, is_security_setting, parse_event_options, parse_org_name, parse_settings, EventOptions,
     EventTarget, NewOrganisation, OrgPatch, OrgSettings, Organisation, SignupMode,

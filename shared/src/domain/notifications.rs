@@ -218,6 +218,7 @@ pub const TYPES: &[NotificationType] = &[
     ),
     t("key_request_digest", C::Keys, false, false, A::Admin, ""),
     t("quota_threshold", C::Quota, true, false, A::Developer, "/usage"),
+    t("budget_threshold", C::Quota, true, false, A::Developer, "/usage"),
     // Admins who read usage see keys reaching a threshold in their inbox; no email each.
     NotificationType {
         name: "quota_threshold_staff",
@@ -228,6 +229,16 @@ pub const TYPES: &[NotificationType] = &[
         critical: false,
         audience: A::Holders(Permission::ReadUsage),
         link: "/admin/usage",
+    },
+    NotificationType {
+        name: "budget_threshold_staff",
+        template: "budget_threshold_staff",
+        category: C::Quota,
+        email: false,
+        in_app: true,
+        critical: false,
+        audience: A::Holders(Permission::ReadUsage),
+        link: "/admin/budgets",
     },
     feed("api_event", C::Catalog),
     feed("key_event", C::Keys),

@@ -103,12 +103,15 @@ pub enum Permission {
     SendDigests,
     /// Check API keys at the gate (`POST /v1/keys/verify`), which counts their use.
     VerifyKeys,
-    /// Usage and quotas of keys and developers; holders are told when a key reaches a threshold.
+    /// Usage and quotas of keys and developers, budgets and spend; holders are told when a key
+    /// reaches a threshold.
     ReadUsage,
+    /// Set budgets of keys and developers, and report their spend.
+    ManageBudgets,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::ReadOrganisation,
         Permission::ChangeSettings,
         Permission::ChangeDestinations,
@@ -130,6 +133,7 @@ impl Permission {
         Permission::SendDigests,
         Permission::VerifyKeys,
         Permission::ReadUsage,
+        Permission::ManageBudgets,
     ];
 
     pub fn is_read(self) -> bool {

@@ -39,7 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{org}/catalog", get(published))
 }
 
-async fn create<R: AdminResource>(
+pub(super) async fn create<R: AdminResource>(
     admin: OrgAdmin,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<Value>,
@@ -66,7 +66,7 @@ async fn read<R: AdminResource>(
     Ok(Json(without_org(&catalog::get::<R>(&state, &admin, &id).await?)))
 }
 
-async fn update<R: AdminResource>(
+pub(super) async fn update<R: AdminResource>(
     admin: OrgAdmin,
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
@@ -77,7 +77,7 @@ async fn update<R: AdminResource>(
     )))
 }
 
-async fn remove<R: AdminResource>(
+pub(super) async fn remove<R: AdminResource>(
     admin: OrgAdmin,
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,

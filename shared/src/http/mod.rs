@@ -8,6 +8,7 @@ mod admin_users;
 mod api_keys;
 mod audit;
 mod auth;
+mod budgets;
 mod catalog;
 mod credentials;
 mod deliveries;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(unsubscribe::routes())
         .merge(gate::routes())
         .merge(usage::routes())
+        .merge(budgets::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,5 +1,5 @@
-//! APIs, policies and catalog entries, one generic set of use cases over [`AdminResource`]; and the
-//! portal's published catalog. An update merges the changed fields into the current values and
+//! APIs, policies and catalog entries (and budgets, `service::budgets`), one generic set of use cases
+//! over [`AdminResource`]; and the portal's published catalog. An update merges the changed fields into the current values and
 //! validates the result exactly as a create, so the two can never disagree.
 
 use serde::de::DeserializeOwned;
@@ -31,6 +31,9 @@ const SERVER_FIELDS: [&str; 4] = ["id", "org_id", "created_at", "updated_at"];
 pub trait AdminResource: Resource + Clone + 'static {
     /// Its name in messages (`api`, `policy`, `catalog entry`).
     const NAME: &'static str;
+    /// What reading it takes, and changing it.
+    const READ: Permission = Permission::ReadCatalog;
+    const MANAGE: Permission = Permission::ManageCatalog;
     type Input: DeserializeOwned + Send;
 
     fn new_id() -> String;
@@ -115,7 +118,7 @@ fn resource_changes<R: AdminResource>(before: &R, after: &R) -> Vec<FieldChange>
 }
 
 pub async fn create<R: AdminResource>(state: &AppState, admin: &OrgAdmin, body: Value) -> Result<R, ServiceError> {
-    admin.require(Permission::ManageCatalog)?;
+    admin.require(R::MANAGE)?;
     let input = parse_input::<R::Input>(body)?;
     let resource = R::build(state, &admin.org, R::new_id(), input, now_rfc3339()).await?;
     let events = R::events(state, &admin.org, None, Some(&resource));
@@ -130,7 +133,7 @@ pub async fn list<R: AdminResource>(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Paged<R>, ServiceError> {
-    admin.require(Permission::ReadCatalog)?;
+    admin.require(R::READ)?;
     Ok(resources::list::<R>(state.store.as_ref(), &admin.org, after, limit).await?)
 }
 
@@ -141,7 +144,7 @@ async fn find<R: AdminResource>(state: &AppState, org: &OrgId, id: &str) -> Resu
 }
 
 pub async fn get<R: AdminResource>(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<R, ServiceError> {
-    admin.require(Permission::ReadCatalog)?;
+    admin.require(R::READ)?;
     Ok(find::<R>(state, &admin.org, id).await?.value)
 }
 
@@ -152,7 +155,7 @@ pub async fn update<R: AdminResource>(
     id: &str,
     patch: Map<String, Value>,
 ) -> Result<R, ServiceError> {
-    admin.require(Permission::ManageCatalog)?;
+    admin.require(R::MANAGE)?;
     let current = find::<R>(state, &admin.org, id).await?;
     let mut input = match serde_json::to_value(&current.value).expect("resources serialize") {
         Value::Object(map) => map,
@@ -190,7 +193,7 @@ pub async fn update<R: AdminResource>(
 }
 
 pub async fn remove<R: AdminResource>(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<(), ServiceError> {
-    admin.require(Permission::ManageCatalog)?;
+    admin.require(R::MANAGE)?;
     let current = find::<R>(state, &admin.org, id).await?;
     R::check_unused(state, &current.value).await?;
     let events = R::events(state, &admin.org, Some(&current.value), None);

@@ -17,6 +17,7 @@
 //! - [`limits`]: the abuse limits, per source address, per recipient, per login.
 //! - [`gate`]: whether an API key may make a call (verify route, authorizer): rates, quotas, usage.
 //! - [`usage`]: key use by day with the policy's limits, for developers and admins.
+//! - [`budgets`]: monthly budgets of keys and developers, spend reports and their thresholds.
 
 pub mod accounts;
 pub mod admin_accounts;
@@ -25,6 +26,7 @@ pub mod admin_users;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod budgets;
 pub mod catalog;
 pub mod credentials;
 pub mod deliveries;

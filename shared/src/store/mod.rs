@@ -24,6 +24,7 @@ pub mod preferences;
 pub mod rate_counters;
 pub mod resources;
 pub mod sessions;
+pub mod spend;
 pub mod suppression;
 pub mod table_keys;
 pub mod usage;

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{table_keys, to_attrs, Condition, Key, Store, StoreError, Versioned, Write, GSI1PK, GSI1SK};
 use crate::domain::api_keys::{ApiKey, KeyRequest};
+use crate::domain::budgets::Budget;
 use crate::domain::catalog::{Api, CatalogEntry, Policy};
 use crate::domain::{DeveloperId, OrgId};
 
@@ -52,6 +53,7 @@ macro_rules! resource {
 resource! {
     Api => Placement::Collection(table_keys::API_PREFIX);
     Policy => Placement::Collection(table_keys::POLICY_PREFIX);
+    Budget => Placement::Collection(table_keys::BUDGET_PREFIX);
     CatalogEntry => Placement::Collection(table_keys::CATALOG_PREFIX);
     KeyRequest => Placement::Spread(table_keys::KEY_REQUEST_KIND), owned by developer_id;
     ApiKey => Placement::Spread(table_keys::API_KEY_KIND), owned by developer_id;

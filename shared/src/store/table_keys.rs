@@ -62,6 +62,7 @@ pub fn event(org: &OrgId, id: &EventId) -> Key {
 /// Sort-key prefixes of the organisation's catalog (`<PREFIX><id>` in its partition).
 pub const API_PREFIX: &str = "API#";
 pub const POLICY_PREFIX: &str = "POLICY#";
+pub const BUDGET_PREFIX: &str = "BUDGET#";
 pub const CATALOG_PREFIX: &str = "CATALOG#";
 
 /// Kinds of record with a partition of their own and an organisation-wide listing in GSI2.
@@ -243,6 +244,16 @@ pub fn usage_day(org: &OrgId, key: &KeyId, day: &str) -> Key {
 /// id), for the day's top keys.
 pub fn usage_listing_kind(day: &str) -> String {
     format!("USAGE#{day}")
+}
+
+/// What a key or developer (by id) spent in one month (`2026-12`): written per spend report.
+pub fn spend(org: &OrgId, subject: &str, month: &str) -> Key {
+    own(org, "SPEND", &format!("{subject}#{month}"))
+}
+
+/// A spend report, by the SHA-256 of the id its reporter gave it, so a report sent twice counts once.
+pub fn spend_report(org: &OrgId, id_hash: &str) -> Key {
+    own(org, "SPENDREPORT", id_hash)
 }
 
 /// One address's opt-out of one category of an organisation's emails (List-Unsubscribe).

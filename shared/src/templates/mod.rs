@@ -54,6 +54,8 @@ macro_rules! with_notifications {
             "key_request_digest",
             "quota_threshold",
             "quota_threshold_staff",
+            "budget_threshold",
+            "budget_threshold_staff",
         )
     };
 }
@@ -84,6 +86,8 @@ macro_rules! with_in_app {
             "key_request_pending",
             "quota_threshold",
             "quota_threshold_staff",
+            "budget_threshold",
+            "budget_threshold_staff",
         )
     };
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod admins;
 mod audit;
 mod authorizer;
+mod budgets;
 mod catalog;
 mod contracts;
 mod delivery;

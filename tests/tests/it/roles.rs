@@ -114,6 +114,15 @@ async fn fill(app: &TestApp, org: &TestOrg) -> Filled {
         )
         .await;
     assert_eq!(status, 201, "{invited}");
+    let (status, budget) = app
+        .admin(
+            org,
+            "POST",
+            "/budgets",
+            Some(json!({"developer_id": developer, "amount": 5000, "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{budget}");
     let delivery = eventually(Duration::from_secs(30), || async {
         app.deliveries(&org.id).await.first().map(|d| d.delivery_id.clone())
     })
@@ -127,6 +136,7 @@ async fn fill(app: &TestApp, org: &TestOrg) -> Filled {
         ("KeyId", &subscribed["key_id"]),
         ("AdminKeyId", &spare["id"]),
         ("AdminUserId", &invited["id"]),
+        ("BudgetId", &budget["id"]),
     ] {
         ids.insert(kind, id.as_str().unwrap_or_else(|| panic!("{kind}: {id}")).to_string());
     }
