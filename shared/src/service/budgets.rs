@@ -183,8 +183,9 @@ pub struct SpendReport {
     pub id: Option<String>,
     pub key_id: Option<String>,
     pub developer_id: Option<String>,
-    /// Minor units (cents).
-    pub amount: i64,
+    /// Minor units (cents); required (optional here so a caller without the permission is told 403
+    /// before anything about the body).
+    pub amount: Option<i64>,
     /// The currency of `amount`; the budget's when absent.
     pub currency: Option<String>,
 }
@@ -230,7 +231,13 @@ pub async fn report(state: &AppState, admin: &OrgAdmin, input: SpendReport) -> R
             String::new()
         }
     };
-    let amount = check_amount("amount", input.amount, &mut errors);
+    let amount = match input.amount {
+        Some(amount) => check_amount("amount", amount, &mut errors),
+        None => {
+            errors.push("amount", "is required: minor units (cents), at least 1");
+            0
+        }
+    };
     let currency = input.currency.as_deref().map(|c| check_currency(c, &mut errors));
     errors.into_result()?;
     let store = state.store.as_ref();

@@ -64,6 +64,7 @@ impl Filled {
         assert_eq!(status, 200, "{login}");
         let session = login["token"].as_str().unwrap().to_string();
         let developer = login["developer"]["id"].as_str().unwrap().to_string();
+        let mut live_keys = Vec::new();
         for (policy, entry) in &policies {
             // Admin approval (the default): each request stays pending.
             let (status, request) = filled
@@ -84,6 +85,16 @@ impl Filled {
                 )
                 .await;
             assert_eq!(status, 201, "{key}");
+            live_keys.push(key["key_id"].clone());
+        }
+        // Budgets: the developer's and one key's.
+        for subject in [json!({"developer_id": developer}), json!({"key_id": live_keys[0]})] {
+            let mut body = json!({"amount": 5000, "currency": "EUR"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(subject.as_object().unwrap().clone());
+            let (status, budget) = filled.admin("POST", "/budgets", Some(body)).await;
+            assert_eq!(status, 201, "{budget}");
         }
         // A key issued and revoked: the developer's inbox holds the welcome and the revocation.
         let (status, key) = filled
@@ -196,7 +207,7 @@ fn documented_lists() -> BTreeSet<String> {
 async fn every_list_pages_with_limit_and_cursor() {
     let filled = Filled::new().await;
     let lists = documented_lists();
-    assert_eq!(lists.len(), 16, "the documented lists: {lists:?}");
+    assert_eq!(lists.len(), 17, "the documented lists: {lists:?}");
     for template in &lists {
         let path = template.replace("{org}", &filled.org.id);
         let token = filled.token_for(template);

@@ -412,3 +412,106 @@ async fn writes_per_operation() {
         "the email's and the source's failure units taken before the password check; the admin user checked (billed as a write), known addresses, session, the email's failures cleared; the source's unit given back; the session under its admin"
     );
 }
+
+/// A hot key does not cost a table write per call: 1,000 verifies of one key write its quota's
+/// allowance once per leased block (100 units) and its daily use once per flush (every second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_verifies_of_one_hot_key_write_the_table_at_most_twenty_times() {
+    let config = test_config(Backend::Embedded);
+    let app = spawn_app_without_workers(config).await;
+    let memory = app.local.memory_store.clone().expect("the embedded store");
+    let org = app
+        .create_org(json!({"name": "Hot", "settings": {"default_approval": "auto"}}))
+        .await;
+    let (_, api) = app
+        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
+        .await;
+    let (_, policy) = app
+        .admin(
+            &org,
+            "POST",
+            "/policies",
+            Some(json!({"name": "Hot", "api_ids": [api["id"]], "quota": {"max": 1_000_000_000u64, "renewal_secs": 86400}})),
+        )
+        .await;
+    let (_, entry) = app
+        .admin(
+            &org,
+            "POST",
+            "/catalog",
+            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]})),
+        )
+        .await;
+    let gateway = app.admin_key(&org, "edge", "gateway").await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let email = unique_email();
+    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
+    let (_, login) = app.log_in(&org.id, &email).await;
+    let (_, issued) = app
+        .send(
+            "POST",
+            &format!("/portal/{}/key-requests", org.id),
+            login["token"].as_str().unwrap(),
+            Some(json!({"catalog_id": entry["id"]})),
+        )
+        .await;
+    let key = issued["key"].as_str().unwrap().to_string();
+    // The gateway key's first use marks it used (once a minute); let that happen before counting.
+    app.send(
+        "POST",
+        "/v1/keys/verify",
+        &gateway,
+        Some(json!({"key": key, "cost": 0})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    memory.reset_write_counts();
+    memory.record_reads();
+
+    for _ in 0..1000 {
+        let (status, verdict) = app
+            .send(
+                "POST",
+                "/v1/keys/verify",
+                &gateway,
+                Some(json!({"key": key, "api_id": api["id"]})),
+            )
+            .await;
+        assert_eq!((status, verdict["code"].as_str()), (200, Some("VALID")));
+    }
+    // The last second's use, written by the next flush.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let writes = memory.writes_per_partition();
+    let table: Vec<(String, u64)> = writes
+        .iter()
+        .filter(|((index, pk), _)| *index == Partitioned::Table && !pk.contains("#INBOX#"))
+        .map(|((_, pk), n)| (pk.clone(), *n))
+        .collect();
+    let total: u64 = table.iter().map(|(_, n)| n).sum();
+    let leases: u64 = table
+        .iter()
+        .filter(|(pk, _)| pk.contains("#ALLOWANCE#"))
+        .map(|(_, n)| n)
+        .sum();
+    let use_writes: u64 = table
+        .iter()
+        .filter(|(pk, _)| pk.contains("#USAGE#"))
+        .map(|(_, n)| n)
+        .sum();
+    let reads = memory.reads();
+    let key_reads = reads.iter().filter(|k| k.pk.starts_with("KEYHASH#")).count();
+    let credential_reads = reads.iter().filter(|k| k.sk.starts_with("ADMINKEY#")).count();
+    println!(
+        "1,000 verifies of one key: {total} table writes ({leases} leases, {use_writes} use flushes), {} reads ({key_reads} of the key by hash, {credential_reads} of the gateway's admin key, the rest leases and policies): {table:?}",
+        reads.len()
+    );
+    assert_eq!(
+        key_reads, 1000,
+        "the key is read every call: a revocation reaches the gate at once"
+    );
+    assert_eq!(leases, 10, "one lease per 100 units");
+    assert!(use_writes >= 1, "the use is written");
+    assert!(total <= 20, "{total} writes: {table:?}");
+}
