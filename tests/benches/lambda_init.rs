@@ -4,8 +4,11 @@
 //! cold start adds before the handler runs. Medians of interleaved starts.
 //!
 //!     cargo build --release --bins --example hello_lambda -p gatehouse-api -p gatehouse-event-router \
-//!         -p gatehouse-email-worker -p gatehouse-webhook-worker -p gatehouse-tests
+//!         -p gatehouse-email-worker -p gatehouse-webhook-worker -p gatehouse-authorizer \
+//!         -p gatehouse-usage -p gatehouse-tests
 //!     cargo bench -p gatehouse-tests --bench lambda_init
+//!
+//! `LAMBDA_INIT_BINARIES=gatehouse-authorizer,gatehouse-usage` times those alone (with hello).
 
 use gatehouse_tests::median;
 use std::path::PathBuf;
@@ -13,13 +16,27 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 15;
-const BINARIES: [&str; 5] = [
-    "hello_lambda",
+const BINARIES: [&str; 7] = [
     "gatehouse-api",
     "gatehouse-event-router",
     "gatehouse-email-worker",
     "gatehouse-webhook-worker",
+    "gatehouse-authorizer",
+    "gatehouse-usage",
+    "gatehouse-digest",
 ];
+
+/// The binaries timed: hello first, then those `LAMBDA_INIT_BINARIES` names (every function's by
+/// default).
+fn binaries() -> Vec<String> {
+    let chosen = std::env::var("LAMBDA_INIT_BINARIES").ok();
+    let mut names = vec!["hello_lambda".to_string()];
+    match chosen {
+        Some(list) => names.extend(list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty())),
+        None => names.extend(BINARIES.iter().map(|s| s.to_string())),
+    }
+    names
+}
 
 fn release_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -110,16 +127,17 @@ async fn init_time(name: &str) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); BINARIES.len()];
+    let names = binaries();
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
     for _ in 0..ROUNDS {
-        for (i, name) in BINARIES.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
             samples[i].push(init_time(name).await);
         }
     }
     let medians: Vec<Duration> = samples.into_iter().map(median).collect();
     let baseline = medians[0].as_secs_f64();
     println!("init time, median of {ROUNDS} starts (process start to first /next):");
-    for (name, m) in BINARIES.iter().zip(&medians) {
+    for (name, m) in names.iter().zip(&medians) {
         let size = std::fs::metadata(binary(name))
             .map(|m| m.len() as f64 / 1_048_576.0)
             .unwrap_or(0.0);

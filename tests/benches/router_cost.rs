@@ -8,67 +8,19 @@
 //!     scripts/emulator 5000 & GATEHOUSE_TEST_AWS_ENDPOINT=http://127.0.0.1:5000 \
 //!       cargo bench -p gatehouse-tests --bench router_cost
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use aws_lambda_events::dynamodb::Event as StreamEvent;
 use gatehouse::domain::{now_rfc3339, Event, EventKind, OrgId};
 use gatehouse::pipeline::StreamHandler;
-use gatehouse::store::{table_keys, to_attrs, Key, Page, Record, Store, StoreError, Write};
+use gatehouse::store::{table_keys, to_attrs};
 use gatehouse_tests::*;
 use serde_json::{json, Value};
 
 const ROUNDS: usize = 15;
 const BATCH: usize = 10;
-
-/// The store, with its reads and writes counted.
-struct Counted {
-    inner: Arc<dyn Store>,
-    reads: AtomicUsize,
-    writes: AtomicUsize,
-}
-
-#[async_trait]
-impl Store for Counted {
-    async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.get(key).await
-    }
-
-    async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.query(pk, sk_prefix, after, limit).await
-    }
-
-    async fn query_gsi1(
-        &self,
-        pk: &str,
-        sk_prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Page, StoreError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.query_gsi1(pk, sk_prefix, after, limit).await
-    }
-
-    async fn query_gsi2(
-        &self,
-        pk: &str,
-        after: Option<&str>,
-        newest_first: bool,
-        limit: usize,
-    ) -> Result<Vec<Record>, StoreError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.query_gsi2(pk, after, newest_first, limit).await
-    }
-
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.writes.fetch_add(writes.len(), Ordering::Relaxed);
-        self.inner.transact(writes).await
-    }
-}
 
 /// A stream batch of new outbox events made by `data_of(i)`.
 fn batch(org: &OrgId, kind: EventKind, data_of: Box<dyn Fn(usize) -> Value>, sequence: &mut u64) -> StreamEvent {
@@ -187,11 +139,7 @@ async fn main() {
     }
 
     let services = &app.local.services;
-    let store = Arc::new(Counted {
-        inner: services.store.clone(),
-        reads: AtomicUsize::new(0),
-        writes: AtomicUsize::new(0),
-    });
+    let store = Arc::new(Counted::new(services.store.clone()));
     let router = gatehouse::app::event_router(
         &services.config,
         store.clone(),

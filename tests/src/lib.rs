@@ -41,15 +41,55 @@ impl Drop for PrivateEmulator {
     }
 }
 
+/// moto's server with one change: its DynamoDB requests run one at a time. moto checks a write's
+/// condition and then writes without holding the item, so two processes' conditional writes of one
+/// item can both pass; DynamoDB makes each atomic. Tests of what conditions guarantee across
+/// processes run on this; SQS long polls still run side by side.
+const ATOMIC_DYNAMODB_EMULATOR: &str = r#"
+import sys, threading
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+app = DomainDispatcherApplication(create_backend_app)
+one_at_a_time = threading.Lock()
+
+def serialised(environ, start_response):
+    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        with one_at_a_time:
+            return list(app(environ, start_response))
+    return app(environ, start_response)
+
+run_simple("127.0.0.1", int(sys.argv[1]), serialised, threaded=True, request_handler=MotoRequestHandler)
+"#;
+
 impl PrivateEmulator {
     pub async fn start() -> Self {
-        static TURN: std::sync::OnceLock<Arc<tokio::sync::Mutex<()>>> = std::sync::OnceLock::new();
-        let turn = TURN.get_or_init(Default::default).clone().lock_owned().await;
         let binary = std::env::var("GATEHOUSE_TEST_MOTO_SERVER")
             .expect("GATEHOUSE_TEST_MOTO_SERVER: run the suite with scripts/test");
         let port = free_port();
-        let process = std::process::Command::new(binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        Self::start_with(
+            std::process::Command::new(binary).args(["-H", "127.0.0.1", "-p", &port.to_string()]),
+            port,
+        )
+        .await
+    }
+
+    /// An emulator whose DynamoDB requests are atomic, as DynamoDB's are ([`ATOMIC_DYNAMODB_EMULATOR`]).
+    pub async fn start_atomic() -> Self {
+        let python =
+            std::env::var("GATEHOUSE_TEST_PYTHON").expect("GATEHOUSE_TEST_PYTHON: run the suite with scripts/test");
+        let port = free_port();
+        Self::start_with(
+            std::process::Command::new(python).args(["-c", ATOMIC_DYNAMODB_EMULATOR, &port.to_string()]),
+            port,
+        )
+        .await
+    }
+
+    async fn start_with(command: &mut std::process::Command, port: u16) -> Self {
+        static TURN: std::sync::OnceLock<Arc<tokio::sync::Mutex<()>>> = std::sync::OnceLock::new();
+        let turn = TURN.get_or_init(Default::default).clone().lock_owned().await;
+        let process = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -1018,4 +1058,82 @@ macro_rules! on_both_backends {
             $scenario($crate::Backend::Emulator).await;
         }
     };
+}
+
+pub use counting::Counted;
+
+mod counting {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use gatehouse::store::{Key, Page, Record, Store, StoreError, Write};
+
+    /// A store with its reads (gets and queries) and writes (each write of a transaction) counted.
+    pub struct Counted {
+        pub inner: Arc<dyn Store>,
+        pub reads: AtomicUsize,
+        pub writes: AtomicUsize,
+    }
+
+    impl Counted {
+        pub fn new(inner: Arc<dyn Store>) -> Self {
+            Self {
+                inner,
+                reads: AtomicUsize::new(0),
+                writes: AtomicUsize::new(0),
+            }
+        }
+
+        /// (reads, writes) so far.
+        pub fn counts(&self) -> (usize, usize) {
+            (self.reads.load(Ordering::Relaxed), self.writes.load(Ordering::Relaxed))
+        }
+    }
+
+    #[async_trait]
+    impl Store for Counted {
+        async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.inner.get(key).await
+        }
+
+        async fn query(
+            &self,
+            pk: &str,
+            sk_prefix: &str,
+            after: Option<&str>,
+            limit: usize,
+        ) -> Result<Page, StoreError> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.inner.query(pk, sk_prefix, after, limit).await
+        }
+
+        async fn query_gsi1(
+            &self,
+            pk: &str,
+            sk_prefix: &str,
+            after: Option<&str>,
+            limit: usize,
+        ) -> Result<Page, StoreError> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.inner.query_gsi1(pk, sk_prefix, after, limit).await
+        }
+
+        async fn query_gsi2(
+            &self,
+            pk: &str,
+            after: Option<&str>,
+            newest_first: bool,
+            limit: usize,
+        ) -> Result<Vec<Record>, StoreError> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.inner.query_gsi2(pk, after, newest_first, limit).await
+        }
+
+        async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+            self.writes.fetch_add(writes.len(), Ordering::Relaxed);
+            self.inner.transact(writes).await
+        }
+    }
 }

@@ -107,9 +107,15 @@ struct Lease {
     window: Option<Window>,
     /// Units leased and not yet used.
     units: u64,
-    /// How many units all verifiers had leased when this one last leased.
+    /// How many units all verifiers had leased when this one last leased or looked.
     granted_seen: u64,
+    /// When a look (cost 0) last read the allowance.
+    looked_at: Option<Instant>,
 }
+
+/// How long a look (cost 0, the authorizer's) trusts the allowance it read: an exhausted quota is
+/// seen this much later at most, and a hot key's look costs its one read of the key.
+const LOOK_FRESH: Duration = Duration::from_secs(1);
 
 type LeaseSlot = (KeyId, LimitKind);
 /// A policy as read, and when.
@@ -193,8 +199,11 @@ impl Gate {
         }
         let remaining = |lease: &Lease| limit.saturating_sub(lease.granted_seen) + lease.units;
         if cost == 0 {
-            let read = allowances::read(self.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
-            lease.granted_seen = lease.granted_seen.max(read.value.granted);
+            if lease.looked_at.is_none_or(|t| t.elapsed() >= LOOK_FRESH) {
+                let read = allowances::read(self.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
+                lease.granted_seen = lease.granted_seen.max(read.value.granted);
+                lease.looked_at = Some(Instant::now());
+            }
             let remaining = remaining(&lease);
             return Ok(if remaining > 0 {
                 Taken::Yes { remaining }
@@ -323,7 +332,14 @@ impl Gate {
                 writes.extend(threshold_events(store, &key, &policy, window, next.granted, &crossed).await?);
             }
             match store.transact(writes).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    // This verifier's next look reads the quota again.
+                    self.lease_slot((calls.key.clone(), LimitKind::Quota))
+                        .lock()
+                        .await
+                        .looked_at = None;
+                    return Ok(());
+                }
                 Err(StoreError::ConditionFailed { .. }) => continue,
                 Err(e) => return Err(e),
             }

@@ -338,10 +338,13 @@ on_both_backends!(
 );
 
 /// The same across two runner processes sharing one table: each answers from its own leases, and
-/// together they let exactly the quota through.
+/// together they let exactly the quota through. On an emulator whose conditional writes are atomic,
+/// as DynamoDB's are (`PrivateEmulator::start_atomic`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quota_holds_exactly_across_two_runner_processes() {
-    let config = test_config(Backend::Emulator);
+    let emulator = PrivateEmulator::start_atomic().await;
+    let mut config = test_config(Backend::Emulator);
+    config.aws_endpoint_url = Some(emulator.endpoint.clone());
     let app = spawn_app_with(config.clone()).await;
     let (org, entry, gateway) = gated(&app, json!({"quota": {"max": 50, "renewal_secs": 86400}})).await;
     let (_, key) = developer_with_key(&app, &org, &entry).await;
