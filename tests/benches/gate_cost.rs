@@ -28,40 +28,10 @@ async fn main() {
         Backend::Embedded
     };
     let app = spawn_app(backend).await;
-    let org = app
-        .create_org(json!({"name": "Bench", "settings": {"default_approval": "auto"}}))
+    let (org, gated) = app
+        .gated(json!({"quota": {"max": 1_000_000_000u64, "renewal_secs": 86400}}))
         .await;
-    let (_, api) = app
-        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
-        .await;
-    let (_, policy) = app
-        .admin(
-            &org,
-            "POST",
-            "/policies",
-            Some(json!({"name": "Hot", "api_ids": [api["id"]], "quota": {"max": 1_000_000_000u64, "renewal_secs": 86400}})),
-        )
-        .await;
-    let (_, entry) = app
-        .admin(
-            &org,
-            "POST",
-            "/catalog",
-            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]})),
-        )
-        .await;
-    let email = unique_email();
-    app.sign_up(&org.id, &email).await;
-    let (_, login) = app.log_in(&org.id, &email).await;
-    let (_, issued) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            login["token"].as_str().unwrap(),
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    let key = issued["key"].as_str().unwrap().to_string();
+    let key = app.key_holder(&org, &gated.entry).await.key;
     let org_id = OrgId::parse(&org.id).unwrap();
     let store = app.local.services.store.clone();
 

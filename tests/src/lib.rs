@@ -321,6 +321,22 @@ pub struct AdminLogin {
     pub token: String,
 }
 
+/// A catalog entry whose policy meters keys, and a gateway key to verify them with.
+pub struct Gated {
+    pub entry: Value,
+    pub policy: Value,
+    pub gateway: String,
+}
+
+/// A developer holding a key.
+pub struct KeyHolder {
+    pub email: String,
+    pub session: String,
+    pub developer_id: String,
+    pub key: String,
+    pub key_id: String,
+}
+
 pub struct TestOrg {
     pub id: String,
     pub admin_key: String,
@@ -395,6 +411,62 @@ impl TestApp {
         let (status, entry) = self.admin(org, "POST", "/catalog", Some(entry)).await;
         assert_eq!(status, 201, "{entry}");
         entry
+    }
+
+    /// An API whose policy has `limits` (`{"quota": …, "rate": …, "trigger_limits": …}`), published
+    /// in `org`'s catalog, and a gateway key of `org`.
+    pub async fn gated_entry(&self, org: &TestOrg, limits: Value) -> Gated {
+        let (_, api) = self
+            .admin(org, "POST", "/apis", Some(json!({"name": "Payments"})))
+            .await;
+        let mut policy = json!({"name": "Metered", "api_ids": [api["id"]]});
+        for (name, value) in limits.as_object().expect("limits are an object") {
+            policy[name] = value.clone();
+        }
+        let (status, policy) = self.admin(org, "POST", "/policies", Some(policy)).await;
+        assert_eq!(status, 201, "{policy}");
+        let entry = json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]});
+        let (status, entry) = self.admin(org, "POST", "/catalog", Some(entry)).await;
+        assert_eq!(status, 201, "{entry}");
+        let gateway = self.admin_key(org, "edge", "gateway").await;
+        Gated {
+            entry,
+            policy,
+            gateway: gateway["key"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// [`TestApp::gated_entry`] in a new organisation that issues keys at once.
+    pub async fn gated(&self, limits: Value) -> (TestOrg, Gated) {
+        let org = self
+            .create_org(json!({"name": "Acme", "settings": {"default_approval": "auto"}}))
+            .await;
+        let gated = self.gated_entry(&org, limits).await;
+        (org, gated)
+    }
+
+    /// A new developer of `org`, logged in, with a key for `entry` (issued at once).
+    pub async fn key_holder(&self, org: &TestOrg, entry: &Value) -> KeyHolder {
+        let email = unique_email();
+        assert_eq!(self.sign_up(&org.id, &email).await.status(), 202);
+        let (_, login) = self.log_in(&org.id, &email).await;
+        let session = login["token"].as_str().unwrap().to_string();
+        let (status, issued) = self
+            .send(
+                "POST",
+                &format!("/portal/{}/key-requests", org.id),
+                &session,
+                Some(json!({"catalog_id": entry["id"]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{issued}");
+        KeyHolder {
+            email,
+            session,
+            developer_id: issued["developer_id"].as_str().unwrap().to_string(),
+            key: issued["key"].as_str().unwrap().to_string(),
+            key_id: issued["key_details"]["id"].as_str().unwrap().to_string(),
+        }
     }
 
     /// The id (`ak_…`) of the organisation's first owner key.

@@ -104,6 +104,19 @@ macro_rules! with_condition {
     }};
 }
 
+/// Sets an update's expression, its condition and both's names and values on an SDK builder (a
+/// transaction item or an `UpdateItem` request), as [`with_condition`] does for the others.
+macro_rules! with_update {
+    ($builder:expr, $set:expr, $add:expr, $condition:expr) => {{
+        let e = update_expr($set, $add, $condition)?;
+        $builder
+            .set_update_expression(e.expression)
+            .set_condition_expression(expr($condition).expression)
+            .set_expression_attribute_names(e.names)
+            .set_expression_attribute_values(e.values)
+    }};
+}
+
 /// A transaction item the SDK would not build (a missing table name or key).
 fn invalid(e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(e.to_string())
@@ -352,16 +365,8 @@ impl Store for DynamoStore {
                     add,
                     condition,
                 } => {
-                    let e = update_expr(set, add, condition)?;
-                    let update = Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key_item(key)))
-                        .set_update_expression(e.expression)
-                        .set_condition_expression(expr(condition).expression)
-                        .set_expression_attribute_names(e.names)
-                        .set_expression_attribute_values(e.values)
-                        .build()
-                        .map_err(invalid)?;
+                    let update = Update::builder().table_name(&self.table).set_key(Some(key_item(key)));
+                    let update = with_update!(update, set, add, condition).build().map_err(invalid)?;
                     TransactWriteItem::builder().update(update).build()
                 }
             };
@@ -417,15 +422,12 @@ impl DynamoStore {
                 add,
                 condition,
             } => {
-                let e = update_expr(&set, &add, &condition)?;
-                self.client
+                let update = self
+                    .client
                     .update_item()
                     .table_name(&self.table)
-                    .set_key(Some(key_item(&key)))
-                    .set_update_expression(e.expression)
-                    .set_condition_expression(expr(&condition).expression)
-                    .set_expression_attribute_names(e.names)
-                    .set_expression_attribute_values(e.values)
+                    .set_key(Some(key_item(&key)));
+                with_update!(update, &set, &add, &condition)
                     .send()
                     .await
                     .map(|_| ())

@@ -44,62 +44,19 @@ struct Setup {
 /// An organisation issuing keys at once for an API whose policy has a quota of `quota` a day.
 async fn setup(backend: Backend, quota: u64) -> Setup {
     let app = spawn_app(backend).await;
-    let org = app
-        .create_org(json!({"name": "Acme", "settings": {"default_approval": "auto"}}))
-        .await;
-    let (_, api) = app
-        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
-        .await;
-    let (_, policy) = app
-        .admin(
-            &org,
-            "POST",
-            "/policies",
-            Some(json!({"name": "Metered", "api_ids": [api["id"]], "quota": {"max": quota, "renewal_secs": 86400}})),
-        )
-        .await;
-    let (_, entry) = app
-        .admin(
-            &org,
-            "POST",
-            "/catalog",
-            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]})),
-        )
-        .await;
-    let gateway = app.admin_key(&org, "edge", "gateway").await["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (org, gated) = app.gated(json!({"quota": {"max": quota, "renewal_secs": 86400}})).await;
     Setup {
         app,
         org,
-        entry,
-        gateway,
+        entry: gated.entry,
+        gateway: gated.gateway,
     }
 }
 
 /// A new developer's session and key: (session, key, key id, developer id).
 async fn key_of_new_developer(s: &Setup) -> (String, String, String, String) {
-    let email = unique_email();
-    assert_eq!(s.app.sign_up(&s.org.id, &email).await.status(), 202);
-    let (_, login) = s.app.log_in(&s.org.id, &email).await;
-    let session = login["token"].as_str().unwrap().to_string();
-    let (status, issued) = s
-        .app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", s.org.id),
-            &session,
-            Some(json!({"catalog_id": s.entry["id"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    (
-        session,
-        issued["key"].as_str().unwrap().to_string(),
-        issued["key_details"]["id"].as_str().unwrap().to_string(),
-        issued["developer_id"].as_str().unwrap().to_string(),
-    )
+    let holder = s.app.key_holder(&s.org, &s.entry).await;
+    (holder.session, holder.key, holder.key_id, holder.developer_id)
 }
 
 /// The authorizer allows a live key, passing who it is to the integration, and refuses unknown,

@@ -22,20 +22,9 @@ async fn budgets_count_spend_once_and_tell_each_threshold_once(backend: Backend)
         }))
         .await;
     let entry = app.catalog_entry(&org, None).await;
-    let email = unique_email();
-    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
-    let (_, login) = app.log_in(&org.id, &email).await;
-    let session = login["token"].as_str().unwrap().to_string();
-    let (_, issued) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            &session,
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    let developer = issued["developer_id"].as_str().unwrap().to_string();
-    let key_id = issued["key_details"]["id"].as_str().unwrap().to_string();
+    let holder = app.key_holder(&org, &entry).await;
+    let (email, session) = (holder.email.clone(), holder.session.clone());
+    let (developer, key_id) = (holder.developer_id.clone(), holder.key_id.clone());
 
     let (status, budget) = app
         .admin(

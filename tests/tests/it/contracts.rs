@@ -148,6 +148,48 @@ async fn store_contract(store: &dyn Store) {
     ];
     assert!(matches!(store.transact(twice).await, Err(StoreError::Invalid(_))));
     assert!(matches!(store.transact(vec![]).await, Err(StoreError::Invalid(_))));
+
+    // Updates set and add to the named attributes only, make the record if absent, and hold to
+    // their condition, alone or in a transaction.
+    let counter = Key::new("ORG#contract#COUNTER", "C");
+    let update = |n: i64, condition: Condition| Write::Update {
+        key: counter.clone(),
+        set: [("label".to_string(), json!("hits"))].into_iter().collect(),
+        add: vec![("n", n)],
+        condition,
+    };
+    store.transact(vec![update(3, Condition::None)]).await.unwrap();
+    store
+        .transact(vec![
+            update(4, Condition::AtMost { attr: "n", max: 3 }),
+            Write::put(record(pk, "E#1", json!({})), Condition::NotExists),
+        ])
+        .await
+        .unwrap();
+    let found = store.get(&counter).await.unwrap().unwrap();
+    assert_eq!((found["n"].as_i64(), found["label"].as_str()), (Some(7), Some("hits")));
+    assert!(matches!(
+        store
+            .transact(vec![update(1, Condition::AtMost { attr: "n", max: 6 })])
+            .await,
+        Err(StoreError::ConditionFailed { .. })
+    ));
+    assert!(matches!(
+        store
+            .transact(vec![Write::Update {
+                key: Key::new("ORG#contract#COUNTER", "absent"),
+                set: [("x".to_string(), json!(1))].into_iter().collect(),
+                add: vec![],
+                condition: Condition::Exists,
+            }])
+            .await,
+        Err(StoreError::ConditionFailed { .. })
+    ));
+    assert_eq!(
+        store.get(&counter).await.unwrap().unwrap()["n"].as_i64(),
+        Some(7),
+        "nothing added"
+    );
 }
 
 #[tokio::test]

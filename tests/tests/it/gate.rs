@@ -76,49 +76,14 @@ on_both_backends!(
 /// An organisation whose keys are issued at once, an API with a policy of `limits` (`rate`,
 /// `quota`) published in the catalog, and a gateway key: (org, entry, gateway key).
 async fn gated(app: &TestApp, limits: Value) -> (TestOrg, Value, String) {
-    let org = app
-        .create_org(json!({"name": "Acme", "settings": {"default_approval": "auto"}}))
-        .await;
-    let (_, api) = app
-        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
-        .await;
-    let mut policy = json!({"name": "Metered", "api_ids": [api["id"]]});
-    for (name, value) in limits.as_object().unwrap() {
-        policy[name] = value.clone();
-    }
-    let (status, policy) = app.admin(&org, "POST", "/policies", Some(policy)).await;
-    assert_eq!(status, 201, "{policy}");
-    let (status, entry) = app
-        .admin(
-            &org,
-            "POST",
-            "/catalog",
-            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{entry}");
-    let gateway = app.admin_key(&org, "edge", "gateway").await;
-    (org, entry, gateway["key"].as_str().unwrap().to_string())
+    let (org, gated) = app.gated(limits).await;
+    (org, gated.entry, gated.gateway)
 }
 
 /// A new developer of `org` with a key for `entry`: (developer id, key).
 async fn developer_with_key(app: &TestApp, org: &TestOrg, entry: &Value) -> (String, String) {
-    let email = unique_email();
-    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
-    let (_, login) = app.log_in(&org.id, &email).await;
-    let (status, issued) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            login["token"].as_str().unwrap(),
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    (
-        issued["developer_id"].as_str().unwrap().to_string(),
-        issued["key"].as_str().unwrap().to_string(),
-    )
+    let holder = app.key_holder(org, entry).await;
+    (holder.developer_id, holder.key)
 }
 
 async fn verify(app: &TestApp, gateway: &str, body: Value) -> Value {
@@ -371,20 +336,13 @@ async fn a_quota_holds_exactly_across_two_runner_processes() {
 async fn a_rolled_key_keeps_its_quota_and_the_former_secret_expires(backend: Backend) {
     let app = spawn_app(backend).await;
     let (org, entry, gateway) = gated(&app, json!({"quota": {"max": 10, "renewal_secs": 86400}})).await;
-    let email = unique_email();
-    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
-    let (_, login) = app.log_in(&org.id, &email).await;
-    let session = login["token"].as_str().unwrap().to_string();
-    let (_, issued) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            &session,
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    let old = issued["key"].as_str().unwrap().to_string();
-    let key_id = issued["key_details"]["id"].as_str().unwrap().to_string();
+    let holder = app.key_holder(&org, &entry).await;
+    let (email, session, old, key_id) = (
+        holder.email.clone(),
+        holder.session.clone(),
+        holder.key.clone(),
+        holder.key_id.clone(),
+    );
     assert_eq!(verify(&app, &gateway, json!({"key": old})).await["remaining"], 9);
 
     let roll = format!("/portal/{}/keys/{key_id}/roll", org.id);
@@ -457,7 +415,7 @@ async fn a_rolled_key_keeps_its_quota_and_the_former_secret_expires(backend: Bac
     let entry = &log["items"][0];
     assert_eq!(entry["target"], key_id.as_str(), "{log}");
     assert_eq!(entry["actor"]["kind"], "developer");
-    assert_eq!(entry["actor"]["id"], issued["developer_id"]);
+    assert_eq!(entry["actor"]["id"], holder.developer_id.as_str());
 
     // A revocation ends both secrets.
     let (_, again) = app
@@ -490,20 +448,8 @@ async fn the_usage_view_matches_the_counted_calls(backend: Backend) {
         json!({"quota": {"max": 6, "renewal_secs": 86400}, "rate": {"requests": 100, "per_secs": 60}}),
     )
     .await;
-    let email = unique_email();
-    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
-    let (_, login) = app.log_in(&org.id, &email).await;
-    let session = login["token"].as_str().unwrap().to_string();
-    let (_, issued) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            &session,
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    let key = issued["key"].as_str().unwrap();
-    let key_id = issued["key_details"]["id"].as_str().unwrap();
+    let holder = app.key_holder(&org, &entry).await;
+    let (session, key, key_id) = (holder.session.clone(), holder.key.as_str(), holder.key_id.as_str());
     let mut counted = 0;
     for cost in [1, 2, 0, 1, 5] {
         let verdict = verify(&app, &gateway, json!({"key": key, "cost": cost})).await;
@@ -536,7 +482,7 @@ async fn the_usage_view_matches_the_counted_calls(backend: Backend) {
     let (status, by_key) = app.admin(&org, "GET", &format!("/usage?key_id={key_id}"), None).await;
     assert_eq!(status, 200, "{by_key}");
     assert_eq!(by_key["items"][0]["days"], mine["days"]);
-    let developer = issued["developer_id"].as_str().unwrap();
+    let developer = holder.developer_id.as_str();
     let (_, by_developer) = app
         .admin(&org, "GET", &format!("/usage?developer_id={developer}"), None)
         .await;
@@ -606,7 +552,7 @@ async fn inbox_items(app: &TestApp, path: &str, token: &str, type_: &str) -> Vec
 /// read usage (inbox) and the organisation's quota_event webhook once each; the rest of the period
 /// adds nothing; the next period starts fresh.
 async fn quota_thresholds_are_told_once_a_period(backend: Backend) {
-    const PERIOD: i64 = 20;
+    const PERIOD: i64 = 10;
     let app = spawn_app(backend).await;
     let receiver = WebhookReceiver::start(vec![200]).await;
     let org = app
@@ -616,45 +562,21 @@ async fn quota_thresholds_are_told_once_a_period(backend: Backend) {
             "event_options": {"quota_event": {"webhook": receiver.url()}}
         }))
         .await;
-    let (_, api) = app
-        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
+    let gated = app
+        .gated_entry(&org, json!({"quota": {"max": 10, "renewal_secs": PERIOD}}))
         .await;
-    let (_, policy) = app
-        .admin(
-            &org,
-            "POST",
-            "/policies",
-            Some(json!({"name": "Metered", "api_ids": [api["id"]], "quota": {"max": 10, "renewal_secs": PERIOD}})),
-        )
-        .await;
-    assert_eq!(policy["trigger_limits"], json!([80, 100]), "Tyk's default thresholds");
-    let (_, entry) = app
-        .admin(
-            &org,
-            "POST",
-            "/catalog",
-            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]})),
-        )
-        .await;
-    let gateway = app.admin_key(&org, "edge", "gateway").await["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert_eq!(
+        gated.policy["trigger_limits"],
+        json!([80, 100]),
+        "Tyk's default thresholds"
+    );
+    let gateway = gated.gateway.clone();
     let viewer = app.admin_user(&org, "viewer").await;
     let approver = app.admin_user(&org, "approver").await;
-    let email = unique_email();
-    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
-    let (_, login) = app.log_in(&org.id, &email).await;
-    let session = login["token"].as_str().unwrap().to_string();
-    let (_, issued) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            &session,
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    let key = issued["key"].as_str().unwrap().to_string();
+    let holder = app.key_holder(&org, &gated.entry).await;
+    let (email, session) = (holder.email.clone(), holder.session.clone());
+    let issued = json!({"key_details": {"id": holder.key_id}});
+    let key = holder.key.clone();
 
     // One period: ten calls pass (80 % at the eighth, 100 % at the tenth), the rest are refused.
     next_period(PERIOD).await;

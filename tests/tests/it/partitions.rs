@@ -420,44 +420,12 @@ async fn a_thousand_verifies_of_one_hot_key_write_the_table_at_most_twenty_times
     let config = test_config(Backend::Embedded);
     let app = spawn_app_without_workers(config).await;
     let memory = app.local.memory_store.clone().expect("the embedded store");
-    let org = app
-        .create_org(json!({"name": "Hot", "settings": {"default_approval": "auto"}}))
+    let (org, gated) = app
+        .gated(json!({"quota": {"max": 1_000_000_000u64, "renewal_secs": 86400}}))
         .await;
-    let (_, api) = app
-        .admin(&org, "POST", "/apis", Some(json!({"name": "Payments"})))
-        .await;
-    let (_, policy) = app
-        .admin(
-            &org,
-            "POST",
-            "/policies",
-            Some(json!({"name": "Hot", "api_ids": [api["id"]], "quota": {"max": 1_000_000_000u64, "renewal_secs": 86400}})),
-        )
-        .await;
-    let (_, entry) = app
-        .admin(
-            &org,
-            "POST",
-            "/catalog",
-            Some(json!({"name": "Payments", "api_id": api["id"], "policy_id": policy["id"]})),
-        )
-        .await;
-    let gateway = app.admin_key(&org, "edge", "gateway").await["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let email = unique_email();
-    assert_eq!(app.sign_up(&org.id, &email).await.status(), 202);
-    let (_, login) = app.log_in(&org.id, &email).await;
-    let (_, issued) = app
-        .send(
-            "POST",
-            &format!("/portal/{}/key-requests", org.id),
-            login["token"].as_str().unwrap(),
-            Some(json!({"catalog_id": entry["id"]})),
-        )
-        .await;
-    let key = issued["key"].as_str().unwrap().to_string();
+    let gateway = gated.gateway.clone();
+    let api = json!({"id": gated.entry["api_id"]});
+    let key = app.key_holder(&org, &gated.entry).await.key;
     // The gateway key's first use marks it used (once a minute); let that happen before counting.
     app.send(
         "POST",
