@@ -44,3 +44,30 @@ fn the_sqs_sample_decodes_to_a_webhook_job() {
     assert_eq!(job.url.as_str(), "https://hooks.example.com/gatehouse");
     assert_eq!(job.event.kind.name(), "developer_event.signed_up");
 }
+
+#[tokio::test]
+async fn the_authorizer_sample_is_refused_for_its_unknown_key() {
+    use gatehouse::pipeline::authorizer::{Authorizer, AuthorizerRequest};
+    let request: AuthorizerRequest = serde_json::from_str(&sample("authorizer-request.json")).unwrap();
+    let gate = gatehouse::service::gate::Gate::new(std::sync::Arc::new(gatehouse::store::MemoryStore::new()));
+    let answer = Authorizer::new(std::sync::Arc::new(gate), None, None)
+        .handle(&request)
+        .await
+        .unwrap();
+    assert!(!answer.is_authorized);
+    assert_eq!(answer.context.code, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_access_log_sample_counts_its_two_authorized_calls() {
+    use gatehouse::pipeline::access_log::AccessLogCounter;
+    let event: aws_lambda_events::cloudwatch_logs::LogsEvent =
+        serde_json::from_str(&sample("access-log-subscription.json")).unwrap();
+    let store = std::sync::Arc::new(gatehouse::store::MemoryStore::new());
+    let gate = gatehouse::service::gate::Gate::new(store);
+    let counted = AccessLogCounter::new(std::sync::Arc::new(gate))
+        .handle(event)
+        .await
+        .unwrap();
+    assert_eq!((counted.calls, counted.skipped, counted.keys), (2, 1, 1));
+}
