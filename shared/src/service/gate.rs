@@ -137,6 +137,22 @@ struct UsageBook {
     last_flush: Option<Instant>,
 }
 
+/// How adding to an allowance went, with the units granted before it.
+enum Granted {
+    Added {
+        before: u64,
+        units: u64,
+    },
+    /// Nothing to add (none left for what was wanted): nothing written.
+    Refused {
+        granted: u64,
+    },
+    /// Another verifier won every attempt.
+    Contended {
+        granted: u64,
+    },
+}
+
 /// What taking units from a limit came to.
 enum Taken {
     Yes { remaining: u64 },
@@ -177,9 +193,7 @@ impl Gate {
 
     /// Takes `cost` units of the key's `kind` limit (`limit` per `window`), from this verifier's
     /// lease or, when that runs short, from a new lease; `cost` 0 only looks.
-    /// A lease whose units cross one of `alerts`' thresholds raises their events in its own
-    /// transaction: each threshold is crossed by exactly one lease a window, so told once.
-    #[allow(clippy::too_many_arguments)]
+    /// A lease that crosses one of `alerts`' thresholds raises its event ([`Gate::add_to_allowance`]).
     async fn take(
         &self,
         key: &KeyByHash,
@@ -218,22 +232,59 @@ impl Gate {
             });
         }
         let want = cost - lease.units;
-        for _ in 0..LEASE_ATTEMPTS {
-            let read = allowances::read(self.store.as_ref(), &key.org_id, &key.key_id, kind, window).await?;
-            let granted = read.value.granted;
-            lease.granted_seen = lease.granted_seen.max(granted);
-            let block = lease_block(limit, granted, want);
-            if block == 0 {
-                return Ok(Taken::No {
+        let granted = self
+            .add_to_allowance(key.into(), kind, window, limit, alerts, |granted| {
+                lease_block(limit, granted, want)
+            })
+            .await?;
+        Ok(match granted {
+            Granted::Added { before, units } => {
+                lease.granted_seen = before + units;
+                lease.units += units;
+                lease.units -= cost;
+                Taken::Yes {
                     remaining: remaining(&lease),
-                });
+                }
+            }
+            // None left for this call; or so contended that no lease came through: refused
+            // rather than counted twice.
+            Granted::Refused { granted } | Granted::Contended { granted } => {
+                lease.granted_seen = lease.granted_seen.max(granted);
+                Taken::No {
+                    remaining: remaining(&lease),
+                }
+            }
+        })
+    }
+
+    /// Adds `units(granted)` units to the key's `kind` allowance for `window` with one versioned
+    /// write, and in the same transaction the events of `alerts`' thresholds (percentages of
+    /// `limit`) that the addition crosses: each threshold is crossed by exactly one addition a
+    /// window, so told once. A race lost to another verifier reads again.
+    async fn add_to_allowance(
+        &self,
+        key: KeyRef<'_>,
+        kind: LimitKind,
+        window: Window,
+        limit: u64,
+        alerts: Option<&Policy>,
+        units: impl Fn(u64) -> u64,
+    ) -> Result<Granted, StoreError> {
+        let store = self.store.as_ref();
+        let mut granted = 0;
+        for _ in 0..LEASE_ATTEMPTS {
+            let read = allowances::read(store, key.org_id, key.key_id, kind, window).await?;
+            granted = read.value.granted;
+            let adding = units(granted);
+            if adding == 0 {
+                return Ok(Granted::Refused { granted });
             }
             let next = Allowance {
-                granted: granted + block,
+                granted: granted + adding,
             };
             let mut writes = vec![allowances::write(
-                &key.org_id,
-                &key.key_id,
+                key.org_id,
+                key.key_id,
                 kind,
                 window,
                 next,
@@ -242,29 +293,21 @@ impl Gate {
             if let Some(policy) = alerts {
                 let crossed = thresholds_crossed(limit, granted, next.granted, &policy.trigger_limits);
                 if !crossed.is_empty() {
-                    writes.extend(
-                        threshold_events(self.store.as_ref(), &key.into(), policy, window, next.granted, &crossed)
-                            .await?,
-                    );
+                    writes.extend(threshold_events(store, &key, policy, window, next.granted, &crossed).await?);
                 }
             }
-            match self.store.transact(writes).await {
+            match store.transact(writes).await {
                 Ok(()) => {
-                    lease.granted_seen = next.granted;
-                    lease.units += block;
-                    lease.units -= cost;
-                    return Ok(Taken::Yes {
-                        remaining: remaining(&lease),
-                    });
+                    return Ok(Granted::Added {
+                        before: granted,
+                        units: adding,
+                    })
                 }
                 Err(StoreError::ConditionFailed { .. }) => continue,
                 Err(e) => return Err(e),
             }
         }
-        // So contended that no lease came through: refuse this call rather than count it twice.
-        Ok(Taken::No {
-            remaining: remaining(&lease),
-        })
+        Ok(Granted::Contended { granted })
     }
 
     /// Counts `cost` calls of the key today; written at the next flush.
@@ -314,39 +357,20 @@ impl Gate {
             key_id: &calls.key,
             developer_id: &calls.developer,
         };
-        for _ in 0..LEASE_ATTEMPTS {
-            let read = allowances::read(store, &calls.org, &calls.key, LimitKind::Quota, window).await?;
-            let next = Allowance {
-                granted: read.value.granted + calls.calls,
-            };
-            let mut writes = vec![allowances::write(
-                &calls.org,
-                &calls.key,
-                LimitKind::Quota,
-                window,
-                next,
-                read.version,
-            )];
-            let crossed = thresholds_crossed(quota.max, read.value.granted, next.granted, &policy.trigger_limits);
-            if !crossed.is_empty() {
-                writes.extend(threshold_events(store, &key, &policy, window, next.granted, &crossed).await?);
-            }
-            match store.transact(writes).await {
-                Ok(()) => {
-                    // This verifier's next look reads the quota again.
-                    self.lease_slot((calls.key.clone(), LimitKind::Quota))
-                        .lock()
-                        .await
-                        .looked_at = None;
-                    return Ok(());
-                }
-                Err(StoreError::ConditionFailed { .. }) => continue,
-                Err(e) => return Err(e),
-            }
+        let granted = self
+            .add_to_allowance(key, LimitKind::Quota, window, quota.max, Some(&policy), |_| calls.calls)
+            .await?;
+        if let Granted::Contended { .. } = granted {
+            return Err(StoreError::Invalid(
+                "the quota stayed contended; the batch is retried".into(),
+            ));
         }
-        Err(StoreError::Invalid(
-            "the quota stayed contended; the batch is retried".into(),
-        ))
+        // This verifier's next look reads the quota again.
+        self.lease_slot((calls.key.clone(), LimitKind::Quota))
+            .lock()
+            .await
+            .looked_at = None;
+        Ok(())
     }
 
     /// Writes the use counted since the last flush, one addition per key and day, when
