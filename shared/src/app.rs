@@ -199,7 +199,11 @@ pub fn email_worker(
 }
 
 pub fn secret_box(config: &Config) -> anyhow::Result<SecretBox> {
-    SecretBox::from_base64(&config.secret_key).context("GATEHOUSE_SECRET_KEY")
+    let keys = config
+        .secret_key
+        .as_ref()
+        .context("GATEHOUSE_SECRET_KEY is not given to this function")?;
+    SecretBox::from_keys(keys).context("GATEHOUSE_SECRET_KEY")
 }
 
 pub fn templates(config: &Config) -> anyhow::Result<Arc<Templates>> {
@@ -461,13 +465,14 @@ async fn ensure_sender_identity(ses: &aws_sdk_sesv2::Client, config: &Config) ->
 
 /// Each Lambda function's pieces, built from its configuration with only the SDK clients it calls.
 pub mod aws {
+    use anyhow::Context;
     use std::sync::Arc;
 
     use super::{
         email_worker as build_email_worker, event_router as build_event_router, mailer, secret_box, templates,
     };
     use super::{sdk_config, webhook_worker as build_webhook_worker};
-    use crate::config::{Config, GateConfig};
+    use crate::config::{Config, FetchedSecrets, Function, GateConfig};
     use crate::pipeline::access_log::AccessLogCounter;
     use crate::pipeline::authorizer::Authorizer;
     use crate::pipeline::{DigestJob, EmailWorker, EventRouter, WebhookWorker};
@@ -475,7 +480,62 @@ pub mod aws {
     use crate::service::gate::Gate;
     use crate::store::{DynamoStore, Store};
 
-    fn store(config: &Config, shared: &aws_config::SdkConfig) -> Arc<dyn Store> {
+    pub use aws_config::SdkConfig;
+
+    fn env(name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    /// A function's start: the SDK configuration from the environment, and the function's
+    /// configuration with its secrets fetched.
+    pub async fn start(function: Function) -> anyhow::Result<(Config, SdkConfig)> {
+        let shared = sdk_config(None).await;
+        let config = config_from(function, &env, &shared).await?;
+        Ok((config, shared))
+    }
+
+    /// The configuration `function` reads from `env`, with the secrets it needs fetched from
+    /// Secrets Manager (at once, in parallel). Only a function that needs a secret links the
+    /// Secrets Manager client's calls.
+    pub async fn config_from(
+        function: Function,
+        env: &dyn Fn(&str) -> Option<String>,
+        shared: &SdkConfig,
+    ) -> anyhow::Result<Config> {
+        let arns = function.secret_arns(env);
+        let mut fetched = FetchedSecrets::default();
+        if !arns.is_empty() {
+            let client = aws_sdk_secretsmanager::Client::new(shared);
+            let values = futures::future::try_join_all(arns.iter().map(|(setting, arn)| {
+                let client = &client;
+                async move {
+                    let answer = client
+                        .get_secret_value()
+                        .secret_id(arn)
+                        .send()
+                        .await
+                        .with_context(|| format!("reading the secret {arn} ({setting})"))?;
+                    let value = answer
+                        .secret_string()
+                        .with_context(|| format!("the secret {arn} ({setting}) holds no string"))?
+                        .to_string();
+                    anyhow::Ok((*setting, value))
+                }
+            }))
+            .await?;
+            for (setting, value) in values {
+                fetched.add(setting, &value)?;
+            }
+        }
+        Ok(Config::load(function, env, &fetched)?)
+    }
+
+    /// The gate's functions' start: they hold no secret.
+    pub async fn start_gate() -> anyhow::Result<(GateConfig, SdkConfig)> {
+        Ok((GateConfig::from_env()?, sdk_config(None).await))
+    }
+
+    fn store(config: &Config, shared: &SdkConfig) -> Arc<dyn Store> {
         Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(shared),
             &config.table_name,
@@ -484,19 +544,18 @@ pub mod aws {
 
     /// A queue by its URL; Lambda reports the real ARNs in its own payloads, so the label only
     /// names it in logs.
-    fn queue(shared: &aws_config::SdkConfig, url: &str, label: &str) -> Arc<SqsQueue> {
+    fn queue(shared: &SdkConfig, url: &str, label: &str) -> Arc<SqsQueue> {
         Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(shared), url, label))
     }
 
     /// The HTTP API: DynamoDB, and SQS to replay deliveries and queue test emails.
-    pub async fn api(config: Config) -> anyhow::Result<axum::Router> {
-        let shared = sdk_config(None).await;
+    pub fn api(config: Config, shared: &SdkConfig) -> anyhow::Result<axum::Router> {
         let config = Arc::new(config);
         let state = super::api_state(
             config.clone(),
-            store(&config, &shared),
-            queue(&shared, &config.email_queue, "email"),
-            queue(&shared, &config.webhook_queue, "webhook"),
+            store(&config, shared),
+            queue(shared, &config.email_queue, "email"),
+            queue(shared, &config.webhook_queue, "webhook"),
             secret_box(&config)?,
             templates(&config)?,
         );
@@ -505,13 +564,12 @@ pub mod aws {
 
     /// The event router: DynamoDB (organisations, inboxes) and SQS (jobs); the templates give
     /// in-app notifications their text.
-    pub async fn event_router(config: &Config) -> anyhow::Result<EventRouter> {
-        let shared = sdk_config(None).await;
-        let email = queue(&shared, &config.email_queue, "email");
-        let webhook = queue(&shared, &config.webhook_queue, "webhook");
+    pub fn event_router(config: &Config, shared: &SdkConfig) -> anyhow::Result<EventRouter> {
+        let email = queue(shared, &config.email_queue, "email");
+        let webhook = queue(shared, &config.webhook_queue, "webhook");
         Ok(build_event_router(
             config,
-            store(config, &shared),
+            store(config, shared),
             email,
             webhook,
             templates(config)?,
@@ -519,39 +577,35 @@ pub mod aws {
     }
 
     /// The email worker: DynamoDB, SQS (its own queue), and SES v2 when that is the backend.
-    pub async fn email_worker(config: &Config) -> anyhow::Result<EmailWorker> {
-        let shared = sdk_config(None).await;
-        let ses = aws_sdk_sesv2::Client::new(&shared);
+    pub fn email_worker(config: &Config, shared: &SdkConfig) -> anyhow::Result<EmailWorker> {
+        let ses = aws_sdk_sesv2::Client::new(shared);
         Ok(build_email_worker(
             config,
-            store(config, &shared),
+            store(config, shared),
             secret_box(config)?,
             mailer(config, Some(&ses))?,
             templates(config)?,
-            queue(&shared, &config.email_queue, "email"),
+            queue(shared, &config.email_queue, "email"),
         ))
     }
 
     /// The digest job: DynamoDB alone (a digest is an outbox event; the pipeline emails it).
-    pub async fn digest_job(config: &Config) -> anyhow::Result<DigestJob> {
-        let shared = sdk_config(None).await;
-        Ok(DigestJob::new(store(config, &shared)))
+    pub fn digest_job(config: &Config, shared: &SdkConfig) -> DigestJob {
+        DigestJob::new(store(config, shared))
     }
 
     /// The API Gateway authorizer: DynamoDB only.
-    pub async fn authorizer(config: &GateConfig) -> anyhow::Result<Authorizer> {
-        let shared = sdk_config(None).await;
-        let gate = Arc::new(Gate::new(gate_store(config, &shared)));
-        Ok(Authorizer::new(gate, config.org.clone(), config.api_id.clone()))
+    pub fn authorizer(config: &GateConfig, shared: &SdkConfig) -> Authorizer {
+        let gate = Arc::new(Gate::new(gate_store(config, shared)));
+        Authorizer::new(gate, config.org.clone(), config.api_id.clone())
     }
 
     /// The usage function (an access log's subscription): DynamoDB only.
-    pub async fn access_log_counter(config: &GateConfig) -> anyhow::Result<AccessLogCounter> {
-        let shared = sdk_config(None).await;
-        Ok(AccessLogCounter::new(Arc::new(Gate::new(gate_store(config, &shared)))))
+    pub fn access_log_counter(config: &GateConfig, shared: &SdkConfig) -> AccessLogCounter {
+        AccessLogCounter::new(Arc::new(Gate::new(gate_store(config, shared))))
     }
 
-    fn gate_store(config: &GateConfig, shared: &aws_config::SdkConfig) -> Arc<dyn Store> {
+    fn gate_store(config: &GateConfig, shared: &SdkConfig) -> Arc<dyn Store> {
         Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(shared),
             &config.table_name,
@@ -559,12 +613,11 @@ pub mod aws {
     }
 
     /// The webhook worker: DynamoDB and SQS (its own queue, where retries are scheduled).
-    pub async fn webhook_worker(config: &Config) -> anyhow::Result<WebhookWorker> {
-        let shared = sdk_config(None).await;
-        let queue = queue(&shared, &config.webhook_queue, "webhook");
+    pub fn webhook_worker(config: &Config, shared: &SdkConfig) -> anyhow::Result<WebhookWorker> {
+        let queue = queue(shared, &config.webhook_queue, "webhook");
         Ok(build_webhook_worker(
             config,
-            store(config, &shared),
+            store(config, shared),
             secret_box(config)?,
             queue,
         ))

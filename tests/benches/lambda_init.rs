@@ -1,7 +1,8 @@
 //! Lambda init time of each function binary against a hello-world `lambda_runtime` binary built
 //! with the same (release) profile: the time from starting the process to its first call for work
 //! (`GET /2018-06-01/runtime/invocation/next`) on a stand-in Runtime API on loopback. That is what a
-//! cold start adds before the handler runs. Medians of interleaved starts.
+//! cold start adds before the handler runs, including reading the function's secrets from a
+//! stand-in Secrets Manager on loopback. Medians of interleaved starts.
 //!
 //!     cargo build --release --bins --example hello_lambda -p gatehouse-api -p gatehouse-event-router \
 //!         -p gatehouse-email-worker -p gatehouse-webhook-worker -p gatehouse-authorizer \
@@ -76,7 +77,29 @@ async fn runtime_api(first_call: Arc<Mutex<Option<Instant>>>) -> std::net::Socke
     address
 }
 
-async fn init_time(name: &str) -> Duration {
+/// A stand-in Secrets Manager answering `GetSecretValue` with a root key for an ARN naming one
+/// and a sealing key otherwise: the call a function makes at start, on loopback.
+async fn secrets_manager() -> std::net::SocketAddr {
+    let app = axum::Router::new().fallback(|body: String| async move {
+        let request: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let id = request["SecretId"].as_str().unwrap_or_default().to_string();
+        let value = if id.contains("root") {
+            "gh_root_benchmark_key_long_enough_0123456789"
+        } else {
+            "a_sealing_key_of_sixty_four_characters_0123456789_abcdefghijklmn"
+        };
+        (
+            [("content-type", "application/x-amz-json-1.1")],
+            serde_json::json!({"ARN": id, "Name": "bench", "SecretString": value, "VersionId": "v1"}).to_string(),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    address
+}
+
+async fn init_time(name: &str, secrets: std::net::SocketAddr) -> Duration {
     let first_call: Arc<Mutex<Option<Instant>>> = Arc::default();
     let address = runtime_api(first_call.clone()).await;
     let started = Instant::now();
@@ -92,8 +115,15 @@ async fn init_time(name: &str) -> Duration {
             ("AWS_REGION", "us-east-1"),
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("GATEHOUSE_ROOT_KEY", "gh_root_benchmark_key_long_enough"),
-            ("GATEHOUSE_SECRET_KEY", "Z2F0ZWhvdXNlLWxvY2FsLWRldi1rZXktMzItYnl0ZXM="),
+            (
+                "GATEHOUSE_ROOT_KEY_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:000000000000:secret:root-AbCdEf",
+            ),
+            (
+                "GATEHOUSE_SECRET_KEY_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:000000000000:secret:sealing-AbCdEf",
+            ),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &format!("http://{secrets}")),
             ("TABLE_NAME", "gatehouse"),
             (
                 "EMAIL_QUEUE_URL",
@@ -128,10 +158,11 @@ async fn init_time(name: &str) -> Duration {
 #[tokio::main]
 async fn main() {
     let names = binaries();
+    let secrets = secrets_manager().await;
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
     for _ in 0..ROUNDS {
         for (i, name) in names.iter().enumerate() {
-            samples[i].push(init_time(name).await);
+            samples[i].push(init_time(name, secrets).await);
         }
     }
     let medians: Vec<Duration> = samples.into_iter().map(median).collect();

@@ -350,7 +350,7 @@ impl TestApp {
     }
 
     pub fn root_key(&self) -> String {
-        self.local.services.config.root_key.expose().to_string()
+        self.local.services.config.root_keys[0].expose().to_string()
     }
 
     pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> reqwest::Response {

@@ -1,11 +1,11 @@
 //! The HTTP API Lambda: the whole router behind API Gateway (HTTP API, payload 2.0).
 
 use gatehouse::app::{aws, lambda};
-use gatehouse::config::Config;
+use gatehouse::config::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
-    let config = Config::from_env()?;
-    lambda::run_http(aws::api(config).await?).await
+    let (config, shared) = aws::start(Function::Api).await?;
+    lambda::run_http(aws::api(config, &shared)?).await
 }

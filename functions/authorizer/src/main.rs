@@ -3,11 +3,10 @@
 //! developer.
 
 use gatehouse::app::{aws, lambda};
-use gatehouse::config::GateConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
-    let config = GateConfig::from_env()?;
-    lambda::run_authorizer(aws::authorizer(&config).await?).await
+    let (config, shared) = aws::start_gate().await?;
+    lambda::run_authorizer(aws::authorizer(&config, &shared)).await
 }

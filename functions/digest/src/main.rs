@@ -2,11 +2,11 @@
 //! outbox (the event router and email worker send them).
 
 use gatehouse::app::{aws, lambda};
-use gatehouse::config::Config;
+use gatehouse::config::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
-    let config = Config::from_env()?;
-    lambda::run_schedule(aws::digest_job(&config).await?).await
+    let (config, shared) = aws::start(Function::Digest).await?;
+    lambda::run_schedule(aws::digest_job(&config, &shared)).await
 }

@@ -2,11 +2,11 @@
 //! (SES v2 by default).
 
 use gatehouse::app::{aws, lambda};
-use gatehouse::config::Config;
+use gatehouse::config::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
-    let config = Config::from_env()?;
-    lambda::run_queue(aws::email_worker(&config).await?).await
+    let (config, shared) = aws::start(Function::EmailWorker).await?;
+    lambda::run_queue(aws::email_worker(&config, &shared)?).await
 }

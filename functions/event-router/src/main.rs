@@ -2,11 +2,11 @@
 //! jobs out.
 
 use gatehouse::app::{aws, lambda};
-use gatehouse::config::Config;
+use gatehouse::config::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
-    let config = Config::from_env()?;
-    lambda::run_stream(aws::event_router(&config).await?).await
+    let (config, shared) = aws::start(Function::EventRouter).await?;
+    lambda::run_stream(aws::event_router(&config, &shared)?).await
 }

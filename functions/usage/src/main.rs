@@ -2,11 +2,10 @@
 //! key's calls added to its daily use and its quota, once per key per batch.
 
 use gatehouse::app::{aws, lambda};
-use gatehouse::config::GateConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
-    let config = GateConfig::from_env()?;
-    lambda::run_access_logs(aws::access_log_counter(&config).await?).await
+    let (config, shared) = aws::start_gate().await?;
+    lambda::run_access_logs(aws::access_log_counter(&config, &shared)).await
 }

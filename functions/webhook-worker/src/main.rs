@@ -1,11 +1,11 @@
 //! The webhook worker Lambda: webhook jobs from SQS, signed and POSTed.
 
 use gatehouse::app::{aws, lambda};
-use gatehouse::config::Config;
+use gatehouse::config::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
-    let config = Config::from_env()?;
-    lambda::run_queue(aws::webhook_worker(&config).await?).await
+    let (config, shared) = aws::start(Function::WebhookWorker).await?;
+    lambda::run_queue(aws::webhook_worker(&config, &shared)?).await
 }

@@ -13,8 +13,10 @@ use crate::webhook::NetworkPolicy;
 
 mod email;
 mod gate;
+pub mod secrets;
 pub use email::EmailBackend;
 pub use gate::GateConfig;
+pub use secrets::{FetchedSecrets, Function};
 
 /// A fixed development key so local runs survive restarts; never accepted in Lambda.
 pub const DEV_ROOT_KEY: &str = "gh_root_local_development_only";
@@ -36,10 +38,13 @@ fn bad(name: &'static str, problem: impl Into<String>) -> ConfigError {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The operator's key for `POST /orgs` (`GATEHOUSE_ROOT_KEY`).
-    pub root_key: Secret,
-    /// Base64 of 32 bytes sealing webhook secrets at rest (`GATEHOUSE_SECRET_KEY`).
-    pub secret_key: Secret,
+    /// The operator's keys for `POST /orgs` (`GATEHOUSE_ROOT_KEY`, one or more separated by spaces
+    /// so a new key and the old one both work while it changes). Empty in a function that takes no
+    /// operator call.
+    pub root_keys: Vec<Secret>,
+    /// The keys sealing webhook secrets and unsubscribe tokens (`GATEHOUSE_SECRET_KEY`; see
+    /// [`crate::crypto::SecretBox::from_keys`]). `None` in a function that seals nothing.
+    pub secret_key: Option<Secret>,
     /// The DynamoDB table (`TABLE_NAME`).
     pub table_name: String,
     /// Queue URLs in AWS (`EMAIL_QUEUE_URL`, `WEBHOOK_QUEUE_URL`); queue names locally.
@@ -106,8 +111,10 @@ impl Config {
     /// Settings for local runs and tests: development keys, local names.
     pub fn local_defaults() -> Self {
         Self {
-            root_key: Secret::new(DEV_ROOT_KEY),
-            secret_key: Secret::new(base64::engine::general_purpose::STANDARD.encode(DEV_SECRET_KEY)),
+            root_keys: vec![Secret::new(DEV_ROOT_KEY)],
+            secret_key: Some(Secret::new(
+                base64::engine::general_purpose::STANDARD.encode(DEV_SECRET_KEY),
+            )),
             table_name: "gatehouse".into(),
             email_queue: "gatehouse-email".into(),
             webhook_queue: "gatehouse-webhook".into(),
@@ -141,27 +148,53 @@ impl Config {
         }
     }
 
-    /// Reads the process environment. In Lambda (`AWS_LAMBDA_FUNCTION_NAME` set) the keys must be
-    /// given; locally the development defaults stand in.
+    /// Reads the process environment for the local runner: the development keys stand in for
+    /// missing ones.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = &get as &dyn Fn(&str) -> Option<String>;
-        let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        Self::load(Function::Local, &get, &FetchedSecrets::default())
+    }
+
+    /// The configuration `function` reads: its environment `env` and the secrets fetched for it
+    /// (see [`Function::secret_arns`]). In Lambda (`AWS_LAMBDA_FUNCTION_NAME` set) the secrets the
+    /// function needs must have been fetched; locally the development keys stand in.
+    pub fn load(
+        function: Function,
+        env: &dyn Fn(&str) -> Option<String>,
+        fetched: &FetchedSecrets,
+    ) -> Result<Self, ConfigError> {
+        let in_lambda = env("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let lookup = secrets::merged(env, fetched, in_lambda)?;
+        let get = &lookup as &dyn Fn(&str) -> Option<String>;
         let mut c = Self::local_defaults();
-        let required_in_lambda = |name: &'static str, local: &Secret| match get(name) {
-            Some(v) => Ok(Secret::new(v)),
-            None if in_lambda => Err(bad(name, "must be set in Lambda")),
-            None => Ok(local.clone()),
+        let needs = |setting| function.secrets().contains(&setting);
+        let missing = |setting: &'static str| {
+            bad(
+                secrets::arn_variable(setting),
+                format!("must name the secret holding {setting} in Lambda"),
+            )
         };
-        c.root_key = required_in_lambda("GATEHOUSE_ROOT_KEY", &c.root_key)?;
-        if c.root_key.expose().len() < 24 {
-            return Err(bad("GATEHOUSE_ROOT_KEY", "must be at least 24 characters"));
+        match get(secrets::ROOT_KEY) {
+            Some(v) => c.root_keys = v.split_whitespace().map(Secret::new).collect(),
+            None if in_lambda && needs(secrets::ROOT_KEY) => return Err(missing(secrets::ROOT_KEY)),
+            None if in_lambda => c.root_keys.clear(),
+            None => {}
         }
-        c.secret_key = required_in_lambda("GATEHOUSE_SECRET_KEY", &c.secret_key)?;
-        crate::crypto::SecretBox::from_base64(&c.secret_key).map_err(|e| bad("GATEHOUSE_SECRET_KEY", e.to_string()))?;
+        if c.root_keys.iter().any(|k| k.expose().len() < 24) {
+            return Err(bad(secrets::ROOT_KEY, "must be at least 24 characters"));
+        }
+        match get(secrets::SEALING_KEY) {
+            Some(v) => c.secret_key = Some(Secret::new(v)),
+            None if in_lambda && needs(secrets::SEALING_KEY) => return Err(missing(secrets::SEALING_KEY)),
+            None if in_lambda => c.secret_key = None,
+            None => {}
+        }
+        if let Some(key) = &c.secret_key {
+            crate::crypto::SecretBox::from_keys(key).map_err(|e| bad(secrets::SEALING_KEY, e.to_string()))?;
+        }
         if let Some(v) = get("TABLE_NAME") {
             c.table_name = v;
         }
@@ -171,14 +204,16 @@ impl Config {
         if let Some(v) = get("WEBHOOK_QUEUE_URL").or_else(|| get("WEBHOOK_QUEUE")) {
             c.webhook_queue = v;
         }
-        let email = email::read(&get)?;
-        if let Some(from) = email.from_email {
-            c.from_email = from;
+        if function.sends_email() {
+            let email = email::read(get)?;
+            if let Some(from) = email.from_email {
+                c.from_email = from;
+            }
+            if let Some(name) = email.from_name {
+                c.from_name = Some(name);
+            }
+            c.email_backend = email.backend;
         }
-        if let Some(name) = email.from_name {
-            c.from_name = Some(name);
-        }
-        c.email_backend = email.backend;
         // The deployment's own addresses are link bases like an organisation's portal_url.
         for (name, slot) in [
             ("PORTAL_URL", &mut c.portal_url),
@@ -269,7 +304,7 @@ impl Config {
 
     /// True when the development keys are in use, so the local runner can say so loudly.
     pub fn uses_development_keys(&self) -> bool {
-        self.root_key.expose() == DEV_ROOT_KEY
+        self.root_keys.iter().any(|k| k.expose() == DEV_ROOT_KEY)
     }
 }
 
@@ -406,10 +441,62 @@ mod tests {
         );
     }
 
+    fn in_lambda(
+        function: Function,
+        vars: &[(&str, &str)],
+        fetched: &[(&'static str, &str)],
+    ) -> Result<Config, ConfigError> {
+        let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.insert("AWS_LAMBDA_FUNCTION_NAME".into(), "gatehouse".into());
+        let mut secrets = FetchedSecrets::default();
+        for (setting, value) in fetched {
+            secrets.add(setting, value).unwrap();
+        }
+        Config::load(function, &|k| map.get(k).cloned(), &secrets)
+    }
+
+    const ROOT: (&str, &str) = ("GATEHOUSE_ROOT_KEY", "gh_root_0123456789abcdefghijklmnop");
+    const SEALING: (&str, &str) = ("GATEHOUSE_SECRET_KEY", "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ");
+
     #[test]
-    fn lambda_requires_real_keys() {
-        let err = from(&[("AWS_LAMBDA_FUNCTION_NAME", "api")]).unwrap_err();
-        assert_eq!(err.name, "GATEHOUSE_ROOT_KEY");
+    fn lambda_requires_the_secrets_each_function_needs() {
+        let err = in_lambda(Function::Api, &[], &[]).unwrap_err();
+        assert_eq!(err.name, "GATEHOUSE_ROOT_KEY_SECRET_ARN");
+        let err = in_lambda(Function::WebhookWorker, &[], &[]).unwrap_err();
+        assert_eq!(err.name, "GATEHOUSE_SECRET_KEY_SECRET_ARN");
+        let api = in_lambda(Function::Api, &[], &[ROOT, SEALING]).unwrap();
+        assert_eq!(api.root_keys.len(), 1);
+        assert!(!api.uses_development_keys());
+        // The router and the digest hold no secret at all.
+        for function in [Function::EventRouter, Function::Digest] {
+            let c = in_lambda(function, &[], &[]).unwrap();
+            assert!(c.root_keys.is_empty() && c.secret_key.is_none(), "{function:?}");
+        }
+        let worker = in_lambda(Function::WebhookWorker, &[], &[SEALING]).unwrap();
+        assert!(worker.root_keys.is_empty(), "no operator key where no operator calls");
+    }
+
+    #[test]
+    fn only_the_email_worker_reads_the_email_backend() {
+        let sendgrid = [("EMAIL_BACKEND", "sendgrid")];
+        for function in [Function::Api, Function::EventRouter, Function::Digest] {
+            let c = in_lambda(function, &sendgrid, &[ROOT, SEALING]).unwrap();
+            assert!(c.email_backend.is_none(), "{function:?}");
+        }
+        let err = in_lambda(Function::EmailWorker, &sendgrid, &[SEALING]).unwrap_err();
+        assert_eq!(err.name, "SENDGRID_API_KEY");
+        let c = in_lambda(
+            Function::EmailWorker,
+            &sendgrid,
+            &[
+                SEALING,
+                (secrets::EMAIL_PROVIDER_SECRET_ARN, r#"{"SENDGRID_API_KEY": "SG.key"}"#),
+            ],
+        )
+        .unwrap();
+        assert!(matches!(c.email_backend, Some(EmailBackend::SendGrid(s)) if s.api_key.expose() == "SG.key"));
+        let err = in_lambda(Function::EmailWorker, &[("SENDGRID_API_KEY", "SG.key")], &[SEALING]).unwrap_err();
+        assert_eq!(err.name, "SENDGRID_API_KEY", "{err}");
     }
 
     #[test]
@@ -422,6 +509,10 @@ mod tests {
             ("PORTAL_URL", "https://portal.example.com/\r\nx"),
             ("PUBLIC_API_URL", "api.example.com"),
             ("GATEHOUSE_SECRET_KEY", "c2hvcnQ="),
+            (
+                "GATEHOUSE_SECRET_KEY",
+                "a-new-key-of-forty-characters-or-more-xyz c2hvcnQ=",
+            ),
             ("GATEHOUSE_ROOT_KEY", "short"),
             ("QUEUE_MAX_RECEIVE_COUNT", "0"),
             ("WEBHOOK_RETRY_SCHEDULE", "5,soon"),

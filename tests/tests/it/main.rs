@@ -9,6 +9,7 @@ mod budgets;
 mod catalog;
 mod contracts;
 mod delivery;
+mod deploy;
 mod digests;
 mod email_apis;
 mod end_to_end;

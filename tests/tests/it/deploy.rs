@@ -1,0 +1,373 @@
+//! What a deploy of `template.yaml` gives each function: every function starts from exactly the
+//! variables the template sets for it, with its secrets read from Secrets Manager (the emulator's),
+//! for every `EmailBackend`; no secret is in an environment or a parameter; every dead-letter queue
+//! has an alarm.
+
+use gatehouse::app::{aws, sdk_config};
+use gatehouse::config::secrets::{is_secret, SECRET_SETTINGS};
+use gatehouse::config::{Function, GateConfig};
+use gatehouse_tests::{emulator_endpoint, unique};
+use rand::distributions::{Alphanumeric, DistString};
+use serde_norway::Value;
+use std::collections::HashMap;
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    serde_norway::from_str(&text).unwrap()
+}
+
+/// A short-form intrinsic function (`!Ref X`) as its name and argument.
+fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(tagged) => Some((
+            tagged.tag.to_string().trim_start_matches('!').to_string(),
+            &tagged.value,
+        )),
+        _ => None,
+    }
+}
+
+/// The template evaluated for one deploy: parameter values, and what each resource's `Ref` is.
+struct Deploy<'a> {
+    template: &'a Value,
+    parameters: HashMap<String, String>,
+    refs: HashMap<String, String>,
+}
+
+impl Deploy<'_> {
+    /// A value as CloudFormation would resolve it; `None` for `AWS::NoValue`.
+    fn resolve(&self, value: &Value) -> Option<String> {
+        let Some((function, argument)) = intrinsic(value) else {
+            return match value {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                other => panic!("cannot resolve {other:?}"),
+            };
+        };
+        match function.as_str() {
+            "Ref" => self.reference(argument.as_str().unwrap()),
+            "If" => {
+                let branches = argument.as_sequence().unwrap();
+                let condition = &self.template["Conditions"][branches[0].as_str().unwrap()];
+                self.resolve(&branches[if self.holds(condition) { 1 } else { 2 }])
+            }
+            "Sub" => {
+                let mut text = argument.as_str().unwrap().to_string();
+                while let Some(start) = text.find("${") {
+                    let end = start + text[start..].find('}').unwrap();
+                    let name = text[start + 2..end].to_string();
+                    let value = self.reference(&name).unwrap_or_else(|| format!("resolved-{name}"));
+                    text.replace_range(start..=end, &value);
+                }
+                Some(text)
+            }
+            "GetAtt" => Some(format!("arn:aws:test:::{}", argument.as_str().unwrap())),
+            other => panic!("the test does not resolve !{other}"),
+        }
+    }
+
+    fn reference(&self, name: &str) -> Option<String> {
+        match name {
+            "AWS::NoValue" => None,
+            "AWS::Region" => Some("us-east-1".into()),
+            "AWS::URLSuffix" => Some("amazonaws.com".into()),
+            _ => Some(
+                self.parameters
+                    .get(name)
+                    .or_else(|| self.refs.get(name))
+                    .cloned()
+                    .unwrap_or_else(|| format!("ref-{name}")),
+            ),
+        }
+    }
+
+    fn holds(&self, condition: &Value) -> bool {
+        let (function, argument) = intrinsic(condition).unwrap();
+        match function.as_str() {
+            "Not" => !self.holds(&argument.as_sequence().unwrap()[0]),
+            "Or" => argument.as_sequence().unwrap().iter().any(|c| self.holds(c)),
+            "Equals" => {
+                let pair = argument.as_sequence().unwrap();
+                self.resolve(&pair[0]) == self.resolve(&pair[1])
+            }
+            other => panic!("the test does not evaluate !{other}"),
+        }
+    }
+
+    /// A function's environment in Lambda: the globals, its own variables, the runtime's own.
+    fn environment(&self, function: &Value) -> HashMap<String, String> {
+        let mut env = HashMap::new();
+        let globals = &self.template["Globals"]["Function"]["Environment"]["Variables"];
+        let own = &function["Properties"]["Environment"]["Variables"];
+        for variables in [globals, own] {
+            for (name, value) in variables.as_mapping().into_iter().flatten() {
+                if let Some(value) = self.resolve(value) {
+                    env.insert(name.as_str().unwrap().to_string(), value);
+                }
+            }
+        }
+        env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), "gatehouse-test".into());
+        env
+    }
+}
+
+/// Gatehouse's functions in the template: (logical id, binary, resource).
+fn functions(template: &Value) -> Vec<(String, String, &Value)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter_map(|(id, resource)| {
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str()?;
+            Some((id.as_str().unwrap().to_string(), binary.to_string(), resource))
+        })
+        .collect()
+}
+
+/// The settings a provider's secret holds, as the README tells a team to write them.
+fn provider_settings(backend: &str) -> Option<serde_json::Value> {
+    Some(match backend {
+        "smtp" => serde_json::json!({"SMTP_SERVER": "smtp.example.com", "SMTP_USER": "portal", "SMTP_PASS": "p4ss"}),
+        "sendgrid" => serde_json::json!({"SENDGRID_API_KEY": "SG.test-key"}),
+        "mailgun" => serde_json::json!({"MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "key-test"}),
+        "mandrill" => serde_json::json!({"MANDRILL_API_KEY": "md-test"}),
+        _ => return None,
+    })
+}
+
+async fn create_secret(client: &aws_sdk_secretsmanager::Client, value: &str) -> String {
+    let created = client
+        .create_secret()
+        .name(unique("gatehouse-secret"))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("creating a secret on the emulator");
+    created.arn().unwrap().to_string()
+}
+
+/// Starts each function as it would start in Lambda, from the template's variables alone.
+async fn start(
+    function: Function,
+    binary: &str,
+    env: &HashMap<String, String>,
+    shared: &aws::SdkConfig,
+) -> anyhow::Result<Option<String>> {
+    let lookup = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    if matches!(binary, "gatehouse-authorizer" | "gatehouse-usage") {
+        let config = GateConfig::from_lookup(lookup)?;
+        let _ = aws::authorizer(&config, shared);
+        let _ = aws::access_log_counter(&config, shared);
+        return Ok(None);
+    }
+    let config = aws::config_from(function, &lookup, shared).await?;
+    let backend = config.email_backend.as_ref().map(|b| b.code().to_string());
+    match function {
+        Function::Api => drop(aws::api(config, shared)?),
+        Function::EventRouter => drop(aws::event_router(&config, shared)?),
+        Function::EmailWorker => drop(aws::email_worker(&config, shared)?),
+        Function::WebhookWorker => drop(aws::webhook_worker(&config, shared)?),
+        Function::Digest => drop(aws::digest_job(&config, shared)),
+        Function::Local => unreachable!(),
+    }
+    Ok(backend)
+}
+
+fn function_of(binary: &str) -> Function {
+    match binary {
+        "gatehouse-api" => Function::Api,
+        "gatehouse-event-router" => Function::EventRouter,
+        "gatehouse-email-worker" => Function::EmailWorker,
+        "gatehouse-webhook-worker" => Function::WebhookWorker,
+        "gatehouse-digest" => Function::Digest,
+        // The gate's functions read GateConfig; the kind is not used for them.
+        "gatehouse-authorizer" | "gatehouse-usage" => Function::Digest,
+        other => panic!("{other} is not a Gatehouse function this test knows"),
+    }
+}
+
+#[tokio::test]
+async fn every_function_starts_from_the_variables_the_template_gives_it_for_every_email_backend() {
+    let template = template();
+    let shared = sdk_config(Some(&emulator_endpoint())).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&shared);
+
+    // The generated secrets, as GenerateSecretString makes them.
+    let mut refs = HashMap::new();
+    for (id, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() == Some("AWS::SecretsManager::Secret") {
+            let generate = &resource["Properties"]["GenerateSecretString"];
+            assert_eq!(generate["ExcludePunctuation"].as_bool(), Some(true));
+            let length = generate["PasswordLength"].as_u64().unwrap() as usize;
+            let value = Alphanumeric.sample_string(&mut rand::thread_rng(), length);
+            refs.insert(id.as_str().unwrap().to_string(), create_secret(&secrets, &value).await);
+        }
+    }
+    assert_eq!(refs.len(), 2, "the root key and the sealing key");
+
+    let backends: Vec<String> = template["Parameters"]["EmailBackend"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(backends.len(), 6);
+    let mut started = 0;
+    for backend in &backends {
+        let provider_secret = match provider_settings(backend) {
+            Some(settings) => create_secret(&secrets, &settings.to_string()).await,
+            None => String::new(),
+        };
+        let parameters: HashMap<String, String> = [
+            ("EmailBackend", backend.as_str()),
+            ("EmailProviderSecretArn", provider_secret.as_str()),
+            ("FromEmail", "portal@example.com"),
+            ("FromName", "Developer Portal"),
+            ("PortalUrl", "https://portal.example.com"),
+            ("EmailTemplatesLayerArn", ""),
+            ("SesDomain", ""),
+            ("GateOrg", ""),
+            ("GateApiId", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let deploy = Deploy {
+            template: &template,
+            parameters,
+            refs: refs.clone(),
+        };
+        for (id, binary, resource) in functions(&template) {
+            let env = deploy.environment(resource);
+            let function = function_of(&binary);
+            let backend_read = start(function, &binary, &env, &shared)
+                .await
+                .unwrap_or_else(|e| panic!("{id} fails to start with EmailBackend {backend}: {e:#}"));
+            if function == Function::EmailWorker {
+                assert_eq!(backend_read.as_deref(), Some(backend.as_str()), "{id}");
+            } else {
+                assert_eq!(backend_read, None, "{id} reads no email backend");
+            }
+            started += 1;
+        }
+
+        // Without the provider's secret, a provider backend cannot start its email worker (and
+        // the template's rule refuses such a deploy).
+        if !provider_secret.is_empty() {
+            let mut deploy = deploy;
+            deploy.parameters.insert("EmailProviderSecretArn".into(), String::new());
+            let (_, binary, worker) = functions(&template)
+                .into_iter()
+                .find(|(_, binary, _)| binary == "gatehouse-email-worker")
+                .unwrap();
+            let err = start(Function::EmailWorker, &binary, &deploy.environment(worker), &shared)
+                .await
+                .expect_err("a provider backend without its settings");
+            assert!(err.to_string().contains("must be set"), "{backend}: {err}");
+        }
+    }
+    assert_eq!(started, backends.len() * 7, "seven functions for each backend");
+}
+
+#[test]
+fn no_secret_is_in_an_environment_or_a_parameter() {
+    let template = template();
+    let mut environments = vec![(
+        "Globals".to_string(),
+        &template["Globals"]["Function"]["Environment"]["Variables"],
+    )];
+    for (id, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() == Some("AWS::Serverless::Function") {
+            environments.push((
+                id.as_str().unwrap().to_string(),
+                &resource["Properties"]["Environment"]["Variables"],
+            ));
+        }
+    }
+    assert!(environments.len() >= 8);
+    for (id, variables) in &environments {
+        for (name, value) in variables.as_mapping().into_iter().flatten() {
+            let name = name.as_str().unwrap();
+            assert!(!is_secret(name), "{id} carries the secret {name} in its environment");
+            if name.ends_with("_SECRET_ARN") {
+                // An ARN: a generated secret or the provider's secret parameter.
+                let text = format!("{value:?}");
+                assert!(
+                    text.contains("KeySecret") || text.contains("EmailProviderSecretArn"),
+                    "{id} {name}: {text}"
+                );
+            }
+        }
+    }
+    for (name, parameter) in template["Parameters"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        assert!(parameter.get("NoEcho").is_none(), "{name} is a secret parameter");
+        let lower = name.to_ascii_lowercase();
+        assert!(
+            !(lower.contains("key") || lower.contains("secret") || lower.contains("password"))
+                || lower.ends_with("arn"),
+            "{name} looks like a secret passed as a parameter"
+        );
+    }
+    // Only the functions that need a secret may read one.
+    let needs = ["ApiFunction", "EmailWorkerFunction", "WebhookWorkerFunction"];
+    for (id, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().unwrap();
+        let may_read = format!("{:?}", resource["Properties"]["Policies"]).contains("secretsmanager:GetSecretValue");
+        assert_eq!(may_read, needs.contains(&id), "{id} reading secrets");
+    }
+    assert_eq!(SECRET_SETTINGS.len(), 7);
+}
+
+/// The queues a value's redrive policies and failure destinations point at (`!GetAtt X.Arn`).
+fn dead_letter_targets(value: &Value, found: &mut Vec<String>) {
+    let target = |v: &Value| {
+        intrinsic(v)
+            .filter(|(function, _)| function == "GetAtt")
+            .and_then(|(_, argument)| argument.as_str()?.strip_suffix(".Arn").map(str::to_string))
+    };
+    match value {
+        Value::Mapping(mapping) => {
+            for (key, inner) in mapping {
+                let pointed = match key.as_str() {
+                    Some("deadLetterTargetArn") => target(inner),
+                    Some("OnFailure") => target(&inner["Destination"]),
+                    _ => None,
+                };
+                found.extend(pointed);
+                dead_letter_targets(inner, found);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|item| dead_letter_targets(item, found)),
+        Value::Tagged(tagged) => dead_letter_targets(&tagged.value, found),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_dead_letter_queue_has_an_alarm() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let mut dead_letter_queues = Vec::new();
+    dead_letter_targets(&template["Resources"], &mut dead_letter_queues);
+    dead_letter_queues.sort();
+    dead_letter_queues.dedup();
+    assert_eq!(
+        dead_letter_queues,
+        ["EmailDeadLetterQueue", "StreamFailureQueue", "WebhookDeadLetterQueue"],
+        "the dead-letter queues found"
+    );
+    for queue in &dead_letter_queues {
+        let alarmed = resources.iter().any(|(_, resource)| {
+            let properties = &resource["Properties"];
+            resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
+                && properties["MetricName"].as_str() == Some("ApproximateNumberOfMessagesVisible")
+                && format!("{:?}", properties["Dimensions"]).contains(&format!("\"{queue}.QueueName\""))
+                && !properties["AlarmActions"].is_null()
+        });
+        assert!(alarmed, "{queue} has no alarm on the messages in it");
+    }
+}
