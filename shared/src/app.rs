@@ -16,8 +16,8 @@ use crate::config::{Config, EmailBackend};
 use crate::crypto::SecretBox;
 use crate::mail::{AllOf, Mailer, MailgunMailer, MandrillMailer, OutboxMailer, SendGridMailer, SesMailer, SmtpMailer};
 use crate::pipeline::{
-    poll_queue, poll_stream, DigestJob, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource, QueueHandler,
-    RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
+    poll_queue_concurrently, poll_stream, DigestJob, DynamoStreamSource, EmailWorker, EventRouter, MemoryStreamSource,
+    QueueHandler, RetryPolicy, StreamHandler, StreamSource, WebhookWorker,
 };
 use crate::queue::{JobScheduler, JobSender, MemoryQueue, Queue, QueueSpec, SqsQueue};
 use crate::service::gate::Gate;
@@ -269,6 +269,17 @@ pub enum Mode {
     Emulated,
 }
 
+impl Mode {
+    /// The batches each queue's worker handles at once: `LOCAL_QUEUE_CONCURRENCY`, else 8
+    /// embedded and 1 against an emulator (whose one table serialises writes anyway).
+    pub fn queue_concurrency(self, config: &Config) -> usize {
+        config.local_queue_concurrency.unwrap_or(match self {
+            Mode::Embedded => 8,
+            Mode::Emulated => 1,
+        })
+    }
+}
+
 /// The whole system in one process, with its pollers running; dropping it stops them.
 pub struct Local {
     pub mode: Mode,
@@ -403,11 +414,19 @@ impl Local {
         ];
         if pollers.email_worker {
             let email_worker: Arc<dyn QueueHandler> = Arc::new(services.email_worker());
-            tasks.push(tokio::spawn(poll_queue(services.email_queue.clone(), email_worker)));
+            tasks.push(tokio::spawn(poll_queue_concurrently(
+                services.email_queue.clone(),
+                email_worker,
+                mode.queue_concurrency(&services.config),
+            )));
         }
         if pollers.webhook_worker {
             let webhook_worker: Arc<dyn QueueHandler> = Arc::new(services.webhook_worker());
-            tasks.push(tokio::spawn(poll_queue(services.webhook_queue.clone(), webhook_worker)));
+            tasks.push(tokio::spawn(poll_queue_concurrently(
+                services.webhook_queue.clone(),
+                webhook_worker,
+                mode.queue_concurrency(&services.config),
+            )));
         }
         if let Some(every) = services.config.digest_interval {
             tasks.push(tokio::spawn(digest_timer(

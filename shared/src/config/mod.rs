@@ -84,6 +84,10 @@ pub struct Config {
     pub queue_max_receive_count: u32,
     /// The local HTTP port (`PORT`).
     pub port: u16,
+    /// Local runner: batches each queue's worker handles at once (`LOCAL_QUEUE_CONCURRENCY`; by
+    /// default 8 embedded and 1 against an emulator, whose single table serialises writes anyway).
+    /// Lambda's counterpart is the event source's maximum concurrency.
+    pub local_queue_concurrency: Option<usize>,
     /// Local runner: `false` keeps webhook jobs on the in-process queue instead of sending them
     /// (`LOCAL_WEBHOOKS=hold`), so a frontend or a fuzzer working against it reaches no one.
     pub local_webhooks: bool,
@@ -136,6 +140,7 @@ impl Config {
             queue_visibility_timeout: Duration::from_secs(60),
             queue_max_receive_count: 5,
             port: 3000,
+            local_queue_concurrency: None,
             local_webhooks: true,
             account_response_floor: Duration::from_millis(250),
             limits: Limits::default(),
@@ -288,6 +293,9 @@ impl Config {
         if let Some(v) = get("DIGEST_INTERVAL_SECS") {
             let secs = parse_number("DIGEST_INTERVAL_SECS", &v, 0, 7 * 86_400)?;
             c.digest_interval = (secs > 0).then(|| Duration::from_secs(secs));
+        }
+        if let Some(v) = get("LOCAL_QUEUE_CONCURRENCY") {
+            c.local_queue_concurrency = Some(parse_number("LOCAL_QUEUE_CONCURRENCY", &v, 1, 256)? as usize);
         }
         if let Some(v) = get("PORT") {
             c.port = parse_number("PORT", &v, 0, 65_535)? as u16;

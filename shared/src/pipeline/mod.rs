@@ -17,7 +17,7 @@ mod webhook_worker;
 pub use crate::domain::jobs::{EmailJob, WebhookJob};
 pub use digest::DigestJob;
 pub use email_worker::EmailWorker;
-pub use poller::{poll_queue, poll_stream, sqs_event};
+pub use poller::{poll_queue, poll_queue_concurrently, poll_stream, sqs_event};
 pub use router::EventRouter;
 pub use stream::{DynamoStreamSource, MemoryStreamSource, StreamSource};
 pub use webhook_worker::{RetryPolicy, WebhookWorker};

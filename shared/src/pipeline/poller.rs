@@ -61,8 +61,20 @@ pub fn sqs_event(queue_arn: &str, messages: &[ReceivedMessage]) -> SqsEvent {
     event
 }
 
-/// Receives from the queue for ever; deletes what the handler finished and leaves the reported
-/// failures to reappear after the visibility timeout (and reach the dead-letter queue in the end).
+/// Receives from the queue for ever with up to `concurrency` batches in flight, each on its own
+/// task, as Lambda runs up to the source's maximum concurrency of the function at once. Dropping the
+/// future stops them all.
+pub async fn poll_queue_concurrently(queue: Arc<dyn JobSource>, handler: Arc<dyn QueueHandler>, concurrency: usize) {
+    let mut consumers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        consumers.spawn(poll_queue(queue.clone(), handler.clone()));
+    }
+    while consumers.join_next().await.is_some() {}
+}
+
+/// Receives from the queue for ever, one batch at a time; deletes what the handler finished and
+/// leaves the reported failures to reappear after the visibility timeout (and reach the
+/// dead-letter queue in the end).
 pub async fn poll_queue(queue: Arc<dyn JobSource>, handler: Arc<dyn QueueHandler>) {
     loop {
         let messages = match queue.receive(MAX_BATCH, Duration::from_secs(1)).await {

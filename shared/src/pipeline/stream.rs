@@ -43,7 +43,9 @@ fn lambda_record(change: &ChangeRecord) -> EventRecord {
     record
 }
 
-/// The memory store's change log as a stream.
+/// The memory store's change log as a stream, filtered as the template's event source mapping
+/// filters the table's stream: only new outbox events reach the event router (its other records,
+/// deliveries, inbox items and the rest, would only be skipped there, after being converted).
 pub struct MemoryStreamSource {
     store: Arc<MemoryStore>,
     position: u64,
@@ -58,14 +60,22 @@ impl MemoryStreamSource {
 #[async_trait]
 impl StreamSource for MemoryStreamSource {
     async fn next_batch(&mut self) -> anyhow::Result<Vec<EventRecord>> {
+        const BATCH: usize = 100;
         let changes = self
             .store
-            .changes_after(self.position, 100, Duration::from_millis(500))
+            .changes_after(self.position, 10 * BATCH, Duration::from_millis(500))
             .await;
-        if let Some(last) = changes.last() {
-            self.position = last.sequence;
+        let mut batch = Vec::new();
+        for change in &changes {
+            self.position = change.sequence;
+            if change.event_name == "INSERT" && change.key.sk == crate::store::table_keys::EVENT_SK {
+                batch.push(lambda_record(change));
+                if batch.len() == BATCH {
+                    break;
+                }
+            }
         }
-        Ok(changes.iter().map(lambda_record).collect())
+        Ok(batch)
     }
 
     async fn retry_from(&mut self, sequence_number: &str) -> anyhow::Result<()> {

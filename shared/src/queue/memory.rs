@@ -156,10 +156,15 @@ impl JobSource for MemoryQueue {
     }
 
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
-        self.messages
-            .lock()
-            .expect("queue lock")
-            .retain(|m| m.receipt.as_deref() != Some(receipt_handle));
+        // Received messages sit near the front (receives take from the front), so the search
+        // stops early whatever the backlog behind them.
+        let mut messages = self.messages.lock().expect("queue lock");
+        if let Some(at) = messages
+            .iter()
+            .position(|m| m.receipt.as_deref() == Some(receipt_handle))
+        {
+            messages.remove(at);
+        }
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Records the sort keys it is handed; fails once on `fail_on`.
+/// Records the partition key's last part of each outbox event it is handed; fails once on `fail_on`.
 struct FailsOnce {
     seen: Mutex<Vec<String>>,
     fail_on: &'static str,
@@ -24,9 +24,9 @@ struct FailsOnce {
 impl StreamHandler for FailsOnce {
     async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
         for record in event.records {
-            let sk = match record.change.keys.get("SK") {
-                Some(serde_dynamo::AttributeValue::S(s)) => s.clone(),
-                other => panic!("a stream record without SK: {other:?}"),
+            let sk = match record.change.keys.get("PK") {
+                Some(serde_dynamo::AttributeValue::S(s)) => s.rsplit('#').next().unwrap().to_string(),
+                other => panic!("a stream record without PK: {other:?}"),
             };
             self.seen.lock().unwrap().push(sk.clone());
             if sk == self.fail_on && !self.failed.swap(true, Ordering::SeqCst) {
@@ -48,11 +48,12 @@ async fn failed_records_come_again(store: Arc<dyn Store>, source: Box<dyn Stream
         failed: AtomicBool::new(false),
     });
     let poller = tokio::spawn(poll_stream(source, handler.clone()));
+    // Outbox events (sort key EVENT): the records the event router's stream carries.
     let writes = ["A", "B", "C"]
         .iter()
-        .map(|sk| {
+        .map(|id| {
             Write::put(
-                Key::new("ORG#poller", *sk).record(Default::default()),
+                Key::new(format!("ORG#poller#EVENT#{id}"), "EVENT").record(Default::default()),
                 Condition::NotExists,
             )
         })
@@ -84,4 +85,38 @@ async fn dynamodb_stream_retries_from_the_failed_record() {
         Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn)),
     )
     .await;
+}
+
+/// Like the template's filter on the event source mapping, the embedded stream hands the router new
+/// outbox events only: not other records, not an event's removal.
+#[tokio::test]
+async fn the_memory_stream_carries_only_new_outbox_events() {
+    let store = Arc::new(MemoryStore::new());
+    let mut source = MemoryStreamSource::new(store.clone());
+    let event = Key::new("ORG#filter#EVENT#one", "EVENT");
+    store
+        .transact(vec![
+            Write::put(
+                Key::new("ORG#filter", "DELIVERY#x").record(Default::default()),
+                Condition::None,
+            ),
+            Write::put(event.record(Default::default()), Condition::NotExists),
+        ])
+        .await
+        .unwrap();
+    store
+        .transact(vec![Write::Delete {
+            key: event.clone(),
+            condition: Condition::None,
+        }])
+        .await
+        .unwrap();
+    let batch = source.next_batch().await.unwrap();
+    let names: Vec<(String, String)> = batch
+        .iter()
+        .map(|r| (r.event_name.clone(), format!("{:?}", r.change.keys.get("PK"))))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert_eq!(names[0].0, "INSERT");
+    assert!(names[0].1.contains("ORG#filter#EVENT#one"), "{names:?}");
 }
