@@ -4,8 +4,13 @@
 //! `/opt/email_templates`) replaces them file by file (`<dir>/<locale>/<file>`; `<dir>/<file>` for
 //! English) and may add languages (`<dir>/fr/…`). A file missing in a language falls back along
 //! [`Locale::fallbacks`](crate::domain::Locale::fallbacks) to English. HTML is escaped, text and
-//! subjects are not. Strict mode: a variable missing from the data is an error, never a blank, and
-//! every file of every language is rendered with the sample data at load.
+//! subjects are not. Strict mode: a variable missing from the data is an error, never a blank.
+//!
+//! A file is compiled the first time it is rendered, so a function starts without compiling the
+//! hundreds it may never send. A folder's files are checked at load instead: every file of every
+//! language is rendered with the sample data then, so an override using a variable Gatehouse does
+//! not provide stops the start with its name. The built-in files are held to the same check by a
+//! test.
 
 mod sample;
 
@@ -15,8 +20,10 @@ use crate::domain::notifications::{NotificationType, TYPES};
 use crate::domain::Locale;
 use handlebars::Handlebars;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::RwLock;
 
 /// Every notification with templates: the email types and the `event_options` notice.
 macro_rules! with_notifications {
@@ -193,39 +200,99 @@ pub struct InAppText {
 }
 
 /// One language's templates: subjects, texts and in-app bodies unescaped; HTML escaped, in the
-/// language's own layout.
+/// language's own layout. Each file is compiled when first rendered.
 struct Language {
+    locale: String,
+    /// Every file's text, by file name.
+    sources: BTreeMap<String, Cow<'static, str>>,
+    compiled: RwLock<Compiled>,
+}
+
+struct Compiled {
     plain: Handlebars<'static>,
     html: Handlebars<'static>,
 }
 
 impl Language {
-    fn new() -> Self {
+    fn new(locale: &str) -> Self {
         let mut plain = Handlebars::new();
         plain.set_strict_mode(true);
         plain.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
-        Self { plain, html }
+        Self {
+            locale: locale.to_string(),
+            sources: BTreeMap::new(),
+            compiled: RwLock::new(Compiled { plain, html }),
+        }
     }
 
     fn has(&self, file_name: &str) -> bool {
-        self.plain.has_template(file_name) || self.html.has_template(file_name)
+        self.sources.contains_key(file_name)
     }
 
-    fn register(&mut self, locale: &str, file_name: &str, text: &str) -> Result<(), TemplateError> {
-        let invalid = |e: handlebars::TemplateError| TemplateError::Invalid {
-            name: format!("{locale}/{file_name}"),
+    fn add(&mut self, file_name: &str, text: Cow<'static, str>) {
+        if file_name == LAYOUT || Part::of(file_name).is_some() {
+            self.sources.insert(file_name.to_string(), text);
+        }
+    }
+
+    /// Compiles `file_name` (and, for HTML, the layout) unless it is already.
+    fn compile(&self, compiled: &mut Compiled, file_name: &str) -> Result<(), TemplateError> {
+        let invalid = |name: &str, e: handlebars::TemplateError| TemplateError::Invalid {
+            name: format!("{}/{name}", self.locale),
             message: e.to_string(),
         };
-        if file_name == LAYOUT {
-            return self.html.register_partial("layout", text).map_err(invalid);
+        let part = Part::of(file_name);
+        let registry = if part == Some(Part::Html) {
+            &mut compiled.html
+        } else {
+            &mut compiled.plain
+        };
+        if registry.has_template(file_name) {
+            return Ok(());
         }
-        match Part::of(file_name) {
-            Some(Part::Html) => self.html.register_template_string(file_name, text).map_err(invalid),
-            Some(_) => self.plain.register_template_string(file_name, text).map_err(invalid),
-            None => Ok(()),
+        if part == Some(Part::Html) && !registry.has_template("layout") {
+            if let Some(layout) = self.sources.get(LAYOUT) {
+                registry
+                    .register_partial("layout", layout.as_ref())
+                    .map_err(|e| invalid(LAYOUT, e))?;
+            }
         }
+        let text = self.sources.get(file_name).map(|t| t.as_ref()).unwrap_or_default();
+        registry
+            .register_template_string(file_name, text)
+            .map_err(|e| invalid(file_name, e))
+    }
+
+    /// Compiles every file now (a folder's files are checked at load).
+    fn compile_all(&self) -> Result<(), TemplateError> {
+        let mut compiled = self.compiled.write().expect("templates lock");
+        for file_name in self.sources.keys().filter(|f| f.as_str() != LAYOUT) {
+            self.compile(&mut compiled, file_name)?;
+        }
+        Ok(())
+    }
+
+    fn render(&self, file_name: &str, data: &impl Serialize) -> Result<String, TemplateError> {
+        let html = Part::of(file_name) == Some(Part::Html);
+        let render = |compiled: &Compiled| {
+            let registry = if html { &compiled.html } else { &compiled.plain };
+            registry.render(file_name, data).map_err(|e| TemplateError::Render {
+                name: file_name.to_string(),
+                message: e.to_string(),
+            })
+        };
+        {
+            let compiled = self.compiled.read().expect("templates lock");
+            let registry = if html { &compiled.html } else { &compiled.plain };
+            if registry.has_template(file_name) {
+                return render(&compiled);
+            }
+        }
+        let mut compiled = self.compiled.write().expect("templates lock");
+        self.compile(&mut compiled, file_name)?;
+        render(&compiled)
     }
 }
 
@@ -244,8 +311,9 @@ impl Templates {
             })
         };
         let mut languages = BTreeMap::new();
+        let mut overridden = false;
         for (locale, email, in_app) in BUILT_IN {
-            let mut language = Language::new();
+            let mut language = Language::new(locale);
             for (file_name, built_in) in email.iter().chain(in_app.iter()) {
                 let replaced = override_dir.and_then(|d| {
                     let own = d.join(locale).join(file_name);
@@ -256,10 +324,13 @@ impl Templates {
                         .find(|p| p.is_file())
                 });
                 let text = match replaced {
-                    Some(path) => read(&path, format!("{locale}/{file_name}"))?,
-                    None => built_in.to_string(),
+                    Some(path) => {
+                        overridden = true;
+                        Cow::Owned(read(&path, format!("{locale}/{file_name}"))?)
+                    }
+                    None => Cow::Borrowed(*built_in),
                 };
-                language.register(locale, file_name, &text)?;
+                language.add(file_name, text);
             }
             languages.insert(locale.to_string(), language);
         }
@@ -276,7 +347,8 @@ impl Templates {
                 if !entry.path().is_dir() || languages.contains_key(locale.as_str()) {
                     continue;
                 }
-                let mut language = Language::new();
+                overridden = true;
+                let mut language = Language::new(locale.as_str());
                 let files = std::fs::read_dir(entry.path()).map_err(|e| TemplateError::Invalid {
                     name: locale.to_string(),
                     message: e.to_string(),
@@ -286,20 +358,25 @@ impl Templates {
                         continue;
                     };
                     let text = read(&file.path(), format!("{locale}/{file_name}"))?;
-                    language.register(locale.as_str(), &file_name, &text)?;
+                    language.add(&file_name, Cow::Owned(text));
                 }
                 languages.insert(locale.to_string(), language);
             }
         }
         let templates = Self { languages };
-        templates.check()?;
+        if overridden {
+            templates.check()?;
+        }
         Ok(templates)
     }
 
     /// Every file of every language against every variable Gatehouse provides: an unknown one fails
     /// here, not at a send. In-app bodies never see the private part: rendered without it here,
     /// they must not need it.
-    fn check(&self) -> Result<(), TemplateError> {
+    pub fn check(&self) -> Result<(), TemplateError> {
+        for language in self.languages.values() {
+            language.compile_all()?;
+        }
         let sample = sample_data();
         let mut public = sample.clone();
         public.as_object_mut().expect("an object").remove("private");
@@ -359,15 +436,7 @@ impl Templates {
         let language = self
             .pick(languages, &file_name)
             .ok_or_else(|| TemplateError::Unknown(name.to_string()))?;
-        let registry = if part == Part::Html {
-            &language.html
-        } else {
-            &language.plain
-        };
-        registry.render(&file_name, data).map_err(|e| TemplateError::Render {
-            name: file_name.clone(),
-            message: e.to_string(),
-        })
+        language.render(&file_name, data)
     }
 
     /// A notification's in-app title (the email's subject) and body, from the event's public data,
@@ -425,6 +494,13 @@ mod tests {
 
     fn welcome_data(email: &str) -> serde_json::Value {
         json!({"org": {"name": "Acme & Co"}, "data": {"email": email}, "portal_url": "https://portal.example.com"})
+    }
+
+    /// What a start checks of a folder's files, the built-in ones pass: each compiles, and each
+    /// renders with every variable Gatehouse provides and no other.
+    #[test]
+    fn every_built_in_file_compiles_and_renders_with_the_sample_data() {
+        Templates::load(None).unwrap().check().unwrap();
     }
 
     #[test]
