@@ -53,7 +53,8 @@ impl AwsClients {
 /// emulator), for that endpoint with test credentials unless the environment has some.
 pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(crate::tls::sdk_http_client());
         if let Some(endpoint) = endpoint {
             loader = loader.endpoint_url(endpoint);
             if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {

@@ -23,4 +23,5 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod tls;
 pub mod webhook;

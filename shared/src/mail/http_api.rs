@@ -8,6 +8,7 @@ pub(super) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
+        .use_preconfigured_tls((*crate::tls::client_config()).clone())
         .build()
         .expect("the HTTP client builds")
 }

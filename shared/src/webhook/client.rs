@@ -69,6 +69,7 @@ impl WebhookClient {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("Gatehouse-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .use_preconfigured_tls((*crate::tls::client_config()).clone())
             .build()
             .expect("the webhook HTTP client configuration is valid");
         Self { http, policy }
