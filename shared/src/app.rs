@@ -632,6 +632,15 @@ pub mod aws {
         ))
     }
 
+    /// Moves what waits in a dead-letter queue back to its queue (the `gatehouse redrive`
+    /// command): SQS alone. Returns how many messages moved.
+    pub async fn redrive(dead_letter_queue_url: &str, queue_url: &str) -> anyhow::Result<usize> {
+        let shared = sdk_config(None).await;
+        let dead_letters = queue(&shared, dead_letter_queue_url, "dead letters");
+        let queue = queue(&shared, queue_url, "queue");
+        Ok(crate::queue::redrive(&*dead_letters, &*queue).await?)
+    }
+
     /// The webhook worker: DynamoDB and SQS (its own queue, where retries are scheduled).
     pub fn webhook_worker(config: &Config, shared: &SdkConfig) -> anyhow::Result<WebhookWorker> {
         let queue = queue(shared, &config.webhook_queue, "webhook");

@@ -76,3 +76,23 @@ pub trait JobSource: JobScheduler {
 pub trait Queue: JobSender + JobSource {}
 
 impl<T: JobSender + JobSource> Queue for T {}
+
+/// Moves every message of `dead_letters` back to `queue`, the one it came from, as SQS's own
+/// redrive does: each batch is sent before it is deleted, so a failure in between leaves a copy in
+/// both, and the delivery records keep that copy from being delivered twice. A moved message
+/// starts its receives (and so its retries) afresh. Returns how many moved.
+pub async fn redrive(dead_letters: &dyn JobSource, queue: &dyn JobSender) -> Result<usize, QueueError> {
+    let mut moved = 0;
+    loop {
+        let batch = dead_letters.receive(MAX_BATCH, Duration::from_secs(1)).await?;
+        if batch.is_empty() {
+            return Ok(moved);
+        }
+        let copies = batch.iter().map(|m| OutgoingMessage { body: m.body.clone() }).collect();
+        queue.send(copies).await?;
+        for message in &batch {
+            dead_letters.delete(&message.receipt_handle).await?;
+        }
+        moved += batch.len();
+    }
+}

@@ -290,3 +290,71 @@ async fn a_poison_message_is_dead_lettered_and_holds_nothing_back_on_the_emulato
 async fn a_poison_message_is_dead_lettered_and_holds_nothing_back_embedded() {
     a_poison_message_is_dead_lettered_and_holds_nothing_back(Backend::Embedded).await;
 }
+
+/// The destination of a redrive cut short and run again: every message arrives twice.
+struct Twice(std::sync::Arc<dyn gatehouse::queue::Queue>);
+
+#[async_trait::async_trait]
+impl gatehouse::queue::JobSender for Twice {
+    async fn send(&self, messages: Vec<gatehouse::queue::OutgoingMessage>) -> Result<(), gatehouse::queue::QueueError> {
+        self.0.send(messages.clone()).await?;
+        self.0.send(messages).await
+    }
+}
+
+/// A dead-lettered job moved back to its queue (`gatehouse redrive`; SQS's own redrive in AWS) is
+/// delivered once its endpoint answers again, and once only, even when it arrives twice.
+async fn a_dead_lettered_job_moved_back_is_delivered_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // maxReceiveCount is 3 in tests: three failures, then the dead-letter queue; then 204s.
+    let receiver = WebhookReceiver::start(vec![500, 500, 500, 204]).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
+        .await;
+    assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
+
+    let destination = Twice(app.local.services.webhook_queue.clone());
+    let moved = eventually(Duration::from_secs(40), || async {
+        let moved = gatehouse::queue::redrive(&*app.local.webhook_dead_letters, &destination)
+            .await
+            .unwrap();
+        (moved > 0).then_some(moved)
+    })
+    .await
+    .expect("the job reached the dead-letter queue and was moved back");
+    assert_eq!(moved, 1);
+    let hooks = receiver
+        .wait_for(4, Duration::from_secs(30))
+        .await
+        .expect("delivered after the redrive");
+    assert!(hooks
+        .iter()
+        .all(|h| h.header("webhook-id") == hooks[0].header("webhook-id")));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(receiver.received().len(), 4, "the second copy sent nothing");
+    let delivery = app
+        .deliveries(&org.id)
+        .await
+        .into_iter()
+        .find(|d| d.channel == "webhook")
+        .expect("the delivery is logged");
+    assert_eq!(delivery.status, DeliveryStatus::Sent);
+    assert_eq!(delivery.attempts, 4);
+    assert_eq!(
+        gatehouse::queue::redrive(&*app.local.webhook_dead_letters, &destination)
+            .await
+            .unwrap(),
+        0,
+        "nothing is left to move"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lettered_job_moved_back_is_delivered_once_on_the_emulator() {
+    a_dead_lettered_job_moved_back_is_delivered_once(Backend::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lettered_job_moved_back_is_delivered_once_embedded() {
+    a_dead_lettered_job_moved_back_is_delivered_once(Backend::Embedded).await;
+}
