@@ -63,7 +63,9 @@ impl MemoryQueue {
             visible_at: Instant::now(),
             receipt: None,
         });
-        self.arrived.notify_waiters();
+        // One receiver per message is enough: waking every waiting receiver for each message
+        // would have them all race for it.
+        self.arrived.notify_one();
     }
 
     fn take_visible(&self, max: usize) -> Vec<ReceivedMessage> {
