@@ -139,6 +139,12 @@ impl WebhookWorker {
         match endpoints::save(self.store.as_ref(), &org.id, &state, version, &events).await {
             Ok(()) if disable.is_some() => {
                 tracing::warn!(org = %org.id, reason = disable.as_deref().unwrap_or_default(), "webhook endpoint disabled");
+                let why = if matches!(answer, Health::Gone) {
+                    "gone"
+                } else {
+                    "failing"
+                };
+                crate::telemetry::count("EndpointsDisabled", why);
                 disable
             }
             Ok(()) => None,

@@ -371,3 +371,70 @@ fn every_dead_letter_queue_has_an_alarm() {
         assert!(alarmed, "{queue} has no alarm on the messages in it");
     }
 }
+
+/// Every function is watched (errors, throttles), and so are the stream, SES's reputation, disabled
+/// endpoints and 4xx surges; every alarm notifies someone and has its runbook line in the README;
+/// the dashboard's body is JSON once CloudFormation has filled it in.
+#[test]
+fn alarms_cover_every_function_and_each_has_a_runbook_line() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let runbook = &readme[readme.find("## Operations").unwrap()..];
+    let mut alarms = Vec::new();
+    for (id, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        let id = id.as_str().unwrap().to_string();
+        let properties = &resource["Properties"];
+        assert!(
+            format!("{:?}", properties["AlarmActions"]).contains("AlarmTopic"),
+            "{id} notifies the alarm topic"
+        );
+        assert!(
+            runbook.contains(&format!("`{id}`")),
+            "{id} has no runbook line in the README"
+        );
+        alarms.push((id, format!("{properties:?}")));
+    }
+    let watching = |needle: &str| alarms.iter().filter(|(_, text)| text.contains(needle)).count();
+    for (id, _, _) in functions(&template) {
+        let errors = alarms
+            .iter()
+            .any(|(_, text)| text.contains("\"Errors\"") && text.contains(&format!("\"{id}\"")));
+        assert!(errors, "{id} has no errors alarm");
+        let throttles = alarms
+            .iter()
+            .any(|(_, text)| text.contains("\"Throttles\"") && text.contains(&format!("\"{id}\"")));
+        assert!(throttles, "{id} has no throttles alarm");
+    }
+    for needle in [
+        "\"IteratorAge\"",
+        "\"Reputation.BounceRate\"",
+        "\"Reputation.ComplaintRate\"",
+        "\"EndpointsDisabled\"",
+        "\"4xx\"",
+    ] {
+        assert_eq!(watching(needle), 1, "one alarm on {needle}");
+    }
+
+    // The dashboard's body with every ${…} filled in as CloudFormation would.
+    let dashboard = &template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"];
+    let (_, argument) = intrinsic(dashboard).unwrap();
+    let mut body = argument.as_sequence().unwrap()[0].as_str().unwrap().to_string();
+    while let Some(start) = body.find("${") {
+        let end = start + body[start..].find('}').unwrap();
+        let name = &body[start + 2..end];
+        let value = if name == "Errors" {
+            r#"["AWS/Lambda", "Errors", "FunctionName", "f"]"#.to_string()
+        } else {
+            format!("filled-{name}")
+        };
+        body.replace_range(start..=end, &value);
+    }
+    let body: serde_json::Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let widgets = body["widgets"].as_array().unwrap();
+    assert!(widgets.len() >= 6);
+    assert!(widgets.iter().all(|w| w["properties"]["title"].is_string()));
+}
