@@ -110,6 +110,12 @@ async fn a_410_disables_the_endpoint_tells_the_admin_and_skips_it_until_enabled(
         notice.contains("a webhook endpoint was disabled") && notice.contains("410 Gone"),
         "{notice}"
     );
+    assert!(
+        logged()
+            .lines()
+            .any(|l| l.contains("EndpointsDisabled") && l.contains("gone")),
+        "each disabled endpoint is counted for its alarm"
+    );
 
     let (_, listed) = app.admin(&org, "GET", "/webhook-endpoints", None).await;
     assert_eq!(listed["items"][0]["url"], receiver.url());
