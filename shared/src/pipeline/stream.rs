@@ -43,6 +43,16 @@ fn lambda_record(change: &ChangeRecord) -> EventRecord {
     record
 }
 
+/// What the template's `FilterCriteria` lets through to the event router: an `INSERT` whose sort key
+/// is the outbox's.
+fn is_new_outbox_event(record: &EventRecord) -> bool {
+    record.event_name == "INSERT"
+        && matches!(
+            record.change.keys.get(crate::store::SK),
+            Some(serde_dynamo::AttributeValue::S(sk)) if sk == crate::store::table_keys::EVENT_SK
+        )
+}
+
 /// The memory store's change log as a stream, filtered as the template's event source mapping
 /// filters the table's stream: only new outbox events reach the event router (its other records,
 /// deliveries, inbox items and the rest, would only be skipped there, after being converted).
@@ -196,7 +206,12 @@ impl StreamSource for DynamoStreamSource {
             let records = out.records.unwrap_or_default();
             if !records.is_empty() {
                 self.current = Some(shard);
-                return Ok(records.into_iter().map(|r| from_sdk(r, &self.stream_arn)).collect());
+                // The template's filter on the event source mapping: only new outbox events.
+                return Ok(records
+                    .into_iter()
+                    .map(|r| from_sdk(r, &self.stream_arn))
+                    .filter(is_new_outbox_event)
+                    .collect());
             }
         }
         // GetRecords does not wait for data; pause so an idle poller costs little.
