@@ -556,10 +556,12 @@ pub mod aws {
     }
 
     fn store(config: &Config, shared: &SdkConfig) -> Arc<dyn Store> {
-        Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(shared),
-            &config.table_name,
-        ))
+        table(&config.table_name, shared)
+    }
+
+    /// The table through DynamoDB, for any function's configuration.
+    fn table(name: &str, shared: &SdkConfig) -> Arc<dyn Store> {
+        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(shared), name))
     }
 
     /// A queue by its URL; Lambda reports the real ARNs in its own payloads, so the label only
@@ -616,20 +618,13 @@ pub mod aws {
 
     /// The API Gateway authorizer: DynamoDB only.
     pub fn authorizer(config: &GateConfig, shared: &SdkConfig) -> Authorizer {
-        let gate = Arc::new(Gate::new(gate_store(config, shared)));
+        let gate = Arc::new(Gate::new(table(&config.table_name, shared)));
         Authorizer::new(gate, config.org.clone(), config.api_id.clone())
     }
 
     /// The usage function (an access log's subscription): DynamoDB only.
     pub fn access_log_counter(config: &GateConfig, shared: &SdkConfig) -> AccessLogCounter {
-        AccessLogCounter::new(Arc::new(Gate::new(gate_store(config, shared))))
-    }
-
-    fn gate_store(config: &GateConfig, shared: &SdkConfig) -> Arc<dyn Store> {
-        Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(shared),
-            &config.table_name,
-        ))
+        AccessLogCounter::new(Arc::new(Gate::new(table(&config.table_name, shared))))
     }
 
     /// Moves what waits in a dead-letter queue back to its queue (the `gatehouse redrive`

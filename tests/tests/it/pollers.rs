@@ -74,17 +74,22 @@ async fn memory_stream_retries_from_the_failed_record() {
     failed_records_come_again(store.clone(), Box::new(MemoryStreamSource::new(store))).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamodb_stream_retries_from_the_failed_record() {
+/// A new table of its own on the emulator, and a source reading its stream.
+async fn emulated_table(prefix: &str) -> (Arc<dyn Store>, Box<dyn StreamSource>) {
     let clients = AwsClients::load(Some(&emulator_endpoint())).await;
-    let table = unique("gh-poller");
+    let table = unique(prefix);
     let stream_arn = TableSpec::ensure(&clients.dynamodb, &table).await.unwrap();
     let store = Arc::new(DynamoStore::new(clients.dynamodb.clone(), table));
-    failed_records_come_again(
+    (
         store,
         Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn)),
     )
-    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_stream_retries_from_the_failed_record() {
+    let (store, source) = emulated_table("gh-poller").await;
+    failed_records_come_again(store, source).await;
 }
 
 /// Like the template's filter on the event source mapping, the local stream sources hand the
@@ -134,13 +139,6 @@ async fn the_memory_stream_carries_only_new_outbox_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dynamodb_stream_carries_only_new_outbox_events() {
-    let clients = AwsClients::load(Some(&emulator_endpoint())).await;
-    let table = unique("gh-filter");
-    let stream_arn = TableSpec::ensure(&clients.dynamodb, &table).await.unwrap();
-    let store = Arc::new(DynamoStore::new(clients.dynamodb.clone(), table));
-    only_new_outbox_events_come_through(
-        store,
-        Box::new(DynamoStreamSource::new(clients.streams.clone(), stream_arn)),
-    )
-    .await;
+    let (store, source) = emulated_table("gh-filter").await;
+    only_new_outbox_events_come_through(store, source).await;
 }
