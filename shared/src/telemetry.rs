@@ -5,21 +5,31 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = if in_lambda {
-        // Lambda adds its own timestamps and request ids to each line.
-        builder
-            .json()
-            .with_current_span(false)
-            .without_time()
-            .with_target(false)
-            .try_init()
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        init_json(filter, std::io::stdout);
     } else {
-        builder.with_target(false).try_init()
-    };
-    // A second init (tests) keeps the first subscriber.
-    let _ = result;
+        // A second init (tests) keeps the first subscriber.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            .try_init();
+    }
+}
+
+/// The JSON lines a Lambda function logs, to `writer` (stdout in Lambda; a counter in the cost
+/// benchmark). Lambda adds its own timestamps and request ids to each line.
+pub fn init_json<W>(filter: EnvFilter, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .json()
+        .with_current_span(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }
 
 /// Counts one occurrence of `metric` for CloudWatch, as an Embedded Metric Format line on stdout
@@ -33,7 +43,8 @@ pub fn count(metric: &'static str, reason: &str) {
     tracing::info!(metric, reason, "metric");
 }
 
-fn emf_line(metric: &str, reason: &str, timestamp_ms: i64) -> String {
+/// The Embedded Metric Format line of one count.
+pub fn emf_line(metric: &str, reason: &str, timestamp_ms: i64) -> String {
     serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,

@@ -94,11 +94,17 @@ pub async fn poll_queue(queue: Arc<dyn JobSource>, handler: Arc<dyn QueueHandler
             .into_iter()
             .map(|f| f.item_identifier)
             .collect();
-        for m in messages.iter().filter(|m| !failed.contains(&m.message_id)) {
-            if let Err(e) = queue.delete(&m.receipt_handle).await {
-                // The message comes back; the delivery record keeps it from being delivered twice.
-                tracing::warn!(error = ?e, message_id = %m.message_id, "acknowledging a message failed");
-            }
+        let finished: Vec<String> = messages
+            .iter()
+            .filter(|m| !failed.contains(&m.message_id))
+            .map(|m| m.receipt_handle.clone())
+            .collect();
+        if finished.is_empty() {
+            continue;
+        }
+        if let Err(e) = queue.delete_many(&finished).await {
+            // What was not deleted comes back; the delivery records keep it from being delivered twice.
+            tracing::warn!(error = ?e, "acknowledging finished messages failed");
         }
     }
 }

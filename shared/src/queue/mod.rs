@@ -33,6 +33,8 @@ pub struct ReceivedMessage {
 pub enum QueueError {
     #[error("{failed} of {total} messages were not accepted by the queue")]
     PartiallySent { failed: usize, total: usize },
+    #[error("{failed} of {total} messages could not be acknowledged")]
+    PartiallyDeleted { failed: usize, total: usize },
     #[error("queue unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -67,6 +69,24 @@ pub trait JobSource: JobScheduler {
 
     /// Acknowledges a received message: it is gone for good.
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError>;
+
+    /// Acknowledges several received messages, in as few calls as the queue allows (SQS: one call
+    /// per [`MAX_BATCH`], as Lambda's event source mapping does).
+    async fn delete_many(&self, receipt_handles: &[String]) -> Result<(), QueueError> {
+        let mut failed = 0;
+        for handle in receipt_handles {
+            if self.delete(handle).await.is_err() {
+                failed += 1;
+            }
+        }
+        match failed {
+            0 => Ok(()),
+            failed => Err(QueueError::PartiallyDeleted {
+                failed,
+                total: receipt_handles.len(),
+            }),
+        }
+    }
 
     /// The queue's ARN (or a stand-in), as Lambda puts it in `eventSourceARN`.
     fn arn(&self) -> &str;

@@ -1,7 +1,9 @@
 //! The queue port on Amazon SQS.
 
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 use aws_sdk_sqs::Client;
 use std::time::Duration;
 
@@ -121,6 +123,39 @@ impl JobSource for SqsQueue {
             .await
             .map_err(QueueError::unavailable)?;
         Ok(())
+    }
+
+    async fn delete_many(&self, receipt_handles: &[String]) -> Result<(), QueueError> {
+        let mut failed = 0;
+        for chunk in receipt_handles.chunks(MAX_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, handle)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()
+                        .expect("entry has id and receipt handle")
+                })
+                .collect();
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(QueueError::unavailable)?;
+            failed += out.failed.len();
+        }
+        match failed {
+            0 => Ok(()),
+            failed => Err(QueueError::PartiallyDeleted {
+                failed,
+                total: receipt_handles.len(),
+            }),
+        }
     }
 
     fn arn(&self) -> &str {
