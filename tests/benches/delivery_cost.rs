@@ -519,6 +519,8 @@ struct Bill {
     total_old_dynamodb: f64,
     /// $ per 1M events for the API to accept them.
     api_per_event: f64,
+    /// Empty receives during the run (left out of the total).
+    idle_receives: f64,
 }
 
 fn bill(
@@ -533,7 +535,14 @@ fn bill(
     let mut lines: BTreeMap<String, f64> = BTreeMap::new();
     let mut counted: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     let (mut writes, mut reads, mut api) = (0.0, 0.0, 0.0);
+    let mut idle = 0.0;
     for c in calls {
+        // A poll that found nothing is the fixed cost of an idle queue (Lambda's pollers long-poll
+        // each queue around the clock), not a notification's.
+        if c.operation == "SQS.ReceiveMessage" && c.messages == 0 {
+            idle += c.sqs_requests;
+            continue;
+        }
         let dollars =
             c.write_units * PRICES.write_unit + c.read_units * PRICES.read_unit + c.sqs_requests * PRICES.sqs_request;
         if c.function == "api" {
@@ -571,6 +580,7 @@ fn bill(
         total,
         total_old_dynamodb: total + old_extra,
         api_per_event: api * per_million,
+        idle_receives: idle,
     }
 }
 
@@ -790,8 +800,8 @@ async fn main() {
 
 fn report(bills: &[Bill], gb: f64) {
     println!(
-        "prices (us-east-1): DynamoDB on demand ${}/M write units, ${}/M read units; SQS ${}/M requests (64 KB each); \
-         Lambda ${}/M requests + ${}/GB-s (arm64, {} MB); CloudWatch Logs ${}/GB ingested; SES's own price left out",
+        "prices (us-east-1): DynamoDB on demand ${:.3}/M write units, ${:.3}/M read units; SQS ${:.2}/M requests (64 KB each); \
+         Lambda ${:.2}/M requests + ${}/GB-s (arm64, {} MB); CloudWatch Logs ${}/GB ingested; SES's own price left out",
         PRICES.write_unit * 1e6,
         PRICES.read_unit * 1e6,
         PRICES.sqs_request * 1e6,
@@ -808,6 +818,10 @@ fn report(bills: &[Bill], gb: f64) {
         for (what, (calls, units)) in &b.calls {
             println!("  {what:<40} {calls:>6.2} calls  {units:>6.2} units");
         }
+        println!(
+            "  ({} empty receives of idle pollers left out: a fixed cost, not a notification's)",
+            b.idle_receives
+        );
         println!("  $ per 1M {} notifications:", b.channel);
         for (what, dollars) in &b.lines {
             println!("  {what:<40} ${dollars:>7.3}");

@@ -612,14 +612,10 @@ impl TestApp {
         .unwrap_or_else(|| panic!("{count} finished deliveries to {to}"))
     }
 
-    /// The organisation's delivery records (emails and webhook attempts).
+    /// The organisation's deliveries (emails and webhook attempts), each as its record and its
+    /// batch's outcome record make it.
     pub async fn deliveries(&self, org: &str) -> Vec<gatehouse::store::deliveries::Delivery> {
-        self.org_records(org)
-            .await
-            .into_iter()
-            .filter(|r| r["SK"] == gatehouse::store::table_keys::DELIVERY_KIND)
-            .map(|r| gatehouse::store::from_record(r).unwrap())
-            .collect()
+        gatehouse::store::deliveries::resolve_records(&self.org_records(org).await).unwrap()
     }
 
     /// Every record of the organisation as one text, to look for what must never be stored.
@@ -1201,6 +1197,22 @@ mod counting {
         ) -> Result<Vec<Record>, StoreError> {
             self.reads.fetch_add(1, Ordering::Relaxed);
             self.inner.query_gsi2(pk, after, newest_first, limit).await
+        }
+
+        async fn get_eventually(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.inner.get_eventually(key).await
+        }
+
+        async fn query_sorted(
+            &self,
+            pk: &str,
+            after: Option<&str>,
+            newest_first: bool,
+            limit: usize,
+        ) -> Result<Vec<Record>, StoreError> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.inner.query_sorted(pk, after, newest_first, limit).await
         }
 
         async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {

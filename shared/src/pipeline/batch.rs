@@ -5,7 +5,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
 
 use super::RetryPolicy;
 use super::DELIVERY_LOCK_SECS;
-use crate::store::deliveries::{self, Claim, DeliveryTarget, Outcome, Unsent, WithheldReason};
+use crate::store::deliveries::{self, Claim, DeliveryTarget, Finished, Outcome, Unsent, WithheldReason};
 use crate::store::Store;
 
 /// How one attempt at a delivery ended.
@@ -24,11 +24,65 @@ pub enum Attempt {
     },
 }
 
-/// Runs `attempt` unless this delivery was already made or another attempt holds it, and records
-/// how it ended. This is what makes a job handed over twice deliver once.
+/// The finished attempts of one worker batch, recorded together when the batch is done: one
+/// write per organisation instead of one per delivery.
+pub struct BatchOutcomes {
+    id: String,
+    finished: std::sync::Mutex<Vec<Finished>>,
+}
+
+impl BatchOutcomes {
+    pub fn new() -> Self {
+        Self {
+            id: format!("b_{}", ulid::Ulid::new()),
+            finished: Default::default(),
+        }
+    }
+
+    /// Records every finished attempt, trying for about half a minute through a store outage: once
+    /// a message has gone out, failing to record it would let a later attempt send it again. When
+    /// it cannot, every result becomes a retry (the claims keep the deliveries locked meanwhile).
+    pub async fn record(self, store: &dyn Store, results: Vec<Result<(), Retry>>) -> Vec<Result<(), Retry>> {
+        let finished = self.finished.into_inner().unwrap_or_else(|e| e.into_inner());
+        if finished.is_empty() {
+            return results;
+        }
+        let mut pause = std::time::Duration::from_millis(250);
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match deliveries::record_outcomes(store, &self.id, &finished).await {
+                Ok(()) => return results,
+                Err(crate::store::StoreError::Unavailable(e)) if waited < RECORD_PATIENCE => {
+                    tracing::warn!(batch = %self.id, error = %e, "recording the batch's deliveries failed; trying again");
+                    tokio::time::sleep(pause).await;
+                    waited += pause;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::error!(batch = %self.id, error = %e, "could not record the batch's deliveries; every job is left for retry");
+                    let message = e.to_string();
+                    return results
+                        .into_iter()
+                        .map(|_| Err(Retry::Unrecorded(message.clone())))
+                        .collect();
+                }
+            }
+        }
+    }
+}
+
+impl Default for BatchOutcomes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs `attempt` unless this delivery was already made or another attempt holds it, and keeps how
+/// it ended for the batch's outcome record. This is what makes a job handed over twice deliver once.
 /// With `retries`, a failure worth another attempt is scheduled on it (and logged with its time).
 pub async fn deliver_once<F, Fut>(
     store: &dyn Store,
+    batch: &BatchOutcomes,
     target: &DeliveryTarget<'_>,
     retries: Option<&RetryPolicy>,
     attempt: F,
@@ -37,9 +91,9 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Attempt>,
 {
-    let (delivery, version) = match deliveries::claim(store, target, DELIVERY_LOCK_SECS).await? {
+    let delivery = match deliveries::claim(store, target, &batch.id, DELIVERY_LOCK_SECS).await? {
         Claim::AlreadySent => {
-            tracing::info!(delivery_id = %target.delivery_id, "already delivered; acknowledged");
+            tracing::debug!(delivery_id = %target.delivery_id, "already delivered; acknowledged");
             return Ok(());
         }
         Claim::Busy { until } => {
@@ -48,7 +102,7 @@ where
             });
             return Err(Retry::Busy { wait });
         }
-        Claim::Proceed { delivery, version } => (*delivery, version),
+        Claim::Proceed { delivery, .. } => *delivery,
     };
     let attempts = delivery.attempts;
     let started = std::time::Instant::now();
@@ -63,22 +117,19 @@ where
             retries.map(|r| r.delay(attempts, *retry_after)),
         ),
     };
-    record_outcome(
-        store,
+    let finished = Finished::new(
         target,
-        delivery,
-        version,
         Outcome {
             result,
             duration,
             next_attempt_in,
         },
-    )
-    .await?;
+    );
+    batch.finished.lock().unwrap_or_else(|e| e.into_inner()).push(finished);
     match outcome {
         Attempt::Delivered => Ok(()),
         Attempt::Skipped(reason, why) => {
-            tracing::info!(delivery_id = %target.delivery_id, channel = target.channel, ?reason, %why, "delivery skipped");
+            tracing::debug!(delivery_id = %target.delivery_id, channel = target.channel, ?reason, %why, "delivery skipped");
             Ok(())
         }
         Attempt::FailedForNow { problem, .. } => Err(Retry::Later {
@@ -92,31 +143,38 @@ where
     }
 }
 
-/// Records how an attempt ended, trying for about half a minute through a store outage: once a
-/// message has gone out, failing to record it would let a later attempt send it again.
-async fn record_outcome(
-    store: &dyn Store,
-    target: &DeliveryTarget<'_>,
-    delivery: deliveries::Delivery,
-    version: u64,
-    outcome: Outcome,
-) -> Result<(), crate::store::StoreError> {
-    let mut pause = std::time::Duration::from_millis(250);
-    let mut waited = std::time::Duration::ZERO;
-    loop {
-        match deliveries::finish(store, target.org, delivery.clone(), version, outcome.clone()).await {
-            Err(crate::store::StoreError::Unavailable(e)) if waited < RECORD_PATIENCE => {
-                tracing::warn!(delivery_id = %target.delivery_id, error = %e, "recording the delivery failed; trying again");
-                tokio::time::sleep(pause).await;
-                waited += pause;
-                pause = (pause * 2).min(std::time::Duration::from_secs(5));
-            }
-            other => return other,
+/// What the jobs of one batch read alike (their organisation, an endpoint's health), read once for
+/// the batch: a failed read is not kept, so the next job reads again.
+pub struct ReadOnce<K, V> {
+    cells: std::sync::Mutex<std::collections::HashMap<K, std::sync::Arc<tokio::sync::OnceCell<V>>>>,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> ReadOnce<K, V> {
+    pub async fn get<E, F, Fut>(&self, key: K, read: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let cell = self
+            .cells
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_try_init(read).await.cloned()
+    }
+}
+
+impl<K, V> Default for ReadOnce<K, V> {
+    fn default() -> Self {
+        Self {
+            cells: Default::default(),
         }
     }
 }
 
-/// How long a worker keeps trying to record a finished attempt.
+/// How long a worker keeps trying to record a finished batch.
 const RECORD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Retry {
@@ -150,12 +208,23 @@ pub enum Retry {
     Busy { wait: Option<std::time::Duration> },
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// Attempted, but how it ended could not be recorded.
+    #[error("the outcome was not recorded: {0}")]
+    Unrecorded(String),
     /// The attempt failed and is worth another, after `delay` when the worker schedules retries.
     #[error("{problem}")]
     Later {
         problem: String,
         delay: Option<std::time::Duration>,
     },
+}
+
+/// Whether SQS handed this message over before (its `ApproximateReceiveCount` is above 1).
+pub(crate) fn handed_over_before(m: &SqsMessage) -> bool {
+    m.attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.parse::<u32>().ok())
+        .is_some_and(|c| c > 1)
 }
 
 pub(crate) fn job_span(worker: &'static str, m: &SqsMessage) -> tracing::Span {
@@ -175,5 +244,12 @@ pub(crate) fn report(
             response.add_failure(m.message_id.clone().unwrap_or_default());
         }
     }
+    // One line per batch; each delivery is in the delivery log, and logged at debug.
+    tracing::info!(
+        worker,
+        jobs = records.len(),
+        left_for_retry = response.batch_item_failures.len(),
+        "batch handled"
+    );
     response
 }

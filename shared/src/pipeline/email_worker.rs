@@ -7,7 +7,7 @@ use futures::future::join_all;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use super::batch::{deliver_once, job_span, postpone, report, Attempt, Retry};
+use super::batch::{deliver_once, handed_over_before, job_span, postpone, report, Attempt, BatchOutcomes, Retry};
 use super::feedback;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
@@ -217,7 +217,7 @@ impl EmailWorker {
         Outgoing::new(message).map_err(|e| e.to_string())
     }
 
-    async fn deliver(&self, message: &SqsMessage) -> Result<(), Retry> {
+    async fn deliver(&self, batch: &BatchOutcomes, message: &SqsMessage) -> Result<(), Retry> {
         let body = message.body.as_deref().unwrap_or_default();
         // SES feedback (through SNS or EventBridge) arrives on the worker's queues too.
         if let Some(found) = feedback::parse(body) {
@@ -232,8 +232,9 @@ impl EmailWorker {
             channel: "email",
             target: job.to.as_str(),
             job: body,
+            handed_over_before: handed_over_before(message),
         };
-        let outcome = deliver_once(self.store.as_ref(), &target, None, || async {
+        let outcome = deliver_once(self.store.as_ref(), batch, &target, None, || async {
             if let Some(why) = job.withheld {
                 let (reason, metric, text) = match why {
                     Suppressed::OrgSwitch => (
@@ -297,7 +298,7 @@ impl EmailWorker {
             };
             match mailer.send(&mail).await {
                 Ok(message_id) => {
-                    tracing::info!(delivery_id = %job.delivery_id, template = %job.template, %message_id, "email sent");
+                    tracing::debug!(delivery_id = %job.delivery_id, template = %job.template, %message_id, "email sent");
                     Attempt::Delivered
                 }
                 Err(MailError::Rejected(reason)) => Attempt::FailedForGood(format!("rejected: {reason}")),
@@ -308,10 +309,13 @@ impl EmailWorker {
             }
         })
         .await;
-        if let (Some(queue), Some(delay)) = (&self.queue, outcome.as_ref().err().and_then(Retry::delay)) {
+        outcome
+    }
+
+    async fn postpone(&self, message: &SqsMessage, delay: std::time::Duration) {
+        if let Some(queue) = &self.queue {
             postpone(queue.as_ref(), message, delay).await;
         }
-        outcome
     }
 }
 
@@ -343,13 +347,21 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[async_trait]
 impl QueueHandler for EmailWorker {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let batch = BatchOutcomes::new();
         let results = join_all(
             event
                 .records
                 .iter()
-                .map(|m| self.deliver(m).instrument(job_span("email", m))),
+                .map(|m| self.deliver(&batch, m).instrument(job_span("email", m))),
         )
         .await;
+        let results = batch.record(self.store.as_ref(), results).await;
+        // Put off only once recorded, so a retry finds how this attempt ended.
+        for (message, result) in event.records.iter().zip(&results) {
+            if let Some(delay) = result.as_ref().err().and_then(Retry::delay) {
+                self.postpone(message, delay).await;
+            }
+        }
         report("email", &event.records, results)
     }
 }

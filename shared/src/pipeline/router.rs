@@ -548,7 +548,7 @@ impl EventRouter {
             .await
             .map_err(not_now("putting inbox items"))?;
         let plan = self.plan(&decoded, &reach);
-        tracing::info!(
+        tracing::debug!(
             event_id = %decoded.id, kind = %decoded.kind, org = %decoded.org_id,
             emails = plan.emails.len(), webhooks = plan.webhooks.len(), in_app, "event routed"
         );
@@ -594,8 +594,18 @@ impl StreamHandler for EventRouter {
             self.email_queue.send(email_messages).await?;
             self.webhook_queue.send(webhook_messages).await
         };
+        let (email_jobs, webhook_jobs) = (emails.len(), webhooks.len());
         match sent.await {
-            Ok(()) => retry_from.map(failure).unwrap_or_default(),
+            Ok(()) => {
+                // One line per batch; each event's routing is logged at debug.
+                tracing::info!(
+                    email_jobs,
+                    webhook_jobs,
+                    retried = retry_from.is_some(),
+                    "events routed"
+                );
+                retry_from.map(failure).unwrap_or_default()
+            }
             Err(e) => {
                 // Jobs carry stable delivery ids, so re-routing the whole batch delivers nothing twice.
                 tracing::error!(error = ?e, "sending jobs failed; the batch will be retried");

@@ -9,7 +9,9 @@ use futures::future::join_all;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use super::batch::{deliver_once, job_span, postpone, report, Attempt, Retry};
+use super::batch::{
+    deliver_once, handed_over_before, job_span, postpone, report, Attempt, BatchOutcomes, ReadOnce, Retry,
+};
 use super::QueueHandler;
 use crate::crypto::SecretBox;
 use crate::domain::event_data::{EndpointDisabled, EventData};
@@ -155,8 +157,10 @@ impl WebhookWorker {
         }
     }
 
-    async fn attempt(&self, job: &WebhookJob) -> Attempt {
-        let org = match orgs::get_org(self.store.as_ref(), &job.event.org_id).await {
+    async fn attempt(&self, reads: &BatchReads, job: &WebhookJob) -> Attempt {
+        let store = self.store.as_ref();
+        let org_id = &job.event.org_id;
+        let org = match reads.orgs.get(org_id.clone(), || orgs::get_org(store, org_id)).await {
             Ok(Some(org)) => org.value,
             Ok(None) => return Attempt::FailedForGood("the organisation no longer exists".into()),
             Err(e) => {
@@ -167,7 +171,13 @@ impl WebhookWorker {
             }
         };
         let url = job.url.as_str();
-        let health = match endpoints::get(self.store.as_ref(), &org.id, url).await {
+        let health = match reads
+            .health
+            .get((org.id.clone(), url.to_string()), || {
+                endpoints::get(store, &org.id, url)
+            })
+            .await
+        {
             Ok(h) => h,
             Err(e) => {
                 return Attempt::FailedForNow {
@@ -196,7 +206,7 @@ impl WebhookWorker {
         ];
         let (attempt, answer) = match self.client.post(url, &headers, body).await {
             Ok(r) if (200..300).contains(&r.status) => {
-                tracing::info!(delivery_id = %job.delivery_id, status = r.status, ms = r.duration.as_millis() as u64, "webhook delivered");
+                tracing::debug!(delivery_id = %job.delivery_id, status = r.status, ms = r.duration.as_millis() as u64, "webhook delivered");
                 (Attempt::Delivered, Health::Ok)
             }
             Ok(r) if r.status == 410 => (
@@ -230,7 +240,7 @@ impl WebhookWorker {
         }
     }
 
-    async fn deliver(&self, message: &SqsMessage) -> Result<(), Retry> {
+    async fn deliver(&self, batch: &BatchOutcomes, reads: &BatchReads, message: &SqsMessage) -> Result<(), Retry> {
         let body = message.body.as_deref().unwrap_or_default();
         let job: WebhookJob = serde_json::from_str(body).map_err(|e| Retry::Undecodable(e.to_string()))?;
         let target = DeliveryTarget {
@@ -240,12 +250,17 @@ impl WebhookWorker {
             channel: "webhook",
             target: job.url.as_str(),
             job: body,
+            handed_over_before: handed_over_before(message),
         };
-        let outcome = deliver_once(self.store.as_ref(), &target, Some(&self.retries), || self.attempt(&job)).await;
-        if let Some(delay) = outcome.as_ref().err().and_then(Retry::delay) {
-            postpone(self.retries.queue.as_ref(), message, delay).await;
-        }
+        let outcome = deliver_once(self.store.as_ref(), batch, &target, Some(&self.retries), || {
+            self.attempt(reads, &job)
+        })
+        .await;
         outcome
+    }
+
+    async fn postpone(&self, message: &SqsMessage, delay: std::time::Duration) {
+        postpone(self.retries.queue.as_ref(), message, delay).await;
     }
 }
 
@@ -264,16 +279,33 @@ fn problem_of(attempt: &Attempt) -> &str {
     }
 }
 
+/// What a batch's jobs read once for all of them: a batch usually carries one organisation's events
+/// to a few endpoints.
+#[derive(Default)]
+struct BatchReads {
+    orgs: ReadOnce<crate::domain::OrgId, Option<Versioned<Organisation>>>,
+    health: ReadOnce<(crate::domain::OrgId, String), Option<Versioned<EndpointHealth>>>,
+}
+
 #[async_trait]
 impl QueueHandler for WebhookWorker {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let batch = BatchOutcomes::new();
+        let reads = BatchReads::default();
         let results = join_all(
             event
                 .records
                 .iter()
-                .map(|m| self.deliver(m).instrument(job_span("webhook", m))),
+                .map(|m| self.deliver(&batch, &reads, m).instrument(job_span("webhook", m))),
         )
         .await;
+        let results = batch.record(self.store.as_ref(), results).await;
+        // Put off only once recorded, so a retry finds how this attempt ended.
+        for (message, result) in event.records.iter().zip(&results) {
+            if let Some(delay) = result.as_ref().err().and_then(Retry::delay) {
+                self.postpone(message, delay).await;
+            }
+        }
         report("webhook", &event.records, results)
     }
 }

@@ -221,6 +221,18 @@ impl Store for DynamoStore {
         out.item.map(from_item).transpose()
     }
 
+    async fn get_eventually(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item.map(from_item).transpose()
+    }
+
     async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
         check_sk_cursor(after, sk_prefix)?;
         let mut request = self
@@ -298,6 +310,36 @@ impl Store for DynamoStore {
             .query()
             .table_name(&self.table)
             .index_name(TableSpec::GSI2)
+            .key_condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(!newest_first)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    async fn query_sorted(
+        &self,
+        pk: &str,
+        after: Option<&str>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(pk.into()))]);
+        let condition = match after {
+            None => format!("{PK} = :pk"),
+            Some(after) => {
+                values.insert(":after".to_string(), AttributeValue::S(after.into()));
+                let op = if newest_first { "<" } else { ">" };
+                format!("{PK} = :pk AND {SK} {op} :after")
+            }
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
             .key_condition_expression(condition)
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(!newest_first)

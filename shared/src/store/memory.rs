@@ -237,6 +237,34 @@ impl Store for MemoryStore {
         Ok(records)
     }
 
+    async fn query_sorted(
+        &self,
+        pk: &str,
+        after: Option<&str>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let inner = self.inner.lock().expect("memory store lock");
+        let mut matching: Vec<&Record> = inner
+            .records
+            .range(Key::new(pk, "")..)
+            .take_while(|(key, _)| key.pk == pk)
+            .filter(|(key, _)| match after {
+                None => true,
+                Some(a) if newest_first => key.sk.as_str() < a,
+                Some(a) => key.sk.as_str() > a,
+            })
+            .map(|(_, record)| record)
+            .collect();
+        if newest_first {
+            matching.reverse();
+        }
+        let records: Vec<Record> = matching.into_iter().take(limit).cloned().collect();
+        drop(inner);
+        self.note_reads(records.iter());
+        Ok(records)
+    }
+
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         {

@@ -269,6 +269,14 @@ pub trait Store: Send + Sync {
     /// A strongly consistent read of one record.
     async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError>;
 
+    /// A read of one record that may miss a write of the last second (half the price of [`get`] in
+    /// DynamoDB): for what a delivery checks where a moment's staleness is harmless.
+    ///
+    /// [`get`]: Store::get
+    async fn get_eventually(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+        self.get(key).await
+    }
+
     /// Records of partition `pk` whose sort key starts with `sk_prefix`, in order, after `after`.
     async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError>;
 
@@ -285,6 +293,16 @@ pub trait Store: Send + Sync {
     /// Records whose `GSI2PK` is `pk`, in `GSI2SK` order (descending when `newest_first`), strictly
     /// after `after` in that order; at most `limit`. Eventually consistent in DynamoDB.
     async fn query_gsi2(
+        &self,
+        pk: &str,
+        after: Option<&str>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
+
+    /// Records of partition `pk`, in sort-key order (descending when `newest_first`), strictly after
+    /// the sort key `after` in that order; at most `limit`. Eventually consistent in DynamoDB.
+    async fn query_sorted(
         &self,
         pk: &str,
         after: Option<&str>,
@@ -374,20 +392,51 @@ pub async fn list_sharded(
         let pk = table_keys::listing_shard_pk(org, kind, n);
         async move { store.query_gsi2(&pk, after, newest_first, limit + 1).await }
     });
-    let mut records: Vec<Record> = futures::future::try_join_all(reads)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
-    fn id(r: &Record) -> &str {
-        r.get(GSI2SK).and_then(Value::as_str).unwrap_or_default()
+    let records = futures::future::try_join_all(reads).await?;
+    Ok(merged(records, GSI2SK, newest_first, limit))
+}
+
+/// A page of the organisation's deliveries, newest first: each of its delivery partitions read
+/// after the cursor (the last id of the previous page) and merged by id, as [`list_sharded`] does;
+/// with the deliveries key scheme 2 listed through GSI2 (read for one release).
+pub async fn list_table_shards(
+    store: &dyn Store,
+    org: &crate::domain::OrgId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page, StoreError> {
+    let kind = table_keys::DELIVERY_KIND;
+    let id_prefix = table_keys::listed_id_prefix(kind);
+    if after.is_some_and(|a| !a.starts_with(id_prefix) || a.len() <= id_prefix.len() || a.len() > MAX_KEY_BYTES) {
+        return Err(StoreError::BadCursor);
     }
-    records.sort_by(|a, b| id(a).cmp(id(b)));
+    let reads = (0..table_keys::DELIVERY_SHARDS).map(|n| {
+        let pk = table_keys::delivery_shard_pk(org, n);
+        async move { store.query_sorted(&pk, after, true, limit + 1).await }
+    });
+    let scheme2 = (0..table_keys::LIST_SHARDS).map(|n| {
+        let pk = table_keys::listing_shard_pk(org, kind, n);
+        async move { store.query_gsi2(&pk, after, true, limit + 1).await }
+    });
+    let (mut records, scheme2) = futures::future::try_join(
+        futures::future::try_join_all(reads),
+        futures::future::try_join_all(scheme2),
+    )
+    .await?;
+    records.extend(scheme2);
+    Ok(merged(records, "delivery_id", true, limit))
+}
+
+/// One page from several shards' pages, ordered by the attribute `id` (unique across shards).
+fn merged(shards: Vec<Vec<Record>>, id_attr: &'static str, newest_first: bool, limit: usize) -> Page {
+    let mut records: Vec<Record> = shards.into_iter().flatten().collect();
+    let id = |r: &Record| r.get(id_attr).and_then(Value::as_str).unwrap_or_default().to_string();
+    records.sort_by_key(|r| id(r));
     if newest_first {
         records.reverse();
     }
     records.truncate(limit + 1);
-    Ok(Page::from_overfetch(records, limit, |r| Some(id(r).to_string())))
+    Page::from_overfetch(records, limit, |r| Some(id(r)))
 }
 
 /// Every item of a paged read, page by page: `page(after)` reads the page after the cursor.

@@ -36,9 +36,10 @@ pub async fn suppress(store: &dyn Store, email: &Email, reason: &str, detail: &s
         .await
 }
 
+/// Eventually consistent: an address suppressed in the last second may get one more email.
 pub async fn suppressed(store: &dyn Store, email: &Email) -> Result<Option<Suppression>, StoreError> {
     store
-        .get(&table_keys::suppressed(&hash(email)))
+        .get_eventually(&table_keys::suppressed(&hash(email)))
         .await?
         .map(from_record)
         .transpose()
@@ -65,9 +66,10 @@ pub async fn opt_out(store: &dyn Store, org: &OrgId, email: &Email, category: &s
         .await
 }
 
+/// Eventually consistent, as [`suppressed`] is.
 pub async fn opted_out(store: &dyn Store, org: &OrgId, email: &Email, category: &str) -> Result<bool, StoreError> {
     Ok(store
-        .get(&table_keys::opt_out(org, &hash(email), category))
+        .get_eventually(&table_keys::opt_out(org, &hash(email), category))
         .await?
         .is_some())
 }

@@ -358,3 +358,77 @@ async fn a_dead_lettered_job_moved_back_is_delivered_once_on_the_emulator() {
 async fn a_dead_lettered_job_moved_back_is_delivered_once_embedded() {
     a_dead_lettered_job_moved_back_is_delivered_once(Backend::Embedded).await;
 }
+
+/// Key scheme 3 moved the delivery records; for one release a job attempted before the move (it
+/// comes back handed over) is looked up where scheme 2 kept it, so it is not delivered twice, and
+/// the delivery log still shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_sent_under_key_scheme_2_is_not_sent_again_and_stays_in_the_log() {
+    use gatehouse::pipeline::{sqs_event, QueueHandler};
+    use gatehouse::queue::ReceivedMessage;
+    use gatehouse::store::{deliveries, listing_attrs, table_keys, to_attrs, Condition, Write};
+
+    let app = spawn_app_without_workers(test_config(Backend::Embedded)).await;
+    let receiver = WebhookReceiver::start(vec![200]).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
+        .await;
+    assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
+    let queue = app.local.services.webhook_queue.clone();
+    let received = eventually(Duration::from_secs(10), || async {
+        let m = queue.receive(10, Duration::from_millis(200)).await.unwrap();
+        (!m.is_empty()).then_some(m)
+    })
+    .await
+    .expect("the router queued the webhook job");
+    let job: Value = serde_json::from_str(&received[0].body).unwrap();
+    let delivery_id = job["delivery_id"].as_str().unwrap().to_string();
+    let org_id = gatehouse::domain::OrgId::parse(&org.id).unwrap();
+
+    // The record as key scheme 2 wrote it: its own partition, listed through GSI2.
+    let sent = deliveries::Delivery {
+        delivery_id: delivery_id.clone(),
+        event_id: job["event"]["id"].as_str().unwrap().into(),
+        channel: "webhook".into(),
+        target: receiver.url(),
+        status: deliveries::DeliveryStatus::Sent,
+        attempts: 1,
+        lock_until: 0,
+        last_error: None,
+        reason: None,
+        updated_at: gatehouse::domain::now_rfc3339(),
+        log: vec![],
+        job: String::new(),
+        batch: None,
+    };
+    let mut attrs = to_attrs(&sent);
+    attrs.extend(listing_attrs(&org_id, table_keys::DELIVERY_KIND, &delivery_id));
+    let record = table_keys::scheme2_delivery(&org_id, &delivery_id).record(attrs);
+    app.local
+        .services
+        .store
+        .transact(vec![Write::put(record, Condition::None)])
+        .await
+        .unwrap();
+
+    let worker = app.local.services.webhook_worker();
+    let handed_over = ReceivedMessage {
+        receive_count: 2,
+        ..received[0].clone()
+    };
+    let response = worker.handle(sqs_event(queue.arn(), &[handed_over])).await;
+    assert!(response.batch_item_failures.is_empty(), "acknowledged");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(receiver.received().is_empty(), "not delivered a second time");
+
+    let (status, page) = app.admin(&org, "GET", "/deliveries", None).await;
+    assert_eq!(status, 200, "{page}");
+    let listed: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["id"] == delivery_id.as_str())
+        .collect();
+    assert_eq!(listed.len(), 1, "listed once: {page}");
+    assert_eq!(listed[0]["status"], "sent");
+}
