@@ -196,6 +196,7 @@ pub fn email_worker(
         config.public_api_url.clone(),
     )
     .with_limits(config.limits.clone())
+    .dead_lettered_after(config.queue_max_receive_count)
     .postponing_on(queue)
 }
 
@@ -261,6 +262,8 @@ pub fn webhook_worker(
         retries,
         config.webhook_disable_after,
     )
+    .dead_lettered_after(config.queue_max_receive_count)
+    .failing_notice_after(config.webhook_failing_notice_after)
 }
 
 /// How the local runner is running.
@@ -660,14 +663,27 @@ pub mod lambda {
     use crate::pipeline::{QueueHandler, StreamHandler};
     use aws_lambda_events::cloudwatch_logs::LogsEvent;
 
+    /// What each invocation recorded, written after it (Embedded Metric Format on stdout).
+    fn flush_metrics() {
+        crate::telemetry::flush_metrics(std::io::stdout());
+    }
+
     pub async fn run_http(router: axum::Router) -> Result<(), Error> {
+        let router = router.layer(axum::middleware::map_response(
+            |response: axum::response::Response| async {
+                flush_metrics();
+                response
+            },
+        ));
         lambda_http::run(router).await
     }
 
     pub async fn run_stream(handler: impl StreamHandler) -> Result<(), Error> {
         let handler = &handler;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| async move {
-            Ok::<DynamoDbEventResponse, Error>(handler.handle(event.payload).await)
+            let response = handler.handle(event.payload).await;
+            flush_metrics();
+            Ok::<DynamoDbEventResponse, Error>(response)
         }))
         .await
     }
@@ -676,7 +692,9 @@ pub mod lambda {
     pub async fn run_schedule(job: crate::pipeline::DigestJob) -> Result<(), Error> {
         let job = &job;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-            Ok::<_, Error>(job.handle(&event.payload).await?)
+            let done = job.handle(&event.payload).await;
+            flush_metrics();
+            Ok::<_, Error>(done?)
         }))
         .await
     }
@@ -685,7 +703,9 @@ pub mod lambda {
     pub async fn run_authorizer(authorizer: Authorizer) -> Result<(), Error> {
         let authorizer = &authorizer;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerRequest>| async move {
-            Ok::<AuthorizerResponse, Error>(authorizer.handle(&event.payload).await?)
+            let answer = authorizer.handle(&event.payload).await;
+            flush_metrics();
+            Ok::<AuthorizerResponse, Error>(answer?)
         }))
         .await
     }
@@ -694,7 +714,9 @@ pub mod lambda {
     pub async fn run_access_logs(counter: AccessLogCounter) -> Result<(), Error> {
         let counter = &counter;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<LogsEvent>| async move {
-            Ok::<Counted, Error>(counter.handle(event.payload).await?)
+            let counted = counter.handle(event.payload).await;
+            flush_metrics();
+            Ok::<Counted, Error>(counted?)
         }))
         .await
     }
@@ -702,7 +724,9 @@ pub mod lambda {
     pub async fn run_queue(handler: impl QueueHandler) -> Result<(), Error> {
         let handler = &handler;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-            Ok::<SqsBatchResponse, Error>(handler.handle(event.payload).await)
+            let response = handler.handle(event.payload).await;
+            flush_metrics();
+            Ok::<SqsBatchResponse, Error>(response)
         }))
         .await
     }

@@ -1,12 +1,26 @@
-//! Logging: JSON lines in Lambda (CloudWatch Logs Insights parses them), readable text locally.
+//! Logs and metrics.
+//!
+//! Logs: JSON lines in Lambda (CloudWatch Logs Insights parses them), readable text locally.
 //! `RUST_LOG` filters; the default is `info`.
+//!
+//! Metrics: the `metrics` facade, recorded in Lambda by `metrics_cloudwatch_embedded` and written
+//! after each invocation as Embedded Metric Format documents on stdout, which CloudWatch turns into
+//! metrics in the `Gatehouse` namespace ([`flush_metrics`]). Elsewhere no recorder is installed and
+//! the calls cost nothing; the counts of withheld and refused work are logged too, so local runs
+//! and tests see them.
+
+use std::sync::OnceLock;
 
 use tracing_subscriber::EnvFilter;
+
+/// The CloudWatch namespace of every metric.
+pub const NAMESPACE: &str = "Gatehouse";
 
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         init_json(filter, std::io::stdout);
+        init_metrics();
     } else {
         // A second init (tests) keeps the first subscriber.
         let _ = tracing_subscriber::fmt()
@@ -32,49 +46,156 @@ where
         .try_init();
 }
 
-/// Counts one occurrence of `metric` for CloudWatch, as an Embedded Metric Format line on stdout
-/// (Lambda ships stdout to CloudWatch Logs, which turns the line into a metric in the `Gatehouse`
-/// namespace, dimension `Reason`). Also logged, so local runs and tests see it.
-pub fn count(metric: &'static str, reason: &str) {
-    println!(
-        "{}",
-        emf_line(metric, reason, time::OffsetDateTime::now_utc().unix_timestamp() * 1000)
+static COLLECTOR: OnceLock<&'static metrics_cloudwatch_embedded::Collector> = OnceLock::new();
+
+/// Installs the Embedded Metric Format recorder for this process (once; later calls do nothing).
+pub fn init_metrics() {
+    COLLECTOR.get_or_init(|| {
+        let collector = metrics_cloudwatch_embedded::Builder::new()
+            .cloudwatch_namespace(NAMESPACE)
+            .init()
+            .expect("the namespace is set");
+        // Units go to the recorder just installed.
+        describe();
+        collector
+    });
+}
+
+/// Writes what was recorded since the last flush to `out`, one document per set of dimensions
+/// (stdout after each Lambda invocation). Does nothing where no recorder is installed.
+pub fn flush_metrics(out: impl std::io::Write) {
+    if let Some(collector) = COLLECTOR.get() {
+        if let Err(e) = collector.flush(out) {
+            tracing::warn!(error = %e, "writing the metrics failed");
+        }
+    }
+}
+
+fn describe() {
+    use metrics::Unit;
+    metrics::describe_histogram!(DELIVERY_LATENCY, Unit::Milliseconds, "from the event to its delivery");
+    metrics::describe_histogram!(
+        STREAM_BATCH_AGE,
+        Unit::Milliseconds,
+        "age of a stream batch's oldest event"
     );
+    for counter in [
+        DELIVERIES,
+        DELIVERIES_SKIPPED,
+        REQUESTS,
+        "EmailsSkipped",
+        "RequestsRefused",
+        "EndpointsDisabled",
+    ] {
+        metrics::describe_counter!(counter, Unit::Count, "");
+    }
+}
+
+/// Deliveries by `Channel` (`email`, `webhook`) and `Outcome`: `sent`, `failed` (for good),
+/// `retried` (failed, another attempt will come), `skipped`, `dead_lettered` (failed on the last
+/// receive the queue allows).
+pub const DELIVERIES: &str = "Deliveries";
+/// Skipped deliveries by `Channel` and `Reason` (the delivery log's reason: `suppressed_address`,
+/// `rate_limited`, `preference`, …).
+pub const DELIVERIES_SKIPPED: &str = "DeliveriesSkipped";
+/// Milliseconds from an event to each of its deliveries, by `Channel`.
+pub const DELIVERY_LATENCY: &str = "DeliveryLatency";
+/// Milliseconds from the oldest event of a stream batch to the event router taking it.
+pub const STREAM_BATCH_AGE: &str = "StreamBatchAge";
+/// HTTP API requests by `Route` (the route's template) and `Status` (`2xx`, `4xx`, `5xx`).
+pub const REQUESTS: &str = "Requests";
+
+/// Counts one occurrence of `metric` with the dimension `Reason`: withheld emails
+/// (`EmailsSkipped`), refused requests (`RequestsRefused`), disabled endpoints
+/// (`EndpointsDisabled`). Also logged.
+pub fn count(metric: &'static str, reason: &str) {
+    metrics::counter!(metric, "Reason" => reason.to_string()).increment(1);
     tracing::info!(metric, reason, "metric");
 }
 
-/// The Embedded Metric Format line of one count.
-pub fn emf_line(metric: &str, reason: &str, timestamp_ms: i64) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": "Gatehouse",
-                "Dimensions": [["Reason"]],
-                "Metrics": [{"Name": metric, "Unit": "Count"}],
-            }],
-        },
-        "Reason": reason,
-        metric: 1,
-    })
-    .to_string()
+/// Counts how a delivery attempt ended.
+pub fn delivery(channel: &str, outcome: &'static str) {
+    metrics::counter!(DELIVERIES, "Channel" => channel.to_string(), "Outcome" => outcome).increment(1);
+}
+
+/// Counts a skipped delivery by its reason.
+pub fn delivery_skipped(channel: &str, reason: &str) {
+    metrics::counter!(DELIVERIES_SKIPPED, "Channel" => channel.to_string(), "Reason" => reason.to_string())
+        .increment(1);
+}
+
+/// Records how long after its event a delivery was made.
+pub fn delivery_latency(channel: &str, latency: std::time::Duration) {
+    metrics::histogram!(DELIVERY_LATENCY, "Channel" => channel.to_string()).record(latency.as_secs_f64() * 1000.0);
+}
+
+/// Records the age of a stream batch's oldest event.
+pub fn stream_batch_age(age: std::time::Duration) {
+    metrics::histogram!(STREAM_BATCH_AGE).record(age.as_secs_f64() * 1000.0);
+}
+
+/// Counts an answered request by its route's template and its status class.
+pub fn request(route: &str, status: u16) {
+    let class = match status {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    metrics::counter!(REQUESTS, "Route" => route.to_string(), "Status" => class).increment(1);
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
+    /// Every document of a flush, as JSON.
+    fn flushed() -> Vec<Value> {
+        let mut out = Vec::new();
+        super::flush_metrics(&mut out);
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     #[test]
-    fn metrics_are_embedded_metric_format() {
-        let line: serde_json::Value =
-            serde_json::from_str(&super::emf_line("EmailsSkipped", "disabled", 1_700_000_000_000)).unwrap();
+    fn metrics_are_flushed_as_embedded_metric_format_documents() {
+        super::init_metrics();
+        flushed();
+        super::count("EmailsSkipped", "disabled");
+        super::count("EmailsSkipped", "disabled");
+        super::delivery("webhook", "sent");
+        super::delivery_latency("webhook", std::time::Duration::from_millis(42));
+        let documents = flushed();
+        let find = |metric: &str| {
+            documents
+                .iter()
+                .find(|d| d.get(metric).is_some())
+                .unwrap_or_else(|| panic!("no {metric} in {documents:?}"))
+        };
+        let skipped = find("EmailsSkipped");
+        let directive = &skipped["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Gatehouse");
+        assert_eq!(directive["Dimensions"][0], serde_json::json!(["Reason"]));
         assert_eq!(
-            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
-            "EmailsSkipped"
+            (skipped["EmailsSkipped"].as_f64(), skipped["Reason"].as_str()),
+            (Some(2.0), Some("disabled"))
         );
-        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Reason");
-        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+        let sent = find("Deliveries");
         assert_eq!(
-            (line["EmailsSkipped"].as_i64(), line["Reason"].as_str()),
-            (Some(1), Some("disabled"))
+            (sent["Channel"].as_str(), sent["Outcome"].as_str()),
+            (Some("webhook"), Some("sent"))
+        );
+        let latency = find("DeliveryLatency");
+        assert_eq!(
+            latency["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+            "Milliseconds"
+        );
+        assert!(
+            flushed().iter().all(|d| d.get("EmailsSkipped").is_none()),
+            "a flush empties the counts"
         );
     }
 }

@@ -15,6 +15,11 @@
 //!   bytes the functions log (JSON lines as in Lambda, with the metric lines and Lambda's own
 //!   START/END/REPORT lines).
 //!
+//! Each run raises its events first; the router then takes them, and the workers the jobs once all
+//! are queued, so every batch is as full as the template's event source mappings allow, as in a
+//! busy deployment (a quiet one makes the same calls per notification but fills fewer messages into
+//! each receive and invocation).
+//!
 //! The stream reads of the event source mapping are free and SES's own per-email price is left out
 //! (it is the same whatever Gatehouse does). The API's calls to accept each event are priced on a
 //! line of their own, per event. Prices are us-east-1 list prices, printed with the result.
@@ -36,9 +41,10 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use base64::Engine;
 use gatehouse::app::{aws, sdk_config, AwsClients};
 use gatehouse::config::{Config, EmailBackend};
+use gatehouse::pipeline::StreamSource;
 use gatehouse::pipeline::{poll_queue, poll_stream, DynamoStreamSource};
 use gatehouse::pipeline::{QueueHandler, StreamHandler};
-use gatehouse::queue::{QueueSpec, SqsQueue};
+use gatehouse::queue::{JobScheduler, JobSource, QueueError, QueueSpec, ReceivedMessage, SqsQueue};
 use gatehouse::store::TableSpec;
 use gatehouse_tests::*;
 use serde_json::{json, Map, Value};
@@ -454,27 +460,94 @@ impl Invocations {
     }
 }
 
-struct TimedStream<H>(H, Arc<Invocations>);
+/// A handler called as Lambda calls it: timed, and its metrics written after each invocation.
+struct TimedStream<H>(H, Arc<Invocations>, LogBytes);
 
 #[async_trait]
 impl<H: StreamHandler> StreamHandler for TimedStream<H> {
     async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
         let started = Instant::now();
         let response = self.0.handle(event).await;
+        gatehouse::telemetry::flush_metrics(self.2.clone());
         self.1.time(started);
         response
     }
 }
 
-struct TimedQueue<H>(H, Arc<Invocations>);
+struct TimedQueue<H>(H, Arc<Invocations>, LogBytes);
 
 #[async_trait]
 impl<H: QueueHandler> QueueHandler for TimedQueue<H> {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let started = Instant::now();
         let response = self.0.handle(event).await;
+        gatehouse::telemetry::flush_metrics(self.2.clone());
         self.1.time(started);
         response
+    }
+}
+
+/// Holds pollers back: while a run's events are raised, and while the router queues their jobs,
+/// so that each batch is as full as the template's event source mappings allow (a busy
+/// deployment; a quiet one pays the same per call but fills fewer messages into each).
+#[derive(Clone)]
+struct Hold(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Hold {
+    fn new() -> Self {
+        Self(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+
+    fn set(&self, held: bool) {
+        self.0.send_replace(held);
+    }
+
+    async fn passed(&self) {
+        let mut held = self.0.subscribe();
+        let _ = held.wait_for(|held| !held).await;
+    }
+}
+
+struct HeldQueue(SqsQueue, Hold);
+
+#[async_trait]
+impl JobScheduler for HeldQueue {
+    async fn retry_after(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
+        self.0.retry_after(receipt_handle, delay).await
+    }
+}
+
+#[async_trait]
+impl JobSource for HeldQueue {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+        self.1.passed().await;
+        self.0.receive(max, wait).await
+    }
+
+    async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
+        self.0.delete(receipt_handle).await
+    }
+
+    async fn delete_many(&self, receipt_handles: &[String]) -> Result<(), QueueError> {
+        self.0.delete_many(receipt_handles).await
+    }
+
+    fn arn(&self) -> &str {
+        self.0.arn()
+    }
+}
+
+struct HeldStream(DynamoStreamSource, Hold);
+
+#[async_trait]
+impl StreamSource for HeldStream {
+    async fn next_batch(&mut self) -> anyhow::Result<Vec<aws_lambda_events::dynamodb::EventRecord>> {
+        self.1.passed().await;
+        self.0.next_batch().await
+    }
+
+    async fn retry_from(&mut self, sequence_number: &str) -> anyhow::Result<()> {
+        self.0.retry_from(sequence_number).await
     }
 }
 
@@ -484,10 +557,7 @@ struct LogBytes(Arc<AtomicU64>);
 
 impl std::io::Write for LogBytes {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // A metric's log line stands beside its Embedded Metric Format line on stdout.
-        let metric_lines = buf.windows(18).filter(|w| w == b"\"message\":\"metric\"").count();
-        let emf = metric_lines * gatehouse::telemetry::emf_line("EmailsSkipped", "rate_limited", 0).len();
-        self.0.fetch_add((buf.len() + emf) as u64, Ordering::Relaxed);
+        self.0.fetch_add(buf.len() as u64, Ordering::Relaxed);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -591,6 +661,8 @@ struct Deployment {
     ledger: Arc<Ledger>,
     invocations: Vec<(&'static str, Arc<Invocations>)>,
     log_bytes: LogBytes,
+    router_hold: Hold,
+    worker_hold: Hold,
 }
 
 impl Deployment {
@@ -636,6 +708,8 @@ impl Deployment {
         self.log_bytes.0.store(0, Ordering::Relaxed);
         self.ledger.take();
         self.ledger.recording.store(true, Ordering::SeqCst);
+        self.router_hold.set(true);
+        self.worker_hold.set(true);
         let posts = futures::stream::iter(0..events).map(|i| {
             let request = self
                 .http
@@ -645,9 +719,31 @@ impl Deployment {
             async move { request.send().await.unwrap().status() }
         });
         use futures::StreamExt;
-        let statuses: Vec<_> = posts.buffer_unordered(4).collect().await;
-        assert!(statuses.iter().all(|s| s.is_success()), "every event was accepted");
+        // One at a time: the emulator answers concurrent transactions on one table with a 500.
+        let statuses: Vec<_> = posts.buffered(1).collect().await;
+        assert!(
+            statuses.iter().all(|s| s.is_success()),
+            "every event was accepted: {statuses:?}"
+        );
         let deadline = Instant::now() + Duration::from_secs(600);
+        self.router_hold.set(false);
+        loop {
+            let queued: usize = self
+                .ledger
+                .calls
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|c| c.function == "router" && c.operation == "SQS.SendMessageBatch")
+                .map(|c| c.messages)
+                .sum();
+            if queued >= events {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{queued} of {events} jobs queued");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.worker_hold.set(false);
         loop {
             let (done, acknowledged) = {
                 let calls = self.ledger.calls.lock().unwrap();
@@ -692,6 +788,7 @@ async fn main() {
     let log_bytes = LogBytes::default();
     let writer = log_bytes.clone();
     gatehouse::telemetry::init_json(tracing_subscriber::EnvFilter::new("info"), move || writer.clone());
+    gatehouse::telemetry::init_metrics();
 
     let emulator = PrivateEmulator::start().await;
     let ledger = Arc::new(Ledger::default());
@@ -743,27 +840,49 @@ async fn main() {
     let router_config = shared("router").await;
     let timed = Arc::new(Invocations::default());
     invocations.push(("router", timed.clone()));
-    let source = DynamoStreamSource::new(aws_sdk_dynamodbstreams::Client::new(&router_config), stream_arn);
-    let router = TimedStream(aws::event_router(&config, &router_config).unwrap(), timed);
+    let (router_hold, worker_hold) = (Hold::new(), Hold::new());
+    let source = HeldStream(
+        DynamoStreamSource::new(aws_sdk_dynamodbstreams::Client::new(&router_config), stream_arn),
+        router_hold.clone(),
+    );
+    let router = TimedStream(
+        aws::event_router(&config, &router_config).unwrap(),
+        timed,
+        log_bytes.clone(),
+    );
     tokio::spawn(poll_stream(Box::new(source), Arc::new(router)));
 
     let email_config = shared("email").await;
     let timed = Arc::new(Invocations::default());
     invocations.push(("email", timed.clone()));
-    let worker = TimedQueue(aws::email_worker(&config, &email_config).unwrap(), timed);
+    let worker = TimedQueue(
+        aws::email_worker(&config, &email_config).unwrap(),
+        timed,
+        log_bytes.clone(),
+    );
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&email_config), &config.email_queue, "email");
-    tokio::spawn(poll_queue(Arc::new(queue), Arc::new(worker)));
+    tokio::spawn(poll_queue(
+        Arc::new(HeldQueue(queue, worker_hold.clone())),
+        Arc::new(worker),
+    ));
 
     let webhook_config = shared("webhook").await;
     let timed = Arc::new(Invocations::default());
     invocations.push(("webhook", timed.clone()));
-    let worker = TimedQueue(aws::webhook_worker(&config, &webhook_config).unwrap(), timed);
+    let worker = TimedQueue(
+        aws::webhook_worker(&config, &webhook_config).unwrap(),
+        timed,
+        log_bytes.clone(),
+    );
     let queue = SqsQueue::new(
         aws_sdk_sqs::Client::new(&webhook_config),
         &config.webhook_queue,
         "webhook",
     );
-    tokio::spawn(poll_queue(Arc::new(queue), Arc::new(worker)));
+    tokio::spawn(poll_queue(
+        Arc::new(HeldQueue(queue, worker_hold.clone())),
+        Arc::new(worker),
+    ));
 
     let deployment = Deployment {
         app,
@@ -772,6 +891,8 @@ async fn main() {
         ledger: ledger.clone(),
         invocations,
         log_bytes,
+        router_hold,
+        worker_hold,
     };
     let email_org = unique("cost-email");
     let email_key = deployment

@@ -70,6 +70,9 @@ pub struct Config {
     /// An endpoint failing without a success for this long is disabled and the organisation's admin
     /// told (`WEBHOOK_DISABLE_AFTER_SECS`, default 5 days). A 410 Gone disables it at once.
     pub webhook_disable_after: Duration,
+    /// An endpoint failing without a success for this long raises `system_event.endpoint_failing`,
+    /// once a day (`WEBHOOK_FAILING_NOTICE_AFTER_SECS`, default 1 hour).
+    pub webhook_failing_notice_after: Duration,
     /// How emails leave (`EMAIL_BACKEND` with Tyk's codes and its settings, or Tyk's whole
     /// `email_backend` block in `EMAIL_BACKEND_CONFIG`; see `config/email.rs`). `None`: SES in AWS
     /// and on the emulator, the outbox embedded; an embedded run also sends through the backend given.
@@ -134,6 +137,7 @@ impl Config {
                 .map(Duration::from_secs)
                 .to_vec(),
             webhook_disable_after: Duration::from_secs(5 * 86_400),
+            webhook_failing_notice_after: Duration::from_secs(3_600),
             ses_configuration_set: None,
             email_backend: None,
             aws_endpoint_url: None,
@@ -248,6 +252,10 @@ impl Config {
         if let Some(v) = get("WEBHOOK_DISABLE_AFTER_SECS") {
             c.webhook_disable_after =
                 Duration::from_secs(parse_number("WEBHOOK_DISABLE_AFTER_SECS", &v, 0, 30 * 86_400)?);
+        }
+        if let Some(v) = get("WEBHOOK_FAILING_NOTICE_AFTER_SECS") {
+            c.webhook_failing_notice_after =
+                Duration::from_secs(parse_number("WEBHOOK_FAILING_NOTICE_AFTER_SECS", &v, 0, 30 * 86_400)?);
         }
         c.ses_configuration_set = get("SES_CONFIGURATION_SET");
         c.aws_endpoint_url = get("AWS_ENDPOINT_URL");
@@ -524,6 +532,7 @@ mod tests {
             ("GATEHOUSE_ROOT_KEY", "short"),
             ("QUEUE_MAX_RECEIVE_COUNT", "0"),
             ("WEBHOOK_RETRY_SCHEDULE", "5,soon"),
+            ("WEBHOOK_FAILING_NOTICE_AFTER_SECS", "an hour"),
             ("EMAIL_BACKEND", "postcard"),
             ("LOCAL_WEBHOOKS", "later"),
             ("EMAIL_BACKEND_CONFIG", "{\"code\": \"sendgrid\", \"setings\": {}}"),

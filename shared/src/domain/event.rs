@@ -34,6 +34,9 @@ pub enum EventCategory {
     AdminEvent,
     /// Keys reaching a threshold of their quota or budget (`quota_event.*`).
     QuotaEvent,
+    /// Gatehouse's health notices about the organisation's own deliveries (`system_event.*`), to
+    /// the admin users who manage deliveries and the family's `event_options` destinations.
+    SystemEvent,
 }
 
 impl EventCategory {
@@ -46,6 +49,7 @@ impl EventCategory {
             Self::DeliveryEvent => "delivery_event",
             Self::AdminEvent => "admin_event",
             Self::QuotaEvent => "quota_event",
+            Self::SystemEvent => "system_event",
         }
     }
 
@@ -57,6 +61,7 @@ impl EventCategory {
             Self::KeyRequestEvent => options.key_request_event.as_ref(),
             Self::DeveloperEvent => options.developer_event.as_ref(),
             Self::DeliveryEvent => None,
+            Self::SystemEvent => options.system_event.as_ref(),
             Self::AdminEvent => options.admin_event.as_ref(),
             Self::QuotaEvent => options.quota_event.as_ref(),
         }
@@ -109,6 +114,13 @@ pub enum EventKind {
     PasswordChanged,
     #[serde(rename = "developer_event.suspicious_login")]
     SuspiciousLogin,
+    /// A delivery failed every attempt its queue allows and went to the dead-letter queue.
+    #[serde(rename = "system_event.delivery_dead_lettered")]
+    DeliveryDeadLettered,
+    /// A webhook endpoint has failed every delivery for an hour (it is disabled later, after
+    /// `WEBHOOK_DISABLE_AFTER_SECS`).
+    #[serde(rename = "system_event.endpoint_failing")]
+    EndpointFailing,
     /// A webhook endpoint answered 410 Gone or kept failing, and is no longer sent to.
     #[serde(rename = "delivery_event.endpoint_disabled")]
     EndpointDisabled,
@@ -178,6 +190,8 @@ impl EventKind {
             Self::EmailConfirmationRequested => "developer_event.email_confirmation_requested",
             Self::PasswordChanged => "developer_event.password_changed",
             Self::SuspiciousLogin => "developer_event.suspicious_login",
+            Self::DeliveryDeadLettered => "system_event.delivery_dead_lettered",
+            Self::EndpointFailing => "system_event.endpoint_failing",
             Self::EndpointDisabled => "delivery_event.endpoint_disabled",
             Self::TestEmail => "delivery_event.test_email",
             Self::KeyRequestDigest => "delivery_event.key_request_digest",
@@ -211,6 +225,7 @@ impl EventKind {
             | Self::AdminPasswordChanged
             | Self::AdminSuspiciousLogin => EventCategory::AdminEvent,
             Self::QuotaThresholdReached | Self::BudgetThresholdReached => EventCategory::QuotaEvent,
+            Self::DeliveryDeadLettered | Self::EndpointFailing => EventCategory::SystemEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -264,7 +279,8 @@ impl Event {
     }
 
     /// The template the admin users whose role holds a permission get: the deciders of key
-    /// requests when a request waits for them, the readers of usage when a key reaches a threshold.
+    /// requests when a request waits for them, the readers of usage when a key reaches a threshold,
+    /// the managers of deliveries when the organisation's deliveries are in trouble.
     pub fn deciders_template(&self) -> Option<&'static str> {
         match self.kind {
             EventKind::KeyRequestCreated if self.data.get("approval").and_then(|a| a.as_str()) == Some("admin") => {
@@ -272,6 +288,8 @@ impl Event {
             }
             EventKind::QuotaThresholdReached => Some("quota_threshold_staff"),
             EventKind::BudgetThresholdReached => Some("budget_threshold_staff"),
+            EventKind::DeliveryDeadLettered => Some("delivery_dead_lettered"),
+            EventKind::EndpointFailing => Some("endpoint_failing"),
             _ => None,
         }
     }
@@ -337,6 +355,8 @@ impl Event {
             | EventKind::ApiCreated
             | EventKind::ApiUpdated
             | EventKind::ApiDeleted
+            | EventKind::DeliveryDeadLettered
+            | EventKind::EndpointFailing
             | EventKind::TestEmail => return None,
         };
         Some(PersonalEmail { template, to })

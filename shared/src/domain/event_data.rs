@@ -248,6 +248,33 @@ pub struct EndpointDisabled {
     pub email: Option<Email>,
 }
 
+/// A delivery that failed every attempt its queue allows and went to the dead-letter queue (a
+/// health notice, once a day per channel).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryDeadLettered {
+    pub delivery_id: String,
+    pub event_id: String,
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// The endpoint without its query and fragment (which may hold a token), or the address.
+    pub target: String,
+    /// The last attempt's problem, as the delivery log has it.
+    pub last_error: String,
+}
+
+/// A webhook endpoint that has failed every delivery for an hour (a health notice, once a day per
+/// endpoint).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointFailing {
+    /// Without its query and fragment (which may hold a token).
+    pub url: String,
+    /// Epoch seconds of the first failure since the last success.
+    pub failing_since: i64,
+    pub failing_for_minutes: i64,
+    /// In how many hours Gatehouse disables it if it keeps failing.
+    pub disabled_in_hours: i64,
+}
+
 /// One request of a digest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DigestedRequest {
@@ -446,6 +473,8 @@ pub enum EventData {
     KeyRequestDigest(KeyRequestDigest),
     QuotaThresholdReached(QuotaThreshold),
     BudgetThresholdReached(BudgetThreshold),
+    DeliveryDeadLettered(DeliveryDeadLettered),
+    EndpointFailing(EndpointFailing),
 }
 
 fn to_value<T: Serialize>(payload: &T) -> Value {
@@ -487,6 +516,8 @@ impl EventData {
             Self::KeyRequestDigest(_) => EventKind::KeyRequestDigest,
             Self::QuotaThresholdReached(_) => EventKind::QuotaThresholdReached,
             Self::BudgetThresholdReached(_) => EventKind::BudgetThresholdReached,
+            Self::DeliveryDeadLettered(_) => EventKind::DeliveryDeadLettered,
+            Self::EndpointFailing(_) => EventKind::EndpointFailing,
         }
     }
 
@@ -516,6 +547,8 @@ impl EventData {
             Self::KeyRequestDigest(p) => to_value(p),
             Self::QuotaThresholdReached(p) => to_value(p),
             Self::BudgetThresholdReached(p) => to_value(p),
+            Self::DeliveryDeadLettered(p) => to_value(p),
+            Self::EndpointFailing(p) => to_value(p),
         }
     }
 

@@ -68,6 +68,7 @@ impl Audience {
             Audience::AdminAndOwners => "admin_and_owners",
             Audience::Holders(Permission::DecideKeyRequests) => "decide_key_requests",
             Audience::Holders(Permission::ReadUsage) => "read_usage",
+            Audience::Holders(Permission::ManageDeliveries) => "manage_deliveries",
             Audience::Holders(_) => "permission_holders",
             Audience::EventOptions => "event_options",
         }
@@ -240,12 +241,30 @@ pub const TYPES: &[NotificationType] = &[
         audience: A::Holders(Permission::ReadUsage),
         link: "/admin/budgets",
     },
+    // Health notices: to the admin users who can act on the delivery log and the endpoints.
+    t(
+        "delivery_dead_lettered",
+        C::Delivery,
+        true,
+        false,
+        A::Holders(Permission::ManageDeliveries),
+        "/admin/deliveries",
+    ),
+    t(
+        "endpoint_failing",
+        C::Delivery,
+        true,
+        false,
+        A::Holders(Permission::ManageDeliveries),
+        "/admin/webhook-endpoints",
+    ),
     feed("api_event", C::Catalog),
     feed("key_event", C::Keys),
     feed("key_request_event", C::Keys),
     feed("developer_event", C::Account),
     feed("admin_event", C::Admin),
     feed("quota_event", C::Quota),
+    feed("system_event", C::Delivery),
 ];
 
 impl NotificationType {

@@ -168,6 +168,9 @@ pub struct EventOptions {
     /// Keys reaching a threshold of their quota or budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_event: Option<EventTarget>,
+    /// Gatehouse's health notices about the organisation's deliveries (an incident tool's inbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_event: Option<EventTarget>,
 }
 
 impl EventOptions {
@@ -180,6 +183,7 @@ impl EventOptions {
             &mut self.developer_event,
             &mut self.admin_event,
             &mut self.quota_event,
+            &mut self.system_event,
         ]
         .into_iter()
         .flatten()
@@ -346,10 +350,11 @@ pub fn parse_event_options(value: &serde_json::Value, errors: &mut ValidationErr
             "developer_event" => &mut options.developer_event,
             "admin_event" => &mut options.admin_event,
             "quota_event" => &mut options.quota_event,
+            "system_event" => &mut options.system_event,
             _ => {
                 errors.push(
                     path,
-                    "is not an event family (api_event, key_event, key_request_event, developer_event, admin_event, quota_event)",
+                    "is not an event family (api_event, key_event, key_request_event, developer_event, admin_event, quota_event, system_event)",
                 );
                 continue;
             }

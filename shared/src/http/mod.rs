@@ -132,6 +132,7 @@ async fn request_span(request: Request, next: Next) -> Response {
             "request"
         );
     });
+    crate::telemetry::request(&format!("{method} {route}"), response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

@@ -108,6 +108,7 @@ where
     let started = std::time::Instant::now();
     let outcome = attempt().await;
     let duration = started.elapsed();
+    count_attempt(target, &outcome);
     let (result, next_attempt_in) = match &outcome {
         Attempt::Delivered => (Ok(()), None),
         Attempt::Skipped(reason, why) => (Err(Unsent::Withheld(*reason, why.clone())), None),
@@ -174,6 +175,32 @@ impl<K, V> Default for ReadOnce<K, V> {
     }
 }
 
+/// The metrics of one attempt: its outcome, a skip's reason, and how long after its event a
+/// delivery went out.
+fn count_attempt(target: &DeliveryTarget<'_>, outcome: &Attempt) {
+    use crate::telemetry;
+    let channel = target.channel;
+    match outcome {
+        Attempt::Delivered => {
+            telemetry::delivery(channel, "sent");
+            let happened =
+                time::OffsetDateTime::parse(target.occurred_at, &time::format_description::well_known::Rfc3339);
+            if let Ok(happened) = happened {
+                let latency = time::OffsetDateTime::now_utc() - happened;
+                if let Ok(latency) = std::time::Duration::try_from(latency) {
+                    telemetry::delivery_latency(channel, latency);
+                }
+            }
+        }
+        Attempt::Skipped(reason, _) => {
+            telemetry::delivery(channel, "skipped");
+            telemetry::delivery_skipped(channel, &reason.name());
+        }
+        Attempt::FailedForGood(_) => telemetry::delivery(channel, "failed"),
+        Attempt::FailedForNow { .. } => telemetry::delivery(channel, "retried"),
+    }
+}
+
 /// How long a worker keeps trying to record a finished batch.
 const RECORD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -219,12 +246,42 @@ pub enum Retry {
     },
 }
 
-/// Whether SQS handed this message over before (its `ApproximateReceiveCount` is above 1).
-pub(crate) fn handed_over_before(m: &SqsMessage) -> bool {
+/// How many times SQS has handed this message over, this time included.
+fn receive_count(m: &SqsMessage) -> u32 {
     m.attributes
         .get("ApproximateReceiveCount")
-        .and_then(|c| c.parse::<u32>().ok())
-        .is_some_and(|c| c > 1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Whether this receive is the last one the queue allows (`max_receives`, its `maxReceiveCount`):
+/// a job left for retry now goes to the dead-letter queue.
+pub(crate) fn is_last_receive(m: &SqsMessage, max_receives: u32) -> bool {
+    receive_count(m) >= max_receives
+}
+
+/// Tells the organisation's managers of deliveries that one of its deliveries went to the
+/// dead-letter queue: a `system_event.delivery_dead_lettered`, once a day per channel. Best effort:
+/// the delivery log has the failure whatever happens here.
+pub(crate) async fn tell_dead_lettered(
+    store: &dyn Store,
+    notice: crate::domain::event_data::DeliveryDeadLettered,
+    org: &crate::domain::OrgId,
+) {
+    use crate::domain::event_data::EventData;
+    let cause = format!("dead_lettered:{}", notice.channel);
+    let data = EventData::DeliveryDeadLettered(notice);
+    let event = crate::domain::Event::new(org.clone(), data.kind(), crate::domain::now_rfc3339(), data.public());
+    match crate::store::notices::raise_once_a_day(store, &cause, &event).await {
+        Ok(true) => tracing::warn!(org = %org, %cause, "a delivery was dead-lettered; its managers are told"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(org = %org, error = %e, "could not raise the dead-letter notice"),
+    }
+}
+
+/// Whether SQS handed this message over before (its `ApproximateReceiveCount` is above 1).
+pub(crate) fn handed_over_before(m: &SqsMessage) -> bool {
+    receive_count(m) > 1
 }
 
 pub(crate) fn job_span(worker: &'static str, m: &SqsMessage) -> tracing::Span {
@@ -232,15 +289,21 @@ pub(crate) fn job_span(worker: &'static str, m: &SqsMessage) -> tracing::Span {
 }
 
 /// The batch response: every message whose delivery did not finish is reported for retry.
+/// A job left for retry on the last receive its queue allows (`max_receives`, the queue's
+/// `maxReceiveCount`) goes to the dead-letter queue: counted as such.
 pub(crate) fn report(
     worker: &'static str,
     records: &[SqsMessage],
     results: Vec<Result<(), Retry>>,
+    max_receives: u32,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for (m, result) in records.iter().zip(results) {
         if let Err(e) = result {
             tracing::warn!(worker, message_id = m.message_id.as_deref().unwrap_or(""), error = %e, "job left for retry");
+            if is_last_receive(m, max_receives) {
+                crate::telemetry::delivery(worker, "dead_lettered");
+            }
             response.add_failure(m.message_id.clone().unwrap_or_default());
         }
     }

@@ -7,10 +7,14 @@ use futures::future::join_all;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use super::batch::{deliver_once, handed_over_before, job_span, postpone, report, Attempt, BatchOutcomes, Retry};
+use super::batch::{
+    deliver_once, handed_over_before, is_last_receive, job_span, postpone, report, tell_dead_lettered, Attempt,
+    BatchOutcomes, Retry,
+};
 use super::feedback;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
+use crate::domain::event_data::DeliveryDeadLettered;
 use crate::domain::jobs::EmailJob;
 use crate::domain::limits::Limits;
 use crate::domain::notifications::{notification_type, Suppressed};
@@ -48,6 +52,8 @@ pub struct EmailWorker {
     queue: Option<Arc<dyn crate::queue::JobScheduler>>,
     /// The per-recipient limits on emails a caller without a session can trigger.
     limits: Limits,
+    /// The queue's `maxReceiveCount`: a failure on that receive is dead-lettered.
+    max_receives: u32,
 }
 
 impl EmailWorker {
@@ -70,7 +76,14 @@ impl EmailWorker {
             api_base,
             queue: None,
             limits: Limits::default(),
+            max_receives: 5,
         }
+    }
+
+    /// The queue's `maxReceiveCount` (`QUEUE_MAX_RECEIVE_COUNT`), for counting dead letters.
+    pub fn dead_lettered_after(mut self, receives: u32) -> Self {
+        self.max_receives = receives;
+        self
     }
 
     /// The deployment's limits instead of the defaults.
@@ -229,6 +242,7 @@ impl EmailWorker {
             org: &job.event.org_id,
             delivery_id: &job.delivery_id,
             event_id: job.event.id.as_str(),
+            occurred_at: &job.event.occurred_at,
             channel: "email",
             target: job.to.as_str(),
             job: body,
@@ -312,6 +326,22 @@ impl EmailWorker {
         outcome
     }
 
+    /// Tells the job's organisation that its delivery was dead-lettered (a job that does not decode
+    /// names no organisation).
+    async fn dead_lettered(&self, message: &SqsMessage, problem: &Retry) {
+        let Ok(job) = serde_json::from_str::<EmailJob>(message.body.as_deref().unwrap_or_default()) else {
+            return;
+        };
+        let notice = DeliveryDeadLettered {
+            delivery_id: job.delivery_id.clone(),
+            event_id: job.event.id.to_string(),
+            channel: "email".into(),
+            target: job.to.to_string(),
+            last_error: problem.to_string(),
+        };
+        tell_dead_lettered(self.store.as_ref(), notice, &job.event.org_id).await;
+    }
+
     async fn postpone(&self, message: &SqsMessage, delay: std::time::Duration) {
         if let Some(queue) = &self.queue {
             postpone(queue.as_ref(), message, delay).await;
@@ -356,12 +386,17 @@ impl QueueHandler for EmailWorker {
         )
         .await;
         let results = batch.record(self.store.as_ref(), results).await;
+        for (message, result) in event.records.iter().zip(&results) {
+            if let (Err(problem), true) = (result, is_last_receive(message, self.max_receives)) {
+                self.dead_lettered(message, problem).await;
+            }
+        }
         // Put off only once recorded, so a retry finds how this attempt ended.
         for (message, result) in event.records.iter().zip(&results) {
             if let Some(delay) = result.as_ref().err().and_then(Retry::delay) {
                 self.postpone(message, delay).await;
             }
         }
-        report("email", &event.records, results)
+        report("email", &event.records, results, self.max_receives)
     }
 }

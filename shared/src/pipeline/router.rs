@@ -556,6 +556,23 @@ impl EventRouter {
     }
 }
 
+/// How long the batch's oldest event waited in the stream (a stream source that does not stamp
+/// its records, as the local ones may not, records nothing).
+fn record_batch_age(event: &StreamEvent) {
+    let oldest = event
+        .records
+        .iter()
+        .map(|r| r.change.approximate_creation_date_time.timestamp_millis())
+        .min()
+        .unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    // Before 2001: not stamped.
+    if oldest > 978_307_200_000 {
+        let age = u64::try_from(now - i128::from(oldest)).unwrap_or_default();
+        crate::telemetry::stream_batch_age(std::time::Duration::from_millis(age));
+    }
+}
+
 #[async_trait]
 impl StreamHandler for EventRouter {
     #[tracing::instrument(name = "route_events", skip_all, fields(records = event.records.len()))]
@@ -566,6 +583,7 @@ impl StreamHandler for EventRouter {
         let Some(first) = event.records.first() else {
             return DynamoDbEventResponse::default();
         };
+        record_batch_age(&event);
         // Where to resume when a record cannot be routed now; the records before it are still sent.
         let mut retry_from = None;
         for record in &event.records {

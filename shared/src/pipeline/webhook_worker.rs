@@ -10,11 +10,12 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::batch::{
-    deliver_once, handed_over_before, job_span, postpone, report, Attempt, BatchOutcomes, ReadOnce, Retry,
+    deliver_once, handed_over_before, is_last_receive, job_span, postpone, report, tell_dead_lettered, Attempt,
+    BatchOutcomes, ReadOnce, Retry,
 };
 use super::QueueHandler;
 use crate::crypto::SecretBox;
-use crate::domain::event_data::{EndpointDisabled, EventData};
+use crate::domain::event_data::{DeliveryDeadLettered, EndpointDisabled, EndpointFailing, EventData};
 use crate::domain::jobs::WebhookJob;
 use crate::domain::{now_epoch, now_rfc3339, Event, Organisation, WebhookUrl};
 use crate::store::deliveries::{DeliveryTarget, WithheldReason};
@@ -30,6 +31,10 @@ pub struct WebhookWorker {
     retries: RetryPolicy,
     /// An endpoint failing this long without a success is disabled.
     disable_after: std::time::Duration,
+    /// The queue's `maxReceiveCount`: a failure on that receive is dead-lettered.
+    max_receives: u32,
+    /// An endpoint failing this long without a success raises `system_event.endpoint_failing`.
+    failing_notice_after: std::time::Duration,
 }
 
 /// When failed webhooks are tried again: the delay after the n-th failed attempt is the schedule's
@@ -69,7 +74,21 @@ impl WebhookWorker {
             secrets,
             retries,
             disable_after,
+            max_receives: 5,
+            failing_notice_after: std::time::Duration::from_secs(3600),
         }
+    }
+
+    /// How long an endpoint fails before the managers of deliveries are told (once a day).
+    pub fn failing_notice_after(mut self, after: std::time::Duration) -> Self {
+        self.failing_notice_after = after;
+        self
+    }
+
+    /// The queue's `maxReceiveCount` (`QUEUE_MAX_RECEIVE_COUNT`), for counting dead letters.
+    pub fn dead_lettered_after(mut self, receives: u32) -> Self {
+        self.max_receives = receives;
+        self
     }
 
     /// `webhook-signature`: the current secret's signature, and during a rotation's grace period
@@ -123,6 +142,26 @@ impl WebhookWorker {
                     "it has failed every delivery for {} seconds",
                     now.saturating_sub(since)
                 )),
+                // Failing for an hour: the managers of deliveries are told, once a day.
+                Some(since)
+                    if now.saturating_sub(since) >= self.failing_notice_after.as_secs() as i64
+                        && state
+                            .failing_notice_at
+                            .is_none_or(|at| now.saturating_sub(at) >= 86_400) =>
+                {
+                    state.failing_notice_at = Some(now);
+                    let data = EventData::EndpointFailing(EndpointFailing {
+                        url: url.without_query().as_str().to_string(),
+                        failing_since: since,
+                        failing_for_minutes: now.saturating_sub(since) / 60,
+                        disabled_in_hours: (since + self.disable_after.as_secs() as i64 - now).max(0) / 3600,
+                    });
+                    let notice = Event::new(org.id.clone(), data.kind(), now_rfc3339(), data.public());
+                    if let Err(e) = endpoints::save(self.store.as_ref(), &org.id, &state, version, &[notice]).await {
+                        tracing::warn!(org = %org.id, error = %e, "could not record the failing endpoint's notice");
+                    }
+                    return None;
+                }
                 Some(_) => return None,
             },
         };
@@ -247,6 +286,7 @@ impl WebhookWorker {
             org: &job.event.org_id,
             delivery_id: &job.delivery_id,
             event_id: job.event.id.as_str(),
+            occurred_at: &job.event.occurred_at,
             channel: "webhook",
             target: job.url.as_str(),
             job: body,
@@ -257,6 +297,22 @@ impl WebhookWorker {
         })
         .await;
         outcome
+    }
+
+    /// Tells the job's organisation that its delivery was dead-lettered (a job that does not decode
+    /// names no organisation).
+    async fn dead_lettered(&self, message: &SqsMessage, problem: &Retry) {
+        let Ok(job) = serde_json::from_str::<WebhookJob>(message.body.as_deref().unwrap_or_default()) else {
+            return;
+        };
+        let notice = DeliveryDeadLettered {
+            delivery_id: job.delivery_id.clone(),
+            event_id: job.event.id.to_string(),
+            channel: "webhook".into(),
+            target: job.url.without_query().as_str().to_string(),
+            last_error: problem.to_string(),
+        };
+        tell_dead_lettered(self.store.as_ref(), notice, &job.event.org_id).await;
     }
 
     async fn postpone(&self, message: &SqsMessage, delay: std::time::Duration) {
@@ -300,13 +356,18 @@ impl QueueHandler for WebhookWorker {
         )
         .await;
         let results = batch.record(self.store.as_ref(), results).await;
+        for (message, result) in event.records.iter().zip(&results) {
+            if let (Err(problem), true) = (result, is_last_receive(message, self.max_receives)) {
+                self.dead_lettered(message, problem).await;
+            }
+        }
         // Put off only once recorded, so a retry finds how this attempt ended.
         for (message, result) in event.records.iter().zip(&results) {
             if let Some(delay) = result.as_ref().err().and_then(Retry::delay) {
                 self.postpone(message, delay).await;
             }
         }
-        report("webhook", &event.records, results)
+        report("webhook", &event.records, results, self.max_receives)
     }
 }
 

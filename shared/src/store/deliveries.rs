@@ -51,6 +51,16 @@ pub enum WithheldReason {
     Unconfirmed,
 }
 
+impl WithheldReason {
+    /// The reason's name, as the delivery log and the metrics show it.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     pub delivery_id: String,
@@ -108,6 +118,8 @@ pub struct DeliveryTarget<'a> {
     pub org: &'a OrgId,
     pub delivery_id: &'a str,
     pub event_id: &'a str,
+    /// When the event happened (RFC 3339), for the delivery latency metric.
+    pub occurred_at: &'a str,
     pub channel: &'a str,
     pub target: &'a str,
     /// The queued job's body.

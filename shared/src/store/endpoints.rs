@@ -20,6 +20,9 @@ pub struct EndpointHealth {
     pub disabled_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
+    /// Epoch seconds of the last `system_event.endpoint_failing` notice (one a day at most).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_notice_at: Option<i64>,
 }
 
 impl EndpointHealth {
@@ -29,6 +32,7 @@ impl EndpointHealth {
             failing_since: None,
             disabled_at: None,
             disabled_reason: None,
+            failing_notice_at: None,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod endpoints;
 pub mod inbox;
 pub mod key_hashes;
 mod memory;
+pub mod notices;
 pub mod orgs;
 pub mod outbox;
 pub mod pending_requests;

@@ -108,6 +108,12 @@ pub fn delivery_outcomes(org: &OrgId, batch: &str) -> Key {
 /// What every outcome record's partition key holds.
 pub const OUTCOMES_PART: &str = "#OUTCOMES#";
 
+/// The marker of a health notice raised today for `cause` (`store::notices`): its own partition,
+/// written at most once a day per cause.
+pub fn notice_marker(org: &OrgId, cause: &str, day: &str) -> Key {
+    own(org, "NOTICE", &format!("{cause}#{day}"))
+}
+
 /// A key request, key or audit entry: its own partition.
 pub fn spread(org: &OrgId, kind: &str, id: &str) -> Key {
     own(org, kind, id)

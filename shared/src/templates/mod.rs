@@ -63,6 +63,8 @@ macro_rules! with_notifications {
             "quota_threshold_staff",
             "budget_threshold",
             "budget_threshold_staff",
+            "delivery_dead_lettered",
+            "endpoint_failing",
         )
     };
 }
@@ -95,6 +97,8 @@ macro_rules! with_in_app {
             "quota_threshold_staff",
             "budget_threshold",
             "budget_threshold_staff",
+            "delivery_dead_lettered",
+            "endpoint_failing",
         )
     };
 }

@@ -6,6 +6,25 @@ use serde_json::{json, Value};
 
 /// Everything a notification's data can hold, with made-up values.
 pub fn sample_data() -> Value {
+    let mut sample = samples();
+    // The health notices' (one `json!` holds only so many keys).
+    sample["data"] = merged(
+        sample["data"].take(),
+        &json!({
+            "delivery_id": "evt_01jsample0000000000000000.webhook.0123456789abcdef",
+            "event_id": "evt_01jsample0000000000000000",
+            "channel": "webhook",
+            "target": "https://hooks.example.com/gatehouse",
+            "last_error": "the endpoint answered 503",
+            "failing_since": 1_767_225_600,
+            "failing_for_minutes": 61,
+            "disabled_in_hours": 119,
+        }),
+    );
+    sample
+}
+
+fn samples() -> Value {
     json!({
         "org": {"id": "acme", "name": "Acme"},
         "portal_url": "https://portal.example.com",

@@ -432,3 +432,49 @@ async fn a_delivery_sent_under_key_scheme_2_is_not_sent_again_and_stays_in_the_l
     assert_eq!(listed.len(), 1, "listed once: {page}");
     assert_eq!(listed[0]["status"], "sent");
 }
+
+/// What CloudWatch is given (Embedded Metric Format documents, written after each invocation in
+/// Lambda): deliveries by channel and outcome, how long after its event each went out, requests by
+/// route and status class. The only test that flushes the process's metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_and_requests_are_measured_for_cloudwatch() {
+    gatehouse::telemetry::init_metrics();
+    let app = spawn_app(Backend::Embedded).await;
+    let receiver = WebhookReceiver::start(vec![200]).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {"developer_event": {"webhook": receiver.url()}}}))
+        .await;
+    assert_eq!(app.sign_up(&org.id, &unique_email()).await.status(), 202);
+    receiver
+        .wait_for(1, Duration::from_secs(20))
+        .await
+        .expect("the webhook was delivered");
+    let flushed = eventually(Duration::from_secs(10), || async {
+        let mut out = Vec::new();
+        gatehouse::telemetry::flush_metrics(&mut out);
+        let documents: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        documents
+            .iter()
+            .any(|d| d["Deliveries"].is_number() && d["Channel"] == "webhook" && d["Outcome"] == "sent")
+            .then_some(documents)
+    })
+    .await
+    .expect("a sent webhook is counted");
+    let directive = |d: &Value| d["_aws"]["CloudWatchMetrics"][0].clone();
+    let latency = flushed
+        .iter()
+        .find(|d| d["DeliveryLatency"].is_array() || d["DeliveryLatency"].is_number())
+        .expect("the delivery's latency is recorded");
+    assert_eq!(directive(latency)["Namespace"], "Gatehouse");
+    assert_eq!(directive(latency)["Metrics"][0]["Unit"], "Milliseconds");
+    assert!(
+        flushed
+            .iter()
+            .any(|d| d["Requests"].is_number() && d["Route"] == "POST /portal/{org}/signup" && d["Status"] == "2xx"),
+        "the sign-up is counted by route and status class: {flushed:?}"
+    );
+}

@@ -438,3 +438,39 @@ fn alarms_cover_every_function_and_each_has_a_runbook_line() {
     assert!(widgets.len() >= 6);
     assert!(widgets.iter().all(|w| w["properties"]["title"].is_string()));
 }
+
+/// A worker counts a failure on the last receive its queue allows as dead-lettered: the number it
+/// is given is the `maxReceiveCount` of every queue it takes jobs from.
+#[test]
+fn each_worker_counts_dead_letters_at_its_queues_max_receive_count() {
+    let template = template();
+    let mut checked = 0;
+    for (id, _, function) in functions(&template) {
+        let events = function["Properties"]["Events"].as_mapping().into_iter().flatten();
+        let queues: Vec<String> = events
+            .filter(|(_, e)| e["Type"].as_str() == Some("SQS"))
+            .filter_map(|(_, e)| intrinsic(&e["Properties"]["Queue"]))
+            .map(|(_, target)| target.as_str().unwrap().trim_end_matches(".Arn").to_string())
+            .collect();
+        if queues.is_empty() {
+            continue;
+        }
+        let given = function["Properties"]["Environment"]["Variables"]["QUEUE_MAX_RECEIVE_COUNT"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{id} takes SQS jobs but is not given QUEUE_MAX_RECEIVE_COUNT"));
+        for queue in queues {
+            let allowed = template["Resources"][queue.as_str()]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{queue} has no redrive policy"));
+            assert_eq!(
+                given, allowed,
+                "{id}: QUEUE_MAX_RECEIVE_COUNT against {queue}'s maxReceiveCount"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 3,
+        "the email queue, the SES feedback queue and the webhook queue"
+    );
+}

@@ -28,6 +28,7 @@ mod pollers;
 mod roles;
 mod smtp;
 mod ssrf;
+mod system_events;
 mod template;
 mod trust;
 mod unsubscribe;
