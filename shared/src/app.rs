@@ -150,6 +150,7 @@ pub fn api_state(
 ) -> AppState {
     AppState {
         gate: Arc::new(Gate::new(store.clone())),
+        orgs: Arc::new(crate::service::OrgCache::new(config.org_cache_ttl)),
         store,
         config,
         secrets,

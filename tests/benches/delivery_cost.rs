@@ -726,6 +726,8 @@ impl Deployment {
             "every event was accepted: {statuses:?}"
         );
         let deadline = Instant::now() + Duration::from_secs(600);
+        // What was logged so far is the API's, accepting the events.
+        let api_log_bytes = self.log_bytes.0.swap(0, Ordering::Relaxed);
         self.router_hold.set(false);
         loop {
             let queued: usize = self
@@ -767,14 +769,16 @@ impl Deployment {
         self.ledger.recording.store(false, Ordering::SeqCst);
         let calls = self.ledger.take();
         let invocations: Vec<_> = self.invocations.iter().map(|(f, i)| (*f, i.take())).collect();
-        bill(
+        let mut bill = bill(
             channel,
             events,
             &calls,
             &invocations,
             self.log_bytes.0.load(Ordering::Relaxed),
             memory_gb(),
-        )
+        );
+        bill.api_per_event += api_log_bytes as f64 / 1e9 * PRICES.log_gb * 1e6 / events as f64;
+        bill
     }
 }
 

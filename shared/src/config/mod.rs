@@ -70,6 +70,9 @@ pub struct Config {
     /// An endpoint failing without a success for this long is disabled and the organisation's admin
     /// told (`WEBHOOK_DISABLE_AFTER_SECS`, default 5 days). A 410 Gone disables it at once.
     pub webhook_disable_after: Duration,
+    /// How long the API reuses an organisation it read, for requests that decide nothing about
+    /// security (`ORG_CACHE_SECS`, default 5; 0 reads it every time).
+    pub org_cache_ttl: Duration,
     /// An endpoint failing without a success for this long raises `system_event.endpoint_failing`,
     /// once a day (`WEBHOOK_FAILING_NOTICE_AFTER_SECS`, default 1 hour).
     pub webhook_failing_notice_after: Duration,
@@ -138,6 +141,7 @@ impl Config {
                 .to_vec(),
             webhook_disable_after: Duration::from_secs(5 * 86_400),
             webhook_failing_notice_after: Duration::from_secs(3_600),
+            org_cache_ttl: Duration::from_secs(5),
             ses_configuration_set: None,
             email_backend: None,
             aws_endpoint_url: None,
@@ -252,6 +256,9 @@ impl Config {
         if let Some(v) = get("WEBHOOK_DISABLE_AFTER_SECS") {
             c.webhook_disable_after =
                 Duration::from_secs(parse_number("WEBHOOK_DISABLE_AFTER_SECS", &v, 0, 30 * 86_400)?);
+        }
+        if let Some(v) = get("ORG_CACHE_SECS") {
+            c.org_cache_ttl = Duration::from_secs(parse_number("ORG_CACHE_SECS", &v, 0, 60)?);
         }
         if let Some(v) = get("WEBHOOK_FAILING_NOTICE_AFTER_SECS") {
             c.webhook_failing_notice_after =
@@ -533,6 +540,7 @@ mod tests {
             ("QUEUE_MAX_RECEIVE_COUNT", "0"),
             ("WEBHOOK_RETRY_SCHEDULE", "5,soon"),
             ("WEBHOOK_FAILING_NOTICE_AFTER_SECS", "an hour"),
+            ("ORG_CACHE_SECS", "61"),
             ("EMAIL_BACKEND", "postcard"),
             ("LOCAL_WEBHOOKS", "later"),
             ("EMAIL_BACKEND_CONFIG", "{\"code\": \"sendgrid\", \"setings\": {}}"),

@@ -14,7 +14,7 @@ use super::auth::DeveloperSession;
 use super::credentials::{self, LinkPurpose, PasswordLink, ResponseFloor};
 pub use super::credentials::{LoginInput, ResetCompleteInput, ResetRequestInput};
 use super::limits;
-use super::{blocking, load_org, load_org_named, AppState, ServiceError};
+use super::{blocking, load_org_named, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::limits::Limit;
@@ -253,7 +253,7 @@ async fn edit_profile(
     session: &DeveloperSession,
     input: ProfileInput,
 ) -> Result<Developer, ServiceError> {
-    let org = load_org(state, &session.org).await?;
+    let org = super::load_org_recent(state, &session.org).await?;
     let mut errors = ValidationErrors::default();
     let changes = check_values(
         &org.settings.signup_fields,

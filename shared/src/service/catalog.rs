@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use super::auth::OrgAdmin;
 use super::limits;
-use super::{audit, load_org_named, AppState, OrConflict, Paged, ServiceError};
+use super::{audit, AppState, OrConflict, Paged, ServiceError};
 use crate::domain::audit::FieldChange;
 use crate::domain::catalog::{
     check_description, check_listen_path, check_name, check_quota, check_rate, check_trigger_limits,
@@ -452,7 +452,7 @@ pub async fn published(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Paged<PublishedEntry>, ServiceError> {
-    let org = load_org_named(state, org).await?;
+    let org = super::load_org_named_recent(state, org).await?;
     limits::per_source(state, &org, Limit::PublicReadsPerSource, source).await?;
     let store = state.store.as_ref();
     let (entries, next) = resources::list::<CatalogEntry>(store, &org.id, after, limit).await?;

@@ -68,6 +68,49 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// This process's leases, policies read and use counted at the gate.
     pub gate: Arc<gate::Gate>,
+    /// Organisations read in the last few seconds, for requests that decide nothing about security.
+    pub orgs: Arc<OrgCache>,
+}
+
+/// Organisations this API instance read in the last `ttl` (`ORG_CACHE_SECS`, 5 by default; 0 turns
+/// it off), so that the reads of one busy organisation do not all land on its partition (DynamoDB
+/// serves ~3,000 strongly consistent reads a second from one item). A change made through this
+/// instance is seen at once; one made through another instance, within `ttl`. What a request decides
+/// about security (sign-ups, logins, password links, keys issued, admin changes, settings changed)
+/// reads the organisation exactly ([`load_org`]); revocations (keys, sessions, admin keys) are
+/// records of their own, read exactly.
+pub struct OrgCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<OrgId, (std::time::Instant, Organisation)>>,
+}
+
+impl OrgCache {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    fn get(&self, org: &OrgId) -> Option<Organisation> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(org)
+            .filter(|(read, _)| read.elapsed() < self.ttl)
+            .map(|(_, o)| o.clone())
+    }
+
+    fn put(&self, org: &Organisation) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // A bound on memory: an instance serving many organisations forgets the stale ones.
+        if entries.len() >= 10_000 {
+            entries.retain(|_, (read, _)| read.elapsed() < self.ttl);
+        }
+        entries.insert(org.id.clone(), (std::time::Instant::now(), org.clone()));
+    }
 }
 
 impl AppState {
@@ -86,12 +129,29 @@ impl AppState {
     }
 }
 
-/// The organisation with this id, or 404.
+/// The organisation with this id as stored now (a strongly consistent read), or 404.
 pub async fn load_org(state: &AppState, org: &OrgId) -> Result<Organisation, ServiceError> {
-    Ok(org_store::get_org(state.store.as_ref(), org)
+    let found = org_store::get_org(state.store.as_ref(), org)
         .await?
         .ok_or(ServiceError::NotFound("organisation"))?
-        .value)
+        .value;
+    state.orgs.put(&found);
+    Ok(found)
+}
+
+/// The organisation with this id as read in the last few seconds ([`OrgCache`]), or 404: for
+/// requests that decide nothing about security (the catalog, preferences, profiles).
+pub async fn load_org_recent(state: &AppState, org: &OrgId) -> Result<Organisation, ServiceError> {
+    match state.orgs.get(org) {
+        Some(found) => Ok(found),
+        None => load_org(state, org).await,
+    }
+}
+
+/// [`load_org_recent`] of the organisation named in a path (any text), or 404.
+pub async fn load_org_named_recent(state: &AppState, org: &str) -> Result<Organisation, ServiceError> {
+    let id = OrgId::parse(org).map_err(|_| ServiceError::NotFound("organisation"))?;
+    load_org_recent(state, &id).await
 }
 
 /// The organisation named in a path (any text), or 404.

@@ -189,7 +189,7 @@ pub async fn preferences(
     person: &Recipient<'_>,
 ) -> Result<(Preferences, Vec<Effective>), ServiceError> {
     let store = state.store.as_ref();
-    let (org, chosen) = futures::try_join!(async { super::load_org(state, person.org).await }, async {
+    let (org, chosen) = futures::try_join!(async { super::load_org_recent(state, person.org).await }, async {
         preferences::get(store, person.org, person.person)
             .await
             .map_err(ServiceError::from)

@@ -271,7 +271,10 @@ pub(crate) async fn change_org(
             .collect();
         let entry = super::audit::entry(state, admin, action, Some(org.id.as_str()), changes);
         match orgs::update_org(state.store.as_ref(), &org, current.version, &events, vec![entry]).await {
-            Ok(()) => return Ok(org),
+            Ok(()) => {
+                state.orgs.put(&org);
+                return Ok(org);
+            }
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -688,3 +688,62 @@ async fn admins_change_emails_and_remove_developers_with_their_sessions() {
     assert_eq!(app.sign_up(&org.id, &moved).await.status(), 202);
     session(&app, &org.id, &moved, PASSWORD).await;
 }
+
+/// Two API instances on one table: the one that cached the organisation a moment ago (its catalog
+/// read) still refuses a sign-up at once after the other turned sign-ups off, since what decides
+/// about security reads the organisation exactly; its catalog may be a few seconds old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_organisation_never_decides_a_sign_up() {
+    let config = test_config(Backend::Emulator);
+    let first = spawn_app_with(config.clone()).await;
+    let second = spawn_app_without_workers(config).await;
+    let org = first.create_org(json!({"name": "Acme"})).await;
+    let catalog = format!("/portal/{}/catalog", org.id);
+    let read = second.http.get(second.url(&catalog)).send().await.unwrap();
+    assert_eq!(read.status(), 200, "the second instance now holds the organisation");
+
+    let patched = first
+        .http
+        .patch(first.url(&format!("/orgs/{}", org.id)))
+        .bearer_auth(&org.admin_key)
+        .json(&json!({"settings": {"disable_signup": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let refused = second.sign_up(&org.id, &unique_email()).await;
+    assert_eq!(
+        refused.status(),
+        403,
+        "refused at once by the instance that cached the organisation"
+    );
+}
+
+/// Busy portal reads do not all land on the organisation's partition: the catalog read again
+/// within `ORG_CACHE_SECS` does not read the organisation, and with the cache off every read does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_reads_reuse_the_organisation_for_a_few_seconds() {
+    for (ttl, expected) in [(5, 1), (0, 3)] {
+        let mut config = test_config(Backend::Embedded);
+        config.org_cache_ttl = Duration::from_secs(ttl);
+        let app = spawn_app_with(config).await;
+        let org = app.create_org(json!({"name": "Acme"})).await;
+        let memory = app.local.memory_store.clone().expect("the embedded store");
+        let org_key = gatehouse::store::table_keys::org(&OrgId::parse(&org.id).unwrap());
+        memory.record_reads();
+        for _ in 0..3 {
+            let read = app
+                .http
+                .get(app.url(&format!("/portal/{}/catalog", org.id)))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(read.status(), 200);
+        }
+        let reads = memory.reads().into_iter().filter(|k| *k == org_key).count();
+        assert_eq!(
+            reads, expected,
+            "ORG_CACHE_SECS={ttl}: the organisation read {reads} times"
+        );
+    }
+}
