@@ -198,6 +198,7 @@ pub fn email_worker(
     )
     .with_limits(config.limits.clone())
     .dead_lettered_after(config.queue_max_receive_count)
+    .reputation_after(config.email_reputation_min_sent)
     .postponing_on(queue)
 }
 

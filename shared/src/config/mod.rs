@@ -70,6 +70,9 @@ pub struct Config {
     /// An endpoint failing without a success for this long is disabled and the organisation's admin
     /// told (`WEBHOOK_DISABLE_AFTER_SECS`, default 5 days). A 410 Gone disables it at once.
     pub webhook_disable_after: Duration,
+    /// Emails an organisation sends in a day before its bounce and complaint rates raise
+    /// `system_event.email_reputation` (`EMAIL_REPUTATION_MIN_SENT`, default 100).
+    pub email_reputation_min_sent: u64,
     /// How long the API reuses an organisation it read, for requests that decide nothing about
     /// security (`ORG_CACHE_SECS`, default 5; 0 reads it every time).
     pub org_cache_ttl: Duration,
@@ -142,6 +145,7 @@ impl Config {
             webhook_disable_after: Duration::from_secs(5 * 86_400),
             webhook_failing_notice_after: Duration::from_secs(3_600),
             org_cache_ttl: Duration::from_secs(5),
+            email_reputation_min_sent: 100,
             ses_configuration_set: None,
             email_backend: None,
             aws_endpoint_url: None,
@@ -256,6 +260,9 @@ impl Config {
         if let Some(v) = get("WEBHOOK_DISABLE_AFTER_SECS") {
             c.webhook_disable_after =
                 Duration::from_secs(parse_number("WEBHOOK_DISABLE_AFTER_SECS", &v, 0, 30 * 86_400)?);
+        }
+        if let Some(v) = get("EMAIL_REPUTATION_MIN_SENT") {
+            c.email_reputation_min_sent = parse_number("EMAIL_REPUTATION_MIN_SENT", &v, 1, 1_000_000)?;
         }
         if let Some(v) = get("ORG_CACHE_SECS") {
             c.org_cache_ttl = Duration::from_secs(parse_number("ORG_CACHE_SECS", &v, 0, 60)?);
@@ -541,6 +548,7 @@ mod tests {
             ("WEBHOOK_RETRY_SCHEDULE", "5,soon"),
             ("WEBHOOK_FAILING_NOTICE_AFTER_SECS", "an hour"),
             ("ORG_CACHE_SECS", "61"),
+            ("EMAIL_REPUTATION_MIN_SENT", "0"),
             ("EMAIL_BACKEND", "postcard"),
             ("LOCAL_WEBHOOKS", "later"),
             ("EMAIL_BACKEND_CONFIG", "{\"code\": \"sendgrid\", \"setings\": {}}"),

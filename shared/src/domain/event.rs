@@ -121,6 +121,10 @@ pub enum EventKind {
     /// `WEBHOOK_DISABLE_AFTER_SECS`).
     #[serde(rename = "system_event.endpoint_failing")]
     EndpointFailing,
+    /// The organisation's emails today bounced or drew complaints past the rate SES reviews
+    /// accounts at.
+    #[serde(rename = "system_event.email_reputation")]
+    EmailReputation,
     /// A webhook endpoint answered 410 Gone or kept failing, and is no longer sent to.
     #[serde(rename = "delivery_event.endpoint_disabled")]
     EndpointDisabled,
@@ -192,6 +196,7 @@ impl EventKind {
             Self::SuspiciousLogin => "developer_event.suspicious_login",
             Self::DeliveryDeadLettered => "system_event.delivery_dead_lettered",
             Self::EndpointFailing => "system_event.endpoint_failing",
+            Self::EmailReputation => "system_event.email_reputation",
             Self::EndpointDisabled => "delivery_event.endpoint_disabled",
             Self::TestEmail => "delivery_event.test_email",
             Self::KeyRequestDigest => "delivery_event.key_request_digest",
@@ -225,7 +230,7 @@ impl EventKind {
             | Self::AdminPasswordChanged
             | Self::AdminSuspiciousLogin => EventCategory::AdminEvent,
             Self::QuotaThresholdReached | Self::BudgetThresholdReached => EventCategory::QuotaEvent,
-            Self::DeliveryDeadLettered | Self::EndpointFailing => EventCategory::SystemEvent,
+            Self::DeliveryDeadLettered | Self::EndpointFailing | Self::EmailReputation => EventCategory::SystemEvent,
             _ => EventCategory::DeveloperEvent,
         }
     }
@@ -290,6 +295,7 @@ impl Event {
             EventKind::BudgetThresholdReached => Some("budget_threshold_staff"),
             EventKind::DeliveryDeadLettered => Some("delivery_dead_lettered"),
             EventKind::EndpointFailing => Some("endpoint_failing"),
+            EventKind::EmailReputation => Some("email_reputation"),
             _ => None,
         }
     }
@@ -357,6 +363,7 @@ impl Event {
             | EventKind::ApiDeleted
             | EventKind::DeliveryDeadLettered
             | EventKind::EndpointFailing
+            | EventKind::EmailReputation
             | EventKind::TestEmail => return None,
         };
         Some(PersonalEmail { template, to })

@@ -275,6 +275,20 @@ pub struct EndpointFailing {
     pub disabled_in_hours: i64,
 }
 
+/// The organisation's emails of today (UTC) bounced or drew complaints at or past `threshold_percent`
+/// (a health notice, once a day per signal).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmailReputation {
+    /// `bounce` or `complaint`.
+    pub signal: String,
+    /// Emails sent today.
+    pub sent: i64,
+    /// Of which bounced (permanently) or drew a complaint.
+    pub count: i64,
+    pub rate_percent: f64,
+    pub threshold_percent: f64,
+}
+
 /// One request of a digest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DigestedRequest {
@@ -475,6 +489,7 @@ pub enum EventData {
     BudgetThresholdReached(BudgetThreshold),
     DeliveryDeadLettered(DeliveryDeadLettered),
     EndpointFailing(EndpointFailing),
+    EmailReputation(EmailReputation),
 }
 
 fn to_value<T: Serialize>(payload: &T) -> Value {
@@ -518,6 +533,7 @@ impl EventData {
             Self::BudgetThresholdReached(_) => EventKind::BudgetThresholdReached,
             Self::DeliveryDeadLettered(_) => EventKind::DeliveryDeadLettered,
             Self::EndpointFailing(_) => EventKind::EndpointFailing,
+            Self::EmailReputation(_) => EventKind::EmailReputation,
         }
     }
 
@@ -549,6 +565,7 @@ impl EventData {
             Self::BudgetThresholdReached(p) => to_value(p),
             Self::DeliveryDeadLettered(p) => to_value(p),
             Self::EndpointFailing(p) => to_value(p),
+            Self::EmailReputation(p) => to_value(p),
         }
     }
 

@@ -54,3 +54,8 @@ impl Mailer for AllOf {
         answer
     }
 }
+
+/// The header and the SES message tag that name the organisation an email is sent for, so SES
+/// bounces and complaints come back naming it (`pipeline::feedback`).
+pub const ORG_HEADER: &str = "X-Gatehouse-Org";
+pub const ORG_TAG: &str = "gatehouse-org";

@@ -23,6 +23,18 @@ impl SesMailer {
     }
 }
 
+/// The email's organisation as an SES message tag, so bounces and complaints come back naming it.
+fn org_tag(mail: &Outgoing) -> Option<Vec<aws_sdk_sesv2::types::MessageTag>> {
+    use super::{ORG_HEADER, ORG_TAG};
+    let (_, org) = mail.message.headers.iter().find(|(name, _)| name == ORG_HEADER)?;
+    let tag = aws_sdk_sesv2::types::MessageTag::builder()
+        .name(ORG_TAG)
+        .value(org)
+        .build()
+        .ok()?;
+    Some(vec![tag])
+}
+
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, mail: &Outgoing) -> Result<String, MailError> {
@@ -38,6 +50,7 @@ impl Mailer for SesMailer {
             .destination(Destination::builder().to_addresses(to.as_str()).build())
             .content(EmailContent::builder().raw(raw).build())
             .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags(org_tag(mail))
             .send()
             .await
             .map_err(|e| {
@@ -53,5 +66,26 @@ impl Mailer for SesMailer {
                 }
             })?;
         Ok(out.message_id.unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::mail::{EmailMessage, Outgoing, ORG_HEADER};
+
+    #[test]
+    fn each_email_is_tagged_with_its_organisation() {
+        let email = |s: &str| crate::domain::Email::parse(s).unwrap();
+        let message = EmailMessage {
+            from: email("portal@example.com"),
+            from_name: None,
+            to: email("ada@example.com"),
+            subject: "Hi".into(),
+            text: "Hi".into(),
+            html: "<p>Hi</p>".into(),
+            headers: vec![(ORG_HEADER.into(), "acme".into())],
+        };
+        let tags = super::org_tag(&Outgoing::new(message).unwrap()).expect("tagged");
+        assert_eq!((tags[0].name(), tags[0].value()), ("gatehouse-org", "acme"));
     }
 }

@@ -39,6 +39,17 @@ impl BatchOutcomes {
         }
     }
 
+    /// How many of the batch's attempts sent, by organisation.
+    pub fn sent_by_org(&self) -> std::collections::HashMap<crate::domain::OrgId, i64> {
+        let mut sent = std::collections::HashMap::new();
+        for f in self.finished.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if f.outcome.status == deliveries::DeliveryStatus::Sent {
+                *sent.entry(f.org.clone()).or_default() += 1;
+            }
+        }
+        sent
+    }
+
     /// Records every finished attempt, trying for about half a minute through a store outage: once
     /// a message has gone out, failing to record it would let a later attempt send it again. When
     /// it cannot, every result becomes a retry (the claims keep the deliveries locked meanwhile).

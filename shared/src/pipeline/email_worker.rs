@@ -14,16 +14,16 @@ use super::batch::{
 use super::feedback;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
-use crate::domain::event_data::DeliveryDeadLettered;
+use crate::domain::event_data::{DeliveryDeadLettered, EmailReputation, EventData};
 use crate::domain::jobs::EmailJob;
 use crate::domain::limits::Limits;
 use crate::domain::notifications::{notification_type, Suppressed};
-use crate::domain::{AdminUserId, DeveloperId, Email, EventKind, LinkBase, Locale};
+use crate::domain::{now_rfc3339, AdminUserId, DeveloperId, Email, Event, EventKind, LinkBase, Locale, OrgId};
 use crate::mail::{EmailMessage, MailError, Mailer, Outgoing, UnsubscribeToken};
 use crate::service::limits;
 use crate::store::deliveries::{DeliveryTarget, WithheldReason};
 use crate::store::Store;
-use crate::store::{admin_users, developers, suppression};
+use crate::store::{admin_users, developers, mail_stats, notices, suppression};
 use crate::templates::Templates;
 
 /// The emails that may go to a developer whose address is not confirmed: those carrying its
@@ -54,6 +54,8 @@ pub struct EmailWorker {
     limits: Limits,
     /// The queue's `maxReceiveCount`: a failure on that receive is dead-lettered.
     max_receives: u32,
+    /// Emails an organisation sends in a day before its bounce and complaint rates are told.
+    reputation_min_sent: i64,
 }
 
 impl EmailWorker {
@@ -77,7 +79,14 @@ impl EmailWorker {
             queue: None,
             limits: Limits::default(),
             max_receives: 5,
+            reputation_min_sent: 100,
         }
+    }
+
+    /// Emails an organisation sends in a day before its rates count (`EMAIL_REPUTATION_MIN_SENT`).
+    pub fn reputation_after(mut self, sent: u64) -> Self {
+        self.reputation_min_sent = i64::try_from(sent).unwrap_or(i64::MAX);
+        self
     }
 
     /// The queue's `maxReceiveCount` (`QUEUE_MAX_RECEIVE_COUNT`), for counting dead letters.
@@ -146,11 +155,51 @@ impl EmailWorker {
         }))
     }
 
-    /// Records SES feedback: the addresses of permanent bounces and complaints are suppressed.
+    /// Records SES feedback: the addresses of permanent bounces and complaints are suppressed, and
+    /// counted against the organisation that sent to them.
     async fn take_feedback(&self, found: Vec<feedback::Suppress>) -> Result<(), Retry> {
         for s in &found {
             suppression::suppress(self.store.as_ref(), &s.email, s.reason, &s.detail).await?;
             tracing::info!(reason = s.reason, detail = %s.detail, "address suppressed");
+            if let Some(org) = s.org.as_deref().and_then(|o| OrgId::parse(o).ok()) {
+                self.count_feedback(&org, s.reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a bounce or complaint of `org` today, and tells its managers of deliveries when
+    /// today's rate reaches where SES reviews an account (once a day per signal).
+    async fn count_feedback(&self, org: &OrgId, reason: &str) -> Result<(), Retry> {
+        let store = self.store.as_ref();
+        let (count, threshold_percent) = match reason {
+            "bounce" => ("bounced", BOUNCE_NOTICE_PERCENT),
+            _ => ("complained", COMPLAINT_NOTICE_PERCENT),
+        };
+        mail_stats::add(store, org, count, 1).await?;
+        let today = mail_stats::today_of(store, org).await?;
+        let found = if reason == "bounce" {
+            today.bounced
+        } else {
+            today.complained
+        };
+        if today.sent < self.reputation_min_sent.max(1) {
+            return Ok(());
+        }
+        let rate_percent = found as f64 * 100.0 / today.sent as f64;
+        if rate_percent < threshold_percent {
+            return Ok(());
+        }
+        let data = EventData::EmailReputation(EmailReputation {
+            signal: reason.to_string(),
+            sent: today.sent,
+            count: found,
+            rate_percent: (rate_percent * 100.0).round() / 100.0,
+            threshold_percent,
+        });
+        let event = Event::new(org.clone(), data.kind(), now_rfc3339(), data.public());
+        if notices::raise_once_a_day(store, &format!("email_reputation:{reason}"), &event).await? {
+            tracing::warn!(org = %org, signal = reason, rate_percent, "email reputation notice raised");
         }
         Ok(())
     }
@@ -206,6 +255,7 @@ impl EmailWorker {
             .render(&job.template, &job.languages, &data)
             .map_err(|e| e.to_string())?;
         let mut headers = vec![
+            (feedback::ORG_HEADER.into(), job.event.org_id.to_string()),
             ("X-Gatehouse-Event".into(), job.event.id.to_string()),
             ("X-Gatehouse-Event-Type".into(), job.event.kind.name().into()),
         ];
@@ -374,6 +424,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Today's bounce and complaint rates at which an organisation is told: where SES reviews an
+/// account (and may pause its sending for every organisation on it).
+const BOUNCE_NOTICE_PERCENT: f64 = 5.0;
+const COMPLAINT_NOTICE_PERCENT: f64 = 0.1;
+
 #[async_trait]
 impl QueueHandler for EmailWorker {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -385,7 +440,13 @@ impl QueueHandler for EmailWorker {
                 .map(|m| self.deliver(&batch, m).instrument(job_span("email", m))),
         )
         .await;
+        let sent = batch.sent_by_org();
         let results = batch.record(self.store.as_ref(), results).await;
+        for (org, count) in sent {
+            if let Err(e) = mail_stats::add(self.store.as_ref(), &org, "sent", count).await {
+                tracing::warn!(org = %org, error = %e, "could not count the organisation's sent emails");
+            }
+        }
         for (message, result) in event.records.iter().zip(&results) {
             if let (Err(problem), true) = (result, is_last_receive(message, self.max_receives)) {
                 self.dead_lettered(message, problem).await;

@@ -15,6 +15,33 @@ pub struct Suppress {
     /// `bounce` or `complaint`.
     pub reason: &'static str,
     pub detail: String,
+    /// The organisation the email was sent for (its `gatehouse-org` tag or `X-Gatehouse-Org`
+    /// header), for its bounce and complaint rates.
+    pub org: Option<String>,
+}
+
+pub use crate::mail::{ORG_HEADER, ORG_TAG};
+
+/// The organisation named by the feedback's original mail: its tag, else its header.
+fn org_of(mail: &Value) -> Option<String> {
+    let tagged = mail
+        .get("tags")
+        .and_then(|t| t.get(ORG_TAG))
+        .and_then(|v| v.get(0))
+        .and_then(Value::as_str);
+    let header = || {
+        mail.get("headers")?
+            .as_array()?
+            .iter()
+            .find(|h| {
+                h.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(ORG_HEADER))
+            })?
+            .get("value")?
+            .as_str()
+    };
+    tagged.or_else(header).map(str::to_string)
 }
 
 /// `Some` when `body` is SES feedback (possibly naming nobody to suppress), `None` when it is not.
@@ -31,6 +58,7 @@ pub fn parse(body: &str) -> Option<Vec<Suppress>> {
         .get("eventType")
         .or_else(|| event.get("notificationType"))?
         .as_str()?;
+    let org = event.get("mail").and_then(org_of);
     let addresses = |list: &Value| -> Vec<Email> {
         list.as_array()
             .map(|l| {
@@ -56,6 +84,7 @@ pub fn parse(body: &str) -> Option<Vec<Suppress>> {
                     email,
                     reason: "bounce",
                     detail: detail.clone(),
+                    org: org.clone(),
                 })
                 .collect()
         }
@@ -72,6 +101,7 @@ pub fn parse(body: &str) -> Option<Vec<Suppress>> {
                     email,
                     reason: "complaint",
                     detail: detail.clone(),
+                    org: org.clone(),
                 })
                 .collect()
         }
@@ -92,23 +122,29 @@ mod tests {
     #[test]
     fn permanent_bounces_and_complaints_suppress_transient_bounces_do_not() {
         let bounce = json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
-            "bouncedRecipients": [{"emailAddress": "gone@example.com"}]}, "mail": {}});
+            "bouncedRecipients": [{"emailAddress": "gone@example.com"}]}, "mail": {"tags": {"gatehouse-org": ["acme"]}}});
         let found = parse(&sns(bounce)).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(
-            (found[0].email.as_str(), found[0].reason),
-            ("gone@example.com", "bounce")
+            (found[0].email.as_str(), found[0].reason, found[0].org.as_deref()),
+            ("gone@example.com", "bounce", Some("acme"))
         );
 
         let transient = json!({"notificationType": "Bounce", "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "full@example.com"}]}});
         assert_eq!(parse(&sns(transient)), Some(Vec::new()));
 
         let complaint = json!({"source": "aws.ses", "detail-type": "Email Complaint Received", "detail": {"eventType": "Complaint",
-            "complaint": {"complaintFeedbackType": "abuse", "complainedRecipients": [{"emailAddress": "angry@example.com"}]}}});
+            "complaint": {"complaintFeedbackType": "abuse", "complainedRecipients": [{"emailAddress": "angry@example.com"}]},
+            "mail": {"headers": [{"name": "x-gatehouse-org", "value": "globex"}]}}});
         let found = parse(&complaint.to_string()).unwrap();
         assert_eq!(
-            (found[0].email.as_str(), found[0].reason, found[0].detail.as_str()),
-            ("angry@example.com", "complaint", "complaint (abuse)")
+            (
+                found[0].email.as_str(),
+                found[0].reason,
+                found[0].detail.as_str(),
+                found[0].org.as_deref()
+            ),
+            ("angry@example.com", "complaint", "complaint (abuse)", Some("globex"))
         );
 
         assert_eq!(parse(r#"{"delivery_id": "x"}"#), None, "an email job is not feedback");

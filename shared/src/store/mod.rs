@@ -16,6 +16,7 @@ mod dynamo;
 pub mod endpoints;
 pub mod inbox;
 pub mod key_hashes;
+pub mod mail_stats;
 mod memory;
 pub mod notices;
 pub mod orgs;

@@ -12,7 +12,7 @@ const MARKER_TTL_SECS: i64 = 2 * 24 * 3600;
 /// Raises `event` unless a notice of `cause` (for example `dead_lettered:webhook`) was raised in
 /// the event's organisation today (UTC). Returns whether it was raised.
 pub async fn raise_once_a_day(store: &dyn Store, cause: &str, event: &Event) -> Result<bool, StoreError> {
-    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let today = super::mail_stats::today();
     let mut marker = super::Record::new();
     marker.insert(EXPIRES_AT.into(), Value::from(now_epoch() + MARKER_TTL_SECS));
     let marker = table_keys::notice_marker(&event.org_id, cause, &today).record(marker);

@@ -114,6 +114,11 @@ pub fn notice_marker(org: &OrgId, cause: &str, day: &str) -> Key {
     own(org, "NOTICE", &format!("{cause}#{day}"))
 }
 
+/// An organisation's email counts of one day (`store::mail_stats`): its own partition.
+pub fn mail_stats(org: &OrgId, day: &str) -> Key {
+    own(org, "MAILSTATS", day)
+}
+
 /// A key request, key or audit entry: its own partition.
 pub fn spread(org: &OrgId, kind: &str, id: &str) -> Key {
     own(org, kind, id)

@@ -65,6 +65,7 @@ macro_rules! with_notifications {
             "budget_threshold_staff",
             "delivery_dead_lettered",
             "endpoint_failing",
+            "email_reputation",
         )
     };
 }
@@ -99,6 +100,7 @@ macro_rules! with_in_app {
             "budget_threshold_staff",
             "delivery_dead_lettered",
             "endpoint_failing",
+            "email_reputation",
         )
     };
 }

@@ -19,6 +19,10 @@ pub fn sample_data() -> Value {
             "failing_since": 1_767_225_600,
             "failing_for_minutes": 61,
             "disabled_in_hours": 119,
+            "signal": "bounce",
+            "sent": 400,
+            "rate_percent": 6.5,
+            "threshold_percent": 5.0,
         }),
     );
     sample

@@ -285,6 +285,13 @@ fn every_event_payload_matches_the_published_catalogue() {
             failing_for_minutes: 61,
             disabled_in_hours: 118,
         }),
+        EventData::EmailReputation(EmailReputation {
+            signal: "bounce".into(),
+            sent: 400,
+            count: 26,
+            rate_percent: 6.5,
+            threshold_percent: 5.0,
+        }),
         EventData::DeveloperSignedUp(DeveloperState::of(&developer, None)),
         EventData::DeveloperApproved(DeveloperState::of(&developer, Some(Actor::Admin))),
         EventData::DeveloperRejected(DeveloperState::of(&developer, Some(Actor::Admin))),

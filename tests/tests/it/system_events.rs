@@ -155,7 +155,7 @@ async fn health_notices_are_under_the_switches() {
     let org = app.create_org(json!({"name": "Acme"})).await;
     let (status, types) = app.admin(&org, "GET", "/notification-types", None).await;
     assert_eq!(status, 200, "{types}");
-    for name in ["delivery_dead_lettered", "endpoint_failing", "system_event"] {
+    for name in ["delivery_dead_lettered", "endpoint_failing", "email_reputation", "system_event"] {
         let t = types["items"]
             .as_array()
             .unwrap()
@@ -165,4 +165,83 @@ async fn health_notices_are_under_the_switches() {
         assert_eq!(t["category"], "delivery", "{name}");
         assert_eq!(t["critical"], false, "{name}: a switch may turn it off");
     }
+}
+
+/// SES feedback names the organisation an email was sent for (its message tag): once the
+/// organisation has sent `EMAIL_REPUTATION_MIN_SENT` emails today, a bounce rate of 5 % or more is
+/// told to its managers of deliveries and its `system_event` destinations, once a day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bounce_rate_past_where_ses_reviews_is_told_once_a_day() {
+    use gatehouse::queue::OutgoingMessage;
+    let mut config = test_config(Backend::Embedded);
+    config.email_reputation_min_sent = 4;
+    let app = spawn_app_with(config).await;
+    let ops = WebhookReceiver::start(vec![200]).await;
+    let org = app
+        .create_org(json!({"name": "Acme", "event_options": {
+            "api_event": {"email": "feed@example.com"},
+            "system_event": {"webhook": ops.url()},
+        }}))
+        .await;
+    let manager = app.admin_user(&org, "admin").await;
+    for i in 0..4 {
+        let (status, api) = app
+            .admin(&org, "POST", "/apis", Some(json!({"name": format!("API {i}")})))
+            .await;
+        assert_eq!(status, 201, "{api}");
+    }
+    // Every email recorded as sent, so today's count holds them.
+    let sent = eventually(Duration::from_secs(30), || async {
+        let deliveries = app.deliveries(&org.id).await;
+        let sent = deliveries
+            .iter()
+            .filter(|d| d.channel == "email" && d.status == gatehouse::store::deliveries::DeliveryStatus::Sent)
+            .count();
+        (sent >= 5).then_some(sent)
+    })
+    .await
+    .expect("the feed's four emails and the manager's invitation went out");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let bounce = |to: &str, org: &str| {
+        let event = json!({"eventType": "Bounce", "mail": {"destination": [to], "tags": {"gatehouse-org": [org]}},
+            "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [{"emailAddress": to}]}});
+        OutgoingMessage {
+            body: json!({"Type": "Notification", "MessageId": unique("m"), "Message": event.to_string()}).to_string(),
+        }
+    };
+    let queue = &app.local.services.email_queue;
+    queue.send(vec![bounce("feed@example.com", &org.id)]).await.unwrap();
+    let told = eventually(Duration::from_secs(30), || async {
+        let told: Vec<Value> = ops
+            .received()
+            .iter()
+            .map(|h| h.json())
+            .filter(|b| b["event"] == "system_event.email_reputation")
+            .collect();
+        (!told.is_empty()).then_some(told)
+    })
+    .await
+    .expect("one bounce of five or six emails is past 5 %");
+    assert_eq!(told[0]["data"]["signal"], "bounce");
+    assert_eq!(told[0]["data"]["count"], 1);
+    assert_eq!(told[0]["data"]["sent"], sent as u64);
+    assert_eq!(told[0]["data"]["threshold_percent"], 5.0);
+
+    // A second bounce today adds nothing.
+    queue.send(vec![bounce("other@example.com", &org.id)]).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let told = ops
+        .received()
+        .iter()
+        .filter(|h| h.json()["event"] == "system_event.email_reputation")
+        .count();
+    assert_eq!(told, 1, "once a day");
+    let mails = eventually(Duration::from_secs(30), || async {
+        let m = emails_saying(&app, &manager.email, "bounced permanently").await;
+        (!m.is_empty()).then_some(m)
+    })
+    .await
+    .expect("the manager is emailed");
+    assert_eq!(mails.len(), 1);
 }
