@@ -39,6 +39,39 @@ pub struct WebhookJob {
     pub url: WebhookUrl,
 }
 
+/// What every queued job says of its delivery, for the notices about it.
+pub trait DeliveryJob {
+    fn delivery_id(&self) -> &str;
+    fn event(&self) -> &Event;
+    /// The recipient as a notice may show it: an address, or an endpoint without its query and
+    /// fragment (where receivers keep tokens).
+    fn shown_target(&self) -> String;
+}
+
+impl DeliveryJob for EmailJob {
+    fn delivery_id(&self) -> &str {
+        &self.delivery_id
+    }
+    fn event(&self) -> &Event {
+        &self.event
+    }
+    fn shown_target(&self) -> String {
+        self.to.to_string()
+    }
+}
+
+impl DeliveryJob for WebhookJob {
+    fn delivery_id(&self) -> &str {
+        &self.delivery_id
+    }
+    fn event(&self) -> &Event {
+        &self.event
+    }
+    fn shown_target(&self) -> String {
+        self.url.without_query().as_str().to_string()
+    }
+}
+
 /// `<event id>.<channel>.<hash of target>`: stable across re-routing, and no address in a key.
 pub fn delivery_id(event: &Event, channel: &str, target: &str) -> String {
     format!("{}.{channel}.{}", event.id, &token_hash(target)[..16])

@@ -271,17 +271,59 @@ pub(crate) fn is_last_receive(m: &SqsMessage, max_receives: u32) -> bool {
     receive_count(m) >= max_receives
 }
 
+/// A queue's worker, as the end of each batch needs it.
+pub(crate) trait DeliveryWorker: Sync {
+    /// `email` or `webhook`: the channel, and the worker's name in logs and metrics.
+    const CHANNEL: &'static str;
+    type Job: crate::domain::jobs::DeliveryJob + serde::de::DeserializeOwned;
+    fn store(&self) -> &dyn Store;
+    /// The queue's `maxReceiveCount`: a failure on that receive is dead-lettered.
+    fn max_receives(&self) -> u32;
+    /// Where retries are put off, if the worker schedules them.
+    fn scheduler(&self) -> Option<&dyn crate::queue::JobScheduler>;
+}
+
+/// The end of a worker's batch, once every job was attempted: the outcomes recorded, each delivery
+/// that ran out of attempts told, retries put off (only once recorded, so a retry finds how this
+/// attempt ended), and the answer to Lambda.
+pub(crate) async fn finish_batch<W: DeliveryWorker>(
+    worker: &W,
+    batch: BatchOutcomes,
+    records: &[SqsMessage],
+    results: Vec<Result<(), Retry>>,
+) -> SqsBatchResponse {
+    let results = batch.record(worker.store(), results).await;
+    for (message, result) in records.iter().zip(&results) {
+        let Err(problem) = result else { continue };
+        if is_last_receive(message, worker.max_receives()) {
+            tell_dead_lettered::<W>(worker.store(), message, problem).await;
+        }
+        if let (Some(queue), Some(delay)) = (worker.scheduler(), problem.delay()) {
+            postpone(queue, message, delay).await;
+        }
+    }
+    report(W::CHANNEL, records, results, worker.max_receives())
+}
+
 /// Tells the organisation's managers of deliveries that one of its deliveries went to the
 /// dead-letter queue: a `system_event.delivery_dead_lettered`, once a day per channel. Best effort:
-/// the delivery log has the failure whatever happens here.
-pub(crate) async fn tell_dead_lettered(
-    store: &dyn Store,
-    notice: crate::domain::event_data::DeliveryDeadLettered,
-    org: &crate::domain::OrgId,
-) {
-    use crate::domain::event_data::EventData;
-    let cause = format!("dead_lettered:{}", notice.channel);
-    let data = EventData::DeliveryDeadLettered(notice);
+/// the delivery log has the failure whatever happens here (and a job that does not decode names no
+/// organisation).
+async fn tell_dead_lettered<W: DeliveryWorker>(store: &dyn Store, message: &SqsMessage, problem: &Retry) {
+    use crate::domain::event_data::{DeliveryDeadLettered, EventData};
+    use crate::domain::jobs::DeliveryJob;
+    let Ok(job) = serde_json::from_str::<W::Job>(message.body.as_deref().unwrap_or_default()) else {
+        return;
+    };
+    let org = &job.event().org_id;
+    let data = EventData::DeliveryDeadLettered(DeliveryDeadLettered {
+        delivery_id: job.delivery_id().to_string(),
+        event_id: job.event().id.to_string(),
+        channel: W::CHANNEL.into(),
+        target: job.shown_target(),
+        last_error: problem.to_string(),
+    });
+    let cause = format!("dead_lettered:{}", W::CHANNEL);
     let event = crate::domain::Event::new(org.clone(), data.kind(), crate::domain::now_rfc3339(), data.public());
     match crate::store::notices::raise_once_a_day(store, &cause, &event).await {
         Ok(true) => tracing::warn!(org = %org, %cause, "a delivery was dead-lettered; its managers are told"),

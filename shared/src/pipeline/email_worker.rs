@@ -8,13 +8,12 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::batch::{
-    deliver_once, handed_over_before, is_last_receive, job_span, postpone, report, tell_dead_lettered, Attempt,
-    BatchOutcomes, Retry,
+    deliver_once, finish_batch, handed_over_before, job_span, Attempt, BatchOutcomes, DeliveryWorker, Retry,
 };
 use super::feedback;
 use super::QueueHandler;
 use crate::crypto::SecretBox;
-use crate::domain::event_data::{DeliveryDeadLettered, EmailReputation, EventData};
+use crate::domain::event_data::{EmailReputation, EventData};
 use crate::domain::jobs::EmailJob;
 use crate::domain::limits::Limits;
 use crate::domain::notifications::{notification_type, Suppressed};
@@ -375,28 +374,6 @@ impl EmailWorker {
         .await;
         outcome
     }
-
-    /// Tells the job's organisation that its delivery was dead-lettered (a job that does not decode
-    /// names no organisation).
-    async fn dead_lettered(&self, message: &SqsMessage, problem: &Retry) {
-        let Ok(job) = serde_json::from_str::<EmailJob>(message.body.as_deref().unwrap_or_default()) else {
-            return;
-        };
-        let notice = DeliveryDeadLettered {
-            delivery_id: job.delivery_id.clone(),
-            event_id: job.event.id.to_string(),
-            channel: "email".into(),
-            target: job.to.to_string(),
-            last_error: problem.to_string(),
-        };
-        tell_dead_lettered(self.store.as_ref(), notice, &job.event.org_id).await;
-    }
-
-    async fn postpone(&self, message: &SqsMessage, delay: std::time::Duration) {
-        if let Some(queue) = &self.queue {
-            postpone(queue.as_ref(), message, delay).await;
-        }
-    }
 }
 
 /// What a non-essential email can be unsubscribed from: a person's notification type (with the
@@ -429,6 +406,20 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 const BOUNCE_NOTICE_PERCENT: f64 = 5.0;
 const COMPLAINT_NOTICE_PERCENT: f64 = 0.1;
 
+impl DeliveryWorker for EmailWorker {
+    const CHANNEL: &'static str = "email";
+    type Job = EmailJob;
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+    fn max_receives(&self) -> u32 {
+        self.max_receives
+    }
+    fn scheduler(&self) -> Option<&dyn crate::queue::JobScheduler> {
+        self.queue.as_deref()
+    }
+}
+
 #[async_trait]
 impl QueueHandler for EmailWorker {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -441,23 +432,12 @@ impl QueueHandler for EmailWorker {
         )
         .await;
         let sent = batch.sent_by_org();
-        let results = batch.record(self.store.as_ref(), results).await;
+        let response = finish_batch(self, batch, &event.records, results).await;
         for (org, count) in sent {
             if let Err(e) = mail_stats::add(self.store.as_ref(), &org, "sent", count).await {
                 tracing::warn!(org = %org, error = %e, "could not count the organisation's sent emails");
             }
         }
-        for (message, result) in event.records.iter().zip(&results) {
-            if let (Err(problem), true) = (result, is_last_receive(message, self.max_receives)) {
-                self.dead_lettered(message, problem).await;
-            }
-        }
-        // Put off only once recorded, so a retry finds how this attempt ended.
-        for (message, result) in event.records.iter().zip(&results) {
-            if let Some(delay) = result.as_ref().err().and_then(Retry::delay) {
-                self.postpone(message, delay).await;
-            }
-        }
-        report("email", &event.records, results, self.max_receives)
+        response
     }
 }

@@ -10,12 +10,11 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::batch::{
-    deliver_once, handed_over_before, is_last_receive, job_span, postpone, report, tell_dead_lettered, Attempt,
-    BatchOutcomes, ReadOnce, Retry,
+    deliver_once, finish_batch, handed_over_before, job_span, Attempt, BatchOutcomes, DeliveryWorker, ReadOnce, Retry,
 };
 use super::QueueHandler;
 use crate::crypto::SecretBox;
-use crate::domain::event_data::{DeliveryDeadLettered, EndpointDisabled, EndpointFailing, EventData};
+use crate::domain::event_data::{EndpointDisabled, EndpointFailing, EventData};
 use crate::domain::jobs::WebhookJob;
 use crate::domain::{now_epoch, now_rfc3339, Event, Organisation, WebhookUrl};
 use crate::store::deliveries::{DeliveryTarget, WithheldReason};
@@ -298,26 +297,6 @@ impl WebhookWorker {
         .await;
         outcome
     }
-
-    /// Tells the job's organisation that its delivery was dead-lettered (a job that does not decode
-    /// names no organisation).
-    async fn dead_lettered(&self, message: &SqsMessage, problem: &Retry) {
-        let Ok(job) = serde_json::from_str::<WebhookJob>(message.body.as_deref().unwrap_or_default()) else {
-            return;
-        };
-        let notice = DeliveryDeadLettered {
-            delivery_id: job.delivery_id.clone(),
-            event_id: job.event.id.to_string(),
-            channel: "webhook".into(),
-            target: job.url.without_query().as_str().to_string(),
-            last_error: problem.to_string(),
-        };
-        tell_dead_lettered(self.store.as_ref(), notice, &job.event.org_id).await;
-    }
-
-    async fn postpone(&self, message: &SqsMessage, delay: std::time::Duration) {
-        postpone(self.retries.queue.as_ref(), message, delay).await;
-    }
 }
 
 /// How an endpoint fared in one attempt.
@@ -343,6 +322,20 @@ struct BatchReads {
     health: ReadOnce<(crate::domain::OrgId, String), Option<Versioned<EndpointHealth>>>,
 }
 
+impl DeliveryWorker for WebhookWorker {
+    const CHANNEL: &'static str = "webhook";
+    type Job = WebhookJob;
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+    fn max_receives(&self) -> u32 {
+        self.max_receives
+    }
+    fn scheduler(&self) -> Option<&dyn crate::queue::JobScheduler> {
+        Some(self.retries.queue.as_ref())
+    }
+}
+
 #[async_trait]
 impl QueueHandler for WebhookWorker {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -355,19 +348,7 @@ impl QueueHandler for WebhookWorker {
                 .map(|m| self.deliver(&batch, &reads, m).instrument(job_span("webhook", m))),
         )
         .await;
-        let results = batch.record(self.store.as_ref(), results).await;
-        for (message, result) in event.records.iter().zip(&results) {
-            if let (Err(problem), true) = (result, is_last_receive(message, self.max_receives)) {
-                self.dead_lettered(message, problem).await;
-            }
-        }
-        // Put off only once recorded, so a retry finds how this attempt ended.
-        for (message, result) in event.records.iter().zip(&results) {
-            if let Some(delay) = result.as_ref().err().and_then(Retry::delay) {
-                self.postpone(message, delay).await;
-            }
-        }
-        report("webhook", &event.records, results, self.max_receives)
+        finish_batch(self, batch, &event.records, results).await
     }
 }
 

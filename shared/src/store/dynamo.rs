@@ -206,6 +206,47 @@ fn failed_index(err: &TransactWriteItemsError) -> Option<Option<usize>> {
     Some(index)
 }
 
+/// One page of a partition in sort-key order, strictly after `after` in that order.
+struct Ordered<'a> {
+    pk: &'a str,
+    after: Option<&'a str>,
+    newest_first: bool,
+    limit: usize,
+}
+
+impl DynamoStore {
+    /// [`Ordered`] from the table (`index` none) or an index, whose key attributes are `attrs`.
+    async fn query_ordered(
+        &self,
+        index: Option<&str>,
+        (pk_attr, sk_attr): (&str, &str),
+        o: Ordered<'_>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(o.pk.into()))]);
+        let condition = match o.after {
+            None => format!("{pk_attr} = :pk"),
+            Some(after) => {
+                values.insert(":after".to_string(), AttributeValue::S(after.into()));
+                let op = if o.newest_first { "<" } else { ">" };
+                format!("{pk_attr} = :pk AND {sk_attr} {op} :after")
+            }
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_string))
+            .key_condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(!o.newest_first)
+            .limit(i32::try_from(o.limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+}
+
 #[async_trait]
 impl Store for DynamoStore {
     async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
@@ -296,28 +337,13 @@ impl Store for DynamoStore {
         newest_first: bool,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(pk.into()))]);
-        let condition = match after {
-            None => format!("{GSI2PK} = :pk"),
-            Some(after) => {
-                values.insert(":after".to_string(), AttributeValue::S(after.into()));
-                let op = if newest_first { "<" } else { ">" };
-                format!("{GSI2PK} = :pk AND {GSI2SK} {op} :after")
-            }
+        let order = Ordered {
+            pk,
+            after,
+            newest_first,
+            limit,
         };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(TableSpec::GSI2)
-            .key_condition_expression(condition)
-            .set_expression_attribute_values(Some(values))
-            .scan_index_forward(!newest_first)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+        self.query_ordered(Some(TableSpec::GSI2), (GSI2PK, GSI2SK), order).await
     }
 
     async fn query_sorted(
@@ -327,27 +353,13 @@ impl Store for DynamoStore {
         newest_first: bool,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(pk.into()))]);
-        let condition = match after {
-            None => format!("{PK} = :pk"),
-            Some(after) => {
-                values.insert(":after".to_string(), AttributeValue::S(after.into()));
-                let op = if newest_first { "<" } else { ">" };
-                format!("{PK} = :pk AND {SK} {op} :after")
-            }
+        let order = Ordered {
+            pk,
+            after,
+            newest_first,
+            limit,
         };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression(condition)
-            .set_expression_attribute_values(Some(values))
-            .scan_index_forward(!newest_first)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+        self.query_ordered(None, (PK, SK), order).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {

@@ -155,7 +155,12 @@ async fn health_notices_are_under_the_switches() {
     let org = app.create_org(json!({"name": "Acme"})).await;
     let (status, types) = app.admin(&org, "GET", "/notification-types", None).await;
     assert_eq!(status, 200, "{types}");
-    for name in ["delivery_dead_lettered", "endpoint_failing", "email_reputation", "system_event"] {
+    for name in [
+        "delivery_dead_lettered",
+        "endpoint_failing",
+        "email_reputation",
+        "system_event",
+    ] {
         let t = types["items"]
             .as_array()
             .unwrap()
