@@ -376,6 +376,19 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The items of one type in the inbox at `path`, read with `token`.
+    pub async fn inbox_items(&self, path: &str, token: &str, type_: &str) -> Vec<Value> {
+        let (status, inbox) = self.send("GET", path, token, None).await;
+        assert_eq!(status, 200, "{inbox}");
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == type_)
+            .cloned()
+            .collect()
+    }
+
     /// `method /orgs/{org}{path}` with the organisation's admin key: the status and the JSON answer.
     pub async fn admin(&self, org: &TestOrg, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.send(method, &format!("/orgs/{}{path}", org.id), &org.admin_key, body)

@@ -536,18 +536,6 @@ async fn next_period(period: i64) {
 }
 
 /// Items of `type_` in an inbox.
-async fn inbox_items(app: &TestApp, path: &str, token: &str, type_: &str) -> Vec<Value> {
-    let (status, inbox) = app.send("GET", path, token, None).await;
-    assert_eq!(status, 200, "{inbox}");
-    inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["type"] == type_)
-        .cloned()
-        .collect()
-}
-
 /// Crossing 80 % and then 100 % of a quota tells the developer (email and inbox), the admins who
 /// read usage (inbox) and the organisation's quota_event webhook once each; the rest of the period
 /// adds nothing; the next period starts fresh.
@@ -612,7 +600,7 @@ async fn quota_thresholds_are_told_once_a_period(backend: Backend) {
 
     let developer_inbox = format!("/portal/{}/notifications", org.id);
     let told = eventually(Duration::from_secs(30), || async {
-        let items = inbox_items(&app, &developer_inbox, &session, "quota_threshold").await;
+        let items = app.inbox_items(&developer_inbox, &session, "quota_threshold").await;
         (items.len() == 2).then_some(items)
     })
     .await
@@ -620,13 +608,15 @@ async fn quota_thresholds_are_told_once_a_period(backend: Backend) {
     assert_eq!(told[0]["category"], "quota");
     let staff_inbox = format!("/orgs/{}/me/notifications", org.id);
     let staff = eventually(Duration::from_secs(30), || async {
-        let items = inbox_items(&app, &staff_inbox, &viewer.token, "quota_threshold_staff").await;
+        let items = app
+            .inbox_items(&staff_inbox, &viewer.token, "quota_threshold_staff")
+            .await;
         (items.len() == 2).then_some(items)
     })
     .await;
     assert!(staff.is_some(), "the viewer reads usage: two inbox items");
     assert!(
-        inbox_items(&app, &staff_inbox, &approver.token, "quota_threshold_staff")
+        app.inbox_items(&staff_inbox, &approver.token, "quota_threshold_staff")
             .await
             .is_empty(),
         "an approver does not read usage"
@@ -656,7 +646,7 @@ async fn quota_thresholds_are_told_once_a_period(backend: Backend) {
     assert_eq!(hooks[2].json()["data"]["trigger_limit"], 80);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.received().len(), 3, "nothing more");
-    let items = inbox_items(&app, &developer_inbox, &session, "quota_threshold").await;
+    let items = app.inbox_items(&developer_inbox, &session, "quota_threshold").await;
     assert_eq!(items.len(), 3);
 }
 

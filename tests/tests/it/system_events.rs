@@ -6,21 +6,6 @@ use gatehouse_tests::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// The inbox items of one type.
-async fn inbox(app: &TestApp, org: &TestOrg, token: &str, type_: &str) -> Vec<Value> {
-    let (status, inbox) = app
-        .send("GET", &format!("/orgs/{}/me/notifications", org.id), token, None)
-        .await;
-    assert_eq!(status, 200, "{inbox}");
-    inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["type"] == type_)
-        .cloned()
-        .collect()
-}
-
 /// Emails to `to` whose text holds `marker`.
 async fn emails_saying(app: &TestApp, to: &str, marker: &str) -> Vec<String> {
     app.emails_to(to)
@@ -129,12 +114,19 @@ async fn a_failing_endpoint_and_its_dead_letters_are_told_once_a_day(backend: Ba
             !mail_text(&mails[0]).contains("s3cret"),
             "{type_}: no token in the email"
         );
-        let items = inbox(&app, &org, &manager.token, type_).await;
+        let items = app
+            .inbox_items(&format!("/orgs/{}/me/notifications", org.id), &manager.token, type_)
+            .await;
         assert_eq!(items.len(), 1, "{type_}: one inbox item");
         assert_eq!(items[0]["category"], "delivery");
         // An approver does not manage deliveries.
         assert!(emails_saying(&app, &approver.email, marker).await.is_empty(), "{type_}");
-        assert!(inbox(&app, &org, &approver.token, type_).await.is_empty(), "{type_}");
+        assert!(
+            app.inbox_items(&format!("/orgs/{}/me/notifications", org.id), &approver.token, type_)
+                .await
+                .is_empty(),
+            "{type_}"
+        );
     }
 }
 
