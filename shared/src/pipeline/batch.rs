@@ -113,7 +113,7 @@ where
             });
             return Err(Retry::Busy { wait });
         }
-        Claim::Proceed { delivery, .. } => *delivery,
+        Claim::Proceed { delivery } => *delivery,
     };
     let attempts = delivery.attempts;
     let started = std::time::Instant::now();

@@ -106,8 +106,8 @@ pub const MAX_LOG: usize = 25;
 /// What a worker may do with a job it just received.
 #[derive(Debug, PartialEq)]
 pub enum Claim {
-    /// Go ahead; report the outcome with this delivery at its version.
-    Proceed { delivery: Box<Delivery>, version: u64 },
+    /// Go ahead with this attempt of the delivery; its batch's outcome record tells how it ended.
+    Proceed { delivery: Box<Delivery> },
     /// Sent before: acknowledge the job and do nothing.
     AlreadySent,
     /// Another attempt holds the lock (until this epoch second, when known): leave the job for later.
@@ -166,7 +166,6 @@ pub async fn claim(
         Ok(()) => {
             return Ok(Claim::Proceed {
                 delivery: Box::new(delivery),
-                version: 1,
             })
         }
         Err(StoreError::ConditionFailed { .. }) => {
@@ -195,7 +194,6 @@ pub async fn claim(
     match store.transact(vec![write(t.org, &delivery, version)]).await {
         Ok(()) => Ok(Claim::Proceed {
             delivery: Box::new(delivery),
-            version: version + 1,
         }),
         // Another attempt claimed it a moment ago; it will finish soon.
         Err(StoreError::ConditionFailed { .. }) => Ok(Claim::Busy { until: None }),
@@ -394,14 +392,17 @@ pub async fn list(
 ) -> Result<(Vec<Delivery>, Option<String>), StoreError> {
     let page = super::list_table_shards(store, org, after, limit).await?;
     let (deliveries, next): (Vec<Delivery>, _) = page.decode()?;
-    let mut batches = std::collections::HashMap::new();
-    for d in &deliveries {
-        if let (DeliveryStatus::InProgress, Some(batch)) = (d.status, &d.batch) {
-            if !batches.contains_key(batch) {
-                batches.insert(batch.clone(), batch_outcomes(store, org, batch).await?);
-            }
-        }
-    }
+    // The page's outcome records, each read once, all at once.
+    let pending: std::collections::HashSet<&String> = deliveries
+        .iter()
+        .filter(|d| d.status == DeliveryStatus::InProgress)
+        .filter_map(|d| d.batch.as_ref())
+        .collect();
+    let read = pending
+        .into_iter()
+        .map(|batch| async move { Ok::<_, StoreError>((batch.clone(), batch_outcomes(store, org, batch).await?)) });
+    let batches: std::collections::HashMap<String, BatchOutcomes> =
+        futures::future::try_join_all(read).await?.into_iter().collect();
     let resolved = deliveries
         .into_iter()
         .map(|d| match d.batch.as_ref().and_then(|b| batches.get(b)) {

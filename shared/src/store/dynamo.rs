@@ -215,6 +215,20 @@ struct Ordered<'a> {
 }
 
 impl DynamoStore {
+    /// One item, read strongly (`consistent`) or eventually consistently (half the read units).
+    async fn get_item(&self, key: &Key, consistent: bool) -> Result<Option<Record>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item.map(from_item).transpose()
+    }
+
     /// [`Ordered`] from the table (`index` none) or an index, whose key attributes are `attrs`.
     async fn query_ordered(
         &self,
@@ -250,28 +264,11 @@ impl DynamoStore {
 #[async_trait]
 impl Store for DynamoStore {
     async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item.map(from_item).transpose()
+        self.get_item(key, true).await
     }
 
     async fn get_eventually(&self, key: &Key) -> Result<Option<Record>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item.map(from_item).transpose()
+        self.get_item(key, false).await
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str, after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
