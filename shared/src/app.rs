@@ -514,7 +514,7 @@ pub mod aws {
     /// A function's start: the SDK configuration from the environment, and the function's
     /// configuration with its secrets fetched.
     pub async fn start(function: Function) -> anyhow::Result<(Config, SdkConfig)> {
-        let shared = sdk_config(None).await;
+        let shared = lambda_sdk_config(std::env::vars())?;
         let config = config_from(function, &env, &shared).await?;
         Ok((config, shared))
     }
@@ -557,7 +557,69 @@ pub mod aws {
 
     /// The gate's functions' start: they hold no secret.
     pub async fn start_gate() -> anyhow::Result<(GateConfig, SdkConfig)> {
-        Ok((GateConfig::from_env()?, sdk_config(None).await))
+        Ok((GateConfig::from_env()?, lambda_sdk_config(std::env::vars())?))
+    }
+
+    /// The SDK configuration of a function in Lambda. Lambda gives a function its region and its
+    /// execution role's credentials as environment variables, so this reads those alone: none of
+    /// the default chains (profile files, instance metadata, SSO, STS) runs at start, or is linked
+    /// into the function. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` work as the SDK
+    /// documents them; connections time out as the SDK's defaults do.
+    pub fn lambda_sdk_config(environment: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<SdkConfig> {
+        use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region};
+        use aws_sdk_dynamodb::config::{Credentials, IdentityCache, SharedCredentialsProvider};
+
+        let environment: std::collections::HashMap<String, String> =
+            environment.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let var = |name: &str| environment.get(name).cloned();
+        let region = var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .context("AWS_REGION is not set")?;
+        // What the SDK's environment provider would read once, as Lambda's variables never change.
+        let credentials = Credentials::new(
+            var("AWS_ACCESS_KEY_ID").context("AWS_ACCESS_KEY_ID is not set")?,
+            var("AWS_SECRET_ACCESS_KEY").context("AWS_SECRET_ACCESS_KEY is not set")?,
+            var("AWS_SESSION_TOKEN"),
+            None,
+            "lambda-environment",
+        );
+        let endpoint_urls = EndpointUrls(
+            environment
+                .iter()
+                .filter(|(name, _)| name.starts_with("AWS_ENDPOINT_URL"))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        );
+        let endpoint_url = var("AWS_ENDPOINT_URL");
+        let mut builder = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region))
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .identity_cache(IdentityCache::lazy().build())
+            .http_client(crate::tls::sdk_http_client())
+            .retry_config(RetryConfig::standard())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(crate::tls::CONNECT_TIMEOUT)
+                    .build(),
+            )
+            .service_config(endpoint_urls);
+        builder.set_endpoint_url(endpoint_url);
+        Ok(builder.build())
+    }
+
+    /// The endpoint URLs of a function's environment, answering the SDK's per-service setting:
+    /// `AWS_ENDPOINT_URL_<SERVICE>` (the service's id, upper case, spaces as `_`:
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`) before `AWS_ENDPOINT_URL`.
+    #[derive(Debug)]
+    struct EndpointUrls(std::collections::HashMap<String, String>);
+
+    impl aws_types::service_config::LoadServiceConfig for EndpointUrls {
+        fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+            let service = key.service_id().to_uppercase().replace(' ', "_");
+            let url = |name: &str| self.0.get(name).cloned();
+            url(&format!("{}_{service}", key.env())).or_else(|| url(key.env()))
+        }
     }
 
     fn store(config: &Config, shared: &SdkConfig) -> Arc<dyn Store> {

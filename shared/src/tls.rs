@@ -1,5 +1,5 @@
 //! One TLS client configuration for every outgoing HTTPS call: the AWS SDK's clients, webhooks and
-//! the email providers' APIs. rustls (aws-lc-rs) with the Mozilla root certificates compiled in
+//! the email providers' APIs. rustls (ring) with the Mozilla root certificates compiled in
 //! (`webpki-roots`), built once per process when first used. Nothing reads certificate files at
 //! start: the SDK's own client and reqwest's platform verifier would each read and parse the
 //! system's whole certificate folder during a Lambda function's init.
@@ -17,7 +17,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// How long a new connection may take before the call fails (the SDK's own default).
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(3_100);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_millis(3_100);
 
 /// The process's TLS client configuration.
 pub fn client_config() -> Arc<rustls::ClientConfig> {
@@ -25,7 +25,7 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("the default protocol versions are supported")

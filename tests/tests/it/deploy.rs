@@ -146,13 +146,24 @@ async fn create_secret(client: &aws_sdk_secretsmanager::Client, value: &str) -> 
     created.arn().unwrap().to_string()
 }
 
-/// Starts each function as it would start in Lambda, from the template's variables alone.
-async fn start(
-    function: Function,
-    binary: &str,
-    env: &HashMap<String, String>,
-    shared: &aws::SdkConfig,
-) -> anyhow::Result<Option<String>> {
+/// The variables Lambda itself sets in every function (the emulator standing in for AWS).
+fn lambda_variables() -> Vec<(String, String)> {
+    [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_SESSION_TOKEN", "session-token"),
+        ("AWS_ENDPOINT_URL", emulator_endpoint().as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Starts each function as it would start in Lambda, from the template's variables and Lambda's
+/// alone: the SDK configuration too is the one a function makes there.
+async fn start(function: Function, binary: &str, env: &HashMap<String, String>) -> anyhow::Result<Option<String>> {
+    let shared = &aws::lambda_sdk_config(env.clone().into_iter().chain(lambda_variables()))?;
     let lookup = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
     if matches!(binary, "gatehouse-authorizer" | "gatehouse-usage") {
         let config = GateConfig::from_lookup(lookup)?;
@@ -240,7 +251,7 @@ async fn every_function_starts_from_the_variables_the_template_gives_it_for_ever
         for (id, binary, resource) in functions(&template) {
             let env = deploy.environment(resource);
             let function = function_of(&binary);
-            let backend_read = start(function, &binary, &env, &shared)
+            let backend_read = start(function, &binary, &env)
                 .await
                 .unwrap_or_else(|e| panic!("{id} fails to start with EmailBackend {backend}: {e:#}"));
             if function == Function::EmailWorker {
@@ -260,13 +271,47 @@ async fn every_function_starts_from_the_variables_the_template_gives_it_for_ever
                 .into_iter()
                 .find(|(_, binary, _)| binary == "gatehouse-email-worker")
                 .unwrap();
-            let err = start(Function::EmailWorker, &binary, &deploy.environment(worker), &shared)
+            let err = start(Function::EmailWorker, &binary, &deploy.environment(worker))
                 .await
                 .expect_err("a provider backend without its settings");
             assert!(err.to_string().contains("must be set"), "{backend}: {err}");
         }
     }
     assert_eq!(started, backends.len() * 7, "seven functions for each backend");
+}
+
+#[tokio::test]
+async fn a_functions_sdk_configuration_reads_lambdas_variables_alone() {
+    let table = unique("lean");
+    let mut variables = lambda_variables();
+    // Every service at a closed port but DynamoDB, which has its own variable.
+    variables.retain(|(name, _)| name != "AWS_ENDPOINT_URL");
+    variables.push(("AWS_ENDPOINT_URL".into(), "http://127.0.0.1:9".into()));
+    variables.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), emulator_endpoint()));
+    let shared = aws::lambda_sdk_config(variables.clone()).unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&shared);
+    gatehouse::store::TableSpec::ensure(&dynamodb, &table).await.unwrap();
+    let described = dynamodb.describe_table().table_name(&table).send().await.unwrap();
+    assert_eq!(
+        described.table().and_then(|t| t.table_name()),
+        Some(table.as_str()),
+        "DynamoDB through AWS_ENDPOINT_URL_DYNAMODB"
+    );
+    let sqs = aws_sdk_sqs::Client::new(&shared);
+    assert!(
+        sqs.list_queues().send().await.is_err(),
+        "SQS through AWS_ENDPOINT_URL, which is closed"
+    );
+    assert!(
+        !format!("{shared:?}").contains("session-token"),
+        "no credential in its Debug"
+    );
+
+    for missing in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        let without: Vec<_> = variables.iter().filter(|(name, _)| name != missing).cloned().collect();
+        let err = aws::lambda_sdk_config(without).unwrap_err();
+        assert!(err.to_string().contains(missing), "{missing}: {err}");
+    }
 }
 
 #[test]
