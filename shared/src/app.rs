@@ -590,8 +590,7 @@ pub mod aws {
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect(),
         );
-        let endpoint_url = var("AWS_ENDPOINT_URL");
-        let mut builder = SdkConfig::builder()
+        Ok(SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region))
             .credentials_provider(SharedCredentialsProvider::new(credentials))
@@ -603,14 +602,13 @@ pub mod aws {
                     .connect_timeout(crate::tls::CONNECT_TIMEOUT)
                     .build(),
             )
-            .service_config(endpoint_urls);
-        builder.set_endpoint_url(endpoint_url);
-        Ok(builder.build())
+            .service_config(endpoint_urls)
+            .build())
     }
 
-    /// The endpoint URLs of a function's environment, answering the SDK's per-service setting:
-    /// `AWS_ENDPOINT_URL_<SERVICE>` (the service's id, upper case, spaces as `_`:
-    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`) before `AWS_ENDPOINT_URL`.
+    /// The endpoint URLs of a function's environment, answering the SDK's per-service setting (each
+    /// client asks it for its endpoint): `AWS_ENDPOINT_URL_<SERVICE>` (the service's id, upper case,
+    /// spaces as `_`: `AWS_ENDPOINT_URL_SECRETS_MANAGER`), else `AWS_ENDPOINT_URL`.
     #[derive(Debug)]
     struct EndpointUrls(std::collections::HashMap<String, String>);
 

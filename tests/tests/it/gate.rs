@@ -527,12 +527,12 @@ on_both_backends!(
     the_usage_view_matches_the_counted_calls_on_the_emulator
 );
 
-/// Waits for the start of the next `period`-second window (windows start on multiples of it).
-/// Which period of `period` seconds it is now.
+/// Which `period`-second window it is now (windows start on multiples of it).
 fn period_index(period: i64) -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp().div_euclid(period)
 }
 
+/// Waits for the start of the next `period`-second window.
 async fn next_period(period: i64) {
     let now = time::OffsetDateTime::now_utc();
     let into = (now.unix_timestamp_nanos() % (i128::from(period) * 1_000_000_000)) as u64;
