@@ -1,7 +1,7 @@
 //! Logs and metrics.
 //!
 //! Logs: JSON lines in Lambda (CloudWatch Logs Insights parses them), readable text locally.
-//! `RUST_LOG` filters; the default is `info`.
+//! `RUST_LOG` filters by level and module ([`log_filter`]); the default is `info`.
 //!
 //! Metrics: the `metrics` facade, recorded in Lambda by `metrics_cloudwatch_embedded` and written
 //! after each invocation as Embedded Metric Format documents on stdout, which CloudWatch turns into
@@ -11,38 +11,51 @@
 
 use std::sync::OnceLock;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "Gatehouse";
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = log_filter();
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         init_json(filter, std::io::stdout);
         init_metrics();
     } else {
         // A second init (tests) keeps the first subscriber.
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
             .with_target(false)
+            .finish()
+            .with(filter)
             .try_init();
     }
 }
 
+/// The log filter `RUST_LOG` names: a level, and levels for modules (`info,gatehouse::pipeline=debug`);
+/// `info` when it is unset or unreadable. Span and field filters are not read: they need a regex
+/// engine, which would be most of a function's logging code.
+pub fn log_filter() -> Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
+}
+
 /// The JSON lines a Lambda function logs, to `writer` (stdout in Lambda; a counter in the cost
 /// benchmark). Lambda adds its own timestamps and request ids to each line.
-pub fn init_json<W>(filter: EnvFilter, writer: W)
+pub fn init_json<W>(filter: Targets, writer: W)
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_writer(writer)
         .json()
         .with_current_span(false)
         .without_time()
         .with_target(false)
+        .finish()
+        .with(filter)
         .try_init();
 }
 

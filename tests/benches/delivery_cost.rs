@@ -791,7 +791,10 @@ async fn main() {
         .unwrap_or(200);
     let log_bytes = LogBytes::default();
     let writer = log_bytes.clone();
-    gatehouse::telemetry::init_json(tracing_subscriber::EnvFilter::new("info"), move || writer.clone());
+    gatehouse::telemetry::init_json(
+        tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO),
+        move || writer.clone(),
+    );
     gatehouse::telemetry::init_metrics();
 
     let emulator = PrivateEmulator::start().await;

@@ -1030,10 +1030,12 @@ pub fn capture_logs() {
     LOGS.get_or_init(|| {
         let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
         let writer = buffer.clone();
+        use tracing_subscriber::prelude::*;
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
             .with_ansi(false)
             .with_writer(move || LogWriter(writer.clone()))
+            .finish()
+            .with(tracing_subscriber::filter::LevelFilter::INFO)
             .try_init();
         buffer
     });
