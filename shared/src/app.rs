@@ -520,8 +520,9 @@ pub mod aws {
     }
 
     /// The configuration `function` reads from `env`, with the secrets it needs fetched from
-    /// Secrets Manager (at once, in parallel). Only a function that needs a secret links the
-    /// Secrets Manager client's calls.
+    /// Secrets Manager in one `BatchGetSecretValue` call (one connection and one round trip at a
+    /// cold start, however many secrets). Only a function that needs a secret links the Secrets
+    /// Manager client's calls.
     pub async fn config_from(
         function: Function,
         env: &dyn Fn(&str) -> Option<String>,
@@ -531,28 +532,51 @@ pub mod aws {
         let mut fetched = FetchedSecrets::default();
         if !arns.is_empty() {
             let client = aws_sdk_secretsmanager::Client::new(shared);
-            let values = futures::future::try_join_all(arns.iter().map(|(setting, arn)| {
-                let client = &client;
-                async move {
-                    let answer = client
-                        .get_secret_value()
-                        .secret_id(arn)
-                        .send()
-                        .await
-                        .with_context(|| format!("reading the secret {arn} ({setting})"))?;
-                    let value = answer
-                        .secret_string()
-                        .with_context(|| format!("the secret {arn} ({setting}) holds no string"))?
-                        .to_string();
-                    anyhow::Ok((*setting, value))
-                }
-            }))
-            .await?;
-            for (setting, value) in values {
-                fetched.add(setting, &value)?;
+            let answer = client
+                .batch_get_secret_value()
+                .set_secret_id_list(Some(
+                    arns.iter()
+                        .map(|(_, arn)| arn.to_string())
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect(),
+                ))
+                .send()
+                .await
+                .with_context(|| {
+                    let settings: Vec<&str> = arns.iter().map(|(setting, _)| *setting).collect();
+                    format!("reading the secrets of {}", settings.join(", "))
+                })?;
+            for (setting, arn) in &arns {
+                let value =
+                    secret_string(&answer, arn).with_context(|| format!("reading the secret {arn} ({setting})"))?;
+                fetched.add(*setting, value)?;
             }
         }
         Ok(Config::load(function, env, &fetched)?)
+    }
+
+    /// The value `BatchGetSecretValue` gave for the secret asked for as `id` (an ARN, a partial
+    /// ARN without the random suffix, or a name), or the error it gave for it.
+    fn secret_string<'a>(
+        answer: &'a aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueOutput,
+        id: &str,
+    ) -> anyhow::Result<&'a str> {
+        let matches = |arn: Option<&str>, name: Option<&str>| {
+            arn.is_some_and(|arn| arn == id || arn.strip_prefix(id).is_some_and(|rest| rest.starts_with('-')))
+                || name == Some(id)
+        };
+        if let Some(entry) = answer.secret_values().iter().find(|e| matches(e.arn(), e.name())) {
+            return entry.secret_string().context("it holds no string");
+        }
+        match answer.errors().iter().find(|e| e.secret_id() == Some(id)) {
+            Some(error) => anyhow::bail!(
+                "{}: {}",
+                error.error_code().unwrap_or("error"),
+                error.message().unwrap_or("no message")
+            ),
+            None => anyhow::bail!("Secrets Manager did not answer for it"),
+        }
     }
 
     /// The gate's functions' start: they hold no secret.
@@ -731,13 +755,42 @@ pub mod lambda {
     }
 
     pub async fn run_http(router: axum::Router) -> Result<(), Error> {
+        use lambda_http::tower::ServiceExt;
         let router = router.layer(axum::middleware::map_response(
             |response: axum::response::Response| async {
                 flush_metrics();
                 response
             },
         ));
-        lambda_http::run(router).await
+        let service = ServiceExt::<lambda_http::Request>::map_response(router, GatewayResponse);
+        lambda_http::run(service).await
+    }
+
+    /// An answer on its way to API Gateway. Gatehouse writes UTF-8 alone, so a body that is UTF-8
+    /// and not content-encoded goes as text and any other as binary (base64). lambda_http's own
+    /// conversion reads a charset and decodes from any encoding, which links every legacy
+    /// encoding's tables into the function.
+    pub struct GatewayResponse(pub axum::response::Response);
+
+    impl lambda_http::IntoResponse for GatewayResponse {
+        fn into_response(
+            self,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send>>
+        {
+            let (parts, body) = self.0.into_parts();
+            Box::pin(async move {
+                // An axum body fails only if its stream does, which Gatehouse's never do.
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+                let encoded = parts.headers.contains_key(axum::http::header::CONTENT_ENCODING);
+                let body = match String::from_utf8(bytes.to_vec()) {
+                    _ if bytes.is_empty() => lambda_http::Body::Empty,
+                    Ok(text) if !encoded => lambda_http::Body::Text(text),
+                    Ok(text) => lambda_http::Body::Binary(text.into_bytes()),
+                    Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+                };
+                lambda_http::Response::from_parts(parts, body)
+            })
+        }
     }
 
     pub async fn run_stream(handler: impl StreamHandler) -> Result<(), Error> {
@@ -791,5 +844,43 @@ pub mod lambda {
             Ok::<SqsBatchResponse, Error>(response)
         }))
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lambda::GatewayResponse;
+    use lambda_http::{Body, IntoResponse};
+
+    async fn to_gateway(response: axum::response::Response) -> lambda_http::Response<Body> {
+        GatewayResponse(response).into_response().await
+    }
+
+    #[tokio::test]
+    async fn answers_go_to_api_gateway_as_text_unless_encoded_or_not_utf8() {
+        let json = axum::response::Response::builder()
+            .status(201)
+            .header("content-type", "application/problem+json")
+            .body(axum::body::Body::from(r#"{"title":"é"}"#))
+            .unwrap();
+        let answer = to_gateway(json).await;
+        assert_eq!(answer.status(), 201);
+        assert_eq!(answer.headers()["content-type"], "application/problem+json");
+        assert!(matches!(answer.body(), Body::Text(t) if t == r#"{"title":"é"}"#));
+
+        let gzipped = axum::response::Response::builder()
+            .header("content-encoding", "gzip")
+            .body(axum::body::Body::from("not really gzip"))
+            .unwrap();
+        assert!(matches!(to_gateway(gzipped).await.body(), Body::Binary(b) if b == b"not really gzip"));
+
+        let bytes = axum::response::Response::new(axum::body::Body::from(vec![0xff, 0xfe, 0x00]));
+        assert!(matches!(to_gateway(bytes).await.body(), Body::Binary(b) if b == &[0xff, 0xfe, 0x00]));
+
+        let empty = axum::response::Response::builder()
+            .status(204)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert!(matches!(to_gateway(empty).await.body(), Body::Empty));
     }
 }

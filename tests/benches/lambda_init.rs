@@ -4,11 +4,10 @@
 //! cold start adds before the handler runs, including reading the function's secrets from a
 //! stand-in Secrets Manager on loopback. Medians of interleaved starts.
 //!
-//!     cargo build --release --bins --example hello_lambda -p gatehouse-api -p gatehouse-event-router \
-//!         -p gatehouse-email-worker -p gatehouse-webhook-worker -p gatehouse-authorizer \
-//!         -p gatehouse-usage -p gatehouse-tests
-//!     cargo bench -p gatehouse-tests --bench lambda_init
+//!     scripts/bench-init
 //!
+//! builds every function and hello with the release profile and the deploy's code-generation flags
+//! (`.cargo/config.toml`) for this machine's architecture, and runs this with `LAMBDA_INIT_DIR`.
 //! `LAMBDA_INIT_BINARIES=gatehouse-authorizer,gatehouse-usage` times those alone (with hello).
 
 use gatehouse_tests::median;
@@ -39,7 +38,12 @@ fn binaries() -> Vec<String> {
     names
 }
 
+/// Where the binaries are: `LAMBDA_INIT_DIR` (`scripts/bench-init` builds them there with the
+/// deploy's flags), else the host's release folder.
 fn release_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LAMBDA_INIT_DIR") {
+        return PathBuf::from(dir);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
@@ -77,20 +81,28 @@ async fn runtime_api(first_call: Arc<Mutex<Option<Instant>>>) -> std::net::Socke
     address
 }
 
-/// A stand-in Secrets Manager answering `GetSecretValue` with a root key for an ARN naming one
-/// and a sealing key otherwise: the call a function makes at start, on loopback.
+/// A stand-in Secrets Manager answering `BatchGetSecretValue` (the one call a function makes at
+/// start, on loopback) with a root key for an ARN naming one and a sealing key otherwise.
 async fn secrets_manager() -> std::net::SocketAddr {
     let app = axum::Router::new().fallback(|body: String| async move {
         let request: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        let id = request["SecretId"].as_str().unwrap_or_default().to_string();
-        let value = if id.contains("root") {
-            "gh_root_benchmark_key_long_enough_0123456789"
-        } else {
-            "a_sealing_key_of_sixty_four_characters_0123456789_abcdefghijklmn"
-        };
+        let entries: Vec<serde_json::Value> = request["SecretIdList"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|id| id.as_str())
+            .map(|id| {
+                let value = if id.contains("root") {
+                    "gh_root_benchmark_key_long_enough_0123456789"
+                } else {
+                    "a_sealing_key_of_sixty_four_characters_0123456789_abcdefghijklmn"
+                };
+                serde_json::json!({"ARN": id, "Name": "bench", "SecretString": value, "VersionId": "v1"})
+            })
+            .collect();
         (
             [("content-type", "application/x-amz-json-1.1")],
-            serde_json::json!({"ARN": id, "Name": "bench", "SecretString": value, "VersionId": "v1"}).to_string(),
+            serde_json::json!({"SecretValues": entries, "Errors": []}).to_string(),
         )
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

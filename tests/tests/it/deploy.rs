@@ -361,8 +361,12 @@ fn no_secret_is_in_an_environment_or_a_parameter() {
             continue;
         }
         let id = id.as_str().unwrap();
-        let may_read = format!("{:?}", resource["Properties"]["Policies"]).contains("secretsmanager:GetSecretValue");
+        let policies = format!("{:?}", resource["Properties"]["Policies"]);
+        let may_read = policies.contains("secretsmanager:GetSecretValue");
         assert_eq!(may_read, needs.contains(&id), "{id} reading secrets");
+        // Secrets are read in one batch at start.
+        let may_batch = policies.contains("secretsmanager:BatchGetSecretValue");
+        assert_eq!(may_batch, may_read, "{id} reading its secrets in one call");
     }
     assert_eq!(SECRET_SETTINGS.len(), 7);
 }
@@ -518,4 +522,60 @@ fn each_worker_counts_dead_letters_at_its_queues_max_receive_count() {
         checked, 3,
         "the email queue, the SES feedback queue and the webhook queue"
     );
+}
+
+#[tokio::test]
+async fn a_functions_secrets_are_read_in_one_call_by_arn_or_name() {
+    let shared = sdk_config(Some(&emulator_endpoint())).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&shared);
+    let root_key = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
+    let sealing_key = Alphanumeric.sample_string(&mut rand::thread_rng(), 64);
+    let root_arn = create_secret(&secrets, &root_key).await;
+    let sealing_arn = create_secret(&secrets, &sealing_key).await;
+    let sealing_name = secrets
+        .describe_secret()
+        .secret_id(&sealing_arn)
+        .send()
+        .await
+        .unwrap()
+        .name()
+        .unwrap()
+        .to_string();
+    let lambda = aws::lambda_sdk_config(lambda_variables()).unwrap();
+    let load = |root: String, sealing: String| {
+        let lambda = lambda.clone();
+        async move {
+            let env: HashMap<String, String> = [
+                ("AWS_LAMBDA_FUNCTION_NAME", "gatehouse-api".to_string()),
+                ("TABLE_NAME", "gatehouse".to_string()),
+                ("GATEHOUSE_ROOT_KEY_SECRET_ARN", root),
+                ("GATEHOUSE_SECRET_KEY_SECRET_ARN", sealing),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            let lookup = |name: &str| env.get(name).cloned();
+            aws::config_from(Function::Api, &lookup, &lambda).await
+        }
+    };
+
+    // By ARN and by name, in one call.
+    let config = load(root_arn.clone(), sealing_name)
+        .await
+        .expect("the api starts with its two secrets");
+    let roots: Vec<&str> = config.root_keys.iter().map(|k| k.expose()).collect();
+    assert_eq!(roots, [root_key.as_str()]);
+    assert_eq!(
+        config.secret_key.as_ref().map(|k| k.expose()),
+        Some(sealing_key.as_str())
+    );
+
+    // A secret that does not exist is named, with its setting, and no value is shown.
+    let missing = root_arn.replace("gatehouse-secret", "gatehouse-gone");
+    let err = load(missing.clone(), sealing_arn)
+        .await
+        .expect_err("a missing secret stops the start");
+    let err = format!("{err:#}");
+    assert!(err.contains(&missing) && err.contains("GATEHOUSE_ROOT_KEY"), "{err}");
+    assert!(!err.contains(&sealing_key) && !err.contains(&root_key), "{err}");
 }
