@@ -550,7 +550,7 @@ pub mod aws {
             for (setting, arn) in &arns {
                 let value =
                     secret_string(&answer, arn).with_context(|| format!("reading the secret {arn} ({setting})"))?;
-                fetched.add(*setting, value)?;
+                fetched.add(setting, value)?;
             }
         }
         Ok(Config::load(function, env, &fetched)?)
