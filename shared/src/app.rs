@@ -780,13 +780,16 @@ pub mod lambda {
             let (parts, body) = self.0.into_parts();
             Box::pin(async move {
                 // An axum body fails only if its stream does, which Gatehouse's never do.
-                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-                let encoded = parts.headers.contains_key(axum::http::header::CONTENT_ENCODING);
-                let body = match String::from_utf8(bytes.to_vec()) {
-                    _ if bytes.is_empty() => lambda_http::Body::Empty,
-                    Ok(text) if !encoded => lambda_http::Body::Text(text),
-                    Ok(text) => lambda_http::Body::Binary(text.into_bytes()),
-                    Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+                let bytes = Vec::from(axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default());
+                let body = if bytes.is_empty() {
+                    lambda_http::Body::Empty
+                } else if parts.headers.contains_key(axum::http::header::CONTENT_ENCODING) {
+                    lambda_http::Body::Binary(bytes)
+                } else {
+                    match String::from_utf8(bytes) {
+                        Ok(text) => lambda_http::Body::Text(text),
+                        Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+                    }
                 };
                 lambda_http::Response::from_parts(parts, body)
             })
