@@ -41,59 +41,35 @@ impl Drop for PrivateEmulator {
     }
 }
 
-/// moto's server with one change: its DynamoDB requests run one at a time. moto checks a write's
-/// condition and then writes without holding the item, so two processes' conditional writes of one
-/// item can both pass; DynamoDB makes each atomic. Tests of what conditions guarantee across
-/// processes run on this; SQS long polls still run side by side.
-const ATOMIC_DYNAMODB_EMULATOR: &str = r#"
-import sys, threading
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-
-app = DomainDispatcherApplication(create_backend_app)
-one_at_a_time = threading.Lock()
-
-def serialised(environ, start_response):
-    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-        with one_at_a_time:
-            return list(app(environ, start_response))
-    return app(environ, start_response)
-
-run_simple("127.0.0.1", int(sys.argv[1]), serialised, threaded=True, request_handler=MotoRequestHandler)
-"#;
+/// The emulator launcher (`tests/emulator.py`): moto's server with a cheap read of the emails SES
+/// accepted, without moto's record of every object it made, and optionally atomic DynamoDB requests.
+pub const EMULATOR_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/emulator.py");
 
 impl PrivateEmulator {
     pub async fn start() -> Self {
-        let binary = std::env::var("GATEHOUSE_TEST_MOTO_SERVER")
-            .expect("GATEHOUSE_TEST_MOTO_SERVER: run the suite with scripts/test");
-        let port = free_port();
-        Self::start_with(
-            std::process::Command::new(binary).args(["-H", "127.0.0.1", "-p", &port.to_string()]),
-            port,
-        )
-        .await
+        Self::start_with(&[]).await
     }
 
-    /// An emulator whose DynamoDB requests are atomic, as DynamoDB's are ([`ATOMIC_DYNAMODB_EMULATOR`]).
+    /// An emulator whose DynamoDB requests are atomic, as DynamoDB's are (`--atomic-dynamodb` in
+    /// `tests/emulator.py`).
     pub async fn start_atomic() -> Self {
+        Self::start_with(&["--atomic-dynamodb"]).await
+    }
+
+    async fn start_with(options: &[&str]) -> Self {
+        static TURN: std::sync::OnceLock<Arc<tokio::sync::Mutex<()>>> = std::sync::OnceLock::new();
+        let turn = TURN.get_or_init(Default::default).clone().lock_owned().await;
         let python =
             std::env::var("GATEHOUSE_TEST_PYTHON").expect("GATEHOUSE_TEST_PYTHON: run the suite with scripts/test");
         let port = free_port();
-        Self::start_with(
-            std::process::Command::new(python).args(["-c", ATOMIC_DYNAMODB_EMULATOR, &port.to_string()]),
-            port,
-        )
-        .await
-    }
-
-    async fn start_with(command: &mut std::process::Command, port: u16) -> Self {
-        static TURN: std::sync::OnceLock<Arc<tokio::sync::Mutex<()>>> = std::sync::OnceLock::new();
-        let turn = TURN.get_or_init(Default::default).clone().lock_owned().await;
-        let process = command
+        let process = std::process::Command::new(python)
+            .arg(EMULATOR_SCRIPT)
+            .arg(port.to_string())
+            .args(options)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("starting moto_server");
+            .expect("starting the emulator (tests/emulator.py)");
         let endpoint = format!("http://127.0.0.1:{port}");
         let probe = format!("{endpoint}/moto-api/");
         let up = eventually(Duration::from_secs(30), || async { reqwest::get(&probe).await.ok() }).await;
@@ -701,29 +677,16 @@ impl TestApp {
 
 /// `(destinations, raw MIME)` of every message the emulator's SES has accepted.
 pub async fn ses_raw_messages(endpoint: &str) -> Vec<(Vec<String>, String)> {
-    // The emulator answers its data dump with a 500 now and then when a request changes its state
-    // while it serializes; another read a moment later succeeds.
-    let mut last = String::new();
-    let mut data = None;
-    for _ in 0..10 {
-        let response = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap();
-        let text = response.text().await.unwrap();
-        match serde_json::from_str::<Value>(&text) {
-            Ok(parsed) => {
-                data = Some(parsed);
-                break;
-            }
-            Err(_) => {
-                last = text.chars().take(200).collect();
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-    let data = data.unwrap_or_else(|| panic!("the emulator's data dump is not JSON: {last}"));
-    data["ses"]["RawMessage"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let response = reqwest::get(format!("{endpoint}/_gatehouse/ses/raw-messages"))
+        .await
+        .expect("reading the emulator's sent emails (is it tests/emulator.py?)");
+    assert!(
+        response.status().is_success(),
+        "the emulator's sent emails: {}",
+        response.status()
+    );
+    let messages: Vec<Value> = response.json().await.expect("the emulator's sent emails as JSON");
+    messages
         .into_iter()
         .map(|m| {
             let destinations = m["destinations"].as_array().cloned().unwrap_or_default();
