@@ -4,7 +4,7 @@
 use gatehouse::app::{aws, lambda};
 use gatehouse::config::Function;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse::telemetry::init();
     let (config, shared) = aws::start(Function::EventRouter).await?;
