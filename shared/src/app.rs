@@ -655,18 +655,19 @@ pub mod aws {
 
     /// A queue by its URL; Lambda reports the real ARNs in its own payloads, so the label only
     /// names it in logs.
-    fn queue(shared: &SdkConfig, url: &str, label: &str) -> Arc<SqsQueue> {
-        Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(shared), url, label))
+    fn queue(sqs: &aws_sdk_sqs::Client, url: &str, label: &str) -> Arc<SqsQueue> {
+        Arc::new(SqsQueue::new(sqs.clone(), url, label))
     }
 
     /// The HTTP API: DynamoDB, and SQS to replay deliveries and queue test emails.
     pub fn api(config: Config, shared: &SdkConfig) -> anyhow::Result<axum::Router> {
         let config = Arc::new(config);
+        let sqs = aws_sdk_sqs::Client::new(shared);
         let state = super::api_state(
             config.clone(),
             store(&config, shared),
-            queue(shared, &config.email_queue, "email"),
-            queue(shared, &config.webhook_queue, "webhook"),
+            queue(&sqs, &config.email_queue, "email"),
+            queue(&sqs, &config.webhook_queue, "webhook"),
             secret_box(&config)?,
             templates(&config)?,
         );
@@ -676,8 +677,9 @@ pub mod aws {
     /// The event router: DynamoDB (organisations, inboxes) and SQS (jobs); the templates give
     /// in-app notifications their text.
     pub fn event_router(config: &Config, shared: &SdkConfig) -> anyhow::Result<EventRouter> {
-        let email = queue(shared, &config.email_queue, "email");
-        let webhook = queue(shared, &config.webhook_queue, "webhook");
+        let sqs = aws_sdk_sqs::Client::new(shared);
+        let email = queue(&sqs, &config.email_queue, "email");
+        let webhook = queue(&sqs, &config.webhook_queue, "webhook");
         Ok(build_event_router(
             config,
             store(config, shared),
@@ -696,7 +698,7 @@ pub mod aws {
             secret_box(config)?,
             mailer(config, Some(&ses))?,
             templates(config)?,
-            queue(shared, &config.email_queue, "email"),
+            queue(&aws_sdk_sqs::Client::new(shared), &config.email_queue, "email"),
         ))
     }
 
@@ -720,14 +722,15 @@ pub mod aws {
     /// command): SQS alone. Returns how many messages moved.
     pub async fn redrive(dead_letter_queue_url: &str, queue_url: &str) -> anyhow::Result<usize> {
         let shared = sdk_config(None).await;
-        let dead_letters = queue(&shared, dead_letter_queue_url, "dead letters");
-        let queue = queue(&shared, queue_url, "queue");
+        let sqs = aws_sdk_sqs::Client::new(&shared);
+        let dead_letters = queue(&sqs, dead_letter_queue_url, "dead letters");
+        let queue = queue(&sqs, queue_url, "queue");
         Ok(crate::queue::redrive(&*dead_letters, &*queue).await?)
     }
 
     /// The webhook worker: DynamoDB and SQS (its own queue, where retries are scheduled).
     pub fn webhook_worker(config: &Config, shared: &SdkConfig) -> anyhow::Result<WebhookWorker> {
-        let queue = queue(shared, &config.webhook_queue, "webhook");
+        let queue = queue(&aws_sdk_sqs::Client::new(shared), &config.webhook_queue, "webhook");
         Ok(build_webhook_worker(
             config,
             store(config, shared),

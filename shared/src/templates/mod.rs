@@ -177,7 +177,11 @@ impl Part {
     fn of(file_name: &str) -> Option<Part> {
         [Part::Subject, Part::Text, Part::Html, Part::InApp]
             .into_iter()
-            .find(|p| file_name.ends_with(&format!(".{}", p.suffix())))
+            .find(|p| {
+                file_name
+                    .strip_suffix(p.suffix())
+                    .is_some_and(|stem| stem.ends_with('.'))
+            })
     }
 }
 
