@@ -31,8 +31,8 @@ fn lambda_record(change: &ChangeRecord) -> EventRecord {
     keys.insert(crate::store::SK.into(), change.key.sk.clone().into());
     let mut stream = StreamRecord::default();
     stream.keys = item(&keys);
-    stream.new_image = change.new_image.as_ref().map(item).unwrap_or_default();
-    stream.old_image = change.old_image.as_ref().map(item).unwrap_or_default();
+    stream.new_image = change.new_image.as_deref().map(item).unwrap_or_default();
+    stream.old_image = change.old_image.as_deref().map(item).unwrap_or_default();
     stream.sequence_number = Some(change.sequence.to_string());
     let mut record = EventRecord::default();
     record.aws_region = "local".into();
@@ -71,21 +71,21 @@ impl MemoryStreamSource {
 impl StreamSource for MemoryStreamSource {
     async fn next_batch(&mut self) -> anyhow::Result<Vec<EventRecord>> {
         const BATCH: usize = 100;
-        let changes = self
+        let is_new_event = |change: &ChangeRecord| {
+            change.event_name == "INSERT" && change.key.sk == crate::store::table_keys::EVENT_SK
+        };
+        let (through, changes) = self
             .store
-            .changes_after(self.position, 10 * BATCH, Duration::from_millis(500))
+            .changes_after(
+                self.position,
+                10 * BATCH,
+                BATCH,
+                Duration::from_millis(500),
+                is_new_event,
+            )
             .await;
-        let mut batch = Vec::new();
-        for change in &changes {
-            self.position = change.sequence;
-            if change.event_name == "INSERT" && change.key.sk == crate::store::table_keys::EVENT_SK {
-                batch.push(lambda_record(change));
-                if batch.len() == BATCH {
-                    break;
-                }
-            }
-        }
-        Ok(batch)
+        self.position = through;
+        Ok(changes.iter().map(lambda_record).collect())
     }
 
     async fn retry_from(&mut self, sequence_number: &str) -> anyhow::Result<()> {

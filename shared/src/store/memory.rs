@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 use super::{
@@ -27,8 +27,9 @@ pub struct ChangeRecord {
     /// `INSERT`, `MODIFY` or `REMOVE`.
     pub event_name: &'static str,
     pub key: Key,
-    pub new_image: Option<Record>,
-    pub old_image: Option<Record>,
+    /// Shared with the store's copy: a change costs no copy of the record it writes.
+    pub new_image: Option<Arc<Record>>,
+    pub old_image: Option<Arc<Record>>,
 }
 
 #[derive(Default)]
@@ -49,8 +50,12 @@ struct Testing {
 
 #[derive(Default)]
 struct Inner {
-    records: BTreeMap<Key, Record>,
-    log: Vec<ChangeRecord>,
+    records: BTreeMap<Key, Arc<Record>>,
+    /// The changes not yet read by the stream's one reader, oldest first; the first has sequence
+    /// `forgotten + 1`. Read changes are dropped, or the log would keep every image ever written.
+    log: std::collections::VecDeque<ChangeRecord>,
+    /// How many changes were read and dropped from the log's front.
+    forgotten: u64,
     /// Writes per partition key of the table and of each index, as DynamoDB would count them: a put
     /// or delete writes the table's partition, and each index whose key the old or new image holds
     /// (an index key that changes writes both partitions).
@@ -82,15 +87,26 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// Changes after `sequence`, at most `limit`; waits up to `wait` for one if there are none.
-    pub async fn changes_after(&self, sequence: u64, limit: usize, wait: std::time::Duration) -> Vec<ChangeRecord> {
+    /// The stream's read: of the (at most `scan`) changes after `sequence`, those `keep` accepts, up
+    /// to `limit`, with the sequence read through (the last change looked at, kept or not); waits up
+    /// to `wait` for a change if there is none. Reading after `sequence` says every change up to it is
+    /// handled: those are dropped (the stream has one reader, which never rewinds before where it read
+    /// from).
+    pub async fn changes_after(
+        &self,
+        sequence: u64,
+        scan: usize,
+        limit: usize,
+        wait: std::time::Duration,
+        keep: impl Fn(&ChangeRecord) -> bool,
+    ) -> (u64, Vec<ChangeRecord>) {
         let notified = self.changed.notified();
-        let batch = self.read_changes(sequence, limit);
-        if !batch.is_empty() {
-            return batch;
+        let (through, batch) = self.read_changes(sequence, scan, limit, &keep);
+        if through > sequence {
+            return (through, batch);
         }
         let _ = tokio::time::timeout(wait, notified).await;
-        self.read_changes(sequence, limit)
+        self.read_changes(sequence, scan, limit, &keep)
     }
 
     /// Makes the next transaction that writes a record whose sort key starts with `sk_prefix` fail
@@ -132,7 +148,7 @@ impl MemoryStore {
             .records
             .iter()
             .filter(|(key, _)| key.pk.starts_with(pk_prefix))
-            .map(|(_, record)| record.clone())
+            .map(|(_, record)| Record::clone(record))
             .collect()
     }
 
@@ -142,17 +158,44 @@ impl MemoryStore {
         }
     }
 
-    fn read_changes(&self, sequence: u64, limit: usize) -> Vec<ChangeRecord> {
-        let inner = self.inner.lock().expect("memory store lock");
-        // Sequence numbers are positions, so the change after `sequence` sits at index `sequence`.
-        inner.log.iter().skip(sequence as usize).take(limit).cloned().collect()
+    fn read_changes(
+        &self,
+        sequence: u64,
+        scan: usize,
+        limit: usize,
+        keep: &dyn Fn(&ChangeRecord) -> bool,
+    ) -> (u64, Vec<ChangeRecord>) {
+        let mut inner = self.inner.lock().expect("memory store lock");
+        let handled = sequence.saturating_sub(inner.forgotten).min(inner.log.len() as u64);
+        inner.log.drain(..handled as usize);
+        inner.forgotten += handled;
+        // Sequence numbers are positions: the change after `sequence` sits at `sequence - forgotten`.
+        let mut through = sequence;
+        let mut batch = Vec::new();
+        let start = sequence.saturating_sub(inner.forgotten) as usize;
+        for change in inner.log.iter().skip(start).take(scan) {
+            through = change.sequence;
+            if keep(change) {
+                batch.push(change.clone());
+                if batch.len() == limit {
+                    break;
+                }
+            }
+        }
+        (through, batch)
     }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
-        let found = self.inner.lock().expect("memory store lock").records.get(key).cloned();
+        let found = self
+            .inner
+            .lock()
+            .expect("memory store lock")
+            .records
+            .get(key)
+            .map(|r| Record::clone(r));
         self.note_reads(found.iter());
         Ok(found)
     }
@@ -167,7 +210,7 @@ impl Store for MemoryStore {
             .take_while(|(key, _)| key.pk == pk && key.sk.starts_with(sk_prefix))
             .filter(|(key, _)| after != Some(key.sk.as_str()))
             .take(limit + 1)
-            .map(|(_, record)| record.clone())
+            .map(|(_, record)| Record::clone(record))
             .collect::<Vec<_>>();
         drop(inner);
         self.note_reads(records.iter());
@@ -192,6 +235,7 @@ impl Store for MemoryStore {
         let mut matching: Vec<(String, String, String, &Record)> = inner
             .records
             .values()
+            .map(|r| &**r)
             .filter(|r| text(r, GSI1PK) == pk && r.contains_key(GSI1SK) && text(r, GSI1SK).starts_with(sk_prefix))
             .map(|r| (text(r, GSI1SK), text(r, PK), text(r, SK), r))
             .collect();
@@ -219,6 +263,7 @@ impl Store for MemoryStore {
         let mut matching: Vec<(String, &Record)> = inner
             .records
             .values()
+            .map(|r| &**r)
             .filter(|r| text(r, GSI2PK).as_deref() == Some(pk))
             .filter_map(|r| Some((text(r, GSI2SK)?, r)))
             .filter(|(sk, _)| match after {
@@ -254,7 +299,7 @@ impl Store for MemoryStore {
                 Some(a) if newest_first => key.sk.as_str() < a,
                 Some(a) => key.sk.as_str() > a,
             })
-            .map(|(_, record)| record)
+            .map(|(_, record)| &**record)
             .collect();
         if newest_first {
             matching.reverse();
@@ -281,17 +326,17 @@ impl Store for MemoryStore {
         let mut inner = self.inner.lock().expect("memory store lock");
         for (index, w) in writes.iter().enumerate() {
             let (key, condition) = w.condition().expect("validated");
-            if !holds(condition, inner.records.get(&key)) {
+            if !holds(condition, inner.records.get(&key).map(|r| &**r)) {
                 return Err(StoreError::ConditionFailed { index: Some(index) });
             }
         }
         for w in writes {
             let (key, new_image) = match w {
-                Write::Put { record, .. } => (Key::of(&record).expect("validated"), Some(record)),
+                Write::Put { record, .. } => (Key::of(&record).expect("validated"), Some(Arc::new(record))),
                 Write::Delete { key, .. } => (key, None),
                 Write::Update { key, set, add, .. } => {
-                    let record = super::updated(&key, inner.records.get(&key), &set, &add);
-                    (key, Some(record))
+                    let record = super::updated(&key, inner.records.get(&key).map(|r| &**r), &set, &add);
+                    (key, Some(Arc::new(record)))
                 }
                 // A check changes nothing, though DynamoDB bills it as a write of its partition.
                 Write::Check { key, .. } => {
@@ -304,15 +349,15 @@ impl Store for MemoryStore {
                 None => inner.records.remove(&key),
             };
             // DynamoDB charges a write even for deleting what is not there.
-            inner.count_writes(&key, old_image.as_ref(), new_image.as_ref());
+            inner.count_writes(&key, old_image.as_deref(), new_image.as_deref());
             let event_name = match (&old_image, &new_image) {
                 (None, Some(_)) => "INSERT",
                 (Some(_), Some(_)) => "MODIFY",
                 (Some(_), None) => "REMOVE",
                 (None, None) => continue,
             };
-            let sequence = inner.log.len() as u64 + 1;
-            inner.log.push(ChangeRecord {
+            let sequence = inner.forgotten + inner.log.len() as u64 + 1;
+            inner.log.push_back(ChangeRecord {
                 sequence,
                 event_name,
                 key,

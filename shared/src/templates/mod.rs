@@ -18,7 +18,7 @@ pub use sample::{merged, sample_data};
 
 use crate::domain::notifications::{NotificationType, TYPES};
 use crate::domain::Locale;
-use handlebars::Handlebars;
+use handlebars::{Context, Handlebars};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -284,14 +284,16 @@ impl Language {
         Ok(())
     }
 
-    fn render(&self, file_name: &str, data: &impl Serialize) -> Result<String, TemplateError> {
+    fn render(&self, file_name: &str, data: &Context) -> Result<String, TemplateError> {
         let html = Part::of(file_name) == Some(Part::Html);
         let render = |compiled: &Compiled| {
             let registry = if html { &compiled.html } else { &compiled.plain };
-            registry.render(file_name, data).map_err(|e| TemplateError::Render {
-                name: file_name.to_string(),
-                message: e.to_string(),
-            })
+            registry
+                .render_with_context(file_name, data)
+                .map_err(|e| TemplateError::Render {
+                    name: file_name.to_string(),
+                    message: e.to_string(),
+                })
         };
         {
             let compiled = self.compiled.read().expect("templates lock");
@@ -440,7 +442,7 @@ impl Templates {
         languages: &[String],
         name: &str,
         part: Part,
-        data: &impl Serialize,
+        data: &Context,
     ) -> Result<String, TemplateError> {
         let file_name = file(name, part);
         let language = self
@@ -457,6 +459,7 @@ impl Templates {
         languages: &[String],
         data: &impl Serialize,
     ) -> Result<InAppText, TemplateError> {
+        let data = &context(t.template, data)?;
         Ok(InAppText {
             title: self
                 .render_part(languages, t.template, Part::Subject, data)?
@@ -474,6 +477,8 @@ impl Templates {
         if !NOTIFICATIONS.contains(&name) {
             return Err(TemplateError::Unknown(name.to_string()));
         }
+        // The data converted once for the three parts.
+        let data = &context(name, data)?;
         Ok(Rendered {
             // A subject is one line; templates end with a newline.
             subject: self
@@ -484,6 +489,14 @@ impl Templates {
             html: self.render_part(languages, name, Part::Html, data)?,
         })
     }
+}
+
+/// `data` as handlebars reads it.
+fn context(name: &str, data: &impl Serialize) -> Result<Context, TemplateError> {
+    Context::wraps(data).map_err(|e| TemplateError::Render {
+        name: name.to_string(),
+        message: e.to_string(),
+    })
 }
 
 fn file(name: &str, part: Part) -> String {
