@@ -166,14 +166,17 @@ impl MemoryStore {
         keep: &dyn Fn(&ChangeRecord) -> bool,
     ) -> (u64, Vec<ChangeRecord>) {
         let mut inner = self.inner.lock().expect("memory store lock");
-        let handled = sequence.saturating_sub(inner.forgotten).min(inner.log.len() as u64);
+        debug_assert!(
+            sequence >= inner.forgotten,
+            "the stream rewound before what it had read"
+        );
+        // Dropping the changes up to `sequence` leaves the change after it at the log's front.
+        let handled = (sequence - inner.forgotten).min(inner.log.len() as u64);
         inner.log.drain(..handled as usize);
         inner.forgotten += handled;
-        // Sequence numbers are positions: the change after `sequence` sits at `sequence - forgotten`.
         let mut through = sequence;
         let mut batch = Vec::new();
-        let start = sequence.saturating_sub(inner.forgotten) as usize;
-        for change in inner.log.iter().skip(start).take(scan) {
+        for change in inner.log.iter().take(scan) {
             through = change.sequence;
             if keep(change) {
                 batch.push(change.clone());

@@ -290,10 +290,7 @@ impl Language {
             let registry = if html { &compiled.html } else { &compiled.plain };
             registry
                 .render_with_context(file_name, data)
-                .map_err(|e| TemplateError::Render {
-                    name: file_name.to_string(),
-                    message: e.to_string(),
-                })
+                .map_err(|e| render_failed(file_name, e))
         };
         {
             let compiled = self.compiled.read().expect("templates lock");
@@ -493,10 +490,14 @@ impl Templates {
 
 /// `data` as handlebars reads it.
 fn context(name: &str, data: &impl Serialize) -> Result<Context, TemplateError> {
-    Context::wraps(data).map_err(|e| TemplateError::Render {
+    Context::wraps(data).map_err(|e| render_failed(name, e))
+}
+
+fn render_failed(name: &str, e: handlebars::RenderError) -> TemplateError {
+    TemplateError::Render {
         name: name.to_string(),
         message: e.to_string(),
-    })
+    }
 }
 
 fn file(name: &str, part: Part) -> String {
