@@ -6,6 +6,10 @@ use anyhow::Context;
 use gatehouse::app::{Local, Mode, Pollers};
 use gatehouse::config::Config;
 
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     gatehouse::telemetry::init();

@@ -251,7 +251,7 @@ impl EmailWorker {
         }
         let rendered = self
             .templates
-            .render(&job.template, &job.languages, &data)
+            .render_value(&job.template, &job.languages, data)
             .map_err(|e| e.to_string())?;
         let mut headers = vec![
             (feedback::ORG_HEADER.into(), job.event.org_id.to_string()),

@@ -59,24 +59,29 @@ struct Inner {
     /// Writes per partition key of the table and of each index, as DynamoDB would count them: a put
     /// or delete writes the table's partition, and each index whose key the old or new image holds
     /// (an index key that changes writes both partitions).
-    writes: BTreeMap<(Partitioned, String), u64>,
+    /// Kept per index, so counting a partition already written looks it up without copying its key.
+    writes: BTreeMap<Partitioned, std::collections::HashMap<String, u64>>,
 }
 
 impl Inner {
-    fn count_writes(&mut self, key: &Key, old: Option<&Record>, new: Option<&Record>) {
-        *self.writes.entry((Partitioned::Table, key.pk.clone())).or_default() += 1;
+    fn count_writes<'a>(&mut self, key: &Key, old: Option<&'a Record>, new: Option<&'a Record>) {
+        self.count_write(Partitioned::Table, &key.pk);
         for (index, attribute) in [(Partitioned::Gsi1, GSI1PK), (Partitioned::Gsi2, GSI2PK)] {
-            let pk = |r: Option<&Record>| {
-                r.and_then(|r| r.get(attribute))
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_string)
-            };
+            let pk = |r: Option<&'a Record>| r.and_then(|r| r.get(attribute)).and_then(serde_json::Value::as_str);
             let (before, after) = (pk(old), pk(new));
-            for pk in [before.clone(), after.filter(|a| before.as_ref() != Some(a))]
-                .into_iter()
-                .flatten()
-            {
-                *self.writes.entry((index, pk)).or_default() += 1;
+            for pk in [before, after.filter(|a| before != Some(*a))].into_iter().flatten() {
+                self.count_write(index, pk);
+            }
+        }
+    }
+
+    /// Counts one write of a partition, copying its key only the first time it is written.
+    fn count_write(&mut self, index: Partitioned, pk: &str) {
+        let partitions = self.writes.entry(index).or_default();
+        match partitions.get_mut(pk) {
+            Some(count) => *count += 1,
+            None => {
+                partitions.insert(pk.to_string(), 1);
             }
         }
     }
@@ -133,7 +138,12 @@ impl MemoryStore {
     /// Writes per partition key of the table and of each index since the store began (or since
     /// [`MemoryStore::reset_write_counts`]).
     pub fn writes_per_partition(&self) -> BTreeMap<(Partitioned, String), u64> {
-        self.inner.lock().expect("memory store lock").writes.clone()
+        let inner = self.inner.lock().expect("memory store lock");
+        inner
+            .writes
+            .iter()
+            .flat_map(|(index, partitions)| partitions.iter().map(|(pk, n)| ((*index, pk.clone()), *n)))
+            .collect()
     }
 
     pub fn reset_write_counts(&self) {
@@ -343,7 +353,7 @@ impl Store for MemoryStore {
                 }
                 // A check changes nothing, though DynamoDB bills it as a write of its partition.
                 Write::Check { key, .. } => {
-                    *inner.writes.entry((Partitioned::Table, key.pk)).or_default() += 1;
+                    inner.count_write(Partitioned::Table, &key.pk);
                     continue;
                 }
             };

@@ -471,11 +471,24 @@ impl Templates {
 
     /// A notification's email, each part in the first of `languages` that has it.
     pub fn render(&self, name: &str, languages: &[String], data: &impl Serialize) -> Result<Rendered, TemplateError> {
+        // The data converted once for the three parts.
+        self.render_context(name, languages, &context(name, data)?)
+    }
+
+    /// [`Templates::render`] of data already in JSON, taken as it is (no copy).
+    pub fn render_value(
+        &self,
+        name: &str,
+        languages: &[String],
+        data: serde_json::Value,
+    ) -> Result<Rendered, TemplateError> {
+        self.render_context(name, languages, &Context::from(data))
+    }
+
+    fn render_context(&self, name: &str, languages: &[String], data: &Context) -> Result<Rendered, TemplateError> {
         if !NOTIFICATIONS.contains(&name) {
             return Err(TemplateError::Unknown(name.to_string()));
         }
-        // The data converted once for the three parts.
-        let data = &context(name, data)?;
         Ok(Rendered {
             // A subject is one line; templates end with a newline.
             subject: self
