@@ -321,6 +321,15 @@ impl Config {
         }
         if let Some(v) = get("PORT") {
             c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
+            // The local runner serves the API and the portal: on another port, its links follow it.
+            for (name, slot) in [
+                ("PORTAL_URL", &mut c.portal_url),
+                ("PUBLIC_API_URL", &mut c.public_api_url),
+            ] {
+                if c.port != 0 && get(name).is_none() {
+                    *slot = LinkBase::parse(&format!("http://127.0.0.1:{}", c.port)).expect("a loopback address");
+                }
+            }
         }
         if let Some(v) = get("LOCAL_WEBHOOKS") {
             c.local_webhooks = match v.as_str() {
@@ -361,6 +370,17 @@ mod tests {
         let c = from(&[]).unwrap();
         assert!(c.uses_development_keys());
         assert_eq!(c.port, 3000);
+    }
+
+    #[test]
+    fn the_runners_links_follow_its_port_unless_set() {
+        let c = from(&[("PORT", "4100")]).unwrap();
+        assert_eq!(c.portal_url.as_str(), "http://127.0.0.1:4100");
+        assert_eq!(c.public_api_url.as_str(), "http://127.0.0.1:4100");
+        let c = from(&[("PORT", "4100"), ("PORTAL_URL", "https://portal.example.com")]).unwrap();
+        assert_eq!(c.portal_url.as_str(), "https://portal.example.com");
+        assert_eq!(c.public_api_url.as_str(), "http://127.0.0.1:4100");
+        assert_eq!(from(&[]).unwrap().portal_url.as_str(), "http://127.0.0.1:3000");
     }
 
     #[test]

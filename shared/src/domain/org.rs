@@ -303,10 +303,15 @@ pub fn parse_settings(value: &serde_json::Value, errors: &mut ValidationErrors) 
     (errors.0.len() == before).then_some(settings)
 }
 
-impl OrgSettings {
-    /// The base of links in this organisation's emails: its own portal, or the deployment's.
-    pub fn link_base<'a>(&'a self, deployment_default: &'a LinkBase) -> &'a LinkBase {
-        self.portal_url.as_ref().unwrap_or(deployment_default)
+impl Organisation {
+    /// The base of links in this organisation's emails: its own portal as it is, or the
+    /// deployment's portal with the organisation in the path (`{PORTAL_URL}/o/{org}`), so a portal
+    /// that several organisations share knows whose page a link opens.
+    pub fn link_base(&self, deployment_portal: &LinkBase) -> LinkBase {
+        match &self.settings.portal_url {
+            Some(own) => own.clone(),
+            None => deployment_portal.under(&["o", self.id.as_str()]),
+        }
     }
 }
 

@@ -117,6 +117,17 @@ impl LinkBase {
         Ok(Self(s.trim_end_matches('/').to_string()))
     }
 
+    /// This base with `segments` appended to its path, each percent-encoded as one segment.
+    pub fn under(&self, segments: &[&str]) -> LinkBase {
+        let mut url = url::Url::parse(&self.0).expect("a link base is a valid URL");
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        let text: String = url.into();
+        Self(text.trim_end_matches('/').to_string())
+    }
+
     /// The link to `page` (`reset-password`, `admin/accept-invitation`) under this base, with
     /// `query`'s pairs percent-encoded: `https://portal.example.com/dev/reset-password?token=…`.
     pub fn link(&self, page: &str, query: &[(&str, &str)]) -> String {
@@ -225,5 +236,12 @@ mod tests {
             "https://p.example.com/admin/accept-invitation?token=t"
         );
         assert_eq!(origin.link("keys", &[]), "https://p.example.com/keys");
+        let org = origin.under(&["o", "acme"]);
+        assert_eq!(org.as_str(), "https://p.example.com/o/acme");
+        assert_eq!(
+            org.link("keys/generate", &[("token", "t")]),
+            "https://p.example.com/o/acme/keys/generate?token=t"
+        );
+        assert_eq!(base.under(&["o", "a/b"]).as_str(), "https://p.example.com/dev/o/a%2Fb");
     }
 }

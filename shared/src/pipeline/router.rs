@@ -183,7 +183,7 @@ impl EventRouter {
         let org = reach.org;
         let context = json!({
             "org": {"id": org.id, "name": org.name},
-            "portal_url": org.settings.link_base(&self.portal_url),
+            "portal_url": org.link_base(&self.portal_url),
             "event": event.webhook_payload(),
             "data": event.data,
         });
@@ -221,7 +221,7 @@ impl EventRouter {
                     category: t.category,
                     title: text.title,
                     body: text.body,
-                    link: org.settings.link_base(&self.portal_url).link(t.link, &[]),
+                    link: org.link_base(&self.portal_url).link(t.link, &[]),
                     created_at: event.occurred_at.clone(),
                     read: false,
                     archived: false,
@@ -366,7 +366,7 @@ impl EventRouter {
         let org = reach.org;
         let context = json!({
             "org": {"id": org.id, "name": org.name},
-            "portal_url": org.settings.link_base(&self.portal_url),
+            "portal_url": org.link_base(&self.portal_url),
         });
         let mut plan = Plan::default();
         let concerned_email = event.concerned_email();

@@ -124,8 +124,8 @@ impl AppState {
     }
 
     /// The base of the organisation's emailed links (its own portal, or the deployment's).
-    pub(crate) fn link_base<'a>(&'a self, org: &'a Organisation) -> &'a LinkBase {
-        org.settings.link_base(&self.config.portal_url)
+    pub(crate) fn link_base(&self, org: &Organisation) -> LinkBase {
+        org.link_base(&self.config.portal_url)
     }
 }
 

@@ -12,6 +12,7 @@
 //! not provide stops the start with its name. The built-in files are held to the same check by a
 //! test.
 
+mod dates;
 mod sample;
 
 pub use sample::{merged, sample_data};
@@ -230,6 +231,9 @@ impl Language {
         plain.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
+        for registry in [&mut plain, &mut html] {
+            dates::register(registry, locale);
+        }
         Self {
             locale: locale.to_string(),
             sources: BTreeMap::new(),
@@ -583,6 +587,44 @@ mod tests {
         assert!(reset
             .html
             .contains("https://portal.example.com/reset-password?token&#x3D;t"));
+    }
+
+    /// Emails read as a person reads them: times as dates in the recipient's language, and links
+    /// to the portal's pages, never an API path to call.
+    #[test]
+    fn emails_show_dates_in_their_language_and_link_portal_pages_not_api_paths() {
+        let t = Templates::load(None).unwrap();
+        let mut data = sample_data();
+        data["data"]["requests"][0]["created_at"] = json!("2026-12-02T17:51:57.286100674Z");
+        let english = t.render("key_request_digest", EN, &data).unwrap();
+        assert!(english.text.contains("at 2 Dec 2026, 17:51 UTC"), "{}", english.text);
+        assert!(english
+            .text
+            .contains("between 1 Jan 2026, 00:00 UTC and 2 Jan 2026, 00:00 UTC"));
+        assert!(!english.text.contains("2026-12-02T"), "{}", english.text);
+        let german = t.render("key_request_digest", &languages("de"), &data).unwrap();
+        assert!(german.text.contains("am 2. Dez. 2026, 17:51 UTC"), "{}", german.text);
+        let notice = t.render("security_settings_changed", EN, &data).unwrap();
+        assert!(
+            notice.text.contains("https://portal.example.com/admin/audit-log"),
+            "{}",
+            notice.text
+        );
+
+        for locale in ["en", "de"] {
+            for name in NOTIFICATIONS {
+                let r = t.render(name, &languages(locale), &data).unwrap();
+                for part in [&r.subject, &r.text, &r.html] {
+                    assert!(!names_an_api_path(part), "{locale}/{name} names an API path: {part}");
+                }
+            }
+        }
+    }
+
+    /// Whether `text` tells the reader to call the API (`GET /orgs/…`, `/portal/{org}/…`).
+    fn names_an_api_path(text: &str) -> bool {
+        let verbs = ["GET /", "POST /", "PUT /", "PATCH /", "DELETE /"];
+        verbs.iter().any(|v| text.contains(v)) || text.contains("/orgs/") || text.contains("/portal/acme/")
     }
 
     #[test]

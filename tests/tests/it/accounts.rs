@@ -37,10 +37,14 @@ async fn me(app: &TestApp, org: &str, token: &str) -> reqwest::Response {
         .unwrap()
 }
 
-/// An email to `to` whose text contains `needle`, once it has arrived.
+/// An email to `to` whose text contains `needle` (quoted-printable undone: a long line, such as a
+/// link naming its organisation, is encoded), once it has arrived.
 async fn email_with(app: &TestApp, to: &str, needle: &str) -> String {
     eventually(Duration::from_secs(20), || async {
-        app.emails_to(to).await.into_iter().find(|m| m.contains(needle))
+        app.emails_to(to)
+            .await
+            .into_iter()
+            .find(|m| mail_text(m).contains(needle))
     })
     .await
     .unwrap_or_else(|| panic!("no email to {to} containing {needle:?}"))
@@ -50,6 +54,55 @@ async fn signed_up(app: &TestApp, org: &str) -> String {
     let email = unique_email();
     assert_eq!(app.sign_up(org, &email).await.status(), 202);
     email
+}
+
+on_both_backends!(
+    organisations_sharing_the_portal_get_links_that_name_them,
+    organisations_sharing_the_portal_get_links_that_name_them_embedded,
+    organisations_sharing_the_portal_get_links_that_name_them_on_the_emulator
+);
+
+/// Two organisations without a portal of their own share the deployment's: each emailed link
+/// names its organisation (`{PORTAL_URL}/o/{org}/…`), and the organisation a portal reads from the
+/// link is the one whose route takes the token.
+async fn organisations_sharing_the_portal_get_links_that_name_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let acme = app.create_org(json!({"name": "Acme"})).await;
+    let beta = app.create_org(json!({"name": "Beta"})).await;
+    for (org, other) in [(&acme, &beta), (&beta, &acme)] {
+        let email = signed_up(&app, &org.id).await;
+        let requested = app
+            .post_json(
+                &format!("/portal/{}/password-reset", org.id),
+                None,
+                &json!({"email": email}),
+            )
+            .await;
+        assert_eq!(requested.status(), 202);
+        let mail = email_with(&app, &email, "reset-password?token=").await;
+        let page = format!("https://portal.example.com/o/{}/reset-password?token=", org.id);
+        let link = find_link(&mail, &page).unwrap_or_else(|| panic!("no link naming {}: {mail}", org.id));
+        // What a portal does with it: the organisation from the path, the token from the query.
+        let path = link.strip_prefix("https://portal.example.com/o/").unwrap();
+        let (linked_org, rest) = path.split_once('/').unwrap();
+        let token = rest.split("token=").nth(1).unwrap().to_string();
+        let complete = |org: &str| {
+            let (app, token) = (&app, token.clone());
+            let path = format!("/portal/{org}/password-reset/complete");
+            async move {
+                app.post_json(&path, None, &json!({"token": token, "password": NEW_PASSWORD}))
+                    .await
+                    .status()
+            }
+        };
+        assert_eq!(
+            complete(&other.id).await,
+            400,
+            "another organisation's route refuses the token"
+        );
+        assert_eq!(complete(linked_org).await, 200);
+        session(&app, &org.id, &email, NEW_PASSWORD).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -558,8 +611,16 @@ async fn invite_only_portals_take_accounts_from_admins() {
     assert_eq!(login(&app, &org.id, &email, PASSWORD).await.status(), 401);
     let mail = email_with(&app, &email, "You are invited").await;
     assert!(mail.contains("within 7 days"));
-    let link = find_link(&mail, "http://127.0.0.1:3000/reset-password?token=")
-        .or_else(|| find_link(&mail, "https://portal.example.com/reset-password?token="));
+    let link = find_link(
+        &mail,
+        &format!("http://127.0.0.1:3000/o/{}/reset-password?token=", org.id),
+    )
+    .or_else(|| {
+        find_link(
+            &mail,
+            &format!("https://portal.example.com/o/{}/reset-password?token=", org.id),
+        )
+    });
     let token = link
         .expect("a set-password link")
         .split("token=")

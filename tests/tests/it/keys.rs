@@ -327,7 +327,10 @@ async fn secure_key_approval_mails_a_link_only_its_developer_can_redeem_once() {
 
     let mail = p.email(&email, "ready to generate").await;
     assert!(!mail.contains("gh_live_"), "the email never contains a key");
-    let link = find_link(&mail, "https://portal.example.com/keys/generate?token=");
+    // The deployment's portal, shared by every organisation without its own: the link names its
+    // organisation.
+    let page = format!("https://portal.example.com/o/{}/keys/generate?token=", p.org.id);
+    let link = find_link(&mail, &page);
     let link_token = link
         .expect("a Generate Key link")
         .split("token=")
@@ -504,7 +507,8 @@ async fn hide_token_data_keeps_keys_out_of_email_and_removal_revokes_keys() {
     );
     let mail = p.email(&email, "ready to generate").await;
     assert!(!mail.contains("gh_live_"));
-    let link = find_link(&mail, "https://portal.example.com/keys/generate?token=").expect("a Generate Key link");
+    let page = format!("https://portal.example.com/o/{}/keys/generate?token=", p.org.id);
+    let link = find_link(&mail, &page).expect("a Generate Key link");
     let link_token = link.split("token=").nth(1).unwrap().to_string();
     let (status, generated) = p
         .portal("POST", "/keys/generate", &token, Some(json!({"token": link_token})))
