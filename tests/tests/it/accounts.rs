@@ -50,6 +50,15 @@ async fn email_with(app: &TestApp, to: &str, needle: &str) -> String {
     .unwrap_or_else(|| panic!("no email to {to} containing {needle:?}"))
 }
 
+/// Asks for a password reset email for `email` of `org`: accepted (202) whether or not it has an
+/// account.
+async fn request_reset(app: &TestApp, org: &str, email: &str) {
+    let requested = app
+        .post_json(&format!("/portal/{org}/password-reset"), None, &json!({"email": email}))
+        .await;
+    assert_eq!(requested.status(), 202);
+}
+
 async fn signed_up(app: &TestApp, org: &str) -> String {
     let email = unique_email();
     assert_eq!(app.sign_up(org, &email).await.status(), 202);
@@ -71,14 +80,7 @@ async fn organisations_sharing_the_portal_get_links_that_name_them(backend: Back
     let beta = app.create_org(json!({"name": "Beta"})).await;
     for (org, other) in [(&acme, &beta), (&beta, &acme)] {
         let email = signed_up(&app, &org.id).await;
-        let requested = app
-            .post_json(
-                &format!("/portal/{}/password-reset", org.id),
-                None,
-                &json!({"email": email}),
-            )
-            .await;
-        assert_eq!(requested.status(), 202);
+        request_reset(&app, &org.id, &email).await;
         let mail = email_with(&app, &email, "reset-password?token=").await;
         let page = format!("https://portal.example.com/o/{}/reset-password?token=", org.id);
         let link = find_link(&mail, &page).unwrap_or_else(|| panic!("no link naming {}: {mail}", org.id));
@@ -115,14 +117,7 @@ async fn password_reset_end_to_end() {
     let old_session = session(&app, &org.id, &email, PASSWORD).await;
     assert_eq!(me(&app, &org.id, &old_session).await.status(), 200);
 
-    let requested = app
-        .post_json(
-            &format!("/portal/{}/password-reset", org.id),
-            None,
-            &json!({"email": email}),
-        )
-        .await;
-    assert_eq!(requested.status(), 202);
+    request_reset(&app, &org.id, &email).await;
     let mail = email_with(&app, &email, "Reset your Acme portal password").await;
     let link = find_link(&mail, "https://developers.acme.example/reset-password?token=").expect("a reset link");
     let token = link.split("token=").nth(1).unwrap().to_string();
