@@ -231,15 +231,6 @@ impl Config {
             }
             c.email_backend = email.backend;
         }
-        // The deployment's own addresses are link bases like an organisation's portal_url.
-        for (name, slot) in [
-            ("PORTAL_URL", &mut c.portal_url),
-            ("PUBLIC_API_URL", &mut c.public_api_url),
-        ] {
-            if let Some(v) = get(name) {
-                *slot = LinkBase::parse_field(name, &v).map_err(|e| bad(name, e.message))?;
-            }
-        }
         if let Some(v) = get("OUTBOX_DIR") {
             c.outbox_dir = PathBuf::from(v);
         }
@@ -319,16 +310,25 @@ impl Config {
         if let Some(v) = get("LOCAL_QUEUE_CONCURRENCY") {
             c.local_queue_concurrency = Some(parse_number("LOCAL_QUEUE_CONCURRENCY", &v, 1, 256)? as usize);
         }
-        if let Some(v) = get("PORT") {
-            c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
-            // The local runner serves the API and the portal: on another port, its links follow it.
-            for (name, slot) in [
-                ("PORTAL_URL", &mut c.portal_url),
-                ("PUBLIC_API_URL", &mut c.public_api_url),
-            ] {
-                if c.port != 0 && get(name).is_none() {
-                    *slot = LinkBase::parse(&format!("http://127.0.0.1:{}", c.port)).expect("a loopback address");
+        let port_given = match get("PORT") {
+            Some(v) => {
+                c.port = parse_number("PORT", &v, 0, 65_535)? as u16;
+                c.port != 0
+            }
+            None => false,
+        };
+        // The deployment's own addresses are link bases like an organisation's portal_url. The
+        // local runner serves the API and the portal: on another port, its links follow it.
+        for (name, slot) in [
+            ("PORTAL_URL", &mut c.portal_url),
+            ("PUBLIC_API_URL", &mut c.public_api_url),
+        ] {
+            match get(name) {
+                Some(v) => *slot = LinkBase::parse_field(name, &v).map_err(|e| bad(name, e.message))?,
+                None if port_given => {
+                    *slot = LinkBase::parse(&format!("http://127.0.0.1:{}", c.port)).expect("a loopback address")
                 }
+                None => {}
             }
         }
         if let Some(v) = get("LOCAL_WEBHOOKS") {

@@ -119,23 +119,24 @@ impl LinkBase {
 
     /// This base with `segments` appended to its path, each percent-encoded as one segment.
     pub fn under(&self, segments: &[&str]) -> LinkBase {
+        let text: String = self.with_segments(segments.iter().copied()).into();
+        Self(text.trim_end_matches('/').to_string())
+    }
+
+    /// The base as a URL with `segments` appended to its path.
+    fn with_segments<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> url::Url {
         let mut url = url::Url::parse(&self.0).expect("a link base is a valid URL");
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty();
             path.extend(segments);
         }
-        let text: String = url.into();
-        Self(text.trim_end_matches('/').to_string())
+        url
     }
 
     /// The link to `page` (`reset-password`, `admin/accept-invitation`) under this base, with
     /// `query`'s pairs percent-encoded: `https://portal.example.com/dev/reset-password?token=…`.
     pub fn link(&self, page: &str, query: &[(&str, &str)]) -> String {
-        let mut url = url::Url::parse(&self.0).expect("a link base is a valid URL");
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty();
-            segments.extend(page.split('/').filter(|part| !part.is_empty()));
-        }
+        let mut url = self.with_segments(page.split('/').filter(|part| !part.is_empty()));
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }

@@ -181,9 +181,10 @@ impl EventRouter {
     /// type's audience, rendered from the event's public data (never its private part).
     pub fn inbox_items(&self, event: &Event, reach: &Reach<'_>) -> Vec<(Person, InboxItem)> {
         let org = reach.org;
+        let links = org.link_base(&self.portal_url);
         let context = json!({
             "org": {"id": org.id, "name": org.name},
-            "portal_url": org.link_base(&self.portal_url),
+            "portal_url": links,
             "event": event.webhook_payload(),
             "data": event.data,
         });
@@ -221,7 +222,7 @@ impl EventRouter {
                     category: t.category,
                     title: text.title,
                     body: text.body,
-                    link: org.link_base(&self.portal_url).link(t.link, &[]),
+                    link: links.link(t.link, &[]),
                     created_at: event.occurred_at.clone(),
                     read: false,
                     archived: false,

@@ -123,7 +123,8 @@ impl AppState {
         event
     }
 
-    /// The base of the organisation's emailed links (its own portal, or the deployment's).
+    /// The base of the organisation's emailed links (its own portal, or the deployment's with
+    /// the organisation in the path).
     pub(crate) fn link_base(&self, org: &Organisation) -> LinkBase {
         org.link_base(&self.config.portal_url)
     }
