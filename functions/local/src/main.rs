@@ -1,6 +1,9 @@
 //! The local runner: the whole of Gatehouse in one process on 127.0.0.1:$PORT (3000).
 //! Embedded by default (memory store, in-process queues, `.eml` files in $OUTBOX_DIR); with
 //! `AWS_ENDPOINT_URL` set, the AWS-shaped pipeline against that endpoint (e.g. the local emulator).
+//! The portal's built files are served at `/` beside the API (`portal`).
+
+mod portal;
 
 use anyhow::Context;
 use gatehouse::app::{Local, Mode, Pollers};
@@ -34,10 +37,20 @@ async fn main() -> anyhow::Result<()> {
         Mode::Emulated => tracing::info!(endpoint = ?local.services.config.aws_endpoint_url, "AWS endpoint mode"),
     }
     tracing::info!("Gatehouse listening on http://{}", listener.local_addr()?);
-    let app = local
-        .services
-        .router()
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let mut router = local.services.router();
+    // The portal's built files, from PORTAL_DIR (portal/dist under the working directory).
+    let portal_dir = std::env::var_os("PORTAL_DIR").map_or_else(|| "portal/dist".into(), std::path::PathBuf::from);
+    match portal::routes(&portal_dir) {
+        Some(portal) => {
+            router = router.merge(portal);
+            tracing::info!(dir = %portal_dir.display(), "serving the portal at /");
+        }
+        None => tracing::info!(
+            dir = %portal_dir.display(),
+            "no portal built there (npm --prefix portal ci && npm --prefix portal run build); serving the API alone"
+        ),
+    }
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

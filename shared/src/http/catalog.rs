@@ -102,6 +102,7 @@ async fn published(
                 "id": p.entry.id,
                 "name": p.entry.name,
                 "description": p.entry.description,
+                "approval": p.approval,
                 "api": p.api.map(|a| json!({"id": a.id, "name": a.name, "description": a.description})),
                 "rate": p.policy.as_ref().and_then(|p| p.rate),
                 "quota": p.policy.as_ref().and_then(|p| p.quota),

@@ -5,7 +5,7 @@
 use super::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -18,9 +18,19 @@ use crate::service::accounts::{self, ConfirmEmailInput, SignUpInput};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/portal/{org}", get(face))
         .route("/portal/{org}/signup", post(sign_up))
         .route("/portal/{org}/confirm-email", post(confirm_email))
         .merge(credentials::routes::<DeveloperSession>("/portal/{org}"))
+}
+
+/// The organisation as its portal shows it before anyone logs in.
+async fn face(
+    Path(org): Path<String>,
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+) -> Result<Json<accounts::PortalFace>, ApiError> {
+    Ok(Json(accounts::portal_face(&state, &org, address).await?))
 }
 
 /// The one answer every accepted sign-up gets, whether or not the email had an account.

@@ -40,10 +40,29 @@ impl UnsubscribeToken {
 
     /// The two headers RFC 8058 asks for.
     pub fn headers(&self, secrets: &SecretBox, api_base: &LinkBase) -> [(String, String); 2] {
+        Self::headers_for(&self.url(secrets, api_base))
+    }
+
+    fn headers_for(url: &str) -> [(String, String); 2] {
         [
-            ("List-Unsubscribe".into(), format!("<{}>", self.url(secrets, api_base))),
+            ("List-Unsubscribe".into(), format!("<{url}>")),
             ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into()),
         ]
+    }
+
+    /// The headers (one-click, to the API) and the link a reader follows from the email: the
+    /// portal's `unsubscribe` page, which says what it stops and posts to the same URL (the
+    /// one-click URL itself when there is no portal address). The token is sealed once for both.
+    pub fn links(
+        &self,
+        secrets: &SecretBox,
+        api_base: &LinkBase,
+        portal: Option<&LinkBase>,
+    ) -> ([(String, String); 2], String) {
+        let token = self.seal(secrets);
+        let one_click = api_base.link(&format!("portal/{}/unsubscribe", self.org), &[("token", &token)]);
+        let page = portal.map_or_else(|| one_click.clone(), |p| p.link("unsubscribe", &[("token", &token)]));
+        (Self::headers_for(&one_click), page)
     }
 }
 

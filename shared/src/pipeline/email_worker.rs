@@ -249,10 +249,6 @@ impl EmailWorker {
             let opened = self.secrets.open(sealed).map_err(|e| e.to_string())?;
             data["private"] = serde_json::from_str(opened.expose()).map_err(|e| e.to_string())?;
         }
-        let rendered = self
-            .templates
-            .render_value(&job.template, &job.languages, data)
-            .map_err(|e| e.to_string())?;
         let mut headers = vec![
             (feedback::ORG_HEADER.into(), job.event.org_id.to_string()),
             ("X-Gatehouse-Event".into(), job.event.id.to_string()),
@@ -265,8 +261,17 @@ impl EmailWorker {
                 category,
                 person,
             };
-            headers.extend(token.headers(&self.secrets, &self.api_base));
+            // The portal's page for the link in the text; the router put the organisation's
+            // portal address in the context.
+            let portal = data["portal_url"].as_str().and_then(|p| LinkBase::parse(p).ok());
+            let (one_click, page) = token.links(&self.secrets, &self.api_base, portal.as_ref());
+            headers.extend(one_click);
+            data["unsubscribe_url"] = page.into();
         }
+        let rendered = self
+            .templates
+            .render_value(&job.template, &job.languages, data)
+            .map_err(|e| e.to_string())?;
         let message = EmailMessage {
             from: self.from.clone(),
             from_name: self.from_name.clone(),

@@ -16,11 +16,12 @@ pub use super::credentials::{LoginInput, ResetCompleteInput, ResetRequestInput};
 use super::limits;
 use super::{blocking, load_org_named, AppState, ServiceError};
 use crate::domain::event_data::{Actor, DeveloperRef, DeveloperState, EventData, PasswordLinkSent, SuspiciousLogin};
+use crate::domain::fields::FieldSpec;
 use crate::domain::fields::{check_values, merge, Completeness};
 use crate::domain::limits::Limit;
 use crate::domain::Locale;
 use crate::domain::{
-    now_rfc3339, Developer, DeveloperId, DeveloperStatus, Organisation, SignUp, SignupMode, ValidationErrors,
+    now_rfc3339, Developer, DeveloperId, DeveloperStatus, OrgId, Organisation, SignUp, SignupMode, ValidationErrors,
 };
 use crate::store::developers::{self, SignUpOutcome};
 use crate::store::outbox::event_write;
@@ -140,6 +141,45 @@ pub(crate) fn link_sent(developer: &Developer, link: &PasswordLink) -> PasswordL
         url: link.url.clone(),
         expires_in: link.expires_in(),
     }
+}
+
+/// What a portal shows before anyone logs in: the organisation's name, whether it takes sign-ups
+/// and logins, the fields its forms ask for and the languages it speaks.
+#[derive(Debug, serde::Serialize)]
+pub struct PortalFace {
+    pub id: OrgId,
+    pub name: String,
+    /// `open`, `admin_approval` or `invite_only`; `closed` while sign-ups are disabled.
+    pub signup: &'static str,
+    pub login: bool,
+    pub signup_fields: Vec<FieldSpec>,
+    pub key_request_fields: Vec<FieldSpec>,
+    pub default_locale: Locale,
+    pub locales: Vec<String>,
+}
+
+pub async fn portal_face(state: &AppState, org: &str, source: IpAddr) -> Result<PortalFace, ServiceError> {
+    let org = super::load_org_named_recent(state, org).await?;
+    limits::per_source(state, &org, Limit::PublicReadsPerSource, source).await?;
+    let settings = org.settings;
+    let signup = match (settings.disable_signup, settings.signup_mode) {
+        (true, _) => "closed",
+        (false, SignupMode::Open) => "open",
+        (false, SignupMode::AdminApproval) => "admin_approval",
+        (false, SignupMode::InviteOnly) => "invite_only",
+    };
+    Ok(PortalFace {
+        id: org.id,
+        name: org.name,
+        signup,
+        login: !settings.disable_login,
+        signup_fields: settings.signup_fields,
+        key_request_fields: settings.key_request_fields,
+        default_locale: settings
+            .default_locale
+            .unwrap_or_else(|| Locale::parse("en").expect("en is a language")),
+        locales: state.templates.locales().map(str::to_owned).collect(),
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -439,6 +439,8 @@ impl AdminResource for CatalogEntry {
 /// A published entry with its API and the policy that sets its limits.
 pub struct PublishedEntry {
     pub entry: CatalogEntry,
+    /// How a request for it is decided: the entry's own mode or the organisation's default.
+    pub approval: ApprovalMode,
     pub api: Option<Api>,
     pub policy: Option<Policy>,
 }
@@ -464,7 +466,13 @@ pub async fn published(
         let policy = resources::get::<Policy>(store, &org.id, entry.policy_id.as_str())
             .await?
             .map(|v| v.value);
-        items.push(PublishedEntry { entry, api, policy });
+        let approval = entry.approval.unwrap_or(org.settings.default_approval);
+        items.push(PublishedEntry {
+            entry,
+            approval,
+            api,
+            policy,
+        });
     }
     Ok((items, next))
 }

@@ -803,3 +803,70 @@ async fn portal_reads_reuse_the_organisation_for_a_few_seconds() {
         );
     }
 }
+
+/// What a portal needs before anyone logs in comes from one public route: the organisation's name,
+/// whether it takes sign-ups and logins, the fields of its forms and its languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_reads_its_forms_before_anyone_logs_in() {
+    let app = spawn_app(Backend::Embedded).await;
+    let org = app
+        .create_org(json!({"name": "Acme Payments", "settings": {
+            "signup_mode": "admin_approval",
+            "default_locale": "de",
+            "signup_fields": [{"name": "company", "label": "Company", "required": true}],
+            "key_request_fields": [{"name": "use_case", "type": "text"}, {"name": "seats", "type": "number"}],
+        }}))
+        .await;
+    let face = |org: String| {
+        let app = &app;
+        async move { app.send("GET", &format!("/portal/{org}"), "", None).await }
+    };
+    let (status, body) = face(org.id.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], org.id.as_str());
+    assert_eq!(body["name"], "Acme Payments");
+    assert_eq!(body["signup"], "admin_approval");
+    assert_eq!(body["login"], true);
+    assert_eq!(body["default_locale"], "de");
+    assert_eq!(
+        body["signup_fields"],
+        json!([{"name": "company", "type": "text", "required": true, "label": "Company"}])
+    );
+    assert_eq!(body["key_request_fields"][1]["type"], "number");
+    let locales: Vec<&str> = body["locales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(locales.contains(&"en") && locales.contains(&"de"), "{locales:?}");
+    // Nothing secret or administrative is in it.
+    for hidden in [
+        "webhook_secret",
+        "event_options",
+        "settings",
+        "admin_email",
+        "key_request_webhook",
+    ] {
+        assert!(!body.to_string().contains(hidden), "{hidden} in {body}");
+    }
+
+    let (status, _) = app
+        .admin(
+            &org,
+            "PATCH",
+            "",
+            Some(json!({"settings": {"disable_signup": true, "disable_login": true}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, body) = face(org.id.clone()).await;
+    assert_eq!(
+        (body["signup"].as_str(), body["login"].as_bool()),
+        (Some("closed"), Some(false))
+    );
+
+    let (status, body) = face("no-such-org".into()).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["status"], 404);
+}

@@ -134,6 +134,7 @@ async fn apis_policies_and_catalog_entries_are_managed_with_checks() {
     assert_eq!(items[0]["id"], entry["id"]);
     assert_eq!(items[0]["api"]["name"], "Payments v2");
     assert_eq!(items[0]["rate"]["requests"], 100);
+    assert_eq!(items[0]["approval"], "admin", "how a request for it is decided");
     assert!(items.iter().all(|i| i["id"] != hidden["id"]));
 
     // Deleting in order works, and raises api_event.deleted.

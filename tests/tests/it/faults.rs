@@ -143,6 +143,20 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
     }
     supervisors.iter().for_each(|s| s.abort());
     let delivered = delivered_apis(&receiver);
+    let requests = receiver.received();
+    // Said before any assertion, so a failed run shows where it stood.
+    eprintln!(
+        "in {:?}: {} delivered ({} more than once), {} dead-lettered, {} requests ({} answered 500), \
+         {} worker deaths, {} connections cut",
+        started.elapsed(),
+        delivered.len(),
+        delivered.values().filter(|n| **n > 1).count(),
+        dead.keys().filter(|id| !delivered.contains_key(*id)).count(),
+        requests.len(),
+        requests.iter().filter(|r| r.status == 500).count(),
+        deaths.load(Ordering::SeqCst),
+        proxy.cut_connections()
+    );
     assert!(
         accounted,
         "{} delivered + {} dead-lettered of {NOTIFICATIONS}",
@@ -153,7 +167,6 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
     // The faults happened.
     assert_eq!(deaths.load(Ordering::SeqCst), 1, "the worker was killed once");
     assert!(proxy.cut_connections() > 0, "the outage cut the pipeline's connections");
-    let requests = receiver.received();
     assert!(
         requests.iter().any(|r| r.status == 500),
         "the receiver failed some requests"
@@ -180,14 +193,6 @@ async fn a_thousand_notifications_are_delivered_once_or_dead_lettered_despite_fa
             record.log
         );
     }
-    eprintln!(
-        "in {:?}: {} delivered, {} dead-lettered, {} requests ({} answered 500)",
-        started.elapsed(),
-        delivered.len(),
-        dead.keys().filter(|id| !delivered.contains_key(*id)).count(),
-        requests.len(),
-        requests.iter().filter(|r| r.status == 500).count()
-    );
 }
 
 /// How many times each API's notification was answered with a 2xx.

@@ -1,0 +1,367 @@
+// The admin pages: key requests to decide, developers, the catalog, deliveries with replay, the
+// audit log, admin users and roles, admin keys, webhook endpoints, settings and switches. Each
+// shows only what the signed-in role may do; the API decides in the end.
+import { api, call, type Schemas } from "../api/client";
+import { addRoutes, go, orgPath, type Context } from "../app";
+import { choice, field, form, h, notice, when } from "../dom";
+import { may } from "../session";
+import { table } from "./developer";
+
+const roles: [Schemas["PersonRole"], string][] = [
+  ["viewer", "Viewer: reads everything"],
+  ["approver", "Approver: decides key requests"],
+  ["admin", "Admin: runs the organisation"],
+  ["owner", "Owner: everything, and where links go"],
+];
+
+/** A button that does one thing to one row; its accessible name says which row. */
+function action(text: string, what: string, run: () => Promise<void>, status: HTMLElement, kind = ""): HTMLButtonElement {
+  const button = h("button", { type: "button", class: kind }, h("span", {}, text), h("span", { class: "visually-hidden" }, ` ${what}`));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await run();
+    } catch (error) {
+      status.replaceChildren(notice(error instanceof Error ? error.message : String(error), "error"));
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+async function keyRequests(context: Context): Promise<Node> {
+  const { org } = context;
+  const wanted = (context.query.get("status") ?? "pending") as "pending" | "approved";
+  const page = await call(api.GET("/orgs/{org}/key-requests", { params: { path: { org }, query: { status: wanted, limit: 100 } } }));
+  const status = h("div", { role: "status" });
+  const decide = may(org, "decide_key_requests") && wanted === "pending";
+  const redraw = () => go(location.pathname + location.search, true);
+  const focused = context.params.id;
+  const items = focused ? page.items.filter((r) => r.id === focused) : page.items;
+  return h(
+    "section",
+    {},
+    h("h1", {}, focused ? "Key request" : wanted === "pending" ? `Key requests waiting (${page.items.length})` : "Approved key requests"),
+    h("p", {}, h("a", { href: orgPath(org, `admin/key-requests?status=${wanted === "pending" ? "approved" : "pending"}`) }, wanted === "pending" ? "Show approved" : "Show waiting")),
+    status,
+    focused && items.length === 0 ? notice("This request is decided or gone.") : null,
+    items.length === 0 && !focused
+      ? h("p", {}, "Nothing is waiting.")
+      : table(
+          "Key requests",
+          ["Developer", "Catalog entry", "Fields", "Asked", decide ? "Decide" : "Status"],
+          items.map((r) => [
+            r.developer_email,
+            r.catalog_id ?? "—",
+            Object.entries(r.fields ?? {}).map(([k, v]) => `${k}: ${String(v)}`).join("; ") || "—",
+            when(r.created_at),
+            decide
+              ? h(
+                  "div",
+                  { class: "row" },
+                  action("Approve", `the request of ${r.developer_email}`, async () => {
+                    await call(api.POST("/orgs/{org}/key-requests/{id}/approve", { params: { path: { org, id: r.id } } }));
+                    status.replaceChildren(notice(`Approved. ${r.developer_email} gets their key by email.`));
+                    redraw();
+                  }, status),
+                  action("Decline", `the request of ${r.developer_email}`, async () => {
+                    await call(api.POST("/orgs/{org}/key-requests/{id}/decline", { params: { path: { org, id: r.id } } }));
+                    status.replaceChildren(notice(`Declined; ${r.developer_email} is told.`));
+                    redraw();
+                  }, status, "secondary"),
+                )
+              : r.status,
+          ]),
+        ),
+  );
+}
+
+async function developers(context: Context): Promise<Node> {
+  const { org } = context;
+  const email = context.query.get("email") ?? "";
+  const page = await call(api.GET("/orgs/{org}/developers", { params: { path: { org }, query: { email: email || undefined, limit: 50 } } }));
+  const search = h(
+    "form",
+    { role: "search", class: "row", "aria-label": "Search developers" },
+    field({ name: "email", label: "Email starts with", type: "search", value: email }),
+    h("button", { type: "submit" }, "Search"),
+  );
+  search.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = (search.elements.namedItem("email") as HTMLInputElement).value.trim();
+    go(orgPath(org, `admin/developers${value ? `?email=${encodeURIComponent(value)}` : ""}`));
+  });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Developers"),
+    search,
+    page.items.length === 0
+      ? h("p", {}, "No developer matches.")
+      : table("Developers", ["Email", "Status", "Address confirmed", "Signed up"], page.items.map((d) => [d.email, d.status, d.email_confirmed ? "yes" : "no", when(d.created_at)])),
+  );
+}
+
+async function catalog(context: Context): Promise<Node> {
+  const { org } = context;
+  const [entries, apis, policies] = await Promise.all([
+    call(api.GET("/orgs/{org}/catalog", { params: { path: { org }, query: { limit: 100 } } })),
+    call(api.GET("/orgs/{org}/apis", { params: { path: { org }, query: { limit: 100 } } })),
+    call(api.GET("/orgs/{org}/policies", { params: { path: { org }, query: { limit: 100 } } })),
+  ]);
+  const name = (list: { id: string; name: string }[], id: string) => list.find((x) => x.id === id)?.name ?? id;
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Catalog"),
+    table(
+      "Catalog entries",
+      ["Entry", "API", "Policy", "Approval", "Published"],
+      entries.items.map((e) => [e.name, name(apis.items, e.api_id), name(policies.items, e.policy_id), e.approval ?? "organisation default", e.published ? "yes" : "no"]),
+    ),
+  );
+}
+
+async function deliveries(context: Context): Promise<Node> {
+  const { org } = context;
+  const wanted = context.query.get("status") as "in_progress" | "sent" | "failed" | "skipped" | null;
+  const page = await call(api.GET("/orgs/{org}/deliveries", { params: { path: { org }, query: { status: wanted ?? undefined, limit: 50 } } }));
+  const focused = context.params.id;
+  const items = focused ? page.items.filter((d) => d.id === focused) : page.items;
+  const status = h("div", { role: "status" });
+  const filter = h(
+    "nav",
+    { "aria-label": "Delivery status" },
+    h("ul", { class: "row" }, [["", "All"], ["failed", "Failed"], ["sent", "Sent"], ["skipped", "Skipped"], ["in_progress", "In progress"]].map(([value, text]) =>
+      h("li", {}, h("a", { href: orgPath(org, `admin/deliveries${value ? `?status=${value}` : ""}`), "aria-current": (wanted ?? "") === value ? "page" : null }, text!)),
+    )),
+  );
+  return h(
+    "section",
+    {},
+    h("h1", {}, focused ? "Delivery" : "Deliveries"),
+    filter,
+    status,
+    items.length === 0
+      ? h("p", {}, "No deliveries here.")
+      : table(
+          "Deliveries",
+          ["Event", "Channel", "To", "Status", "Attempts", "Last", ""],
+          items.map((d) => [
+            d.event_id,
+            d.channel,
+            d.target,
+            d.reason ? `${d.status} (${d.reason})` : d.status,
+            String(d.attempts),
+            when(d.updated_at),
+            d.status === "failed" && may(org, "manage_deliveries")
+              ? action("Replay", `the delivery to ${d.target}`, async () => {
+                  await call(api.POST("/orgs/{org}/deliveries/{id}/retry", { params: { path: { org, id: d.id } } }));
+                  status.replaceChildren(notice(`Replaying the delivery to ${d.target}.`));
+                }, status)
+              : "",
+          ]),
+        ),
+  );
+}
+
+async function auditLog(context: Context): Promise<Node> {
+  const { org } = context;
+  const actionFilter = context.query.get("action") ?? "";
+  const page = await call(api.GET("/orgs/{org}/audit-log", { params: { path: { org }, query: { action: actionFilter || undefined, limit: 100 } } }));
+  const filter = h("form", { class: "row", role: "search", "aria-label": "Filter the audit log" }, field({ name: "action", label: "Action (e.g. settings.changed, api)", type: "search", value: actionFilter }), h("button", { type: "submit" }, "Filter"));
+  filter.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = (filter.elements.namedItem("action") as HTMLInputElement).value.trim();
+    go(orgPath(org, `admin/audit-log${value ? `?action=${encodeURIComponent(value)}` : ""}`));
+  });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Audit log"),
+    filter,
+    table(
+      "Audit entries",
+      ["When", "Who", "Did", "To", "From", "Changes"],
+      page.items.map((e) => [
+        when(e.at),
+        (e.actor as { name?: string; email?: string; id?: string }).email ?? (e.actor as { name?: string }).name ?? JSON.stringify(e.actor),
+        e.action,
+        e.target ?? "—",
+        e.source,
+        (e.changes ?? []).map((c) => `${c.field}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`).join("; ") || "—",
+      ]),
+    ),
+  );
+}
+
+async function admins(context: Context): Promise<Node> {
+  const { org } = context;
+  const page = await call(api.GET("/orgs/{org}/admins", { params: { path: { org }, query: { limit: 100 } } }));
+  const status = h("div", { role: "status" });
+  const manage = may(org, "manage_admins");
+  const offered = roles.filter(([role]) => role !== "owner" || may(org, "manage_owners"));
+  const invite = manage
+    ? form(
+        "Invite an admin",
+        [field({ name: "email", label: "Email", type: "email", required: true }), choice("role", "Role", offered)],
+        "Send invitation",
+        async (values) => {
+          await call(api.POST("/orgs/{org}/admins", { params: { path: { org } }, body: { email: values.text("email"), role: values.text("role") as Schemas["PersonRole"] } }));
+          go(location.pathname, true);
+        },
+      )
+    : null;
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Admins"),
+    status,
+    table(
+      "Admin users",
+      ["Email", "Name", "Role", "Status", manage ? "" : "Since"],
+      page.items.map((a) => [
+        a.email,
+        a.name ?? "—",
+        a.role,
+        a.status,
+        manage && (a.role !== "owner" || may(org, "manage_owners"))
+          ? action("Remove", a.email, async () => {
+              await call(api.DELETE("/orgs/{org}/admins/{id}", { params: { path: { org, id: a.id } } }));
+              go(location.pathname, true);
+            }, status, "secondary")
+          : when(a.created_at),
+      ]),
+    ),
+    invite ? [h("h2", {}, "Invite an admin"), invite] : null,
+  );
+}
+
+async function adminKeys(context: Context): Promise<Node> {
+  const { org } = context;
+  const page = await call(api.GET("/orgs/{org}/admin-keys", { params: { path: { org }, query: { limit: 100 } } }));
+  const status = h("div", { role: "status" });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Admin keys"),
+    status,
+    table(
+      "Admin keys",
+      ["Name", "Key", "Role", "Last used", ""],
+      page.items.map((k) => [
+        k.name,
+        h("code", {}, k.prefix),
+        k.role,
+        when(k.last_used_at),
+        may(org, "manage_admins") && (k.role !== "owner" || may(org, "manage_owners"))
+          ? action("Revoke", k.name, async () => {
+              await call(api.DELETE("/orgs/{org}/admin-keys/{id}", { params: { path: { org, id: k.id } } }));
+              go(location.pathname, true);
+            }, status, "secondary")
+          : "",
+      ]),
+    ),
+  );
+}
+
+async function webhookEndpoints(context: Context): Promise<Node> {
+  const { org } = context;
+  const page = await call(api.GET("/orgs/{org}/webhook-endpoints", { params: { path: { org }, query: { limit: 100 } } }));
+  const status = h("div", { role: "status" });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Webhook endpoints"),
+    status,
+    page.items.length === 0
+      ? h("p", {}, "No endpoint has failed yet.")
+      : table(
+          "Webhook endpoints",
+          ["Address", "Failing since", "Disabled", ""],
+          page.items.map((e) => [
+            e.url ?? "—",
+            e.failing_since ? when(e.failing_since) : "—",
+            e.disabled_at ? `${when(e.disabled_at)} (${e.disabled_reason ?? ""})` : "no",
+            e.disabled_at && e.url && may(org, "manage_deliveries")
+              ? action("Enable", e.url, async () => {
+                  await call(api.POST("/orgs/{org}/webhook-endpoints/enable", { params: { path: { org } }, body: { url: e.url! } }));
+                  go(location.pathname, true);
+                }, status)
+              : "",
+          ]),
+        ),
+  );
+}
+
+async function settings(context: Context): Promise<Node> {
+  const { org } = context;
+  const [organisation, types] = await Promise.all([
+    call(api.GET("/orgs/{org}", { params: { path: { org } } })),
+    call(api.GET("/orgs/{org}/notification-types", { params: { path: { org } } })),
+  ]);
+  const change = may(org, "change_settings");
+  const people = types.items.filter((t) => t.audience !== "event_options");
+  const saved = h("div", {});
+  const switches = people.map((t) =>
+    h(
+      "div",
+      { class: "pref" },
+      h("span", { class: "pref-name" }, `${t.name.replace(/_/g, " ")} (${t.audience.replace(/_/g, " ")})`),
+      (["email", "in_app"] as const).map((channel) => {
+        const id = `switch-${t.name}-${channel}`;
+        return h(
+          "span",
+          { class: "check" },
+          h("input", { type: "checkbox", id, name: `types.${t.name}.${channel}`, checked: t[channel].enabled, disabled: t.critical || !change }),
+          h("label", { for: id }, channel === "email" ? "Email" : "In the portal", h("span", { class: "visually-hidden" }, ` for ${t.name.replace(/_/g, " ")}`)),
+        );
+      }),
+    ),
+  );
+  const s = (organisation as { settings?: Record<string, unknown> }).settings ?? {};
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Settings"),
+    h(
+      "dl",
+      { class: "facts" },
+      [
+        ["Name", String((organisation as { name?: string }).name ?? org)],
+        ["Sign-ups", String(s.signup_mode ?? "open") + (s.disable_signup ? " (disabled)" : "")],
+        ["Default approval", String(s.default_approval ?? "admin")],
+        ["Secure key links", s.secure_key_approval ? "on" : "off"],
+        ["Portal address", String(s.portal_url ?? "the deployment's")],
+      ].flatMap(([term, value]) => [h("dt", {}, term!), h("dd", {}, value!)]),
+    ),
+    h("h2", {}, "Notification switches"),
+    h("p", {}, "A switch turned off withholds that notice from everyone in the organisation. Critical notices cannot be switched off."),
+    saved,
+    form("Notification switches", [h("fieldset", {}, h("legend", {}, "Notices to people"), switches)], "Save switches", async (values) => {
+      const off: Record<string, { email?: boolean; in_app?: boolean }> = {};
+      for (const t of people) {
+        if (t.critical) continue;
+        const email = values.checked(`types.${t.name}.email`);
+        const inApp = values.checked(`types.${t.name}.in_app`);
+        if (!email || !inApp) off[t.name] = { ...(email ? {} : { email: false }), ...(inApp ? {} : { in_app: false }) };
+      }
+      await call(api.PUT("/orgs/{org}/notification-types", { params: { path: { org } }, body: { types: off } }));
+      saved.replaceChildren(notice("Saved."));
+    }),
+  );
+}
+
+addRoutes([
+  { path: "admin/key-requests", title: "Key requests", audience: "admin", needs: "read_key_requests", render: keyRequests },
+  { path: "admin/key-requests/:id", title: "Key request", audience: "admin", needs: "read_key_requests", render: keyRequests },
+  { path: "admin/developers", title: "Developers", audience: "admin", needs: "read_developers", render: developers },
+  { path: "admin/catalog", title: "Catalog", audience: "admin", needs: "read_catalog", render: catalog },
+  { path: "admin/deliveries", title: "Deliveries", audience: "admin", needs: "read_deliveries", render: deliveries },
+  { path: "admin/deliveries/:id", title: "Delivery", audience: "admin", needs: "read_deliveries", render: deliveries },
+  { path: "admin/audit-log", title: "Audit log", audience: "admin", needs: "read_audit_log", render: auditLog },
+  { path: "admin/admins", title: "Admins", audience: "admin", needs: "read_admins", render: admins },
+  { path: "admin/admin-keys", title: "Admin keys", audience: "admin", needs: "read_admins", render: adminKeys },
+  { path: "admin/webhook-endpoints", title: "Webhook endpoints", audience: "admin", needs: "read_deliveries", render: webhookEndpoints },
+  { path: "admin/settings", title: "Settings", audience: "admin", needs: "read_organisation", render: settings },
+]);

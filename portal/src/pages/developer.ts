@@ -1,0 +1,269 @@
+// A developer's pages: the catalog, asking for a key (the four approval modes' outcomes), the
+// Generate Key page of a secure link, their keys and requests, usage, and their profile.
+import { api, call, type Answer, type Schemas } from "../api/client";
+import { addRoutes, orgPath, type Context } from "../app";
+import { choice, form, h, notice, when } from "../dom";
+import { developerOf, updateDeveloper } from "../session";
+import { fieldInputs, fieldValues, languageName } from "./accounts";
+
+type Entry = Answer<"publishedCatalog">["items"][number];
+
+const limits = (entry: { rate: Schemas["Rate"] | null; quota: Schemas["Quota"] | null }) =>
+  [
+    entry.rate ? `${entry.rate.requests} requests per ${seconds(entry.rate.per_secs)}` : "No rate limit",
+    entry.quota ? `${entry.quota.max} requests per ${seconds(entry.quota.renewal_secs)}` : "no quota",
+  ].join(", ");
+
+function seconds(secs: number): string {
+  const units: [number, string][] = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
+  for (const [size, name] of units) {
+    if (secs % size === 0) return secs === size ? name : `${secs / size} ${name}s`;
+  }
+  return `${secs} seconds`;
+}
+
+const approvalText: Record<Entry["approval"], string> = {
+  auto: "Keys are issued at once.",
+  admin: "An admin reviews each request.",
+  webhook: "Requests are reviewed by the organisation's approval service.",
+  redirect: "Requests continue on another site.",
+};
+
+async function catalog(context: Context): Promise<Node> {
+  const { org } = context;
+  const page = await call(api.GET("/portal/{org}/catalog", { params: { path: { org }, query: { limit: 100 } } }));
+  const signed = developerOf(org) !== null;
+  return h(
+    "section",
+    {},
+    h("h1", {}, "API catalog"),
+    page.items.length === 0 ? h("p", {}, "No APIs are published yet.") : null,
+    h(
+      "ul",
+      { class: "cards" },
+      page.items.map((entry) =>
+        h(
+          "li",
+          { class: "card" },
+          h("h2", {}, entry.name),
+          entry.api ? h("p", { class: "meta" }, entry.api.name) : null,
+          entry.description ? h("p", {}, entry.description) : null,
+          h("p", { class: "meta" }, limits(entry)),
+          h("p", { class: "meta" }, approvalText[entry.approval]),
+          h("a", { class: "button", href: orgPath(org, signed ? `catalog/${entry.id}` : `login?next=${encodeURIComponent(orgPath(org, `catalog/${entry.id}`))}`) }, `Request access to ${entry.name}`),
+        ),
+      ),
+    ),
+  );
+}
+
+/** The key, shown this once, with a way to copy it. */
+export function keyShownOnce(key: string): Node {
+  const id = "issued-key";
+  const copy = h("button", { type: "button", onclick: async () => {
+    await navigator.clipboard?.writeText(key).catch(() => undefined);
+    copy.textContent = "Copied";
+  } }, "Copy");
+  return h(
+    "div",
+    { class: "key-once", role: "status" },
+    h("p", {}, h("strong", {}, "Your key. Copy it now: it is shown this once and Gatehouse keeps only its hash.")),
+    h("label", { for: id }, "API key"),
+    h("div", { class: "row" }, h("input", { id, readonly: true, value: key, class: "mono", autocomplete: "off", spellcheck: "false" }), copy),
+  );
+}
+
+async function requestKey(context: Context): Promise<Node> {
+  const { org, face } = context;
+  const page = await call(api.GET("/portal/{org}/catalog", { params: { path: { org }, query: { limit: 100 } } }));
+  const entry = page.items.find((e) => e.id === context.params.id);
+  if (!entry) return h("section", {}, h("h1", {}, "Request a key"), notice("That catalog entry is not published.", "error"));
+  const outcome = h("div", {});
+  outcome.append(
+    form(
+      `Request access to ${entry.name}`,
+      [fieldInputs(face.key_request_fields)],
+      "Request key",
+      async (values) => {
+        const answer = await api.POST("/portal/{org}/key-requests", {
+          params: { path: { org } },
+          body: { catalog_id: entry.id, fields: fieldValues(face.key_request_fields, values) },
+        });
+        const data = answer.data;
+        if (answer.response.status === 200 && data && "redirect_to" in data) {
+          outcome.replaceChildren(
+            notice("This API's access is requested on another site."),
+            h("p", {}, h("a", { href: data.redirect_to, rel: "noopener" }, "Continue there")),
+          );
+          return;
+        }
+        const request = (await call(Promise.resolve(answer))) as Schemas["IssuedKeyRequest"];
+        outcome.replaceChildren(...requested(org, request));
+      },
+    ),
+  );
+  return h(
+    "section",
+    { class: "narrow" },
+    h("h1", {}, `Request access to ${entry.name}`),
+    h("p", { class: "meta" }, limits(entry)),
+    h("p", {}, approvalText[entry.approval]),
+    outcome,
+  );
+}
+
+function requested(org: string, request: Schemas["IssuedKeyRequest"]): Node[] {
+  if (request.key) return [notice("Your key is issued."), keyShownOnce(request.key), h("p", {}, h("a", { href: orgPath(org, "keys") }, "See your keys"))];
+  const waiting =
+    request.approval === "webhook"
+      ? "Your request went to the organisation's approval service. You will get an email when it is decided."
+      : request.approval === "auto"
+        ? "Your key is issued. A link to generate it is in your email."
+        : "Your request is waiting for an admin. You will get an email when it is decided.";
+  return [notice(waiting), h("p", {}, h("a", { href: orgPath(org, "keys") }, "See your keys and requests"))];
+}
+
+/** The page of a Generate Key link: the developer, logged in, takes the key once. */
+function generateKey(context: Context): Node {
+  const { org } = context;
+  const token = context.query.get("token");
+  const outcome = h("div", {});
+  outcome.append(
+    token
+      ? form("Generate your key", [], "Generate my key", async () => {
+          const key = await call(api.POST("/portal/{org}/keys/generate", { params: { path: { org } }, body: { token } }));
+          outcome.replaceChildren(keyShownOnce(key.key), h("p", {}, h("a", { href: orgPath(org, "keys") }, "See your keys")));
+        })
+      : notice("This link has no token. Use the whole link from your email.", "error"),
+  );
+  return h("section", { class: "narrow" }, h("h1", {}, "Generate your key"), h("p", {}, "The key is shown once, on this page. The link works once."), outcome);
+}
+
+async function keys(context: Context): Promise<Node> {
+  const { org } = context;
+  const [owned, requests] = await Promise.all([
+    call(api.GET("/portal/{org}/keys", { params: { path: { org }, query: { limit: 100 } } })),
+    call(api.GET("/portal/{org}/key-requests", { params: { path: { org }, query: { limit: 100 } } })),
+  ]);
+  const pending = requests.items.filter((r) => r.status === "pending");
+  return h(
+    "section",
+    {},
+    h("h1", {}, "My keys"),
+    owned.items.length === 0
+      ? h("p", {}, "You have no keys yet. ", h("a", { href: orgPath(org, "catalog") }, "Browse the catalog"), ".")
+      : table(
+          "Your keys",
+          ["Key", "Catalog entry", "Created", "Expires"],
+          owned.items.map((k) => [h("code", {}, k.prefix), k.catalog_id ?? "(No Catalog Entry)", when(k.created_at), when((k as { expires_at?: string }).expires_at)]),
+        ),
+    h("h2", {}, "Requests waiting for a decision"),
+    pending.length === 0
+      ? h("p", {}, "None.")
+      : table("Your pending requests", ["Catalog entry", "Decided by", "Asked"], pending.map((r) => [r.catalog_id ?? "—", r.approval === "webhook" ? "approval service" : "an admin", when(r.created_at)])),
+  );
+}
+
+export function table(caption: string, headings: string[], rows: (Node | string)[][]): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap", role: "region", "aria-label": caption, tabindex: 0 },
+    h(
+      "table",
+      {},
+      h("caption", { class: "visually-hidden" }, caption),
+      h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))))),
+    ),
+  );
+}
+
+async function usage(context: Context): Promise<Node> {
+  const { org } = context;
+  const answer = await call(api.GET("/portal/{org}/usage", { params: { path: { org }, query: { days: 7 } } }));
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Usage, last 7 days"),
+    answer.items.length === 0 ? h("p", {}, "No keys yet.") : null,
+    answer.items.map((key) =>
+      h(
+        "article",
+        { class: "card" },
+        h("h2", {}, h("code", {}, key.prefix)),
+        h("p", { class: "meta" }, `${key.total} calls over 7 days. ${key.rate ? `Rate limit ${key.rate.requests} per ${seconds(key.rate.per_secs)}.` : "No rate limit."}`),
+        key.quota
+          ? h("p", {}, `Quota: ${key.quota.used} of ${key.quota.max} used, ${key.quota.remaining} left; refills ${when(key.quota.reset_at)}.`)
+          : h("p", {}, "No quota."),
+        chart(key.days, key.quota?.max ?? null),
+      ),
+    ),
+  );
+}
+
+/** A bar per day as SVG (no inline style), with the numbers in a table for screen readers. */
+function chart(days: { day: string; requests: number }[], quota: number | null): Node {
+  const most = Math.max(1, ...days.map((d) => d.requests));
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${days.length * 40} 120`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("aria-hidden", "true");
+  days.forEach((d, i) => {
+    const height = Math.round((d.requests / most) * 100);
+    const bar = document.createElementNS(ns, "rect");
+    for (const [name, value] of Object.entries({ x: i * 40 + 6, y: 105 - height, width: 28, height, class: "bar" })) bar.setAttribute(name, String(value));
+    const label = document.createElementNS(ns, "text");
+    for (const [name, value] of Object.entries({ x: i * 40 + 20, y: 118, "text-anchor": "middle", class: "axis" })) label.setAttribute(name, String(value));
+    label.textContent = d.day.slice(8);
+    svg.append(bar, label);
+  });
+  return h(
+    "figure",
+    {},
+    svg,
+    h("figcaption", {}, quota ? `Calls per day; the quota is ${quota} per period.` : "Calls per day."),
+    table("Calls per day", ["Day", "Calls"], days.map((d) => [d.day, String(d.requests)])),
+  );
+}
+
+async function profile(context: Context): Promise<Node> {
+  const { org, face } = context;
+  const me = await call(api.GET("/portal/{org}/me", { params: { path: { org } } }));
+  const saved = h("div", {});
+  return h(
+    "section",
+    { class: "narrow" },
+    h("h1", {}, "Account"),
+    h("p", {}, `Signed in as ${me.email}.`),
+    saved,
+    form(
+      "Profile",
+      [
+        fieldInputs(face.signup_fields, me.fields as Record<string, unknown>),
+        choice("locale", "Language of your emails", [["", "The portal's default"], ...face.locales.map((l): [string, string] => [l, languageName(l)])], me.locale),
+      ],
+      "Save",
+      async (values) => {
+        const changed = await call(
+          api.PATCH("/portal/{org}/me", {
+            params: { path: { org } },
+            body: { fields: fieldValues(face.signup_fields, values), locale: values.optional("locale") },
+          }),
+        );
+        updateDeveloper(changed);
+        saved.replaceChildren(notice("Saved."));
+      },
+    ),
+    h("p", {}, h("a", { href: orgPath(org, "preferences") }, "Notification preferences")),
+  );
+}
+
+addRoutes([
+  { path: "catalog", title: "API catalog", audience: "public", render: catalog },
+  { path: "catalog/:id", title: "Request a key", audience: "developer", render: requestKey },
+  { path: "keys/generate", title: "Generate your key", audience: "developer", render: generateKey },
+  { path: "keys", title: "My keys", audience: "developer", render: keys },
+  { path: "usage", title: "Usage", audience: "developer", render: usage },
+  { path: "account", title: "Account", audience: "developer", render: profile },
+]);

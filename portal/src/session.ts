@@ -1,0 +1,64 @@
+// Who is signed in to this tab: a developer or an admin user of one organisation. The token itself
+// is kept by the API client, in memory only (see api/client.ts).
+import { api, call, setToken, type Schemas } from "./api/client";
+import { roleMay, type Permission } from "./roles";
+
+export type Signed =
+  | { kind: "developer"; org: string; developer: Schemas["Developer"] }
+  | { kind: "admin"; org: string; admin: Schemas["AdminUser"] };
+
+let current: Signed | null = null;
+
+export function signedIn(): Signed | null {
+  return current;
+}
+
+export function developerOf(org: string): Schemas["Developer"] | null {
+  return current?.kind === "developer" && current.org === org ? current.developer : null;
+}
+
+export function adminOf(org: string): Schemas["AdminUser"] | null {
+  return current?.kind === "admin" && current.org === org ? current.admin : null;
+}
+
+/** Whether the signed-in admin's role may do this; the API decides in the end, this only hides buttons. */
+export function may(org: string, permission: Permission): boolean {
+  const admin = adminOf(org);
+  return admin !== null && roleMay(admin.role, permission);
+}
+
+export async function logInDeveloper(org: string, email: string, password: string): Promise<void> {
+  const answer = await call(api.POST("/portal/{org}/login", { params: { path: { org } }, body: { email, password } }));
+  setToken(answer.token);
+  current = { kind: "developer", org, developer: answer.developer };
+}
+
+export async function logInAdmin(org: string, email: string, password: string): Promise<void> {
+  const answer = await call(api.POST("/orgs/{org}/login", { params: { path: { org } }, body: { email, password } }));
+  setToken(answer.token);
+  current = { kind: "admin", org, admin: answer.admin };
+}
+
+export function updateDeveloper(developer: Schemas["Developer"]): void {
+  if (current?.kind === "developer") current = { ...current, developer };
+}
+
+export async function logOut(): Promise<void> {
+  const signed = current;
+  current = null;
+  try {
+    if (signed?.kind === "developer") {
+      await api.POST("/portal/{org}/logout", { params: { path: { org: signed.org } } });
+    } else if (signed?.kind === "admin") {
+      await api.POST("/orgs/{org}/logout", { params: { path: { org: signed.org } } });
+    }
+  } finally {
+    setToken(null);
+  }
+}
+
+/** Forgets a session the API no longer takes (expired, ended elsewhere). */
+export function forget(): void {
+  current = null;
+  setToken(null);
+}
