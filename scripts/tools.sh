@@ -42,3 +42,26 @@ ensure_npm_tools() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
+
+# The portal's npm packages, exactly as portal/package-lock.json pins them (no global installs;
+# Playwright's own browser download is skipped: the journeys drive Debian's Chromium).
+ensure_portal_packages() {
+  if ! cmp -s portal/package-lock.json portal/node_modules/.installed-lock.json 2>/dev/null; then
+    echo "installing the portal's npm packages (npm ci)"
+    (cd portal && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund >/dev/null &&
+      cp package-lock.json node_modules/.installed-lock.json)
+  fi
+}
+
+# Debian's Chromium for the browser journeys, from the distribution's packages.
+CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
+ensure_chromium() {
+  if [ ! -x "$CHROMIUM_PATH" ]; then
+    echo "installing Debian's chromium"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null ||
+      { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+  fi
+  export CHROMIUM_PATH
+}
