@@ -10,8 +10,8 @@ type Entry = Answer<"publishedCatalog">["items"][number];
 
 const limits = (entry: { rate: Schemas["Rate"] | null; quota: Schemas["Quota"] | null }) =>
   [
-    entry.rate ? `${entry.rate.requests} requests per ${seconds(entry.rate.per_secs)}` : "No rate limit",
-    entry.quota ? `${entry.quota.max} requests per ${seconds(entry.quota.renewal_secs)}` : "no quota",
+    entry.rate ? `${entry.rate.requests.toLocaleString()} requests per ${seconds(entry.rate.per_secs)}` : "No rate limit",
+    entry.quota ? `${entry.quota.max.toLocaleString()} requests per ${seconds(entry.quota.renewal_secs)}` : "no quota",
   ].join(", ");
 
 function seconds(secs: number): string {
