@@ -187,3 +187,14 @@ export function when(value: string | number | null | undefined): string {
 export function notice(text: string, kind: "ok" | "error" = "ok"): HTMLElement {
   return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
 }
+
+/**
+ * A page an emailed link opens: the token from its address, what uses it (a form whose outcome
+ * replaces it in `outcome`), or a clear message when the link lost its token.
+ */
+export function linkPage(heading: string, intro: Node | null, body: (token: string, outcome: HTMLElement) => Node): HTMLElement {
+  const token = new URLSearchParams(location.search).get("token");
+  const outcome = h("div", {});
+  outcome.append(token ? body(token, outcome) : notice("This link has no token. Use the whole link from your email.", "error"));
+  return h("section", { class: "narrow" }, h("h1", {}, heading), intro, outcome);
+}

@@ -2,7 +2,7 @@
 // reset a password, accept an admin invitation. Each link an email carries lands on one of these.
 import { api, call, type Schemas } from "../api/client";
 import { addRoutes, go, orgPath, redrawHeader, setLoginPages, type Context } from "../app";
-import { choice, field, form, h, notice } from "../dom";
+import { choice, field, form, h, linkPage, notice } from "../dom";
 import { logInAdmin, logInDeveloper } from "../session";
 
 type Kind = "developer" | "admin";
@@ -132,17 +132,12 @@ export function languageName(locale: string): string {
 /** The link of a welcome email: a button, so a mail scanner fetching the link confirms nothing. */
 function confirmEmail(context: Context): Node {
   const { org } = context;
-  const token = context.query.get("token");
-  const outcome = h("div", {});
-  outcome.append(
-    token
-      ? form("Confirm your address", [], "Confirm my address", async () => {
-          await call(api.POST("/portal/{org}/confirm-email", { params: { path: { org } }, body: { token } }));
-          outcome.replaceChildren(notice("Your address is confirmed."), h("p", {}, h("a", { href: orgPath(org, "login") }, "Log in")));
-        })
-      : notice("This link has no token. Use the whole link from your email.", "error"),
+  return linkPage("Confirm your email address", null, (token, outcome) =>
+    form("Confirm your address", [], "Confirm my address", async () => {
+      await call(api.POST("/portal/{org}/confirm-email", { params: { path: { org } }, body: { token } }));
+      outcome.replaceChildren(notice("Your address is confirmed."), h("p", {}, h("a", { href: orgPath(org, "login") }, "Log in")));
+    }),
   );
-  return h("section", { class: "narrow" }, h("h1", {}, "Confirm your email address"), outcome);
 }
 
 /** Ask for a reset link, or (with the link's token) choose the new password. */
@@ -176,17 +171,12 @@ function resetPassword(kind: Kind) {
 
 function acceptInvitation(context: Context): Node {
   const { org } = context;
-  const token = context.query.get("token");
-  const outcome = h("div", {});
-  outcome.append(
-    token
-      ? form("Accept the invitation", [field({ name: "password", label: "Choose a password", type: "password", required: true, autocomplete: "new-password", minlength: 12, hint: "At least 12 characters." })], "Accept invitation", async (values) => {
-          const admin = await call(api.POST("/orgs/{org}/admins/accept", { params: { path: { org } }, body: { token, password: values.text("password") } }));
-          outcome.replaceChildren(notice(`Welcome. You are now ${article(admin.role)} ${admin.role} of ${context.face.name}.`), h("p", {}, h("a", { href: orgPath(org, "admin/login") }, "Log in")));
-        })
-      : notice("This link has no token. Use the whole link from your email.", "error"),
+  return linkPage(`Join ${context.face.name} as an admin`, null, (token, outcome) =>
+    form("Accept the invitation", [field({ name: "password", label: "Choose a password", type: "password", required: true, autocomplete: "new-password", minlength: 12, hint: "At least 12 characters." })], "Accept invitation", async (values) => {
+      const admin = await call(api.POST("/orgs/{org}/admins/accept", { params: { path: { org } }, body: { token, password: values.text("password") } }));
+      outcome.replaceChildren(notice(`Welcome. You are now ${article(admin.role)} ${admin.role} of ${context.face.name}.`), h("p", {}, h("a", { href: orgPath(org, "admin/login") }, "Log in")));
+    }),
   );
-  return h("section", { class: "narrow" }, h("h1", {}, `Join ${context.face.name} as an admin`), outcome);
 }
 
 const article = (word: string) => (/^[aeiou]/.test(word) ? "an" : "a");

@@ -2,7 +2,7 @@
 // Generate Key page of a secure link, their keys and requests, usage, and their profile.
 import { api, call, type Answer, type Schemas } from "../api/client";
 import { addRoutes, orgPath, type Context } from "../app";
-import { choice, form, h, notice, when } from "../dom";
+import { choice, form, h, linkPage, notice, when } from "../dom";
 import { developerOf, updateDeveloper } from "../session";
 import { fieldInputs, fieldValues, languageName } from "./accounts";
 
@@ -126,17 +126,12 @@ function requested(org: string, request: Schemas["IssuedKeyRequest"]): Node[] {
 /** The page of a Generate Key link: the developer, logged in, takes the key once. */
 function generateKey(context: Context): Node {
   const { org } = context;
-  const token = context.query.get("token");
-  const outcome = h("div", {});
-  outcome.append(
-    token
-      ? form("Generate your key", [], "Generate my key", async () => {
-          const key = await call(api.POST("/portal/{org}/keys/generate", { params: { path: { org } }, body: { token } }));
-          outcome.replaceChildren(keyShownOnce(key.key), h("p", {}, h("a", { href: orgPath(org, "keys") }, "See your keys")));
-        })
-      : notice("This link has no token. Use the whole link from your email.", "error"),
+  return linkPage("Generate your key", h("p", {}, "The key is shown once, on this page. The link works once."), (token, outcome) =>
+    form("Generate your key", [], "Generate my key", async () => {
+      const key = await call(api.POST("/portal/{org}/keys/generate", { params: { path: { org } }, body: { token } }));
+      outcome.replaceChildren(keyShownOnce(key.key), h("p", {}, h("a", { href: orgPath(org, "keys") }, "See your keys")));
+    }),
   );
-  return h("section", { class: "narrow" }, h("h1", {}, "Generate your key"), h("p", {}, "The key is shown once, on this page. The link works once."), outcome);
 }
 
 async function keys(context: Context): Promise<Node> {

@@ -2,7 +2,7 @@
 // (/orgs/{org}/me/…) alike.
 import { api, call, type Schemas } from "../api/client";
 import { addRoutes, orgPath, redrawHeader, type Context } from "../app";
-import { form, h, notice, when } from "../dom";
+import { form, h, linkPage, notice, when } from "../dom";
 
 type Kind = "developer" | "admin";
 type Item = Schemas["InboxItem"];
@@ -135,20 +135,15 @@ function preferences(kind: Kind) {
 /** The link at the foot of a notice email: one button, so a mail scanner fetching the link changes nothing. */
 function unsubscribe(context: Context): Node {
   const { org } = context;
-  const token = context.query.get("token");
-  const outcome = h("div", {});
-  outcome.append(
-    token
-      ? form("Unsubscribe", [h("p", {}, "Stop emails of this kind? Other notices, and this one in the portal's inbox, are not affected.")], "Unsubscribe", async () => {
-          const done = await call(api.POST("/portal/{org}/unsubscribe", { params: { path: { org }, query: { token } } }));
-          outcome.replaceChildren(
-            notice(`Unsubscribed from ${(done.unsubscribed ?? "these notices").replace(/_/g, " ")} emails.`),
-            h("p", {}, "You can turn them on again in your notification preferences."),
-          );
-        })
-      : notice("This link has no token. Use the whole link from your email.", "error"),
+  return linkPage("Unsubscribe", null, (token, outcome) =>
+    form("Unsubscribe", [h("p", {}, "Stop emails of this kind? Other notices, and this one in the portal's inbox, are not affected.")], "Unsubscribe", async () => {
+      const done = await call(api.POST("/portal/{org}/unsubscribe", { params: { path: { org }, query: { token } } }));
+      outcome.replaceChildren(
+        notice(`Unsubscribed from ${(done.unsubscribed ?? "these notices").replace(/_/g, " ")} emails.`),
+        h("p", {}, "You can turn them on again in your notification preferences."),
+      );
+    }),
   );
-  return h("section", { class: "narrow" }, h("h1", {}, "Unsubscribe"), outcome);
 }
 
 addRoutes([
