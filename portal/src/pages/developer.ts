@@ -149,8 +149,8 @@ async function keys(context: Context): Promise<Node> {
       ? h("p", {}, "You have no keys yet. ", h("a", { href: orgPath(org, "catalog") }, "Browse the catalog"), ".")
       : table(
           "Your keys",
-          ["Key", "Catalog entry", "Created", "Expires"],
-          owned.items.map((k) => [h("code", {}, k.prefix), k.catalog_id ?? "(No Catalog Entry)", when(k.created_at), when((k as { expires_at?: string }).expires_at)]),
+          ["Key", "Catalog entry", "Created", "Former secret works until"],
+          owned.items.map((k) => [h("code", {}, k.prefix), k.catalog_id ?? "(No Catalog Entry)", when(k.created_at), when(k.previous?.valid_until)]),
         ),
     h("h2", {}, "Requests waiting for a decision"),
     pending.length === 0
