@@ -295,6 +295,8 @@ pub struct AdminLogin {
     pub id: String,
     pub email: String,
     pub token: String,
+    /// What the login answer says the role allows (`permissions`).
+    pub permissions: Vec<String>,
 }
 
 /// A catalog entry whose policy meters keys, and a gateway key to verify them with.
@@ -518,6 +520,7 @@ impl TestApp {
             id: login["admin"]["id"].as_str().unwrap().to_string(),
             email: email.to_string(),
             token: login["token"].as_str().unwrap().to_string(),
+            permissions: serde_json::from_value(login["permissions"].clone()).unwrap(),
         }
     }
 

@@ -53,6 +53,11 @@ impl Role {
             Role::Gateway => permission == VerifyKeys,
         }
     }
+
+    /// Every permission this role holds, in the table's order.
+    pub fn permissions(self) -> Vec<Permission> {
+        Permission::ALL.into_iter().filter(|p| self.allows(*p)).collect()
+    }
 }
 
 impl fmt::Display for Role {
@@ -61,8 +66,10 @@ impl fmt::Display for Role {
     }
 }
 
-/// What an admin use case needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What an admin use case needs. Its snake_case name is the one openapi.yaml's `x-permission`
+/// and an admin user's login answer (`permissions`) use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// The organisation's name, settings and `event_options` (never its secrets).
     ReadOrganisation,

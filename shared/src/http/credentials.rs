@@ -41,6 +41,8 @@ pub(crate) trait Shown: Holder {
     /// The answer's field holding the account (`developer`, `admin`).
     const FIELD: &'static str;
     fn shown(&self) -> Value;
+    /// What else a login answer carries for this kind of account.
+    fn add_to_login(&self, _answer: &mut Value) {}
 }
 
 impl Shown for Developer {
@@ -55,6 +57,10 @@ impl Shown for AdminUser {
     fn shown(&self) -> Value {
         self.view()
     }
+    /// What the role allows, so a frontend shows only that; the API still checks every call.
+    fn add_to_login(&self, answer: &mut Value) {
+        answer["permissions"] = json!(self.role.permissions());
+    }
 }
 
 /// A new session, its token shown once.
@@ -67,6 +73,7 @@ async fn login<A: Shown>(
     let session = credentials::login::<A>(&state, &org, address, body).await?;
     let mut answer = json!({"token": session.token.expose(), "expires_at": session.expires_at});
     answer[A::FIELD] = session.account.shown();
+    session.account.add_to_login(&mut answer);
     Ok(ShownOnce(StatusCode::OK, answer))
 }
 

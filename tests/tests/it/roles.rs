@@ -193,8 +193,15 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions(backend: Back
             }
         }
         Callers::AdminUsers => {
+            let every: Vec<String> =
+                serde_json::from_value(spec()["components"]["schemas"]["Permission"]["enum"].clone()).unwrap();
             for role in ["owner", "admin", "approver", "viewer"] {
                 let user = app.admin_user(&org, role).await;
+                // The login answer lists exactly what the table below lets the role do, so a
+                // frontend that shows only those shows what the routes then allow.
+                let expected: Vec<&String> = every.iter().filter(|p| allowed(role, p)).collect();
+                let listed: Vec<&String> = user.permissions.iter().collect();
+                assert_eq!(listed, expected, "{role}'s login permissions");
                 keys.push((role.to_string(), user.token, user.id));
             }
         }
@@ -206,6 +213,13 @@ async fn every_admin_route_gives_each_role_exactly_its_permissions(backend: Back
 
     let operations = admin_operations();
     assert!(operations.len() >= 46, "{} admin operations", operations.len());
+    let named = &spec()["components"]["schemas"]["Permission"]["enum"];
+    for (method, template, permission) in &operations {
+        assert!(
+            named.as_array().unwrap().iter().any(|p| p == permission.as_str()),
+            "{method} {template}: x-permission {permission} is not in the Permission schema"
+        );
+    }
     // Forbidden roles first, so a refused call is seen to change nothing before an allowed one may.
     keys.reverse();
     for (method, template, permission) in &operations {
