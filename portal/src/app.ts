@@ -3,8 +3,7 @@
 // forget the session, which lives in memory only).
 import { ApiProblem, api, call, type Answer } from "./api/client";
 import { h, notice } from "./dom";
-import { adminOf, developerOf, forget, logOut, may, signedIn } from "./session";
-import type { Permission } from "./roles";
+import { adminOf, developerOf, forget, logOut, may, signedIn, type Permission } from "./session";
 
 export type Face = Answer<"portalFace">;
 
@@ -164,10 +163,11 @@ function header(face: Face | null): void {
       ["admin/deliveries", "Deliveries", "read_deliveries"],
       ["admin/audit-log", "Audit log", "read_audit_log"],
       ["admin/admins", "Admins", "read_admins"],
+      ["admin/usage", "Usage", "read_usage"],
       ["admin/settings", "Settings", "read_organisation"],
     ];
     for (const [path, text, permission] of allowed) if (may(org, permission)) items.push(link(path, text));
-    items.push(inboxLink(org, "admin/inbox"));
+    items.push(inboxLink(org, "admin/inbox"), link("admin/account", "Account"));
   } else {
     items.push(link("catalog", "Catalog"), link("login", "Log in"));
     if (face.signup === "open" || face.signup === "admin_approval") items.push(link("signup", "Sign up"));
@@ -194,7 +194,7 @@ function inboxLink(org: string, path: string): HTMLElement {
   void refreshUnread(org).then((unread) => {
     badge.textContent = String(unread);
     badge.hidden = unread === 0;
-    spoken.textContent = unread ? `, ${unread} unread` : "";
+    spoken.textContent = unread ? ` (${unread} unread)` : "";
   });
   return anchor;
 }

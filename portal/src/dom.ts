@@ -37,7 +37,7 @@ const nextId = (name: string) => `f-${name.replace(/[^a-z0-9]+/gi, "-")}-${++ids
 export interface FieldOptions {
   name: string;
   label: string;
-  type?: "text" | "email" | "password" | "number" | "checkbox" | "search" | "url";
+  type?: "text" | "email" | "password" | "number" | "checkbox" | "search" | "url" | "date";
   value?: string | number | boolean | null;
   required?: boolean;
   autocomplete?: string;
@@ -181,6 +181,45 @@ export function when(value: string | number | null | undefined): string {
     dateStyle: "medium",
     timeStyle: "short",
   });
+}
+
+/** A length of time in seconds as words: "day", "5 minutes". */
+export function seconds(secs: number): string {
+  const units: [number, string][] = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
+  for (const [size, name] of units) {
+    if (secs % size === 0) return secs === size ? name : `${secs / size} ${name}s`;
+  }
+  return `${secs} seconds`;
+}
+
+/** A table in a region that scrolls sideways on a narrow screen (and can be scrolled by keyboard). */
+export function table(caption: string, headings: string[], rows: (Node | string)[][]): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap", role: "region", "aria-label": caption, tabindex: 0 },
+    h(
+      "table",
+      {},
+      h("caption", { class: "visually-hidden" }, caption),
+      h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))))),
+    ),
+  );
+}
+
+/** A button that does one thing to one row; its accessible name says which row. */
+export function action(text: string, what: string, run: () => Promise<void>, status: HTMLElement, kind = ""): HTMLButtonElement {
+  const button = h("button", { type: "button", class: kind }, h("span", {}, text), h("span", { class: "visually-hidden" }, ` ${what}`));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await run();
+    } catch (error) {
+      status.replaceChildren(notice(error instanceof Error ? error.message : String(error), "error"));
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
 /** A notice that screen readers announce. */

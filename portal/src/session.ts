@@ -1,11 +1,13 @@
 // Who is signed in to this tab: a developer or an admin user of one organisation. The token itself
 // is kept by the API client, in memory only (see api/client.ts).
 import { api, call, setToken, type Schemas } from "./api/client";
-import { roleMay, type Permission } from "./roles";
+
+/** One of the permissions an admin role holds, named as openapi.yaml's x-permission names them. */
+export type Permission = Schemas["Permission"];
 
 export type Signed =
   | { kind: "developer"; org: string; developer: Schemas["Developer"] }
-  | { kind: "admin"; org: string; admin: Schemas["AdminUser"] };
+  | { kind: "admin"; org: string; admin: Schemas["AdminUser"]; permissions: ReadonlySet<Permission> };
 
 let current: Signed | null = null;
 
@@ -21,10 +23,12 @@ export function adminOf(org: string): Schemas["AdminUser"] | null {
   return current?.kind === "admin" && current.org === org ? current.admin : null;
 }
 
-/** Whether the signed-in admin's role may do this; the API decides in the end, this only hides buttons. */
+/**
+ * Whether the signed-in admin's role may do this, as the login answer listed it. The portal keeps
+ * no role table of its own; the API decides every call in the end, this only hides what it would refuse.
+ */
 export function may(org: string, permission: Permission): boolean {
-  const admin = adminOf(org);
-  return admin !== null && roleMay(admin.role, permission);
+  return current?.kind === "admin" && current.org === org && current.permissions.has(permission);
 }
 
 export async function logInDeveloper(org: string, email: string, password: string): Promise<void> {
@@ -36,11 +40,15 @@ export async function logInDeveloper(org: string, email: string, password: strin
 export async function logInAdmin(org: string, email: string, password: string): Promise<void> {
   const answer = await call(api.POST("/orgs/{org}/login", { params: { path: { org } }, body: { email, password } }));
   setToken(answer.token);
-  current = { kind: "admin", org, admin: answer.admin };
+  current = { kind: "admin", org, admin: answer.admin, permissions: new Set(answer.permissions) };
 }
 
 export function updateDeveloper(developer: Schemas["Developer"]): void {
   if (current?.kind === "developer") current = { ...current, developer };
+}
+
+export function updateAdmin(admin: Schemas["AdminUser"]): void {
+  if (current?.kind === "admin") current = { ...current, admin };
 }
 
 export async function logOut(): Promise<void> {

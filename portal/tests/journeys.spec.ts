@@ -1,13 +1,7 @@
 // The journeys every emailed link starts, in a browser at 360 px, following the links in the real
 // .eml files the runner wrote. Each page on the way is checked with axe-core.
-import { expect, test, type Page } from "@playwright/test";
-import { PASSWORD, base, catalogEntry, checkPage, createOrg, email, linkIn, uniqueEmail } from "./support";
-
-async function logIn(page: Page, who: string, password = PASSWORD): Promise<void> {
-  await page.getByLabel("Email", { exact: true }).fill(who);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-}
+import { expect, test } from "@playwright/test";
+import { PASSWORD, base, catalogEntry, checkPage, createOrg, email, linkIn, logIn, uniqueEmail } from "./support";
 
 test("a developer signs up, confirms, gets keys from an auto and an admin entry; an admin accepts their invitation and approves; the key link shows the key once; the inbox count goes up and down", async ({ page, browser }) => {
   const org = await createOrg(`Journey ${Date.now().toString(36)}`, {
@@ -109,14 +103,17 @@ test("a developer signs up, confirms, gets keys from an auto and an admin entry;
   await expect(page.getByRole("alert")).toBeVisible();
 
   // The inbox count went up with the approval, and goes down when it is read.
-  const inbox = page.getByRole("link", { name: /^Inbox\s*, \d+ unread$/ });
+  const inbox = page.getByRole("link", { name: /^Inbox \(\d+ unread\)$/ });
   await expect(inbox).toBeVisible();
+  await expect(inbox.locator(".badge")).toBeVisible();
   await inbox.click();
   await expect(page.getByRole("heading", { name: "Inbox" })).toBeVisible();
   await checkPage(page);
   await page.getByRole("button", { name: "Mark all read" }).click();
   await expect(page.getByRole("link", { name: "Inbox", exact: true })).toBeVisible();
   await expect(page.getByRole("link", { name: /unread/ })).toHaveCount(0);
+  // The count's badge is gone from the screen too, not only from the link's name.
+  await expect(page.getByRole("link", { name: "Inbox", exact: true }).locator(".badge")).toBeHidden();
 
   // Every other page of the developer's, at this width.
   for (const [name, heading] of [["My keys", "My keys"], ["Usage", "Usage, last 7 days"], ["Account", "Account"]] as const) {

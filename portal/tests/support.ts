@@ -96,6 +96,13 @@ export function linkIn(mail: Mail, page: string): string {
   return link;
 }
 
+/** Fills the login form on the page and submits it. */
+export async function logIn(page: Page, who: string, password = PASSWORD): Promise<void> {
+  await page.getByLabel("Email", { exact: true }).fill(who);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
 /** axe-core's WCAG checks on the page as it is: no serious or critical violation, and nothing wider than the screen. */
 export async function checkPage(page: Page): Promise<void> {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]).analyze();

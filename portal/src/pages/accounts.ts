@@ -179,7 +179,8 @@ function acceptInvitation(context: Context): Node {
   );
 }
 
-const article = (word: string) => (/^[aeiou]/.test(word) ? "an" : "a");
+/** "a" or "an" before a word, for the role names. */
+export const article = (word: string) => (/^[aeiou]/.test(word) ? "an" : "a");
 
 addRoutes([
   { path: "", title: "Welcome", audience: "public", render: (c) => { go(orgPath(c.org, "catalog"), true); return h("p", {}, "…"); } },

@@ -1,11 +1,12 @@
 // The admin pages: key requests to decide, developers, the catalog, deliveries with replay, the
-// audit log, admin users and roles, admin keys, webhook endpoints, settings and switches. Each
-// shows only what the signed-in role may do; the API decides in the end.
+// audit log, admin users and roles, admin keys, webhook endpoints, settings and switches, and the
+// admin's own account (usage and budgets are in usage.ts). Each shows only what the signed-in role
+// may do; the API decides in the end.
 import { api, call, type Schemas } from "../api/client";
-import { addRoutes, go, orgPath, type Context } from "../app";
-import { choice, field, form, h, notice, when } from "../dom";
-import { may } from "../session";
-import { table } from "./developer";
+import { addRoutes, go, orgPath, redrawHeader, type Context } from "../app";
+import { action, choice, field, form, h, notice, table, when } from "../dom";
+import { may, updateAdmin } from "../session";
+import { article, languageName } from "./accounts";
 
 const roles: [Schemas["PersonRole"], string][] = [
   ["viewer", "Viewer: reads everything"],
@@ -14,26 +15,11 @@ const roles: [Schemas["PersonRole"], string][] = [
   ["owner", "Owner: everything, and where links go"],
 ];
 
-/** A button that does one thing to one row; its accessible name says which row. */
-function action(text: string, what: string, run: () => Promise<void>, status: HTMLElement, kind = ""): HTMLButtonElement {
-  const button = h("button", { type: "button", class: kind }, h("span", {}, text), h("span", { class: "visually-hidden" }, ` ${what}`));
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      await run();
-    } catch (error) {
-      status.replaceChildren(notice(error instanceof Error ? error.message : String(error), "error"));
-      button.disabled = false;
-    }
-  });
-  return button;
-}
-
 async function keyRequests(context: Context): Promise<Node> {
   const { org } = context;
   const wanted = (context.query.get("status") ?? "pending") as "pending" | "approved";
   const page = await call(api.GET("/orgs/{org}/key-requests", { params: { path: { org }, query: { status: wanted, limit: 100 } } }));
-  const status = h("div", { role: "status" });
+  const status = h("div", {});
   const decide = may(org, "decide_key_requests") && wanted === "pending";
   const redraw = () => go(location.pathname + location.search, true);
   const focused = context.params.id;
@@ -91,14 +77,32 @@ async function developers(context: Context): Promise<Node> {
     const value = (search.elements.namedItem("email") as HTMLInputElement).value.trim();
     go(orgPath(org, `admin/developers${value ? `?email=${encodeURIComponent(value)}` : ""}`));
   });
+  const status = h("div", {});
+  const decide = (d: Schemas["Developer"], to: "active" | "rejected", text: string) =>
+    action(text, d.email, async () => {
+      await call(api.PATCH("/orgs/{org}/developers/{id}", { params: { path: { org, id: d.id } }, body: { status: to } }));
+      go(location.pathname + location.search, true);
+    }, status, to === "rejected" ? "secondary" : "");
   return h(
     "section",
     {},
     h("h1", {}, "Developers"),
     search,
+    status,
     page.items.length === 0
       ? h("p", {}, "No developer matches.")
-      : table("Developers", ["Email", "Status", "Address confirmed", "Signed up"], page.items.map((d) => [d.email, d.status, d.email_confirmed ? "yes" : "no", when(d.created_at)])),
+      : table(
+          "Developers",
+          ["Email", "Status", "Address confirmed", "Signed up"],
+          page.items.map((d) => [
+            d.email,
+            d.status === "pending" && may(org, "manage_developers")
+              ? h("div", { class: "row" }, "pending", decide(d, "active", "Approve"), decide(d, "rejected", "Reject"))
+              : d.status,
+            d.email_confirmed ? "yes" : "no",
+            when(d.created_at),
+          ]),
+        ),
   );
 }
 
@@ -128,7 +132,7 @@ async function deliveries(context: Context): Promise<Node> {
   const page = await call(api.GET("/orgs/{org}/deliveries", { params: { path: { org }, query: { status: wanted ?? undefined, limit: 50 } } }));
   const focused = context.params.id;
   const items = focused ? page.items.filter((d) => d.id === focused) : page.items;
-  const status = h("div", { role: "status" });
+  const status = h("div", {});
   const filter = h(
     "nav",
     { "aria-label": "Delivery status" },
@@ -141,6 +145,7 @@ async function deliveries(context: Context): Promise<Node> {
     {},
     h("h1", {}, focused ? "Delivery" : "Deliveries"),
     filter,
+    h("p", {}, h("a", { href: orgPath(org, "admin/webhook-endpoints") }, "Webhook endpoints"), ": which are failing or disabled."),
     status,
     items.length === 0
       ? h("p", {}, "No deliveries here.")
@@ -198,7 +203,7 @@ async function auditLog(context: Context): Promise<Node> {
 async function admins(context: Context): Promise<Node> {
   const { org } = context;
   const page = await call(api.GET("/orgs/{org}/admins", { params: { path: { org }, query: { limit: 100 } } }));
-  const status = h("div", { role: "status" });
+  const status = h("div", {});
   const manage = may(org, "manage_admins");
   const offered = roles.filter(([role]) => role !== "owner" || may(org, "manage_owners"));
   const invite = manage
@@ -216,6 +221,7 @@ async function admins(context: Context): Promise<Node> {
     "section",
     {},
     h("h1", {}, "Admins"),
+    h("p", {}, h("a", { href: orgPath(org, "admin/admin-keys") }, "Admin keys"), " are the machines' credentials, listed apart."),
     status,
     table(
       "Admin users",
@@ -223,7 +229,7 @@ async function admins(context: Context): Promise<Node> {
       page.items.map((a) => [
         a.email,
         a.name ?? "—",
-        a.role,
+        manage && (a.role !== "owner" || may(org, "manage_owners")) ? roleChoice(org, a, offered, status) : a.role,
         a.status,
         manage && (a.role !== "owner" || may(org, "manage_owners"))
           ? action("Remove", a.email, async () => {
@@ -237,10 +243,33 @@ async function admins(context: Context): Promise<Node> {
   );
 }
 
+/** An admin's role as a choice that saves when changed; the API keeps the last owner (409). */
+function roleChoice(org: string, admin: Schemas["AdminUser"], offered: [Schemas["PersonRole"], string][], status: HTMLElement): HTMLElement {
+  const id = `role-${admin.id}`;
+  const select = h(
+    "select",
+    { id, name: "role" },
+    offered.map(([role]) => h("option", { value: role, selected: role === admin.role }, role)),
+  );
+  select.addEventListener("change", async () => {
+    select.disabled = true;
+    try {
+      const changed = await call(api.PATCH("/orgs/{org}/admins/{id}", { params: { path: { org, id: admin.id } }, body: { role: select.value as Schemas["PersonRole"] } }));
+      status.replaceChildren(notice(`${changed.email} is now ${article(changed.role)} ${changed.role}.`));
+    } catch (error) {
+      select.value = admin.role;
+      status.replaceChildren(notice(error instanceof Error ? error.message : String(error), "error"));
+    } finally {
+      select.disabled = false;
+    }
+  });
+  return h("span", {}, h("label", { for: id, class: "visually-hidden" }, `Role of ${admin.email}`), select);
+}
+
 async function adminKeys(context: Context): Promise<Node> {
   const { org } = context;
   const page = await call(api.GET("/orgs/{org}/admin-keys", { params: { path: { org }, query: { limit: 100 } } }));
-  const status = h("div", { role: "status" });
+  const status = h("div", {});
   return h(
     "section",
     {},
@@ -268,7 +297,7 @@ async function adminKeys(context: Context): Promise<Node> {
 async function webhookEndpoints(context: Context): Promise<Node> {
   const { org } = context;
   const page = await call(api.GET("/orgs/{org}/webhook-endpoints", { params: { path: { org }, query: { limit: 100 } } }));
-  const status = h("div", { role: "status" });
+  const status = h("div", {});
   return h(
     "section",
     {},
@@ -352,7 +381,36 @@ async function settings(context: Context): Promise<Node> {
   );
 }
 
+async function account(context: Context): Promise<Node> {
+  const { org, face } = context;
+  const me = await call(api.GET("/orgs/{org}/me", { params: { path: { org } } }));
+  const saved = h("div", {});
+  return h(
+    "section",
+    { class: "narrow" },
+    h("h1", {}, "Account"),
+    h("p", {}, `Signed in as ${me.email}, ${article(me.role)} ${me.role}.`),
+    saved,
+    form(
+      "Profile",
+      [
+        field({ name: "name", label: "Name", value: me.name, autocomplete: "name" }),
+        choice("locale", "Language of your emails", [["", "The organisation's default"], ...face.locales.map((l): [string, string] => [l, languageName(l)])], me.locale),
+      ],
+      "Save",
+      async (values) => {
+        const changed = await call(api.PATCH("/orgs/{org}/me", { params: { path: { org } }, body: { name: values.optional("name"), locale: values.optional("locale") } }));
+        updateAdmin(changed);
+        redrawHeader(face);
+        saved.replaceChildren(notice("Saved."));
+      },
+    ),
+    h("p", {}, h("a", { href: orgPath(org, "admin/preferences") }, "Notification preferences")),
+  );
+}
+
 addRoutes([
+  { path: "admin/account", title: "Account", audience: "admin", render: account },
   { path: "admin/key-requests", title: "Key requests", audience: "admin", needs: "read_key_requests", render: keyRequests },
   { path: "admin/key-requests/:id", title: "Key request", audience: "admin", needs: "read_key_requests", render: keyRequests },
   { path: "admin/developers", title: "Developers", audience: "admin", needs: "read_developers", render: developers },

@@ -1,8 +1,8 @@
 // A developer's pages: the catalog, asking for a key (the four approval modes' outcomes), the
-// Generate Key page of a secure link, their keys and requests, usage, and their profile.
+// Generate Key page of a secure link, their keys and requests, and their profile (usage is in usage.ts).
 import { api, call, type Answer, type Schemas } from "../api/client";
 import { addRoutes, orgPath, type Context } from "../app";
-import { choice, form, h, linkPage, notice, when } from "../dom";
+import { choice, form, h, linkPage, notice, seconds, table, when } from "../dom";
 import { developerOf, updateDeveloper } from "../session";
 import { fieldInputs, fieldValues, languageName } from "./accounts";
 
@@ -13,14 +13,6 @@ const limits = (entry: { rate: Schemas["Rate"] | null; quota: Schemas["Quota"] |
     entry.rate ? `${entry.rate.requests.toLocaleString()} requests per ${seconds(entry.rate.per_secs)}` : "No rate limit",
     entry.quota ? `${entry.quota.max.toLocaleString()} requests per ${seconds(entry.quota.renewal_secs)}` : "no quota",
   ].join(", ");
-
-function seconds(secs: number): string {
-  const units: [number, string][] = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
-  for (const [size, name] of units) {
-    if (secs % size === 0) return secs === size ? name : `${secs / size} ${name}s`;
-  }
-  return `${secs} seconds`;
-}
 
 const approvalText: Record<Entry["approval"], string> = {
   auto: "Keys are issued at once.",
@@ -159,69 +151,6 @@ async function keys(context: Context): Promise<Node> {
   );
 }
 
-export function table(caption: string, headings: string[], rows: (Node | string)[][]): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap", role: "region", "aria-label": caption, tabindex: 0 },
-    h(
-      "table",
-      {},
-      h("caption", { class: "visually-hidden" }, caption),
-      h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))))),
-    ),
-  );
-}
-
-async function usage(context: Context): Promise<Node> {
-  const { org } = context;
-  const answer = await call(api.GET("/portal/{org}/usage", { params: { path: { org }, query: { days: 7 } } }));
-  return h(
-    "section",
-    {},
-    h("h1", {}, "Usage, last 7 days"),
-    answer.items.length === 0 ? h("p", {}, "No keys yet.") : null,
-    answer.items.map((key) =>
-      h(
-        "article",
-        { class: "card" },
-        h("h2", {}, h("code", {}, key.prefix)),
-        h("p", { class: "meta" }, `${key.total} calls over 7 days. ${key.rate ? `Rate limit ${key.rate.requests} per ${seconds(key.rate.per_secs)}.` : "No rate limit."}`),
-        key.quota
-          ? h("p", {}, `Quota: ${key.quota.used} of ${key.quota.max} used, ${key.quota.remaining} left; refills ${when(key.quota.reset_at)}.`)
-          : h("p", {}, "No quota."),
-        chart(key.days, key.quota?.max ?? null),
-      ),
-    ),
-  );
-}
-
-/** A bar per day as SVG (no inline style), with the numbers in a table for screen readers. */
-function chart(days: { day: string; requests: number }[], quota: number | null): Node {
-  const most = Math.max(1, ...days.map((d) => d.requests));
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${days.length * 40} 120`);
-  svg.setAttribute("class", "chart");
-  svg.setAttribute("aria-hidden", "true");
-  days.forEach((d, i) => {
-    const height = Math.round((d.requests / most) * 100);
-    const bar = document.createElementNS(ns, "rect");
-    for (const [name, value] of Object.entries({ x: i * 40 + 6, y: 105 - height, width: 28, height, class: "bar" })) bar.setAttribute(name, String(value));
-    const label = document.createElementNS(ns, "text");
-    for (const [name, value] of Object.entries({ x: i * 40 + 20, y: 118, "text-anchor": "middle", class: "axis" })) label.setAttribute(name, String(value));
-    label.textContent = d.day.slice(8);
-    svg.append(bar, label);
-  });
-  return h(
-    "figure",
-    {},
-    svg,
-    h("figcaption", {}, quota ? `Calls per day; the quota is ${quota} per period.` : "Calls per day."),
-    table("Calls per day", ["Day", "Calls"], days.map((d) => [d.day, String(d.requests)])),
-  );
-}
-
 async function profile(context: Context): Promise<Node> {
   const { org, face } = context;
   const me = await call(api.GET("/portal/{org}/me", { params: { path: { org } } }));
@@ -259,6 +188,5 @@ addRoutes([
   { path: "catalog/:id", title: "Request a key", audience: "developer", render: requestKey },
   { path: "keys/generate", title: "Generate your key", audience: "developer", render: generateKey },
   { path: "keys", title: "My keys", audience: "developer", render: keys },
-  { path: "usage", title: "Usage", audience: "developer", render: usage },
   { path: "account", title: "Account", audience: "developer", render: profile },
 ]);

@@ -37,7 +37,7 @@ function inbox(kind: Kind) {
     const calls = client(kind, org);
     const archived = context.query.get("archived") === "true";
     const list = h("div", {});
-    const status = h("div", { role: "status" });
+    const status = h("div", {});
     const draw = async () => {
       const page = await calls.list(archived);
       list.replaceChildren(

@@ -1,0 +1,144 @@
+// The admin pages, each visited at 360 px and checked with axe-core: an owner runs an organisation
+// with a little of everything in it (a pending developer, a used key, a budget with spend, a second
+// admin), and a viewer sees the same pages without the controls a viewer may not use.
+import { expect, test, type Page } from "@playwright/test";
+import { PASSWORD, apiCall, catalogEntry, checkPage, createOrg, email, linkIn, logIn, uniqueEmail, type Org } from "./support";
+
+/** A developer signed up through the API (the organisation takes sign-ups for approval). */
+async function developer(org: Org, who: string): Promise<string> {
+  const signed = await apiCall("POST", `/portal/${org.id}/signup`, "", { email: who, password: PASSWORD });
+  expect(signed.status, JSON.stringify(signed.json)).toBe(202);
+  const found = await org.admin("GET", `/developers?email=${encodeURIComponent(who)}`);
+  return found.items[0].id;
+}
+
+/** Accepts the invitation emailed to `who` in the browser and logs in as them. */
+async function acceptAndLogIn(page: Page, who: string, role: string): Promise<void> {
+  const invitation = await email(who, "accept-invitation");
+  await page.goto(linkIn(invitation, "/admin/accept-invitation"));
+  await page.getByRole("textbox", { name: "Choose a password" }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Accept invitation" }).click();
+  await expect(page.getByText(`You are now ${role === "owner" ? "an" : "a"} ${role}`)).toBeVisible();
+  await page.getByRole("main").getByRole("link", { name: "Log in" }).click();
+  await logIn(page, who);
+  await expect(page.getByRole("heading", { name: /^Key requests waiting/ })).toBeVisible();
+}
+
+async function visit(page: Page, navigation: string | RegExp, heading: string | RegExp): Promise<void> {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: navigation, exact: typeof navigation === "string" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
+  await checkPage(page);
+}
+
+test("an owner uses every admin page at 360 px; a viewer sees them without the controls of other roles", async ({ page, browser }) => {
+  test.setTimeout(180_000);
+  const org = await createOrg(`Admin ${Date.now().toString(36)}`, { signup_mode: "admin_approval", confirm_email: false });
+  const entry = await catalogEntry(org, "Search", "auto");
+
+  // A developer approved by the API, holding a key that a gateway used three times today.
+  const alice = uniqueEmail("alice");
+  const aliceId = await developer(org, alice);
+  await org.admin("PATCH", `/developers/${aliceId}`, { status: "active" });
+  const login = await apiCall("POST", `/portal/${org.id}/login`, "", { email: alice, password: PASSWORD });
+  const issued = await apiCall("POST", `/portal/${org.id}/key-requests`, login.json.token, { catalog_id: entry });
+  expect(issued.status, JSON.stringify(issued.json)).toBe(201);
+  const gateway = await org.admin("POST", "/admin-keys", { name: "edge", role: "gateway" });
+  for (let i = 0; i < 3; i++) {
+    const verdict = await apiCall("POST", "/v1/keys/verify", gateway.key, { key: issued.json.key });
+    expect(verdict.json.valid).toBe(true);
+  }
+  // A budget for her, with spend reported; a second developer waiting for approval.
+  await org.admin("POST", "/budgets", { developer_id: aliceId, amount: 5000, currency: "EUR" });
+  await org.admin("POST", "/usage", { id: "invoice-1", developer_id: aliceId, amount: 1250 });
+  const bob = uniqueEmail("bob");
+  await developer(org, bob);
+
+  const owner = uniqueEmail("owner");
+  const viewer = uniqueEmail("viewer");
+  await org.admin("POST", "/admins", { email: owner, role: "owner" });
+  await org.admin("POST", "/admins", { email: viewer, role: "viewer" });
+
+  await acceptAndLogIn(page, owner, "owner");
+  await checkPage(page);
+
+  // Developers: the pending one is approved from the list.
+  await visit(page, "Developers", "Developers");
+  await page.getByRole("button", { name: `Approve ${bob}` }).click();
+  await expect(page.getByRole("row", { name: new RegExp(bob) })).toContainText("active");
+  await expect(page.getByRole("button", { name: `Approve ${bob}` })).toHaveCount(0);
+
+  await visit(page, "Catalog", "Catalog");
+  await expect(page.getByRole("row", { name: /Search/ })).toContainText("auto");
+
+  await visit(page, "Deliveries", "Deliveries");
+  await page.getByRole("link", { name: "Webhook endpoints" }).click();
+  await expect(page.getByRole("heading", { name: "Webhook endpoints" })).toBeVisible();
+  await checkPage(page);
+
+  await visit(page, "Audit log", "Audit log");
+  await expect(page.getByRole("region", { name: "Audit entries" })).toContainText("developer.updated");
+
+  // Admins: the viewer is made an approver from the list, and back.
+  await visit(page, "Admins", "Admins");
+  const role = page.getByRole("combobox", { name: `Role of ${viewer}` });
+  await role.selectOption("approver");
+  await expect(page.getByRole("status")).toContainText(`${viewer} is now an approver.`);
+  await role.selectOption("viewer");
+  await expect(page.getByRole("status")).toContainText(`${viewer} is now a viewer.`);
+  await page.getByRole("link", { name: "Admin keys" }).click();
+  await expect(page.getByRole("heading", { name: "Admin keys" })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Admin keys" })).toContainText("edge");
+  await checkPage(page);
+
+  // Usage: today's most used key is Alice's, with its 3 calls; then her keys, and the budgets.
+  await visit(page, "Usage", "Usage");
+  const top = page.getByRole("region", { name: "Most used keys" });
+  await expect(top.getByRole("row", { name: new RegExp(alice) })).toContainText("3");
+  await top.getByRole("link", { name: alice }).click();
+  await expect(page.getByRole("heading", { name: "Usage of a developer's keys, last 7 days" })).toBeVisible();
+  await expect(page.getByText("3 calls over 7 days")).toBeVisible();
+  await checkPage(page);
+  await page.getByRole("link", { name: "Budgets" }).click();
+  await expect(page.getByRole("heading", { name: "Budgets" })).toBeVisible();
+  const budgets = page.getByRole("region", { name: "Budgets" });
+  await expect(budgets.getByRole("row", { name: new RegExp(alice) })).toContainText("€50.00");
+  await expect(budgets.getByRole("row", { name: new RegExp(alice) })).toContainText("€12.50");
+  await checkPage(page);
+  // A budget for Bob: a wrong amount is named beside its field, then the real one is listed.
+  await page.getByLabel("Developer's email").fill(bob);
+  await page.getByLabel("Budget per month").fill("twenty");
+  await page.getByRole("button", { name: "Set budget" }).click();
+  await expect(page.getByLabel("Budget per month")).toHaveAttribute("aria-invalid", "true");
+  await checkPage(page);
+  await page.getByLabel("Budget per month").fill("20.00");
+  await page.getByLabel("Currency").fill("USD");
+  await page.getByRole("button", { name: "Set budget" }).click();
+  await expect(budgets.getByRole("row", { name: new RegExp(bob) })).toContainText("$20.00");
+  await budgets.getByRole("button", { name: `Delete the budget for ${bob}` }).click();
+  await expect(budgets.getByRole("row", { name: new RegExp(bob) })).toHaveCount(0);
+
+  await visit(page, "Settings", "Settings");
+  // The owner was told of the second admin's invitation and role changes: the inbox holds them.
+  await visit(page, /^Inbox \(\d+ unread\)$/, "Inbox");
+  await visit(page, "Account", "Account");
+  await page.getByLabel("Name").fill("Olga Owner");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Saved.")).toBeVisible();
+  const me = await apiCall("GET", `/orgs/${org.id}/admins?limit=100`, org.key);
+  expect(me.json.items.find((a: { email: string }) => a.email === owner).name).toBe("Olga Owner");
+  await page.getByRole("link", { name: "Notification preferences" }).click();
+  await expect(page.getByRole("heading", { name: "Notification preferences" })).toBeVisible();
+  await checkPage(page);
+
+  // The viewer: the same pages to read, none of the controls.
+  const other = await (await browser.newContext({ viewport: { width: 360, height: 780 } })).newPage();
+  await acceptAndLogIn(other, viewer, "viewer");
+  await visit(other, "Admins", "Admins");
+  await expect(other.getByRole("combobox", { name: /^Role of/ })).toHaveCount(0);
+  await expect(other.getByRole("button", { name: "Send invitation" })).toHaveCount(0);
+  await visit(other, "Usage", "Usage");
+  await other.getByRole("link", { name: "Budgets" }).click();
+  await expect(other.getByRole("region", { name: "Budgets" })).toContainText("€50.00");
+  await expect(other.getByRole("button", { name: "Set budget" })).toHaveCount(0);
+  await expect(other.getByRole("button", { name: /^Delete/ })).toHaveCount(0);
+});
