@@ -1,0 +1,52 @@
+// Every page an email or an inbox notice links to is a page of the portal: the paths after
+// `{{portal_url}}` in every email template of every language, and the inbox links of the
+// notification type table, each opened under one organisation. (The token pages those emails
+// carry in their data, such as reset-password, are followed from real emails in journeys.spec.ts.)
+import { expect, test } from "@playwright/test";
+import { readFile, readdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { base, createOrg } from "./support";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** `/admin/key-requests/{{request_id}}?status=x` → `/admin/key-requests/id1`. */
+const pagePath = (link: string) => link.replace(/\{\{[^}]*\}\}/g, "id1").split(/[?#]/)[0]!.replace(/[.,)]+$/, "");
+
+async function templateLinks(): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const folder = join(root, "email_templates");
+  for (const language of await readdir(folder)) {
+    for (const file of await readdir(join(folder, language))) {
+      const text = await readFile(join(folder, language, file), "utf8");
+      for (const match of text.matchAll(/\{\{\s*(?:@root\.)?portal_url\s*\}\}(\/[^"'\s<]*)/g)) {
+        found.set(pagePath(match[1]!), `${language}/${file}`);
+      }
+    }
+  }
+  return found;
+}
+
+/** The `link` of each notification type, from the table (the part before its tests). */
+async function inboxLinks(): Promise<Map<string, string>> {
+  const source = await readFile(join(root, "shared/src/domain/notifications.rs"), "utf8");
+  const table = source.split("#[cfg(test)]")[0]!;
+  const found = new Map<string, string>();
+  for (const match of table.matchAll(/"(\/[a-z][a-z0-9/-]*)"/g)) found.set(pagePath(match[1]!), "notifications.rs");
+  return found;
+}
+
+test("every page an email or an inbox notice links to is a page of the portal", async ({ page }) => {
+  const org = await createOrg(`Links ${Date.now().toString(36)}`);
+  const links = new Map([...(await templateLinks()), ...(await inboxLinks())]);
+  // The table and the templates hold at least these; a regular expression gone blind finds none.
+  for (const known of ["/usage", "/keys", "/admin/budgets", "/admin/key-requests/id1", "/admin/account"]) {
+    expect([...links.keys()], `${known} among the links found`).toContain(known);
+  }
+  for (const [path, where] of links) {
+    await page.goto(`${base()}/o/${org.id}${path}`);
+    const heading = page.getByRole("main").getByRole("heading", { level: 1 });
+    await expect(heading, `${path} (${where}) shows a page`).toBeVisible();
+    await expect(heading, `${path} (${where}) is a page of the portal`).not.toHaveText("Page not found");
+  }
+});
