@@ -1,6 +1,7 @@
 // Every page an email or an inbox notice links to is a page of the portal: the paths after
 // `{{portal_url}}` in every email template of every language, and the inbox links of the
-// notification type table, each opened under one organisation. (The token pages those emails
+// notification type table, each opened under one organisation; and no template sends its reader
+// to an API route instead of a page. (The token pages those emails
 // carry in their data, such as reset-password, are followed from real emails in journeys.spec.ts.)
 import { expect, test } from "@playwright/test";
 import { readFile, readdir } from "node:fs/promises";
@@ -13,12 +14,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** `/admin/key-requests/{{request_id}}?status=x` → `/admin/key-requests/id1`. */
 const pagePath = (link: string) => link.replace(/\{\{[^}]*\}\}/g, "id1").split(/[?#]/)[0]!.replace(/[.,)]+$/, "");
 
+/** Templates that point a reader at an API route instead of a page. */
+const apiPaths: string[] = [];
+
 async function templateLinks(): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   const folder = join(root, "email_templates");
   for (const language of await readdir(folder)) {
     for (const file of await readdir(join(folder, language))) {
       const text = await readFile(join(folder, language, file), "utf8");
+      for (const route of text.match(/\/orgs\/\{|\/portal\/\{|\/v1\/|\b(?:GET|POST|PUT|PATCH|DELETE) \//g) ?? []) apiPaths.push(`${language}/${file}: ${route}`);
       for (const match of text.matchAll(/\{\{\s*(?:@root\.)?portal_url\s*\}\}(\/[^"'\s<]*)/g)) {
         found.set(pagePath(match[1]!), `${language}/${file}`);
       }
@@ -39,6 +44,7 @@ async function inboxLinks(): Promise<Map<string, string>> {
 test("every page an email or an inbox notice links to is a page of the portal", async ({ page }) => {
   const org = await createOrg(`Links ${Date.now().toString(36)}`);
   const links = new Map([...(await templateLinks()), ...(await inboxLinks())]);
+  expect(apiPaths, "templates link to portal pages, never to an API route").toEqual([]);
   // The table and the templates hold at least these; a regular expression gone blind finds none.
   for (const known of ["/usage", "/keys", "/admin/budgets", "/admin/key-requests/id1", "/admin/account"]) {
     expect([...links.keys()], `${known} among the links found`).toContain(known);
