@@ -177,6 +177,9 @@ test("an unsubscribe link turns the preference off", async ({ page }) => {
   const declined = await email(developer, /declined/i);
   const link = linkIn(declined, "/unsubscribe");
   expect(new URL(link).pathname).toBe(`/o/${org.id}/unsubscribe`);
+  // Both parts carry it: the text part's footer and the HTML layout's.
+  expect(declined.text).toContain(link);
+  expect(declined.html).toContain(`/o/${org.id}/unsubscribe?token`);
   await page.goto(link);
   await checkPage(page);
   await page.getByRole("button", { name: "Unsubscribe" }).click();

@@ -111,6 +111,7 @@ macro_rules! email_files {
     ($locale:literal; $($name:literal),* $(,)?) => {
         &[
             ("layout.html.hbs", include_str!(concat!("../../../email_templates/", $locale, "/layout.html.hbs"))),
+            ("footer.txt.hbs", include_str!(concat!("../../../email_templates/", $locale, "/footer.txt.hbs"))),
             $(
                 (concat!($name, ".subject.hbs"), include_str!(concat!("../../../email_templates/", $locale, "/", $name, ".subject.hbs"))),
                 (concat!($name, ".txt.hbs"), include_str!(concat!("../../../email_templates/", $locale, "/", $name, ".txt.hbs"))),
@@ -156,6 +157,9 @@ const BUILT_IN: &[(&str, Files, Files)] = &[
 pub const NOTIFICATIONS: &[&str] = with_notifications!(names, "en");
 
 const LAYOUT: &str = "layout.html.hbs";
+/// What follows every plain-text part (the unsubscribe link, where the email has one); the text
+/// templates themselves stay free of a layout.
+const TEXT_FOOTER: &str = "footer.txt.hbs";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -499,8 +503,22 @@ impl Templates {
                 .render_part(languages, name, Part::Subject, data)?
                 .trim()
                 .to_string(),
-            text: self.render_part(languages, name, Part::Text, data)?,
+            text: self.render_part(languages, name, Part::Text, data)? + &self.text_footer(languages, data)?,
             html: self.render_part(languages, name, Part::Html, data)?,
+        })
+    }
+
+    /// The footer of a plain-text part in the first of `languages` that has one, after a blank
+    /// line; nothing when it renders empty.
+    fn text_footer(&self, languages: &[String], data: &Context) -> Result<String, TemplateError> {
+        let Some(language) = self.pick(languages, TEXT_FOOTER) else {
+            return Ok(String::new());
+        };
+        let footer = language.render(TEXT_FOOTER, data)?;
+        Ok(if footer.trim().is_empty() {
+            String::new()
+        } else {
+            format!("\n{footer}")
         })
     }
 }
@@ -554,6 +572,39 @@ mod tests {
         assert!(r.text.contains("Acme & Co"));
         assert!(r.html.contains("Acme &amp; Co"));
         assert!(r.html.contains("a&lt;b@example.com"));
+    }
+
+    #[test]
+    fn the_text_part_ends_with_the_unsubscribe_link_where_the_email_has_one() {
+        let t = Templates::load(None).unwrap();
+        let mut data = merged(sample_data(), &json!({}));
+        let without = t.render("key_revoked", EN, &data).unwrap();
+        assert!(!without.text.contains("Unsubscribe"), "{}", without.text);
+        data["unsubscribe_url"] = json!("https://portal.example.com/o/acme/unsubscribe?token=u");
+        for (locale, words) in [
+            ("en", "Unsubscribe from these notices: "),
+            ("de", "Diese Benachrichtigungen abbestellen: "),
+        ] {
+            let r = t.render("key_revoked", &languages(locale), &data).unwrap();
+            assert!(
+                r.text.contains("\n-- \n"),
+                "{locale}: a signature separator before the footer: {}",
+                r.text
+            );
+            assert!(
+                r.text
+                    .trim_end()
+                    .ends_with(&format!("{words}https://portal.example.com/o/acme/unsubscribe?token=u")),
+                "{locale}: {}",
+                r.text
+            );
+            // HTML writes the `=` as a character reference, which the attribute's reader undoes.
+            assert!(
+                r.html
+                    .contains("https://portal.example.com/o/acme/unsubscribe?token&#x3D;u"),
+                "{locale}"
+            );
+        }
     }
 
     #[test]
