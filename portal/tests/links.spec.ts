@@ -7,7 +7,7 @@ import { expect, test } from "@playwright/test";
 import { readFile, readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { base, createOrg } from "./support";
+import { base, checkPage, createOrg } from "./support";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -41,7 +41,7 @@ async function inboxLinks(): Promise<Map<string, string>> {
   return found;
 }
 
-test("every page an email or an inbox notice links to is a page of the portal", async ({ page }) => {
+test("every page an email or an inbox notice links to is a page of the portal, and passes axe at 360 px logged out", async ({ page }) => {
   const org = await createOrg(`Links ${Date.now().toString(36)}`);
   const links = new Map([...(await templateLinks()), ...(await inboxLinks())]);
   expect(apiPaths, "templates link to portal pages, never to an API route").toEqual([]);
@@ -49,10 +49,20 @@ test("every page an email or an inbox notice links to is a page of the portal", 
   for (const known of ["/usage", "/keys", "/admin/budgets", "/admin/key-requests/id1", "/admin/account"]) {
     expect([...links.keys()], `${known} among the links found`).toContain(known);
   }
+  // And the pages no email names, as someone not logged in meets them.
+  for (const path of ["", "/admin", "/admin/login", "/admin/reset-password", "/signup"]) links.set(path, "the portal's own");
   for (const [path, where] of links) {
     await page.goto(`${base()}/o/${org.id}${path}`);
     const heading = page.getByRole("main").getByRole("heading", { level: 1 });
     await expect(heading, `${path} (${where}) shows a page`).toBeVisible();
     await expect(heading, `${path} (${where}) is a page of the portal`).not.toHaveText("Page not found");
+    await checkPage(page);
   }
+  // An address the portal does not know says so, and offers the way back.
+  await page.goto(`${base()}/o/${org.id}/no-such-page`);
+  await expect(page.getByRole("heading", { level: 1, name: "Page not found" })).toBeVisible();
+  await checkPage(page);
+  await page.goto(`${base()}/`);
+  await expect(page.getByRole("heading", { level: 1, name: "Gatehouse portal" })).toBeVisible();
+  await checkPage(page);
 });
