@@ -67,8 +67,20 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await expect(page.getByRole("row", { name: new RegExp(bob) })).toContainText("active");
   await expect(page.getByRole("button", { name: `Approve ${bob}` })).toHaveCount(0);
 
+  // Catalog: unpublish and publish an entry, add one for the same API and policy.
   await visit(page, "Catalog", "Catalog");
-  await expect(page.getByRole("row", { name: /Search/ })).toContainText("auto");
+  const entries = page.getByRole("region", { name: "Catalog entries" });
+  await expect(entries.getByRole("row", { name: /Search/ })).toContainText("auto");
+  await entries.getByRole("button", { name: "Unpublish Search" }).click();
+  await expect(entries.getByRole("button", { name: "Publish Search" })).toBeVisible();
+  expect((await apiCall("GET", `/portal/${org.id}/catalog`, "")).json.items).toHaveLength(0);
+  await entries.getByRole("button", { name: "Publish Search" }).click();
+  await expect(entries.getByRole("button", { name: "Unpublish Search" })).toBeVisible();
+  await page.getByLabel("Name", { exact: true }).fill("Search Pro");
+  await page.getByLabel("Key requests are decided").selectOption("admin");
+  await page.getByRole("button", { name: "Add entry" }).click();
+  await expect(entries.getByRole("row", { name: /Search Pro/ })).toContainText("admin");
+  await checkPage(page);
 
   await visit(page, "Deliveries", "Deliveries");
   await page.getByRole("link", { name: "Webhook endpoints" }).click();
@@ -117,7 +129,18 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await budgets.getByRole("button", { name: `Delete the budget for ${bob}` }).click();
   await expect(budgets.getByRole("row", { name: new RegExp(bob) })).toHaveCount(0);
 
+  // Settings: a bad address is named beside its field and nothing is saved; then a real change.
   await visit(page, "Settings", "Settings");
+  await page.getByLabel("Sign-ups", { exact: true }).selectOption("invite_only");
+  await page.getByLabel("Portal address").fill("not an address");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByLabel("Portal address")).toHaveAttribute("aria-invalid", "true");
+  expect((await org.admin("GET", "")).settings.signup_mode).toBe("admin_approval");
+  await checkPage(page);
+  await page.getByLabel("Portal address").fill("");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByText("Saved.")).toBeVisible();
+  expect((await org.admin("GET", "")).settings.signup_mode).toBe("invite_only");
   // The owner was told of the second admin's invitation and role changes: the inbox holds them.
   await visit(page, /^Inbox \(\d+ unread\)$/, "Inbox");
   await visit(page, "Account", "Account");
@@ -141,4 +164,8 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await expect(other.getByRole("region", { name: "Budgets" })).toContainText("€50.00");
   await expect(other.getByRole("button", { name: "Set budget" })).toHaveCount(0);
   await expect(other.getByRole("button", { name: /^Delete/ })).toHaveCount(0);
+  await visit(other, "Settings", "Settings");
+  await expect(other.getByRole("button", { name: /^Save/ })).toHaveCount(0);
+  await visit(other, "Catalog", "Catalog");
+  await expect(other.getByRole("button", { name: /Publish/ })).toHaveCount(0);
 });

@@ -4,7 +4,7 @@
 // may do; the API decides in the end.
 import { api, call, type Schemas } from "../api/client";
 import { addRoutes, go, orgPath, redrawHeader, type Context } from "../app";
-import { action, choice, field, form, h, notice, table, when } from "../dom";
+import { action, choice, field, form, h, notice, table, when, type FormValues } from "../dom";
 import { may, updateAdmin } from "../session";
 import { article, languageName } from "./accounts";
 
@@ -114,15 +114,70 @@ async function catalog(context: Context): Promise<Node> {
     call(api.GET("/orgs/{org}/policies", { params: { path: { org }, query: { limit: 100 } } })),
   ]);
   const name = (list: { id: string; name: string }[], id: string) => list.find((x) => x.id === id)?.name ?? id;
+  const manage = may(org, "manage_catalog");
+  const status = h("div", {});
+  const reload = () => go(location.pathname, true);
+  const approvals: [string, string][] = [["", "The organisation's default"], ["auto", "At once"], ["admin", "By an admin"], ["webhook", "By the approval service"], ["redirect", "On another site"]];
+  const create =
+    manage && apis.items.length > 0 && policies.items.length > 0
+      ? form(
+          "New catalog entry",
+          [
+            field({ name: "name", label: "Name", required: true }),
+            field({ name: "description", label: "Description" }),
+            choice("api_id", "API", apis.items.map((a): [string, string] => [a.id, a.name])),
+            choice("policy_id", "Policy (must grant the API)", policies.items.map((p): [string, string] => [p.id, p.name])),
+            choice("approval", "Key requests are decided", approvals),
+            field({ name: "published", label: "Published: developers see it", type: "checkbox", value: true }),
+          ],
+          "Add entry",
+          async (values) => {
+            await call(
+              api.POST("/orgs/{org}/catalog", {
+                params: { path: { org } },
+                body: {
+                  name: values.text("name"),
+                  description: values.optional("description") ?? undefined,
+                  api_id: values.text("api_id"),
+                  policy_id: values.text("policy_id"),
+                  approval: (values.optional("approval") as Schemas["CatalogInput"]["approval"]) ?? undefined,
+                  published: values.checked("published"),
+                },
+              }),
+            );
+            reload();
+          },
+        )
+      : null;
   return h(
     "section",
     {},
     h("h1", {}, "Catalog"),
-    table(
-      "Catalog entries",
-      ["Entry", "API", "Policy", "Approval", "Published"],
-      entries.items.map((e) => [e.name, name(apis.items, e.api_id), name(policies.items, e.policy_id), e.approval ?? "organisation default", e.published ? "yes" : "no"]),
-    ),
+    status,
+    entries.items.length === 0
+      ? h("p", {}, "No catalog entries yet.")
+      : table(
+          "Catalog entries",
+          ["Entry", "API", "Policy", "Approval", "Published"],
+          entries.items.map((e) => [
+            e.name,
+            name(apis.items, e.api_id),
+            name(policies.items, e.policy_id),
+            e.approval ?? "organisation default",
+            manage
+              ? h(
+                  "div",
+                  { class: "row" },
+                  e.published ? "yes" : "no",
+                  action(e.published ? "Unpublish" : "Publish", e.name, async () => {
+                    await call(api.PATCH("/orgs/{org}/catalog/{id}", { params: { path: { org, id: e.id } }, body: { published: !e.published } }));
+                    reload();
+                  }, status, "secondary"),
+                )
+              : e.published ? "yes" : "no",
+          ]),
+        ),
+    create ? [h("h2", {}, "New catalog entry"), h("p", {}, "APIs and policies are created through the API (POST /orgs/{org}/apis, /policies)."), create] : null,
   );
 }
 
@@ -323,8 +378,106 @@ async function webhookEndpoints(context: Context): Promise<Node> {
   );
 }
 
+type Settings = Schemas["Settings"];
+
+/** The settings a form offers: its input, how it reads back, and its value when none is stored. */
+type SettingSpec =
+  | { key: keyof Settings; kind: "choice"; label: string; options: [string, string][]; unset: string }
+  | { key: keyof Settings; kind: "check"; label: string; unset: boolean }
+  | { key: keyof Settings; kind: "text"; label: string; type: "url" | "email"; hint?: string };
+
+const SETTINGS: SettingSpec[] = [
+  { key: "signup_mode", kind: "choice", label: "Sign-ups", unset: "open", options: [["open", "Open: anyone may sign up"], ["admin_approval", "Reviewed: an admin approves each account"], ["invite_only", "By invitation only"]] },
+  { key: "confirm_email", kind: "check", label: "New developers confirm their address before anything else", unset: true },
+  { key: "disable_signup", kind: "check", label: "Pause sign-ups", unset: false },
+  { key: "disable_login", kind: "check", label: "Pause developer logins (admins still log in)", unset: false },
+  { key: "default_approval", kind: "choice", label: "Key requests are decided", unset: "admin", options: [["auto", "At once"], ["admin", "By an admin"], ["webhook", "By the approval service"], ["redirect", "On another site"]] },
+  { key: "secure_key_approval", kind: "check", label: "Approvals send a one-use Generate Key link, not the key", unset: false },
+  { key: "hide_token_data", kind: "check", label: "Approval emails never carry a key", unset: false },
+];
+
+/** Where links, notices and hand-offs go: the owners' to change (change_destinations). */
+const DESTINATIONS: SettingSpec[] = [
+  { key: "portal_url", kind: "text", label: "Portal address", type: "url", hint: "The base of every emailed link; empty for the deployment's portal" },
+  { key: "admin_email", kind: "text", label: "Admins' address", type: "email", hint: "Where notices to the organisation's admins go" },
+  { key: "redirect_to", kind: "text", label: "Redirect key requests to", type: "url" },
+  { key: "key_request_webhook", kind: "text", label: "Approval service webhook", type: "url" },
+];
+
+function settingInput(spec: SettingSpec, settings: Settings): HTMLElement {
+  const name = `settings.${spec.key}`;
+  const stored = settings[spec.key];
+  switch (spec.kind) {
+    case "choice":
+      return choice(name, spec.label, spec.options, String(stored ?? spec.unset));
+    case "check":
+      return field({ name, label: spec.label, type: "checkbox", value: Boolean(stored ?? spec.unset) });
+    case "text":
+      return field({ name, label: spec.label, type: spec.type, value: (stored as string | undefined) ?? "", hint: spec.hint });
+  }
+}
+
+/** What the form changes: only settings whose value differs from the stored one (`null` clears). */
+function changedSettings(specs: SettingSpec[], settings: Settings, values: FormValues): Record<string, unknown> {
+  const changes: Record<string, unknown> = {};
+  for (const spec of specs) {
+    const name = `settings.${spec.key}`;
+    const stored = settings[spec.key];
+    if (spec.kind === "check") {
+      const now = values.checked(name);
+      if (now !== Boolean(stored ?? spec.unset)) changes[spec.key] = now;
+    } else {
+      const now = values.optional(name);
+      const before = stored === undefined || stored === null ? (spec.kind === "choice" ? spec.unset : null) : String(stored);
+      if (now !== before) changes[spec.key] = now;
+    }
+  }
+  return changes;
+}
+
+function settingsForm(org: string, organisation: Schemas["Organisation"], locales: string[]): Node {
+  const s = organisation.settings;
+  const owner = may(org, "change_destinations");
+  const saved = h("div", {});
+  const languages: [string, string][] = [["", "English, unless a person chose another"], ...locales.filter((l) => l !== "en").map((l): [string, string] => [l, languageName(l)])];
+  return h(
+    "div",
+    {},
+    saved,
+    form(
+      "Settings",
+      [
+        field({ name: "name", label: "Organisation name", value: organisation.name, required: true }),
+        SETTINGS.map((spec) => settingInput(spec, s)),
+        choice("settings.default_locale", "Default language of emails", languages, s.default_locale ?? ""),
+        owner
+          ? h("fieldset", {}, h("legend", {}, "Where links and notices go"), DESTINATIONS.map((spec) => settingInput(spec, s)))
+          : facts(DESTINATIONS.map((spec) => [spec.label, String(s[spec.key] ?? "—")])),
+      ],
+      "Save settings",
+      async (values) => {
+        const changes = changedSettings([...SETTINGS, ...(owner ? DESTINATIONS : [])], s, values);
+        const locale = values.optional("settings.default_locale");
+        if (locale !== (s.default_locale ?? null)) changes.default_locale = locale;
+        const name = values.text("name");
+        const changed = await call(
+          api.PATCH("/orgs/{org}", { params: { path: { org } }, body: { ...(name !== organisation.name ? { name } : {}), settings: changes as Settings } }),
+        );
+        const anything = Object.keys(changes).length > 0 || name !== organisation.name;
+        Object.assign(organisation, changed);
+        saved.replaceChildren(notice(anything ? "Saved." : "Nothing changed."));
+      },
+    ),
+  );
+}
+
+/** Terms and their values, read-only. */
+function facts(rows: [string, string][]): HTMLElement {
+  return h("dl", { class: "facts" }, rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
 async function settings(context: Context): Promise<Node> {
-  const { org } = context;
+  const { org, face } = context;
   const [organisation, types] = await Promise.all([
     call(api.GET("/orgs/{org}", { params: { path: { org } } })),
     call(api.GET("/orgs/{org}/notification-types", { params: { path: { org } } })),
@@ -348,36 +501,36 @@ async function settings(context: Context): Promise<Node> {
       }),
     ),
   );
-  const s = (organisation as { settings?: Record<string, unknown> }).settings ?? {};
+  const s = organisation.settings;
+  const fieldset = h("fieldset", {}, h("legend", {}, "Notices to people"), switches);
   return h(
     "section",
     {},
     h("h1", {}, "Settings"),
-    h(
-      "dl",
-      { class: "facts" },
-      [
-        ["Name", String((organisation as { name?: string }).name ?? org)],
-        ["Sign-ups", String(s.signup_mode ?? "open") + (s.disable_signup ? " (disabled)" : "")],
-        ["Default approval", String(s.default_approval ?? "admin")],
-        ["Secure key links", s.secure_key_approval ? "on" : "off"],
-        ["Portal address", String(s.portal_url ?? "the deployment's")],
-      ].flatMap(([term, value]) => [h("dt", {}, term!), h("dd", {}, value!)]),
-    ),
+    change
+      ? settingsForm(org, organisation, face.locales)
+      : facts([
+          ["Name", organisation.name],
+          ...SETTINGS.map((spec): [string, string] => [spec.label, String(s[spec.key] ?? (spec.kind === "text" ? "—" : spec.unset))]),
+          ["Default language of emails", s.default_locale ? languageName(s.default_locale) : "English"],
+          ...DESTINATIONS.map((spec): [string, string] => [spec.label, String(s[spec.key] ?? "—")]),
+        ]),
     h("h2", {}, "Notification switches"),
     h("p", {}, "A switch turned off withholds that notice from everyone in the organisation. Critical notices cannot be switched off."),
     saved,
-    form("Notification switches", [h("fieldset", {}, h("legend", {}, "Notices to people"), switches)], "Save switches", async (values) => {
-      const off: Record<string, { email?: boolean; in_app?: boolean }> = {};
-      for (const t of people) {
-        if (t.critical) continue;
-        const email = values.checked(`types.${t.name}.email`);
-        const inApp = values.checked(`types.${t.name}.in_app`);
-        if (!email || !inApp) off[t.name] = { ...(email ? {} : { email: false }), ...(inApp ? {} : { in_app: false }) };
-      }
-      await call(api.PUT("/orgs/{org}/notification-types", { params: { path: { org } }, body: { types: off } }));
-      saved.replaceChildren(notice("Saved."));
-    }),
+    change
+      ? form("Notification switches", [fieldset], "Save switches", async (values) => {
+          const off: Record<string, { email?: boolean; in_app?: boolean }> = {};
+          for (const t of people) {
+            if (t.critical) continue;
+            const email = values.checked(`types.${t.name}.email`);
+            const inApp = values.checked(`types.${t.name}.in_app`);
+            if (!email || !inApp) off[t.name] = { ...(email ? {} : { email: false }), ...(inApp ? {} : { in_app: false }) };
+          }
+          await call(api.PUT("/orgs/{org}/notification-types", { params: { path: { org } }, body: { types: off } }));
+          saved.replaceChildren(notice("Saved."));
+        })
+      : fieldset,
   );
 }
 
