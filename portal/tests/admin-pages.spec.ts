@@ -82,6 +82,19 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await expect(entries.getByRole("row", { name: /Search Pro/ })).toContainText("admin");
   await checkPage(page);
 
+  // Alice asks for the new entry: the owner's email links to that one request, which they approve
+  // (a new page load: the session lived in memory, so the page asks for a login and comes back).
+  const pro = (await org.admin("GET", "/catalog?limit=100")).items.find((e: { name: string }) => e.name === "Search Pro");
+  const asked = await apiCall("POST", `/portal/${org.id}/key-requests`, login.json.token, { catalog_id: pro.id });
+  expect(asked.status, JSON.stringify(asked.json)).toBe(201);
+  const pending = await email(owner, /key-requests\/kr_/);
+  await page.goto(linkIn(pending, "/admin/key-requests/kr_"));
+  await logIn(page, owner);
+  await expect(page.getByRole("heading", { name: "Key request", exact: true })).toBeVisible();
+  await checkPage(page);
+  await page.getByRole("button", { name: `Approve the request of ${alice}` }).click();
+  await expect(page.getByText("This request is decided or gone.")).toBeVisible();
+
   await visit(page, "Deliveries", "Deliveries");
   await page.getByRole("link", { name: "Webhook endpoints" }).click();
   await expect(page.getByRole("heading", { name: "Webhook endpoints" })).toBeVisible();
