@@ -1,8 +1,8 @@
 // The admin pages, each visited at 360 px and checked with axe-core: an owner runs an organisation
 // with a little of everything in it (a pending developer, a used key, a budget with spend, a second
 // admin), and a viewer sees the same pages without the controls a viewer may not use.
-import { expect, test, type Page } from "@playwright/test";
-import { PASSWORD, apiCall, catalogEntry, checkPage, createOrg, email, linkIn, logIn, uniqueEmail, type Org } from "./support";
+import { expect, type Page } from "@playwright/test";
+import { apiCall, catalogEntry, checkPage, createOrg, email, linkIn, logIn, type Org, PASSWORD, phonePage, test, uniqueEmail } from "./support";
 
 /** A developer signed up through the API (the organisation takes sign-ups for approval). */
 async function developer(org: Org, who: string): Promise<string> {
@@ -167,7 +167,7 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await checkPage(page);
 
   // The viewer: the same pages to read, none of the controls.
-  const other = await (await browser.newContext({ viewport: { width: 360, height: 780 } })).newPage();
+  const other = await phonePage(browser);
   await acceptAndLogIn(other, viewer, "viewer");
   await visit(other, "Admins", "Admins");
   await expect(other.getByRole("combobox", { name: /^Role of/ })).toHaveCount(0);

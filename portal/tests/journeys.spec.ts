@@ -1,7 +1,16 @@
 // The journeys every emailed link starts, in a browser at 360 px, following the links in the real
 // .eml files the runner wrote. Each page on the way is checked with axe-core.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, base, catalogEntry, checkPage, createOrg, email, linkIn, logIn, uniqueEmail } from "./support";
+import { expect, type Page } from "@playwright/test";
+import { base, catalogEntry, checkPage, createOrg, email, linkIn, logIn, type Org, PASSWORD, phonePage, test, uniqueEmail } from "./support";
+
+/** Signs `who` up on the organisation's sign-up page with the test password. */
+async function signUp(page: Page, org: Org, who: string): Promise<void> {
+  await page.goto(`${base()}/o/${org.id}/signup`);
+  await page.getByLabel("Email", { exact: true }).fill(who);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText("Check your email")).toBeVisible();
+}
 
 test("a developer signs up, confirms, gets keys from an auto and an admin entry; an admin accepts their invitation and approves; the key link shows the key once; the inbox count goes up and down", async ({ page, browser }) => {
   const org = await createOrg(`Journey ${Date.now().toString(36)}`, {
@@ -66,7 +75,7 @@ test("a developer signs up, confirms, gets keys from an auto and an admin entry;
   await org.admin("PATCH", "", { settings: { secure_key_approval: true } });
 
   // The approver accepts the invitation from its email, logs in and approves.
-  const admin = await (await browser.newContext({ viewport: { width: 360, height: 780 } })).newPage();
+  const admin = await phonePage(browser);
   const invitation = await email(approver, "accept-invitation");
   await admin.goto(linkIn(invitation, "/admin/accept-invitation"));
   await checkPage(admin);
@@ -129,11 +138,7 @@ test("a developer signs up, confirms, gets keys from an auto and an admin entry;
 test("a reset link from the outbox sets a new password", async ({ page }) => {
   const org = await createOrg(`Reset ${Date.now().toString(36)}`, { confirm_email: false });
   const developer = uniqueEmail("forgetful");
-  await page.goto(`${base()}/o/${org.id}/signup`);
-  await page.getByLabel("Email", { exact: true }).fill(developer);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByText("Check your email")).toBeVisible();
+  await signUp(page, org, developer);
 
   await page.goto(`${base()}/o/${org.id}/login`);
   await page.getByRole("link", { name: "Forgot your password?" }).click();
@@ -161,11 +166,7 @@ test("an unsubscribe link turns the preference off", async ({ page }) => {
   const org = await createOrg(`Unsub ${Date.now().toString(36)}`, { confirm_email: false });
   const entry = await catalogEntry(org, "Maps", "admin");
   const developer = uniqueEmail("busy");
-  await page.goto(`${base()}/o/${org.id}/signup`);
-  await page.getByLabel("Email", { exact: true }).fill(developer);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByText("Check your email")).toBeVisible();
+  await signUp(page, org, developer);
   await page.goto(`${base()}/o/${org.id}/catalog/${entry}`);
   await logIn(page, developer);
   await page.getByRole("button", { name: "Request key" }).click();

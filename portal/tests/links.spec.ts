@@ -3,11 +3,11 @@
 // notification type table, each opened under one organisation; and no template sends its reader
 // to an API route instead of a page. (The token pages those emails
 // carry in their data, such as reset-password, are followed from real emails in journeys.spec.ts.)
-import { expect, test } from "@playwright/test";
+import { expect } from "@playwright/test";
 import { readFile, readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { base, checkPage, createOrg } from "./support";
+import { base, checkPage, createOrg, test } from "./support";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -64,5 +64,25 @@ test("every page an email or an inbox notice links to is a page of the portal, a
   await checkPage(page);
   await page.goto(`${base()}/`);
   await expect(page.getByRole("heading", { level: 1, name: "Gatehouse portal" })).toBeVisible();
+  await checkPage(page);
+});
+
+test("the portal is served with a Content-Security-Policy that allows no inline script or style", async ({ page }) => {
+  const org = await createOrg(`Headers ${Date.now().toString(36)}`);
+  const response = await page.goto(`${base()}/o/${org.id}/catalog`);
+  const scripts = await page.locator("script[src]").evaluateAll((all) => all.map((s) => (s as HTMLScriptElement).src));
+  expect(scripts.length).toBeGreaterThan(0);
+  for (const answer of [response!, ...(await Promise.all(scripts.map((src) => page.request.get(src))))]) {
+    const headers = answer.headers();
+    const policy = headers["content-security-policy"] ?? "";
+    expect(policy, answer.url()).toContain("default-src 'none'");
+    expect(policy, answer.url()).toContain("script-src 'self'");
+    expect(policy, answer.url()).toContain("frame-ancestors 'none'");
+    expect(policy, answer.url()).not.toContain("unsafe-");
+    expect(headers["x-content-type-options"], answer.url()).toBe("nosniff");
+    expect(headers["referrer-policy"], answer.url()).toBe("no-referrer");
+  }
+  // The page itself has nothing inline that the policy would refuse.
+  expect(await page.locator("script:not([src]), style, [style]").count()).toBe(0);
   await checkPage(page);
 });

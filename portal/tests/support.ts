@@ -1,7 +1,7 @@
 // What the journeys share: the runner's address, the operator's calls that set an organisation up,
 // the emails in the runner's outbox (real .eml files, parsed), and the accessibility check.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, type Page } from "@playwright/test";
+import { test as playwrightTest, expect, type Browser, type Page } from "@playwright/test";
 import { simpleParser } from "mailparser";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -96,6 +96,32 @@ export function linkIn(mail: Mail, page: string): string {
   return link;
 }
 
+/** What Chromium refused under the portal's Content-Security-Policy, on any page watched. */
+const cspViolations: string[] = [];
+
+function watchCsp(page: Page): Page {
+  page.on("console", (message) => {
+    if (message.type() === "error" && message.text().includes("Content Security Policy")) cspViolations.push(`${page.url()}: ${message.text()}`);
+  });
+  return page;
+}
+
+/** Playwright's test, its page watched for Content-Security-Policy violations. */
+export const test = playwrightTest.extend<{ cspWatched: void }>({
+  cspWatched: [
+    async ({ page }, use) => {
+      watchCsp(page);
+      await use();
+    },
+    { auto: true },
+  ],
+});
+
+/** A second person's page at the phone width, watched like the first. */
+export async function phonePage(browser: Browser): Promise<Page> {
+  return watchCsp(await (await browser.newContext({ viewport: { width: 360, height: 780 } })).newPage());
+}
+
 /** Fills the login form on the page and submits it. */
 export async function logIn(page: Page, who: string, password = PASSWORD): Promise<void> {
   await page.getByLabel("Email", { exact: true }).fill(who);
@@ -103,8 +129,12 @@ export async function logIn(page: Page, who: string, password = PASSWORD): Promi
   await page.getByRole("button", { name: "Log in" }).click();
 }
 
-/** axe-core's WCAG checks on the page as it is: no serious or critical violation, and nothing wider than the screen. */
+/**
+ * axe-core's WCAG checks on the page as it is: no serious or critical violation, nothing wider than
+ * the screen, and nothing the Content-Security-Policy refused so far.
+ */
 export async function checkPage(page: Page): Promise<void> {
+  expect(cspViolations, "no Content-Security-Policy violation").toEqual([]);
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]).analyze();
   const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   expect(bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), `accessibility of ${page.url()}`).toEqual([]);
