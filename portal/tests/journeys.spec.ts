@@ -1,6 +1,6 @@
 // The journeys every emailed link starts, in a browser at 360 px, following the links in the real
 // .eml files the runner wrote. Each page on the way is checked with axe-core.
-import { expect, type Page } from "@playwright/test";
+import { expect, type Locator, type Page } from "@playwright/test";
 import { base, catalogEntry, checkPage, createOrg, email, linkIn, logIn, type Org, PASSWORD, phonePage, test, uniqueEmail } from "./support";
 
 /** Signs `who` up on the organisation's sign-up page with the test password. */
@@ -194,4 +194,40 @@ test("an unsubscribe link turns the preference off", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Notification preferences" })).toBeVisible();
   await expect(page.getByRole("checkbox", { name: `Email for ${type}` })).not.toBeChecked();
   await expect(page.getByRole("checkbox", { name: `In the portal for ${type}` })).toBeChecked();
+});
+
+/** Presses Tab until `target` has the focus, and checks the focus can be seen there. */
+async function tabTo(page: Page, target: Locator, most = 40): Promise<void> {
+  for (let i = 0; i < most; i++) {
+    await page.keyboard.press("Tab");
+    if (await target.evaluate((element) => element === document.activeElement)) {
+      const outline = await target.evaluate((element) => getComputedStyle(element).outlineStyle);
+      expect(outline, "the focus is visible").not.toBe("none");
+      return;
+    }
+  }
+  throw new Error(`${target} was not reached with ${most} presses of Tab`);
+}
+
+test("a developer logs in and takes a key with the keyboard alone", async ({ page }) => {
+  const org = await createOrg(`Keys ${Date.now().toString(36)}`, { confirm_email: false });
+  await catalogEntry(org, "Geo", "auto");
+  const developer = uniqueEmail("keyboard");
+  await signUp(page, org, developer);
+
+  await page.goto(`${base()}/o/${org.id}/login`);
+  // A page starts with its heading focused, so the next Tab is into its content.
+  await expect(page.getByRole("heading", { name: "Log in" })).toBeFocused();
+  await tabTo(page, page.getByLabel("Email", { exact: true }));
+  await page.keyboard.type(developer);
+  await tabTo(page, page.getByLabel("Password", { exact: true }));
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "API catalog" })).toBeFocused();
+  await tabTo(page, page.getByRole("link", { name: "Request access to Geo" }));
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "Request access to Geo" })).toBeFocused();
+  await tabTo(page, page.getByRole("button", { name: "Request key" }));
+  await page.keyboard.press("Enter");
+  await expect(page.getByLabel("API key")).toHaveValue(/^gh_live_/);
 });
