@@ -3,6 +3,8 @@ import "./pages/accounts";
 import "./pages/developer";
 import "./pages/inbox";
 import "./pages/admin";
+import "./pages/team";
+import "./pages/settings";
 import "./pages/usage";
 import { start } from "./app";
 
