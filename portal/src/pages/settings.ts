@@ -67,7 +67,7 @@ function settingsForm(org: string, organisation: Schemas["Organisation"], locale
   const s = organisation.settings;
   const owner = may(org, "change_destinations");
   const saved = h("div", {});
-  const languages: [string, string][] = [["", "English, unless a person chose another"], ...locales.filter((l) => l !== "en").map((l): [string, string] => [l, languageName(l)])];
+  const languages: [string, string][] = [["", "Not set (English)"], ...locales.map((l): [string, string] => [l, languageName(l)])];
   return h(
     "div",
     {},

@@ -577,7 +577,7 @@ mod tests {
     #[test]
     fn the_text_part_ends_with_the_unsubscribe_link_where_the_email_has_one() {
         let t = Templates::load(None).unwrap();
-        let mut data = merged(sample_data(), &json!({}));
+        let mut data = sample_data();
         let without = t.render("key_revoked", EN, &data).unwrap();
         assert!(!without.text.contains("Unsubscribe"), "{}", without.text);
         data["unsubscribe_url"] = json!("https://portal.example.com/o/acme/unsubscribe?token=u");
