@@ -95,7 +95,13 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await page.getByRole("button", { name: `Approve the request of ${alice}` }).click();
   await expect(page.getByText("This request is decided or gone.")).toBeVisible();
 
+  // Deliveries: one opens with its attempts (the owner's invitation email among them).
   await visit(page, "Deliveries", "Deliveries");
+  await page.getByRole("region", { name: "Deliveries" }).getByRole("link").first().click();
+  await expect(page.getByRole("heading", { name: "Delivery", exact: true })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Attempts" })).toContainText(/sent|skipped/);
+  await checkPage(page);
+  await page.getByRole("navigation", { name: "Delivery status" }).getByRole("link", { name: "All" }).click();
   await page.getByRole("link", { name: "Webhook endpoints" }).click();
   await expect(page.getByRole("heading", { name: "Webhook endpoints" })).toBeVisible();
   await checkPage(page);

@@ -195,12 +195,12 @@ async function deliveries(context: Context): Promise<Node> {
     h("p", {}, h("a", { href: orgPath(org, "admin/webhook-endpoints") }, "Webhook endpoints"), ": which are failing or disabled."),
     status,
     items.length === 0
-      ? h("p", {}, "No deliveries here.")
+      ? h("p", {}, focused ? "This delivery is not among the 50 newest of this list." : "No deliveries here.")
       : table(
           "Deliveries",
           ["Event", "Channel", "To", "Status", "Attempts", "Last", ""],
           items.map((d) => [
-            d.event_id,
+            focused ? d.event_id : h("a", { href: orgPath(org, `admin/deliveries/${d.id}`) }, d.event_id),
             d.channel,
             d.target,
             d.reason ? `${d.status} (${d.reason})` : d.status,
@@ -213,6 +213,24 @@ async function deliveries(context: Context): Promise<Node> {
                 }, status)
               : "",
           ]),
+        ),
+    focused && items[0] ? attempts(items[0]) : null,
+  );
+}
+
+/** One delivery's attempts, oldest first, with why the last one failed. */
+function attempts(delivery: Schemas["Delivery"]): Node {
+  return h(
+    "div",
+    {},
+    h("h2", {}, "Attempts"),
+    delivery.last_error ? h("p", {}, `Last error: ${delivery.last_error}`) : null,
+    delivery.log.length === 0
+      ? h("p", {}, "No attempt yet.")
+      : table(
+          "Attempts",
+          ["When", "Outcome", "Detail", "Took", "Next attempt"],
+          delivery.log.map((a) => [when(a.at), a.outcome, a.detail ?? "—", `${a.duration_ms} ms`, when(a.next_attempt_at)]),
         ),
   );
 }
