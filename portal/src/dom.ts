@@ -222,6 +222,11 @@ export function action(text: string, what: string, run: () => Promise<void>, sta
   return button;
 }
 
+/** A refusal made here, shown like the API's: beside the field it names. */
+export function refuse(field: string, message: string): never {
+  throw new ApiProblem({ type: "about:blank", title: "Some fields need another look", status: 400, detail: "", errors: [{ field, message }] });
+}
+
 /** A notice that screen readers announce. */
 export function notice(text: string, kind: "ok" | "error" = "ok"): HTMLElement {
   return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);

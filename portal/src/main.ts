@@ -3,6 +3,7 @@ import "./pages/accounts";
 import "./pages/developer";
 import "./pages/inbox";
 import "./pages/admin";
+import "./pages/offerings";
 import "./pages/team";
 import "./pages/settings";
 import "./pages/usage";

@@ -81,6 +81,32 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await page.getByRole("button", { name: "Add entry" }).click();
   await expect(entries.getByRole("row", { name: /Search Pro/ })).toContainText("admin");
   await checkPage(page);
+  // A new API, a policy granting it (a quota that is not a number refused beside its field), and
+  // an entry offering the two.
+  await page.getByLabel("API name").fill("Maps API");
+  await page.getByLabel("Listen path").fill("/maps/");
+  await page.getByRole("button", { name: "Add API" }).click();
+  await expect(page.getByRole("region", { name: "APIs" })).toContainText("/maps/");
+  const policy = page.getByRole("form", { name: "New policy" });
+  await policy.getByLabel("Policy name").fill("Maps plan");
+  await policy.getByRole("checkbox", { name: "Maps API" }).check();
+  await policy.getByRole("group", { name: /Rate limit/ }).getByLabel("Requests").fill("5");
+  await policy.getByRole("group", { name: /Quota/ }).getByLabel("Requests").fill("0");
+  await policy.getByRole("button", { name: "Add policy" }).click();
+  await expect(policy.getByRole("group", { name: /Quota/ }).getByLabel("Requests")).toHaveAttribute("aria-invalid", "true");
+  await checkPage(page);
+  await policy.getByRole("group", { name: /Quota/ }).getByLabel("Requests").fill("100");
+  await policy.getByRole("button", { name: "Add policy" }).click();
+  await expect(page.getByRole("region", { name: "Policies" }).getByRole("row", { name: /Maps plan/ })).toContainText("5 per second");
+  await expect(page.getByRole("region", { name: "Policies" }).getByRole("row", { name: /Maps plan/ })).toContainText("100 per day");
+  const newEntry = page.getByRole("form", { name: "New catalog entry" });
+  await newEntry.getByLabel("Name", { exact: true }).fill("Maps");
+  await newEntry.getByLabel("API", { exact: true }).selectOption({ label: "Maps API" });
+  await newEntry.getByLabel("Policy (must grant the API)").selectOption({ label: "Maps plan" });
+  await newEntry.getByRole("button", { name: "Add entry" }).click();
+  await expect(entries.getByRole("row", { name: /^Maps Maps API Maps plan/ })).toBeVisible();
+  expect((await apiCall("GET", `/portal/${org.id}/catalog`, "")).json.items.map((e: { name: string }) => e.name)).toContain("Maps");
+  await checkPage(page);
 
   // Alice asks for the new entry: the owner's email links to that one request, which they approve
   // (a new page load: the session lived in memory, so the page asks for a login and comes back).

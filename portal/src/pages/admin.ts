@@ -1,10 +1,11 @@
-// The admin pages of the organisation's daily work: key requests to decide, developers, the
-// catalog, deliveries with replay, webhook endpoints, the audit log. The people who run it are in
-// team.ts, its settings in settings.ts, usage and budgets in usage.ts. Each page shows only what the
+// The admin pages of the organisation's daily work: key requests to decide, developers, deliveries
+// with replay, webhook endpoints, the audit log. What it offers (APIs, policies, the catalog) is in
+// offerings.ts, the people who run it in team.ts, its settings in settings.ts, usage and budgets in
+// usage.ts. Each page shows only what the
 // signed-in role may do; the API decides in the end.
 import { api, call, type Schemas } from "../api/client";
 import { addRoutes, go, orgPath, type Context } from "../app";
-import { action, choice, field, form, h, notice, table, when } from "../dom";
+import { action, field, h, notice, table, when } from "../dom";
 import { may } from "../session";
 
 async function keyRequests(context: Context): Promise<Node> {
@@ -95,81 +96,6 @@ async function developers(context: Context): Promise<Node> {
             when(d.created_at),
           ]),
         ),
-  );
-}
-
-async function catalog(context: Context): Promise<Node> {
-  const { org } = context;
-  const [entries, apis, policies] = await Promise.all([
-    call(api.GET("/orgs/{org}/catalog", { params: { path: { org }, query: { limit: 100 } } })),
-    call(api.GET("/orgs/{org}/apis", { params: { path: { org }, query: { limit: 100 } } })),
-    call(api.GET("/orgs/{org}/policies", { params: { path: { org }, query: { limit: 100 } } })),
-  ]);
-  const name = (list: { id: string; name: string }[], id: string) => list.find((x) => x.id === id)?.name ?? id;
-  const manage = may(org, "manage_catalog");
-  const status = h("div", {});
-  const reload = () => go(location.pathname, true);
-  const approvals: [string, string][] = [["", "The organisation's default"], ["auto", "At once"], ["admin", "By an admin"], ["webhook", "By the approval service"], ["redirect", "On another site"]];
-  const create =
-    manage && apis.items.length > 0 && policies.items.length > 0
-      ? form(
-          "New catalog entry",
-          [
-            field({ name: "name", label: "Name", required: true }),
-            field({ name: "description", label: "Description" }),
-            choice("api_id", "API", apis.items.map((a): [string, string] => [a.id, a.name])),
-            choice("policy_id", "Policy (must grant the API)", policies.items.map((p): [string, string] => [p.id, p.name])),
-            choice("approval", "Key requests are decided", approvals),
-            field({ name: "published", label: "Published: developers see it", type: "checkbox", value: true }),
-          ],
-          "Add entry",
-          async (values) => {
-            await call(
-              api.POST("/orgs/{org}/catalog", {
-                params: { path: { org } },
-                body: {
-                  name: values.text("name"),
-                  description: values.optional("description") ?? undefined,
-                  api_id: values.text("api_id"),
-                  policy_id: values.text("policy_id"),
-                  approval: (values.optional("approval") as Schemas["CatalogInput"]["approval"]) ?? undefined,
-                  published: values.checked("published"),
-                },
-              }),
-            );
-            reload();
-          },
-        )
-      : null;
-  return h(
-    "section",
-    {},
-    h("h1", {}, "Catalog"),
-    status,
-    entries.items.length === 0
-      ? h("p", {}, "No catalog entries yet.")
-      : table(
-          "Catalog entries",
-          ["Entry", "API", "Policy", "Approval", "Published"],
-          entries.items.map((e) => [
-            e.name,
-            name(apis.items, e.api_id),
-            name(policies.items, e.policy_id),
-            e.approval ?? "organisation default",
-            manage
-              ? h(
-                  "div",
-                  { class: "row" },
-                  e.published ? "yes" : "no",
-                  action(e.published ? "Unpublish" : "Publish", e.name, async () => {
-                    await call(api.PATCH("/orgs/{org}/catalog/{id}", { params: { path: { org, id: e.id } }, body: { published: !e.published } }));
-                    reload();
-                  }, status, "secondary"),
-                )
-              : e.published ? "yes" : "no",
-          ]),
-        ),
-    create ? [h("h2", {}, "New catalog entry"), h("p", {}, "APIs and policies are created through the API (POST /orgs/{org}/apis, /policies)."), create] : null,
   );
 }
 
@@ -298,7 +224,6 @@ addRoutes([
   { path: "admin/key-requests", title: "Key requests", audience: "admin", needs: "read_key_requests", render: keyRequests },
   { path: "admin/key-requests/:id", title: "Key request", audience: "admin", needs: "read_key_requests", render: keyRequests },
   { path: "admin/developers", title: "Developers", audience: "admin", needs: "read_developers", render: developers },
-  { path: "admin/catalog", title: "Catalog", audience: "admin", needs: "read_catalog", render: catalog },
   { path: "admin/deliveries", title: "Deliveries", audience: "admin", needs: "read_deliveries", render: deliveries },
   { path: "admin/deliveries/:id", title: "Delivery", audience: "admin", needs: "read_deliveries", render: deliveries },
   { path: "admin/audit-log", title: "Audit log", audience: "admin", needs: "read_audit_log", render: auditLog },

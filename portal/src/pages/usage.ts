@@ -1,8 +1,8 @@
 // Use of keys: a developer's own (7 days against their limits), and the admins' view of the
 // organisation's (the day's most used keys, one key or one developer, monthly budgets and spend).
-import { ApiProblem, api, call, type Schemas } from "../api/client";
+import { api, call, type Schemas } from "../api/client";
 import { addRoutes, go, orgPath, type Context } from "../app";
-import { action, field, form, h, seconds, table, when } from "../dom";
+import { action, field, form, h, refuse, seconds, table, when } from "../dom";
 import { may } from "../session";
 
 async function developerUsage(context: Context): Promise<Node> {
@@ -154,11 +154,6 @@ function toMinor(text: string, currency: string): number | null {
   if (!match || (match[2] ?? "").length > digits) return null;
   const minor = Number(match[1]) * 10 ** digits + Number((match[2] ?? "").padEnd(digits, "0") || 0);
   return minor >= 1 && Number.isSafeInteger(minor) ? minor : null;
-}
-
-/** A refusal made here, shown like the API's: beside the field it names. */
-function refuse(field: string, message: string): never {
-  throw new ApiProblem({ type: "about:blank", title: "Some fields need another look", status: 400, detail: "", errors: [{ field, message }] });
 }
 
 async function budgets(context: Context): Promise<Node> {
