@@ -27,7 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{org}/key-requests", get(list_requests))
         .route("/orgs/{org}/key-requests/{id}/approve", post(approve))
         .route("/orgs/{org}/key-requests/{id}/decline", post(decline))
-        .route("/orgs/{org}/developers/{id}/keys", post(subscribe))
+        .route("/orgs/{org}/developers/{id}/keys", post(subscribe).get(developer_keys))
         .route("/orgs/{org}/keys", get(list_keys))
         .route(
             "/orgs/{org}/keys/{id}",
@@ -185,6 +185,17 @@ async fn list_keys(
 ) -> Result<Json<Value>, ApiError> {
     let (after, limit) = query.resolve(50)?;
     let (keys, next) = api_keys::list_keys(&state, &admin, after.as_deref(), limit).await?;
+    Ok(Json(page(keys.iter().map(ApiKey::view).collect(), next)))
+}
+
+async fn developer_keys(
+    admin: OrgAdmin,
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (after, limit) = query.resolve(50)?;
+    let (keys, next) = api_keys::developer_keys(&state, &admin, &id, after.as_deref(), limit).await?;
     Ok(Json(page(keys.iter().map(ApiKey::view).collect(), next)))
 }
 

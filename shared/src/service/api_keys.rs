@@ -619,6 +619,24 @@ pub async fn list_keys(
     Ok(resources::list::<ApiKey>(state.store.as_ref(), &admin.org, after, limit).await?)
 }
 
+/// A page of one developer's keys; 404 for a developer the organisation does not have.
+pub async fn developer_keys(
+    state: &AppState,
+    admin: &OrgAdmin,
+    developer_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Paged<ApiKey>, ServiceError> {
+    admin.require(Permission::ReadKeys)?;
+    let store = state.store.as_ref();
+    let developer = match DeveloperId::parse(developer_id) {
+        Some(id) => developers::get(store, &admin.org, &id).await?,
+        None => None,
+    }
+    .ok_or(ServiceError::NotFound("developer"))?;
+    Ok(resources::page_of_developer::<ApiKey>(store, &admin.org, &developer.value.id, after, limit).await?)
+}
+
 async fn find_key(state: &AppState, admin: &OrgAdmin, id: &str) -> Result<Versioned<ApiKey>, ServiceError> {
     resources::get::<ApiKey>(state.store.as_ref(), &admin.org, id)
         .await?

@@ -413,6 +413,64 @@ async fn two_admins_approving_at_once_issue_one_key_and_one_email() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_lists_one_developers_keys_and_no_one_elses() {
+    let p = Portal::on(Backend::Embedded, json!({}), json!({})).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (_, token) = p.developer().await;
+        let (_, me) = p.portal("GET", "/me", &token, None).await;
+        ids.push(me["id"].as_str().unwrap().to_string());
+    }
+    let mut issued = Vec::new();
+    for developer in [&ids[0], &ids[0], &ids[1]] {
+        let (status, subscribed) = p
+            .admin(
+                "POST",
+                &format!("/developers/{developer}/keys"),
+                Some(json!({"policy_ids": [p.policy]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{subscribed}");
+        issued.push(subscribed["key_id"].as_str().unwrap().to_string());
+    }
+    let (status, first) = p.admin("GET", &format!("/developers/{}/keys", ids[0]), None).await;
+    assert_eq!(status, 200, "{first}");
+    let listed: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [issued[0].as_str(), issued[1].as_str()],
+        "in creation order, only hers"
+    );
+    assert!(first["items"][0].get("hash").is_none() && first["items"][0].get("key").is_none());
+    // One a page: the cursor leads to the second, then to nothing.
+    let (_, page) = p
+        .admin("GET", &format!("/developers/{}/keys?limit=1", ids[0]), None)
+        .await;
+    assert_eq!(page["items"][0]["id"], issued[0].as_str());
+    let cursor = page["next_cursor"].as_str().expect("a next page");
+    let (_, rest) = p
+        .admin(
+            "GET",
+            &format!("/developers/{}/keys?limit=1&cursor={cursor}", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(rest["items"][0]["id"], issued[1].as_str());
+    let (_, second) = p.admin("GET", &format!("/developers/{}/keys", ids[1]), None).await;
+    assert_eq!(second["items"][0]["id"], issued[2].as_str());
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    let (status, problem) = p
+        .admin("GET", "/developers/dev_00000000000000000000000000/keys", None)
+        .await;
+    assert_eq!((status, problem["status"].as_u64()), (404, Some(404)), "{problem}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_subscribe_change_and_revoke_keys_with_tyk_shaped_events() {
     let hooks = WebhookReceiver::start(vec![200]).await;
     let ops = unique_email();
