@@ -198,6 +198,19 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await expect(page.getByRole("heading", { name: "Notification preferences" })).toBeVisible();
   await checkPage(page);
 
+  // Alice's page: her two keys (Search at once, Search Pro approved above); the second is revoked.
+  await visit(page, "Developers", "Developers");
+  await page.getByRole("link", { name: alice }).click();
+  await expect(page.getByRole("heading", { level: 1, name: alice })).toBeVisible();
+  const keys = page.getByRole("region", { name: "Keys of this developer" });
+  await expect(keys.getByRole("row")).toHaveCount(3);
+  await checkPage(page);
+  await keys.getByRole("row", { name: /Search Pro/ }).getByRole("button", { name: /^Revoke/ }).click();
+  await expect(keys.getByRole("row")).toHaveCount(2);
+  await expect(keys).not.toContainText("Search Pro");
+  const left = await apiCall("GET", `/orgs/${org.id}/developers/${aliceId}/keys`, org.key);
+  expect(left.json.items).toHaveLength(1);
+
   // The viewer: the same pages to read, none of the controls.
   const other = await phonePage(browser);
   await acceptAndLogIn(other, viewer, "viewer");
@@ -213,4 +226,8 @@ test("an owner uses every admin page at 360 px; a viewer sees them without the c
   await expect(other.getByRole("button", { name: /^Save/ })).toHaveCount(0);
   await visit(other, "Catalog", "Catalog");
   await expect(other.getByRole("button", { name: /Publish/ })).toHaveCount(0);
+  await visit(other, "Developers", "Developers");
+  await other.getByRole("link", { name: alice }).click();
+  await expect(other.getByRole("region", { name: "Keys of this developer" }).getByRole("row")).toHaveCount(2);
+  await expect(other.getByRole("button", { name: /^Revoke/ })).toHaveCount(0);
 });

@@ -88,7 +88,7 @@ async function developers(context: Context): Promise<Node> {
           "Developers",
           ["Email", "Status", "Address confirmed", "Signed up"],
           page.items.map((d) => [
-            d.email,
+            h("a", { href: orgPath(org, `admin/developers/${d.id}`) }, d.email),
             d.status === "pending" && may(org, "manage_developers")
               ? h("div", { class: "row" }, "pending", decide(d, "active", "Approve"), decide(d, "rejected", "Reject"))
               : d.status,
@@ -96,6 +96,59 @@ async function developers(context: Context): Promise<Node> {
             when(d.created_at),
           ]),
         ),
+  );
+}
+
+/** One developer: their account, their keys (revoked here with manage_keys), their usage. */
+async function developer(context: Context): Promise<Node> {
+  const { org } = context;
+  const id = context.params.id!;
+  const [person, keys, policies, entries] = await Promise.all([
+    call(api.GET("/orgs/{org}/developers/{id}", { params: { path: { org, id } } })),
+    call(api.GET("/orgs/{org}/developers/{id}/keys", { params: { path: { org, id }, query: { limit: 100 } } })),
+    call(api.GET("/orgs/{org}/policies", { params: { path: { org }, query: { limit: 100 } } })),
+    call(api.GET("/orgs/{org}/catalog", { params: { path: { org }, query: { limit: 100 } } })),
+  ]);
+  const named = (list: { id: string; name: string }[], wanted: string | null | undefined) => (wanted ? list.find((x) => x.id === wanted)?.name ?? wanted : "(No Catalog Entry)");
+  const status = h("div", {});
+  const reload = () => go(location.pathname, true);
+  const decide = (to: "active" | "rejected", text: string) =>
+    action(text, person.email, async () => {
+      await call(api.PATCH("/orgs/{org}/developers/{id}", { params: { path: { org, id } }, body: { status: to } }));
+      reload();
+    }, status, to === "rejected" ? "secondary" : "");
+  const fields = Object.entries(person.fields ?? {}).map(([k, v]): [string, string] => [k.replace(/_/g, " "), String(v)]);
+  return h(
+    "section",
+    {},
+    h("h1", {}, person.email),
+    h(
+      "dl",
+      { class: "facts" },
+      ([["Status", person.status], ["Address confirmed", person.email_confirmed ? "yes" : "no"], ["Language", person.locale ?? "the organisation's"], ["Signed up", when(person.created_at)], ...fields] as [string, string][]).flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
+    ),
+    status,
+    person.status === "pending" && may(org, "manage_developers") ? h("p", { class: "row" }, decide("active", "Approve"), decide("rejected", "Reject")) : null,
+    h("h2", {}, "Keys"),
+    keys.items.length === 0
+      ? h("p", {}, "No keys.")
+      : table(
+          "Keys of this developer",
+          ["Key", "Catalog entry", "Policies", "Issued", ""],
+          keys.items.map((k) => [
+            h("code", {}, k.prefix),
+            named(entries.items, k.catalog_id),
+            k.policy_ids.map((p) => named(policies.items, p)).join(", "),
+            when(k.created_at),
+            may(org, "manage_keys")
+              ? action("Revoke", `key ${k.prefix}`, async () => {
+                  await call(api.DELETE("/orgs/{org}/keys/{id}", { params: { path: { org, id: k.id } } }));
+                  reload();
+                }, status, "secondary")
+              : "",
+          ]),
+        ),
+    may(org, "read_usage") ? h("p", {}, h("a", { href: orgPath(org, `admin/usage?developer_id=${id}`) }, "Usage of these keys")) : null,
   );
 }
 
@@ -224,6 +277,7 @@ addRoutes([
   { path: "admin/key-requests", title: "Key requests", audience: "admin", needs: "read_key_requests", render: keyRequests },
   { path: "admin/key-requests/:id", title: "Key request", audience: "admin", needs: "read_key_requests", render: keyRequests },
   { path: "admin/developers", title: "Developers", audience: "admin", needs: "read_developers", render: developers },
+  { path: "admin/developers/:id", title: "Developer", audience: "admin", needs: "read_developers", render: developer },
   { path: "admin/deliveries", title: "Deliveries", audience: "admin", needs: "read_deliveries", render: deliveries },
   { path: "admin/deliveries/:id", title: "Delivery", audience: "admin", needs: "read_deliveries", render: deliveries },
   { path: "admin/audit-log", title: "Audit log", audience: "admin", needs: "read_audit_log", render: auditLog },
