@@ -133,6 +133,16 @@ test("a developer signs up, confirms, gets keys from an auto and an admin entry;
   await page.getByRole("link", { name: "Notification preferences" }).click();
   await expect(page.getByRole("heading", { name: "Notification preferences" })).toBeVisible();
   await checkPage(page);
+
+  // A key rolled from My keys: the new secret shown once, the former one working one more hour.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My keys" }).click();
+  const weather = page.getByRole("region", { name: "Your keys" }).getByRole("row", { name: /Weather/ });
+  await expect(weather).toContainText("10 requests per second");
+  await page.getByLabel("When you roll a key, its former secret").selectOption("3600");
+  await weather.getByRole("button", { name: /^Roll/ }).click();
+  await expect(page.getByLabel("API key")).toHaveValue(/^gh_live_/);
+  await expect(weather.getByRole("cell").nth(4)).not.toHaveText("—");
+  await checkPage(page);
 });
 
 test("a reset link from the outbox sets a new password", async ({ page }) => {

@@ -2,7 +2,7 @@
 // Generate Key page of a secure link, their keys and requests, and their profile (usage is in usage.ts).
 import { api, call, type Answer, type Schemas } from "../api/client";
 import { addRoutes, orgPath, type Context } from "../app";
-import { choice, form, h, linkPage, notice, seconds, table, when } from "../dom";
+import { action, choice, form, h, linkPage, notice, seconds, table, when } from "../dom";
 import { developerOf, updateDeveloper } from "../session";
 import { fieldInputs, fieldValues, languageName } from "./accounts";
 
@@ -126,24 +126,52 @@ function generateKey(context: Context): Node {
   );
 }
 
+/** What a key's policies allow, in words. */
+function grants(key: Schemas["OwnKey"]): string {
+  return key.policies.map((p) => `${p.name}: ${limits(p)}`).join("; ") || "No policy";
+}
+
+const GRACE: [string, string][] = [["0", "stops at once"], ["3600", "works 1 more hour"], ["86400", "works 1 more day"], ["604800", "works 7 more days"]];
+
 async function keys(context: Context): Promise<Node> {
   const { org } = context;
-  const [owned, requests] = await Promise.all([
-    call(api.GET("/portal/{org}/keys", { params: { path: { org }, query: { limit: 100 } } })),
-    call(api.GET("/portal/{org}/key-requests", { params: { path: { org }, query: { limit: 100 } } })),
-  ]);
+  const status = h("div", {});
+  const list = h("div", {});
+  const grace = choice("grace", "When you roll a key, its former secret", GRACE, "3600");
+  // The list redraws after a roll; the new secret stays shown above it.
+  const draw = async () => {
+    const owned = await call(api.GET("/portal/{org}/keys", { params: { path: { org }, query: { limit: 100 } } }));
+    list.replaceChildren(
+      owned.items.length === 0
+        ? h("p", {}, "You have no keys yet. ", h("a", { href: orgPath(org, "catalog") }, "Browse the catalog"), ".")
+        : table(
+            "Your keys",
+            ["Key", "Catalog entry", "Limits", "Created", "Former secret works until", ""],
+            owned.items.map((k) => [
+              h("code", {}, k.prefix),
+              k.catalog_entry.name,
+              grants(k),
+              when(k.created_at),
+              when(k.previous?.valid_until),
+              action("Roll", `key ${k.prefix}`, async () => {
+                const kept = Number((grace.querySelector("select") as HTMLSelectElement).value);
+                const rolled = await call(api.POST("/portal/{org}/keys/{id}/roll", { params: { path: { org, id: k.id } }, body: { grace_period_secs: kept } }));
+                status.replaceChildren(notice(`Key ${k.prefix} has a new secret.`), keyShownOnce(rolled.key));
+                await draw();
+              }, status, "secondary"),
+            ]),
+          ),
+    );
+  };
+  const [, requests] = await Promise.all([draw(), call(api.GET("/portal/{org}/key-requests", { params: { path: { org }, query: { limit: 100 } } }))]);
   const pending = requests.items.filter((r) => r.status === "pending");
   return h(
     "section",
     {},
     h("h1", {}, "My keys"),
-    owned.items.length === 0
-      ? h("p", {}, "You have no keys yet. ", h("a", { href: orgPath(org, "catalog") }, "Browse the catalog"), ".")
-      : table(
-          "Your keys",
-          ["Key", "Catalog entry", "Created", "Former secret works until"],
-          owned.items.map((k) => [h("code", {}, k.prefix), k.catalog_id ?? "(No Catalog Entry)", when(k.created_at), when(k.previous?.valid_until)]),
-        ),
+    status,
+    list,
+    grace,
     h("h2", {}, "Requests waiting for a decision"),
     pending.length === 0
       ? h("p", {}, "None.")
