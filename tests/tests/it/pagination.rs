@@ -17,6 +17,8 @@ struct Filled {
     session: String,
     /// An owner admin user's session (their inbox).
     admin_session: String,
+    /// The developer holding the keys (`/orgs/{org}/developers/{id}/keys`).
+    developer: String,
 }
 
 impl Filled {
@@ -34,6 +36,7 @@ impl Filled {
             org,
             session: String::new(),
             admin_session: owner.token,
+            developer: String::new(),
         };
         let mut policies = Vec::new();
         for n in 0..3 {
@@ -160,7 +163,11 @@ impl Filled {
             );
             last = now;
         }
-        Filled { session, ..filled }
+        Filled {
+            session,
+            developer,
+            ..filled
+        }
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -207,9 +214,11 @@ fn documented_lists() -> BTreeSet<String> {
 async fn every_list_pages_with_limit_and_cursor() {
     let filled = Filled::new().await;
     let lists = documented_lists();
-    assert_eq!(lists.len(), 17, "the documented lists: {lists:?}");
+    assert_eq!(lists.len(), 18, "the documented lists: {lists:?}");
     for template in &lists {
-        let path = template.replace("{org}", &filled.org.id);
+        let path = template
+            .replace("{org}", &filled.org.id)
+            .replace("{id}", &filled.developer);
         let token = filled.token_for(template);
         let (status, whole) = filled.app.send("GET", &format!("{path}?limit=100"), token, None).await;
         assert_eq!(status, 200, "{template}: {whole}");
