@@ -80,6 +80,19 @@ impl Portal {
         (email, token)
     }
 
+    /// A key issued to `developer` by an admin for the organisation's policy: its id.
+    async fn subscribe(&self, developer: &str) -> String {
+        let (status, subscribed) = self
+            .admin(
+                "POST",
+                &format!("/developers/{developer}/keys"),
+                Some(json!({"policy_ids": [self.policy]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{subscribed}");
+        subscribed["key_id"].as_str().unwrap().to_string()
+    }
+
     async fn portal(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
         self.app
             .send(method, &format!("/portal/{}{path}", self.org.id), token, body)
@@ -423,15 +436,7 @@ async fn an_admin_lists_one_developers_keys_and_no_one_elses() {
     }
     let mut issued = Vec::new();
     for developer in [&ids[0], &ids[0], &ids[1]] {
-        let (status, subscribed) = p
-            .admin(
-                "POST",
-                &format!("/developers/{developer}/keys"),
-                Some(json!({"policy_ids": [p.policy]})),
-            )
-            .await;
-        assert_eq!(status, 201, "{subscribed}");
-        issued.push(subscribed["key_id"].as_str().unwrap().to_string());
+        issued.push(p.subscribe(developer).await);
     }
     let (status, first) = p.admin("GET", &format!("/developers/{}/keys", ids[0]), None).await;
     assert_eq!(status, 200, "{first}");
@@ -489,15 +494,7 @@ async fn admins_subscribe_change_and_revoke_keys_with_tyk_shaped_events() {
         (status, problem["errors"][0]["field"].as_str()),
         (400, Some("policy_ids[0]"))
     );
-    let (status, subscribed) = p
-        .admin(
-            "POST",
-            &format!("/developers/{developer}/keys"),
-            Some(json!({"policy_ids": [p.policy]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{subscribed}");
-    let key_id = subscribed["key_id"].as_str().unwrap().to_string();
+    let key_id = p.subscribe(developer).await;
 
     let (_, mine) = p.portal("GET", "/keys", &token, None).await;
     assert_eq!(mine["items"][0]["catalog_entry"]["name"], "(No Catalog Entry)");
