@@ -34,15 +34,15 @@ impl UnsubscribeToken {
 
     /// The unsubscribe URL under the API's public address.
     pub fn url(&self, secrets: &SecretBox, api_base: &LinkBase) -> String {
-        let page = format!("portal/{}/unsubscribe", self.org);
-        api_base.link(&page, &[("token", &self.seal(secrets))])
+        self.one_click(&self.seal(secrets), api_base)
+    }
+
+    /// The one-click URL of an already sealed token.
+    fn one_click(&self, sealed: &str, api_base: &LinkBase) -> String {
+        api_base.link(&format!("portal/{}/unsubscribe", self.org), &[("token", sealed)])
     }
 
     /// The two headers RFC 8058 asks for.
-    pub fn headers(&self, secrets: &SecretBox, api_base: &LinkBase) -> [(String, String); 2] {
-        Self::headers_for(&self.url(secrets, api_base))
-    }
-
     fn headers_for(url: &str) -> [(String, String); 2] {
         [
             ("List-Unsubscribe".into(), format!("<{url}>")),
@@ -60,7 +60,7 @@ impl UnsubscribeToken {
         portal: Option<&LinkBase>,
     ) -> ([(String, String); 2], String) {
         let token = self.seal(secrets);
-        let one_click = api_base.link(&format!("portal/{}/unsubscribe", self.org), &[("token", &token)]);
+        let one_click = self.one_click(&token, api_base);
         let page = portal.map_or_else(|| one_click.clone(), |p| p.link("unsubscribe", &[("token", &token)]));
         (Self::headers_for(&one_click), page)
     }
@@ -89,12 +89,24 @@ mod tests {
             UnsubscribeToken::open(&secrets, &String::from_utf8(altered).unwrap()),
             None
         );
-        let [list, post] = token.headers(&secrets, &LinkBase::parse("https://api.example.com/").unwrap());
+        let api = LinkBase::parse("https://api.example.com/").unwrap();
+        let ([list, post], page) = token.links(&secrets, &api, None);
         assert!(
             list.1
                 .starts_with("<https://api.example.com/portal/acme/unsubscribe?token=")
                 && list.1.ends_with('>')
         );
         assert_eq!(post.1, "List-Unsubscribe=One-Click");
+        assert_eq!(
+            format!("<{page}>"),
+            list.1,
+            "without a portal the page is the one-click URL"
+        );
+        let portal = LinkBase::parse("https://portal.example.com/o/acme").unwrap();
+        let ([list, _], page) = token.links(&secrets, &api, Some(&portal));
+        let sealed = page
+            .strip_prefix("https://portal.example.com/o/acme/unsubscribe?token=")
+            .expect("the portal's page");
+        assert!(list.1.contains(sealed), "one token sealed for both");
     }
 }
