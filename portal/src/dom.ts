@@ -227,6 +227,16 @@ export function refuse(field: string, message: string): never {
   throw new ApiProblem({ type: "about:blank", title: "Some fields need another look", status: 400, detail: "", errors: [{ field, message }] });
 }
 
+/** Terms and their values, read-only. */
+export function facts(rows: [string, string][]): HTMLElement {
+  return h("dl", { class: "facts" }, rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+/** The name of the item of `list` with this id, or the id itself when the list lacks it. */
+export function nameOf(list: { id: string; name: string }[], id: string): string {
+  return list.find((x) => x.id === id)?.name ?? id;
+}
+
 /** A notice that screen readers announce. */
 export function notice(text: string, kind: "ok" | "error" = "ok"): HTMLElement {
   return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);

@@ -73,7 +73,7 @@ function signUp(context: Context): Node {
         field({ name: "email", label: "Email", type: "email", required: true, autocomplete: "email" }),
         field({ name: "password", label: "Password", type: "password", required: true, autocomplete: "new-password", minlength: 12, hint: "At least 12 characters." }),
         fieldInputs(face.signup_fields),
-        choice("locale", "Language of your emails", [["", "The portal's default"], ...face.locales.map((l): [string, string] => [l, languageName(l)])]),
+        choice("locale", "Language of your emails", localeChoices(face.locales, "The portal's default")),
       ],
       "Create account",
       async (values) => {
@@ -128,6 +128,11 @@ export function languageName(locale: string): string {
   } catch {
     return locale;
   }
+}
+
+/** The choices of a language select: `unset` (no language chosen) first, then each locale by name. */
+export function localeChoices(locales: string[], unset: string): [string, string][] {
+  return [["", unset], ...locales.map((l): [string, string] => [l, languageName(l)])];
 }
 
 /** The link of a welcome email: a button, so a mail scanner fetching the link confirms nothing. */

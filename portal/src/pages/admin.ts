@@ -5,7 +5,7 @@
 // signed-in role may do; the API decides in the end.
 import { api, call, type Schemas } from "../api/client";
 import { addRoutes, go, orgPath, type Context } from "../app";
-import { action, field, h, notice, table, when } from "../dom";
+import { action, facts, field, h, nameOf, notice, table, when } from "../dom";
 import { may } from "../session";
 
 async function keyRequests(context: Context): Promise<Node> {
@@ -109,7 +109,6 @@ async function developer(context: Context): Promise<Node> {
     call(api.GET("/orgs/{org}/policies", { params: { path: { org }, query: { limit: 100 } } })),
     call(api.GET("/orgs/{org}/catalog", { params: { path: { org }, query: { limit: 100 } } })),
   ]);
-  const named = (list: { id: string; name: string }[], wanted: string | null | undefined) => (wanted ? list.find((x) => x.id === wanted)?.name ?? wanted : "(No Catalog Entry)");
   const status = h("div", {});
   const reload = () => go(location.pathname, true);
   const decide = (to: "active" | "rejected", text: string) =>
@@ -122,11 +121,7 @@ async function developer(context: Context): Promise<Node> {
     "section",
     {},
     h("h1", {}, person.email),
-    h(
-      "dl",
-      { class: "facts" },
-      ([["Status", person.status], ["Address confirmed", person.email_confirmed ? "yes" : "no"], ["Language", person.locale ?? "the organisation's"], ["Signed up", when(person.created_at)], ...fields] as [string, string][]).flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
-    ),
+    facts([["Status", person.status], ["Address confirmed", person.email_confirmed ? "yes" : "no"], ["Language", person.locale ?? "the organisation's"], ["Signed up", when(person.created_at)], ...fields]),
     status,
     person.status === "pending" && may(org, "manage_developers") ? h("p", { class: "row" }, decide("active", "Approve"), decide("rejected", "Reject")) : null,
     h("h2", {}, "Keys"),
@@ -137,8 +132,8 @@ async function developer(context: Context): Promise<Node> {
           ["Key", "Catalog entry", "Policies", "Issued", ""],
           keys.items.map((k) => [
             h("code", {}, k.prefix),
-            named(entries.items, k.catalog_id),
-            k.policy_ids.map((p) => named(policies.items, p)).join(", "),
+            k.catalog_id ? nameOf(entries.items, k.catalog_id) : "(No Catalog Entry)",
+            k.policy_ids.map((p) => nameOf(policies.items, p)).join(", "),
             when(k.created_at),
             may(org, "manage_keys")
               ? action("Revoke", `key ${k.prefix}`, async () => {

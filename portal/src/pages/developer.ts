@@ -4,7 +4,7 @@ import { api, call, type Answer, type Schemas } from "../api/client";
 import { addRoutes, orgPath, type Context } from "../app";
 import { action, choice, form, h, linkPage, notice, seconds, table, when } from "../dom";
 import { developerOf, updateDeveloper } from "../session";
-import { fieldInputs, fieldValues, languageName } from "./accounts";
+import { fieldInputs, fieldValues, localeChoices } from "./accounts";
 
 type Entry = Answer<"publishedCatalog">["items"][number];
 
@@ -193,7 +193,7 @@ async function profile(context: Context): Promise<Node> {
       "Profile",
       [
         fieldInputs(face.signup_fields, me.fields as Record<string, unknown>),
-        choice("locale", "Language of your emails", [["", "The portal's default"], ...face.locales.map((l): [string, string] => [l, languageName(l)])], me.locale),
+        choice("locale", "Language of your emails", localeChoices(face.locales, "The portal's default"), me.locale),
       ],
       "Save",
       async (values) => {

@@ -2,8 +2,11 @@
 // limits, and the catalog entries developers ask keys of. Changes need manage_catalog.
 import { api, call, type Schemas } from "../api/client";
 import { addRoutes, go, type Context } from "../app";
-import { action, choice, field, form, h, refuse, seconds, table, when, type FormValues } from "../dom";
+import { action, choice, field, form, h, nameOf, refuse, seconds, table, when, type FormValues } from "../dom";
 import { may } from "../session";
+
+/** How a catalog entry's key requests are decided, as the choices name them. */
+export const APPROVALS: [string, string][] = [["auto", "At once"], ["admin", "By an admin"], ["webhook", "By the approval service"], ["redirect", "On another site"]];
 
 async function catalog(context: Context): Promise<Node> {
   const { org } = context;
@@ -12,11 +15,9 @@ async function catalog(context: Context): Promise<Node> {
     call(api.GET("/orgs/{org}/apis", { params: { path: { org }, query: { limit: 100 } } })),
     call(api.GET("/orgs/{org}/policies", { params: { path: { org }, query: { limit: 100 } } })),
   ]);
-  const name = (list: { id: string; name: string }[], id: string) => list.find((x) => x.id === id)?.name ?? id;
   const manage = may(org, "manage_catalog");
   const status = h("div", {});
   const reload = () => go(location.pathname, true);
-  const approvals: [string, string][] = [["", "The organisation's default"], ["auto", "At once"], ["admin", "By an admin"], ["webhook", "By the approval service"], ["redirect", "On another site"]];
   const create =
     manage && apis.items.length > 0 && policies.items.length > 0
       ? form(
@@ -26,7 +27,7 @@ async function catalog(context: Context): Promise<Node> {
             field({ name: "description", label: "Description" }),
             choice("api_id", "API", apis.items.map((a): [string, string] => [a.id, a.name])),
             choice("policy_id", "Policy (must grant the API)", policies.items.map((p): [string, string] => [p.id, p.name])),
-            choice("approval", "Key requests are decided", approvals),
+            choice("approval", "Key requests are decided", [["", "The organisation's default"], ...APPROVALS]),
             field({ name: "published", label: "Published: developers see it", type: "checkbox", value: true }),
           ],
           "Add entry",
@@ -60,8 +61,8 @@ async function catalog(context: Context): Promise<Node> {
           ["Entry", "API", "Policy", "Approval", "Published"],
           entries.items.map((e) => [
             e.name,
-            name(apis.items, e.api_id),
-            name(policies.items, e.policy_id),
+            nameOf(apis.items, e.api_id),
+            nameOf(policies.items, e.policy_id),
             e.approval ?? "organisation default",
             manage
               ? h(
@@ -91,7 +92,7 @@ async function catalog(context: Context): Promise<Node> {
           ["Policy", "Grants", "Rate", "Quota"],
           policies.items.map((p) => [
             p.name,
-            p.api_ids.map((id) => name(apis.items, id)).join(", ") || "—",
+            p.api_ids.map((id) => nameOf(apis.items, id)).join(", ") || "—",
             p.rate?.requests && p.rate.per_secs ? `${p.rate.requests.toLocaleString()} per ${seconds(p.rate.per_secs)}` : "none",
             p.quota?.max && p.quota.renewal_secs ? `${p.quota.max.toLocaleString()} per ${seconds(p.quota.renewal_secs)}` : "none",
           ]),

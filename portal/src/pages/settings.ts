@@ -2,9 +2,10 @@
 // switches; read-only for roles that may not change them.
 import { api, call, type Schemas } from "../api/client";
 import { addRoutes, type Context } from "../app";
-import { choice, field, form, h, notice, type FormValues } from "../dom";
+import { choice, facts, field, form, h, notice, type FormValues } from "../dom";
 import { may } from "../session";
-import { languageName } from "./accounts";
+import { languageName, localeChoices } from "./accounts";
+import { APPROVALS } from "./offerings";
 
 type Settings = Schemas["Settings"];
 
@@ -19,7 +20,7 @@ const SETTINGS: SettingSpec[] = [
   { key: "confirm_email", kind: "check", label: "New developers confirm their address before anything else", unset: true },
   { key: "disable_signup", kind: "check", label: "Pause sign-ups", unset: false },
   { key: "disable_login", kind: "check", label: "Pause developer logins (admins still log in)", unset: false },
-  { key: "default_approval", kind: "choice", label: "Key requests are decided", unset: "admin", options: [["auto", "At once"], ["admin", "By an admin"], ["webhook", "By the approval service"], ["redirect", "On another site"]] },
+  { key: "default_approval", kind: "choice", label: "Key requests are decided", unset: "admin", options: APPROVALS },
   { key: "secure_key_approval", kind: "check", label: "Approvals send a one-use Generate Key link, not the key", unset: false },
   { key: "hide_token_data", kind: "check", label: "Approval emails never carry a key", unset: false },
 ];
@@ -67,7 +68,7 @@ function settingsForm(org: string, organisation: Schemas["Organisation"], locale
   const s = organisation.settings;
   const owner = may(org, "change_destinations");
   const saved = h("div", {});
-  const languages: [string, string][] = [["", "Not set (English)"], ...locales.map((l): [string, string] => [l, languageName(l)])];
+  const languages = localeChoices(locales, "Not set (English)");
   return h(
     "div",
     {},
@@ -97,11 +98,6 @@ function settingsForm(org: string, organisation: Schemas["Organisation"], locale
       },
     ),
   );
-}
-
-/** Terms and their values, read-only. */
-function facts(rows: [string, string][]): HTMLElement {
-  return h("dl", { class: "facts" }, rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
 async function settings(context: Context): Promise<Node> {

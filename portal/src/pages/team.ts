@@ -4,7 +4,7 @@ import { api, call, type Schemas } from "../api/client";
 import { addRoutes, go, orgPath, redrawHeader, type Context } from "../app";
 import { action, choice, field, form, h, notice, table, when } from "../dom";
 import { may, updateAdmin } from "../session";
-import { article, languageName } from "./accounts";
+import { article, localeChoices } from "./accounts";
 
 const roles: [Schemas["PersonRole"], string][] = [
   ["viewer", "Viewer: reads everything"],
@@ -121,7 +121,7 @@ async function account(context: Context): Promise<Node> {
       "Profile",
       [
         field({ name: "name", label: "Name", value: me.name, autocomplete: "name" }),
-        choice("locale", "Language of your emails", [["", "The organisation's default"], ...face.locales.map((l): [string, string] => [l, languageName(l)])], me.locale),
+        choice("locale", "Language of your emails", localeChoices(face.locales, "The organisation's default"), me.locale),
       ],
       "Save",
       async (values) => {
